@@ -1,0 +1,8 @@
+"""Audit: the append-only, tamper-evident event log. Imports nothing of the other apps."""
+
+
+def record(**kwargs):
+    """Append an audit event in the caller's transaction (see audit.services.record_event)."""
+    from audit.services import record_event
+
+    return record_event(**kwargs)

@@ -1,0 +1,59 @@
+"""The audit event: append-only (a database trigger refuses UPDATE, DELETE and TRUNCATE).
+
+`canonical` holds the exact bytes (UTF-8 canonical JSON) that the Merkle leaf hashes; the other
+columns are copies of fields inside it, kept for querying. `audit_verify` checks they agree.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "public"
+    SUPERVISORS = "supervisors", "supervisors only"
+    SEALED = "sealed", "sealed"
+
+
+class Event(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    uid = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    subject = models.CharField(max_length=100)
+    project_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150)
+    actor_role = models.CharField(max_length=20)
+    visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC)
+    canonical = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(visibility__in=["public", "supervisors", "sealed"]), name="audit_event_visibility"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.action} {self.subject}"
+
+    @property
+    def body(self) -> dict:
+        import json
+
+        return json.loads(self.canonical)
+
+    @property
+    def payload(self) -> dict:
+        return self.body["payload"]
+
+    @property
+    def canonical_bytes(self) -> bytes:
+        return self.canonical.encode("utf-8")
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return hashlib.sha256(b"\x00" + self.canonical_bytes).digest()

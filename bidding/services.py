@@ -1,0 +1,118 @@
+"""Registration (报名) and bidder signing keys. Registrations are sealed until the bid deadline."""
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.utils import timezone
+
+import audit
+from bidding.models import BidderKey, Registration
+from trading.errors import Conflict, Invalid, NotFound
+from trading.models import Lot, User
+from trading.permissions import require_bidder
+from trading.services import iso
+
+
+def _open_deposit_sub_account(*, lot: Lot, registration: Registration) -> None:
+    """The one place registration hooks into the deposits capability."""
+    from deposits import services as deposit_services
+
+    deposit_services.open_sub_account(lot=lot, bidder_org=registration.bidder, registration_id=registration.pk)
+
+
+def register(*, actor: User, lot: Lot | int, declaration: list[dict]) -> Registration:
+    """A bidder registers for a lot, declaring against each eligibility condition."""
+    require_bidder(actor)
+    with transaction.atomic():
+        try:
+            lot = Lot.objects.select_for_update().select_related("project").get(pk=getattr(lot, "pk", lot))
+        except Lot.DoesNotExist:
+            raise NotFound("no such lot") from None
+        now = timezone.now()
+        if lot.status not in ("published", "listing"):
+            raise Conflict(f"registration is not open: the lot is {lot.status}")
+        if now >= lot.bid_deadline:
+            raise Conflict("registration closed at the deadline")
+        answers = _check_declaration(lot, declaration)
+        if Registration.objects.filter(lot=lot, bidder=actor.organisation).exists():
+            raise Conflict("your organisation is already registered for this lot")
+        registration = Registration.objects.create(lot=lot, bidder=actor.organisation, registered_by=actor,
+                                                   declaration=answers, created_at=now)
+        # Sealed: who registered, and how many, stays hidden until the bid deadline.
+        audit.record(action="registration.create", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
+                     visibility="sealed",
+                     payload={"registration": registration.pk, "lot": lot.pk, "bidder": actor.organisation_id,
+                              "bidder_name": actor.organisation.name, "declaration": answers, "at": iso(now)})
+        if lot.requires_security:
+            _open_deposit_sub_account(lot=lot, registration=registration)
+    return registration
+
+
+def _check_declaration(lot: Lot, declaration: list[dict]) -> list[dict]:
+    if not isinstance(declaration, list):
+        raise Invalid("the declaration is a list of answers, one per eligibility condition", field="declaration")
+    by_condition = {}
+    for item in declaration:
+        if not isinstance(item, dict) or not isinstance(item.get("condition"), str):
+            raise Invalid("each declaration answer needs a condition", field="declaration")
+        by_condition[item["condition"]] = item
+    answers = []
+    for condition in lot.eligibility:
+        item = by_condition.get(condition)
+        if item is None:
+            raise Invalid(f"the declaration does not answer the condition: {condition}", field="declaration")
+        if item.get("met") is not True:
+            raise Invalid(f"you declare not meeting the condition: {condition} — registration is not possible",
+                          field="declaration")
+        answers.append({"condition": condition, "met": True, "note": str(item.get("note", ""))[:500]})
+    extra = set(by_condition) - set(lot.eligibility)
+    if extra:
+        raise Invalid(f"the declaration answers unknown conditions: {', '.join(sorted(extra))}", field="declaration")
+    return answers
+
+
+def withdraw_registration(*, actor: User, registration: Registration) -> Registration:
+    require_bidder(actor)
+    if registration.bidder_id != actor.organisation_id:
+        raise NotFound("no such registration")
+    with transaction.atomic():
+        registration = Registration.objects.select_for_update().select_related("lot").get(pk=registration.pk)
+        now = timezone.now()
+        if registration.status != "active":
+            raise Conflict("the registration is already withdrawn")
+        if now >= registration.lot.bid_deadline:
+            raise Conflict("a registration cannot be withdrawn after the deadline")
+        registration.status = "withdrawn"
+        registration.save(update_fields=["status"])
+        audit.record(action="registration.withdraw", subject=f"lot:{registration.lot_id}", actor=actor,
+                     project_id=registration.lot.project_id, visibility="sealed",
+                     payload={"registration": registration.pk, "lot": registration.lot_id,
+                              "bidder": registration.bidder_id, "at": iso(now)})
+    return registration
+
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def register_bidder_key(*, actor: User, public_key_hex: str) -> BidderKey:
+    """Register the organisation's Ed25519 public key (raw 32 bytes, hex)."""
+    require_bidder(actor)
+    key = (public_key_hex or "").strip().lower()
+    if not _HEX64.match(key):
+        raise Invalid("the public key must be 64 hexadecimal characters (a raw Ed25519 key)", field="public_key")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(key))
+    except ValueError:
+        raise Invalid("that is not a valid Ed25519 public key", field="public_key") from None
+    with transaction.atomic():
+        if BidderKey.objects.filter(public_key_hex=key).exists():
+            raise Conflict("this key is already registered")
+        now = timezone.now()
+        record = BidderKey.objects.create(organisation=actor.organisation, public_key_hex=key, registered_by=actor,
+                                          created_at=now)
+        audit.record(action="bidder_key.register", subject=f"organisation:{actor.organisation_id}", actor=actor,
+                     payload={"key": record.pk, "organisation": actor.organisation_id, "public_key": key})
+    return record

@@ -1,0 +1,228 @@
+"""Sunlight settings: everything comes from environment variables with safe demo defaults.
+
+Demo defaults (no variable set): SQLite, in-memory channel layer, eager Celery, the deadline clock
+running inside the web process. Production (SUNLIGHT_PRODUCTION=1): PostgreSQL (DATABASE_URL),
+Redis (REDIS_URL) channel layer, Celery worker + exactly one beat (CELERY_BROKER_URL).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("SUNLIGHT_VAR_DIR", str(BASE_DIR / "var")))
+
+DEMO_SECRET_KEY = "sunlight-demo-secret-key-never-use-in-production"
+PRODUCTION = env_bool("SUNLIGHT_PRODUCTION", False)
+SECRET_KEY = env_str("SECRET_KEY", DEMO_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "SUNLIGHT_PRODUCTION=1 refuses to start with the demo SECRET_KEY (or one shorter than 32 characters): "
+        "set SECRET_KEY to a long random value."
+    )
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("SUNLIGHT_PRODUCTION=1 needs ALLOWED_HOSTS (comma-separated host names).")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_htmx",
+    "channels",
+    "audit",
+    "trading",
+    "deposits",
+    "bidding",
+    "bidding.envelopes",
+    "bidding.evaluation",
+    "bidding.auction",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "frontend.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "frontend.context.roles",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = env_url(
+    "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", schemes={"sqlite", "postgres", "postgresql", "pgsql"}
+)
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+except Exception as exc:  # dj_database_url raises several kinds
+    raise ImproperlyConfigured(f"Environment variable DATABASE_URL is malformed: {exc}") from None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis, channels, celery ----------------------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", "", schemes={"redis", "rediss", "unix"})
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "", schemes={"redis", "rediss", "amqp", "memory"})
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "clock-tick": {"task": "trading.tasks.clock_tick", "schedule": 1.0},
+}
+
+# --- auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "trading.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = ["trading.auth.RateLimitedModelBackend"]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGIN_RATE_LIMIT = {
+    "per_account": env_int("LOGIN_FAILS_PER_ACCOUNT", 5, minimum=1),
+    "per_address": env_int("LOGIN_FAILS_PER_ADDRESS", 20, minimum=1),
+    "window_seconds": env_int("LOGIN_FAIL_WINDOW", 900, minimum=1),
+}
+
+# --- security (production) ------------------------------------------------------------------
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = PRODUCTION and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- i18n / time ----------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Shanghai"  # display; datetimes are stored in UTC
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- DRF ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "trading.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"login": "30/min"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sunlight public-resource trading API",
+    "DESCRIPTION": "Projects, lots, notices, deposits, sealed bids, evaluation, auctions and the audit log.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+}
+
+# --- Sunlight -------------------------------------------------------------------------------
+SUNLIGHT_SITE_NAME = env_str("SUNLIGHT_SITE_NAME", "Sunlight 公共资源交易平台")
+SUNLIGHT_LOG_ORIGIN = env_str("SUNLIGHT_LOG_ORIGIN", "sunlight.example/log")
+SUNLIGHT_HOLIDAYS = env_list("SUNLIGHT_HOLIDAYS", [])  # ISO dates of public holidays (non-working days)
+SUNLIGHT_WORKDAYS = env_list("SUNLIGHT_WORKDAYS", [])  # ISO dates of weekend days worked (调休)
+SUNLIGHT_RUN_CLOCK_IN_PROCESS = env_bool("SUNLIGHT_RUN_CLOCK_IN_PROCESS", False)
+SUNLIGHT_DOCUMENT_MAX_BYTES = env_int("SUNLIGHT_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+SUNLIGHT_DOCUMENT_TYPES = env_list(
+    "SUNLIGHT_DOCUMENT_TYPES", [".pdf", ".zip", ".docx", ".xlsx", ".txt", ".ofd"]
+)
+
+# Deadline clock: idempotent tick(now) functions; Celery beat runs them in production, a thread in the demo.
+SUNLIGHT_CLOCK_TICKS = [
+    "trading.clock.tick",
+]
+
+# Lifecycle hooks: lot action -> dotted paths called as hook(*, lot, action, actor, now) inside the
+# transition's transaction, after the state change and its audit event.
+SUNLIGHT_LIFECYCLE_HOOKS: dict[str, list[str]] = {
+    "publish": [],
+    "close_bidding": [],
+    "open": [],
+    "fail": [],
+    "award": [],
+    "sign_contract": [],
+    "terminate": [],
+    "start_auction": [],
+    "close_auction": [],
+}

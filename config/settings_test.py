@@ -1,0 +1,13 @@
+"""Test settings: PostgreSQL and Redis by default (DATABASE_URL / REDIS_URL override)."""
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("SUNLIGHT_VAR_DIR", "/tmp/sunlight-test-var")
+
+from config.settings import *  # noqa: E402,F401,F403
+from config.settings import BASE_DIR  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses Argon2
+MEDIA_ROOT = os.environ["SUNLIGHT_VAR_DIR"] + "/media"
+TEST_OUTPUT_DIR = BASE_DIR / "test-output"

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/audit/", include("audit.api")),
+    path("api/deposits/", include("deposits.api")),
+    path("api/bidding/", include("bidding.api")),
+    path("api/envelopes/", include("bidding.envelopes.api")),
+    path("api/evaluation/", include("bidding.evaluation.api")),
+    path("api/auctions/", include("bidding.auction.api")),
+    path("api/", include("trading.api")),
+    path("", include("frontend.urls")),
+]
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

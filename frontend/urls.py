@@ -1,0 +1,14 @@
+"""Page routes: each area module under frontend/views/ has its own `urlpatterns`."""
+from importlib import import_module
+
+AREAS = ["portal", "accounts", "staff", "bidder", "supervisor", "audit", "deposits", "envelopes", "evaluation", "auction"]
+
+urlpatterns: list = []
+for area in AREAS:
+    try:
+        module = import_module(f"frontend.views.{area}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"frontend.views.{area}":
+            raise
+        continue
+    urlpatterns += getattr(module, "urlpatterns", [])

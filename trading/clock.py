@@ -1,0 +1,75 @@
+"""The deadline clock: fires lifecycle transitions when their moment has passed.
+
+Exactly once even with several clock processes, and catching up after downtime: each due lot is
+handled in its own transaction under a row lock taken with SKIP LOCKED, and the transition's state
+guard refuses a second firing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from trading.errors import DomainError
+from trading.models import Lot
+
+log = logging.getLogger(__name__)
+
+SALE_METHODS = ("auction", "listing")
+# (status, path, time field, action)
+DEADLINES = (
+    ("published", "tender", "bid_deadline", "close_bidding"),
+    ("published", "auction", "bid_deadline", "close_registration"),
+    ("auction_scheduled", "auction", "auction_start", "start_auction"),
+    ("published", "listing", "listing_start", "start_listing"),
+)
+
+
+def _path_filter(path: str) -> dict:
+    if path == "tender":
+        return {"project__method__in": [m for m in ("open_tender", "invited_tender", "competitive_negotiation", "inquiry")]}
+    return {"project__method": path}
+
+
+def due(now: dt.datetime) -> list[tuple[int, str, str]]:
+    items = []
+    for status, path, field, action in DEADLINES:
+        ids = Lot.objects.filter(status=status, **{f"{field}__lte": now}, **_path_filter(path)).values_list("id", flat=True)
+        items += [(lot_id, status, action) for lot_id in ids]
+    return items
+
+
+def tick(now: dt.datetime | None = None) -> int:
+    """Fire every due deadline transition. Returns how many fired."""
+    from trading.services import transition_lot
+
+    now = now or timezone.now()
+    fired = 0
+    for lot_id, status, action in due(now):
+        with transaction.atomic():
+            lot = Lot.objects.select_for_update(skip_locked=True).filter(pk=lot_id, status=status).first()
+            if lot is None:  # another clock has it, or it already moved on
+                continue
+            try:
+                transition_lot(lot=lot, action=action, actor=None)
+            except DomainError as exc:  # guard not met (e.g. deadline pushed out meanwhile)
+                log.info("deadline %s for lot %s not fired: %s", action, lot_id, exc)
+                continue
+            fired += 1
+    return fired
+
+
+def run_all_ticks(now: dt.datetime | None = None) -> dict[str, int]:
+    """Run every capability's clock tick (settings.SUNLIGHT_CLOCK_TICKS)."""
+    results = {}
+    for path in settings.SUNLIGHT_CLOCK_TICKS:
+        try:
+            results[path] = import_string(path)(now) or 0
+        except Exception:  # one capability's failure must not stop the others' deadlines
+            log.exception("clock tick %s failed", path)
+            results[path] = -1
+    return results

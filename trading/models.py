@@ -1,0 +1,229 @@
+"""Parties, projects, lots, their recorded transitions, notices and documents."""
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+
+from trading import credit_code, lifecycle
+from trading.rules import KINDS, METHODS, rule_for
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        CENTRE = "centre", "trading centre 交易中心"
+        SUPERVISOR = "supervisor", "supervising department 监督部门"
+        TENDEREE = "tenderee", "tenderee / purchaser / transferor 招标人/采购人/出让人"
+        AGENT = "agent", "agent 招标代理"
+        BIDDER = "bidder", "bidder 投标人/竞买人/供应商"
+
+    name = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200, blank=True)
+    credit_code = models.CharField(max_length=18, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    region = models.CharField(max_length=100, blank=True)
+    bank_account = models.CharField(max_length=40, blank=True, help_text="the organisation's own bank account number")
+    contact = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["centre", "supervisor", "tenderee", "agent", "bidder"]), name="org_kind_valid"),
+            models.CheckConstraint(condition=Q(credit_code__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"), name="org_credit_code_shape"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        reason = credit_code.validate(self.credit_code)
+        if reason:
+            raise ValidationError({"credit_code": reason})
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        BIDDER = "bidder", "bidder"
+        STAFF = "staff", "centre staff"
+        SUPERVISOR = "supervisor", "supervisor"
+        EXPERT = "expert", "expert"
+        ADMIN = "admin", "admin"
+
+    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.BIDDER)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=["bidder", "staff", "supervisor", "expert", "admin"]), name="user_role_valid"),
+            models.CheckConstraint(condition=Q(role="admin") | Q(organisation__isnull=False), name="user_has_organisation"),
+        ]
+
+
+class Project(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=12, choices=[(k, v[1]) for k, v in KINDS.items()])
+    method = models.CharField(max_length=24, choices=[(k, v[1]) for k, v in METHODS.items()])
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="owned_projects")
+    agent = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="agented_projects")
+    centre = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="centre_projects")
+    supervisor = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="supervised_projects")
+    region = models.CharField(max_length=100)
+    budget_fen = models.BigIntegerField(help_text="budget (tenders) or starting price (auctions), in fen")
+    state_funded = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget_fen__gte=0), name="project_budget_not_negative"),
+            models.CheckConstraint(condition=Q(kind__in=list(KINDS)), name="project_kind_valid"),
+            models.CheckConstraint(condition=Q(method__in=list(METHODS)), name="project_method_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    @property
+    def rule(self):
+        return rule_for(self.kind, self.method)
+
+
+class Lot(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="lots")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    estimate_fen = models.BigIntegerField(help_text="estimated price (tenders) or starting / listed price (sales)")
+    security_fen = models.BigIntegerField(default=0, help_text="bid security (保证金) required, 0 = none")
+    increment_fen = models.BigIntegerField(default=0, help_text="auction / listing increment (加价幅度)")
+    closing_rule = models.CharField(max_length=12, blank=True, help_text="countdown | soft_close (auctions)")
+    evaluation_method = models.CharField(max_length=30, blank=True)
+    tie_break = models.CharField(max_length=30, default="lower_price_then_earlier")
+    eligibility = models.JSONField(default=list, blank=True, help_text="eligibility conditions bidders declare against")
+    status = models.CharField(max_length=20, default="draft", db_index=True)
+    notice_at = models.DateTimeField(null=True, blank=True)
+    doc_start = models.DateTimeField(null=True, blank=True)
+    doc_end = models.DateTimeField(null=True, blank=True)
+    objection_deadline = models.DateTimeField(null=True, blank=True)
+    bid_deadline = models.DateTimeField(help_text="bid deadline = opening time (tenders); registration/deposit deadline (sales)")
+    auction_start = models.DateTimeField(null=True, blank=True)
+    listing_start = models.DateTimeField(null=True, blank=True)
+    listing_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="lot_number_unique"),
+            models.CheckConstraint(condition=Q(estimate_fen__gte=0), name="lot_estimate_not_negative"),
+            models.CheckConstraint(condition=Q(security_fen__gte=0) & Q(security_fen__lte=F("estimate_fen")), name="lot_security_range"),
+            models.CheckConstraint(condition=Q(increment_fen__gte=0), name="lot_increment_not_negative"),
+            models.CheckConstraint(condition=Q(status__in=list(lifecycle.STATUSES)), name="lot_status_valid"),
+            models.CheckConstraint(condition=Q(notice_at__isnull=True) | Q(bid_deadline__gt=F("notice_at")), name="lot_deadline_after_notice"),
+            models.CheckConstraint(condition=Q(listing_end__isnull=True) | Q(listing_end__gt=F("listing_start")), name="lot_listing_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.code} / {self.number} {self.title}"
+
+    @property
+    def rule(self):
+        return self.project.rule
+
+    @property
+    def path(self) -> str:
+        return self.rule.path
+
+    @property
+    def requires_security(self) -> bool:
+        return self.security_fen > 0
+
+    @property
+    def status_label(self) -> str:
+        return lifecycle.STATUSES[self.status][0]
+
+
+class LotTransition(models.Model):
+    """Every lifecycle transition leaves a row (and an audit event)."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="transitions")
+    source = models.CharField(max_length=20)
+    action = models.CharField(max_length=30)
+    target = models.CharField(max_length=20)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField()
+    event_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Notice(models.Model):
+    """A published notice. Never edited: a change is a new amendment notice linked to it."""
+
+    class Kind(models.TextChoices):
+        TENDER = "tender", "tender / transfer notice 招标/出让公告"
+        AMENDMENT = "amendment", "amendment 变更公告"
+        CLARIFICATION = "clarification", "clarification 澄清公告"
+        OPENING_RECORD = "opening_record", "opening record 开标记录"
+        CANDIDATES = "candidates", "candidate publicity 中标候选人公示"
+        RESULT = "result", "result 结果公告"
+        TERMINATION = "termination", "termination 终止公告"
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="notices")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    number = models.CharField(max_length=60, unique=True)
+    title = models.CharField(max_length=300)
+    body = models.TextField()
+    data = models.JSONField(default=dict, blank=True, help_text="structured content (opening record rows, candidates…)")
+    amends = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="amendments")
+    published_at = models.DateTimeField(db_index=True)
+    published_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    event_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["kind", "published_at"])]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=["tender", "amendment", "clarification", "opening_record", "candidates", "result", "termination"]), name="notice_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class Document(models.Model):
+    """A tender document attached to a notice, stored with its SHA-256. Never replaced."""
+
+    class Access(models.TextChoices):
+        PUBLIC = "public", "anyone"
+        REGISTERED = "registered", "registered bidders during the document period"
+
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="documents")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to="documents/%Y/%m/")
+    access = models.CharField(max_length=12, choices=Access.choices, default=Access.PUBLIC)
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="document_sha256_hex"),
+            models.CheckConstraint(condition=Q(access__in=["public", "registered"]), name="document_access_valid"),
+        ]
+
+
+class LoginFailure(models.Model):
+    """Failed logins, for rate limiting per account and per address."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.GenericIPAddressField(null=True, db_index=True)
+    at = models.DateTimeField(db_index=True)

@@ -1,0 +1,192 @@
+"""The rules table: every legal number the platform applies, per project kind and method, with its basis.
+
+Per-kind and per-method behaviour is data here, not `if` chains elsewhere. Periods are calendar days
+unless the field name says working days.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from trading.errors import Invalid
+
+KINDS = {
+    "engineering": ("工程建设招投标", "Engineering construction tendering"),
+    "procurement": ("政府采购", "Government procurement"),
+    "land": ("国有土地使用权出让", "State land use rights"),
+    "asset": ("国有资产/产权转让", "State asset / equity transfer"),
+}
+METHODS = {
+    "open_tender": ("公开招标", "Open tender"),
+    "invited_tender": ("邀请招标", "Invited tender"),
+    "competitive_negotiation": ("竞争性谈判", "Competitive negotiation"),
+    "inquiry": ("询价/比选", "Inquiry / comparison"),
+    "auction": ("拍卖", "Auction"),
+    "listing": ("挂牌", "Listing"),
+}
+# The path a lot takes through the lifecycle (see trading.lifecycle).
+PATHS = {"tender", "auction", "listing"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    method: str
+    path: str  # tender | auction | listing
+    min_notice_days: int  # notice published → bid deadline (or auction / listing start)
+    amendment_min_days: int  # an amendment less than this before the deadline pushes the deadline out
+    doc_period_min_days: int  # tender documents available for at least this long
+    objection_days_before_deadline: int  # objections to the documents end this many days before the deadline
+    listing_min_days: int = 0
+    security_cap_bp: int = 200  # bid security ≤ this many basis points of the estimate
+    security_cap_fen: int | None = None  # and ≤ this absolute amount
+    min_valid_bids: int = 3
+    evaluation_methods: tuple[str, ...] = ()
+    publicity_within_days: int = 3
+    publicity_min_days: int = 3
+    objection_answer_days: int = 3
+    contract_window_days: int = 30
+    refund_working_days: int = 5
+    withdrawal_refund_days: int = 5
+    committee_min: int = 5
+    committee_pool_share: Fraction = Fraction(2, 3)
+    auction_closing_rules: tuple[str, ...] = ()
+    auction_countdown_seconds: int = 300
+    auction_soft_close_seconds: int = 300
+    auction_max_jump_increments: int = 10
+    listing_live_min_bidders: int = 2
+    fees: tuple[tuple[str, str], ...] = ()
+    basis: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def label(self) -> str:
+        return f"{KINDS[self.kind][0]} · {METHODS[self.method][0]}"
+
+
+_TENDER_BASIS = {
+    "min_notice_days": "《招标投标法》第二十四条：自招标文件开始发出之日起至提交投标文件截止之日止，最短不得少于二十日",
+    "amendment_min_days": "《招标投标法》第二十三条：澄清或者修改应当在投标截止时间至少十五日前发出",
+    "doc_period_min_days": "《招标投标法实施条例》第十六条：招标文件发售期不得少于五日",
+    "objection_days_before_deadline": "《招标投标法实施条例》第二十二条：对招标文件有异议的，应当在投标截止时间十日前提出",
+    "security_cap_bp": "《招标投标法实施条例》第二十六条：投标保证金不得超过招标项目估算价的2%",
+    "min_valid_bids": "《招标投标法》第二十八条：投标人少于三个的，招标人应当依法重新招标",
+    "publicity": "《招标投标法实施条例》第五十四条：收到评标报告之日起三日内公示中标候选人，公示期不得少于三日",
+    "objection_answer_days": "《招标投标法实施条例》第五十四条：招标人应当自收到异议之日起三日内作出答复",
+    "contract_window_days": "《招标投标法》第四十六条：自中标通知书发出之日起三十日内订立书面合同",
+    "refund_working_days": "《招标投标法实施条例》第五十七条：最迟应当在书面合同签订后五日内退还投标保证金",
+    "withdrawal_refund_days": "《招标投标法实施条例》第三十五条：投标截止前撤回的，自收到书面撤回通知之日起五日内退还",
+    "committee": "《招标投标法》第三十七条：评标委员会成员人数为五人以上单数，技术、经济等方面的专家不得少于成员总数的三分之二",
+}
+_PROCUREMENT_BASIS = {
+    **_TENDER_BASIS,
+    "min_notice_days": "《政府采购法》第三十五条：自招标文件开始发出之日起至投标人提交投标文件截止之日止，不得少于二十日",
+    "amendment_min_days": "《政府采购货物和服务招标投标管理办法》第二十七条：澄清或者修改在投标截止时间至少十五日前发出",
+    "security_cap_bp": "《政府采购法实施条例》第三十三条：投标保证金不得超过采购项目预算金额的2%",
+    "refund_working_days": "《政府采购法实施条例》第三十三条：自采购合同签订之日起5个工作日内退还中标供应商的投标保证金",
+}
+_NEGOTIATION_BASIS = {
+    **_PROCUREMENT_BASIS,
+    "min_notice_days": "《政府采购非招标采购方式管理办法》第二十九条：从谈判文件发出之日起至供应商提交首次响应文件截止之日止不得少于3个工作日",
+    "amendment_min_days": "《政府采购非招标采购方式管理办法》第二十九条：澄清或者修改应当在提交首次响应文件截止之日3个工作日前",
+    "min_valid_bids": "《政府采购法》第三十八条、第四十条：从符合相应资格条件的供应商名单中确定不少于三家",
+}
+_LAND_BASIS = {
+    "min_notice_days": "《招标拍卖挂牌出让国有建设用地使用权规定》第十条：出让公告应当至少在投标、拍卖或者挂牌开始日前20日发布",
+    "listing_min_days": "《招标拍卖挂牌出让国有建设用地使用权规定》第十九条：挂牌时间不得少于10日",
+    "auction": "《招标拍卖挂牌出让国有建设用地使用权规定》第十五条、第十七条：增价拍卖，竞买人的最高应价未达到底价时，该应价不发生效力",
+    "security_cap_bp": "出让人在出让文件中确定竞买保证金（本平台上限为起始价的100%）",
+    "listing_live": "《招标拍卖挂牌出让国有建设用地使用权规定》第二十条：挂牌期限届满，有两个或两个以上竞买人要求报价的，对挂牌宗地进行现场竞价",
+}
+_ASSET_BASIS = {
+    "min_notice_days": "《拍卖法》第四十五条：拍卖人应当于拍卖日七日前发布拍卖公告",
+    "listing_min_days": "《企业国有资产交易监督管理办法》：挂牌期限（本平台不少于10日）",
+    "auction": "《拍卖法》第三十六条、第五十条：竞买人一经应价，不得撤回；保留价未达到时拍卖不成交",
+    "security_cap_bp": "拍卖人在拍卖公告中确定竞买保证金（本平台上限为起始价的100%）",
+}
+
+_FEES_TENDER = (
+    ("招标文件", "免费下载 / free download"),
+    ("交易服务费", "按国家和省发改委核定标准向中标人收取 / charged to the winner at the approved rate"),
+    ("投标保证金", "不计费，按规则退还 / held, refunded by rule"),
+)
+_FEES_AUCTION = (
+    ("出让/拍卖文件", "免费下载 / free download"),
+    ("交易服务费", "按核定标准向竞得人收取 / charged to the winner at the approved rate"),
+    ("竞买保证金", "不计费，竞得人的转作价款，其余按规则退还 / winner's kept toward the price, others refunded"),
+)
+
+
+def _tender(kind: str, method: str, basis: dict[str, str], **kw) -> Rule:
+    defaults = dict(
+        path="tender",
+        min_notice_days=20,
+        amendment_min_days=15,
+        doc_period_min_days=5,
+        objection_days_before_deadline=10,
+        evaluation_methods=("lowest_evaluated_price", "comprehensive"),
+        fees=_FEES_TENDER,
+    )
+    defaults.update(kw)
+    return Rule(kind=kind, method=method, basis=basis, **defaults)
+
+
+def _sale(kind: str, method: str, basis: dict[str, str], **kw) -> Rule:
+    defaults = dict(
+        path=method,
+        min_notice_days=20,
+        amendment_min_days=0,
+        doc_period_min_days=0,
+        objection_days_before_deadline=0,
+        security_cap_bp=10000,
+        min_valid_bids=1,
+        auction_closing_rules=("countdown", "soft_close"),
+        fees=_FEES_AUCTION,
+    )
+    defaults.update(kw)
+    return Rule(kind=kind, method=method, basis=basis, **defaults)
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    (r.kind, r.method): r
+    for r in (
+        _tender("engineering", "open_tender", _TENDER_BASIS, security_cap_fen=80_000_000),
+        _tender("engineering", "invited_tender", _TENDER_BASIS, security_cap_fen=80_000_000),
+        _tender("procurement", "open_tender", _PROCUREMENT_BASIS),
+        _tender("procurement", "invited_tender", _PROCUREMENT_BASIS),
+        _tender(
+            "procurement", "competitive_negotiation", _NEGOTIATION_BASIS,
+            min_notice_days=3, amendment_min_days=3, doc_period_min_days=0, objection_days_before_deadline=0,
+            evaluation_methods=("lowest_quote",), committee_min=3,
+        ),
+        _tender(
+            "procurement", "inquiry", _NEGOTIATION_BASIS,
+            min_notice_days=3, amendment_min_days=3, doc_period_min_days=0, objection_days_before_deadline=0,
+            evaluation_methods=("lowest_quote",), committee_min=3,
+        ),
+        _tender("land", "open_tender", {**_TENDER_BASIS, "min_notice_days": _LAND_BASIS["min_notice_days"]},
+                security_cap_bp=10000),
+        _sale("land", "auction", _LAND_BASIS, auction_closing_rules=("countdown", "soft_close")),
+        _sale("land", "listing", _LAND_BASIS, listing_min_days=10),
+        _sale("asset", "auction", _ASSET_BASIS, min_notice_days=7),
+        _sale("asset", "listing", _ASSET_BASIS, listing_min_days=10),
+    )
+}
+
+
+def rule_for(kind: str, method: str) -> Rule:
+    if kind not in KINDS:
+        raise Invalid(f"unknown project kind {kind!r}; expected one of {', '.join(KINDS)}", field="kind")
+    if method not in METHODS:
+        raise Invalid(f"unknown method {method!r}; expected one of {', '.join(METHODS)}", field="method")
+    try:
+        return RULES[(kind, method)]
+    except KeyError:
+        allowed = ", ".join(m for (k, m) in RULES if k == kind)
+        raise Invalid(f"method {method!r} is not used for {kind} projects; allowed: {allowed}", field="method") from None
+
+
+def security_cap_fen(rule: Rule, estimate_fen: int) -> int:
+    cap = estimate_fen * rule.security_cap_bp // 10000
+    if rule.security_cap_fen is not None:
+        cap = min(cap, rule.security_cap_fen)
+    return cap

@@ -1,0 +1,399 @@
+"""Business actions of the trading core. Each: keyword-only, one transaction, its audit event inside it."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+import audit
+from trading import credit_code, lifecycle, periods
+from trading.errors import Conflict, Invalid, NotFound
+from trading.models import Document, Lot, LotTransition, Notice, Organisation, Project, User
+from trading.permissions import require_role, require_staff_of, role_of
+from trading.rules import rule_for, security_cap_fen
+from trading.money import format_fen
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+def create_organisation(
+    *, actor: User | None, name: str, credit_code_value: str, kind: str, region: str = "", name_en: str = "",
+    bank_account: str = "", contact: str = "",
+) -> Organisation:
+    if actor is not None:
+        require_role(actor, "admin", "staff")
+    code = (credit_code_value or "").strip().upper()
+    reason = credit_code.validate(code)
+    if reason:
+        raise Invalid(f"credit code {credit_code_value!r}: {reason}", field="credit_code")
+    if kind not in Organisation.Kind.values:
+        raise Invalid(f"unknown organisation kind {kind!r}; expected one of {', '.join(Organisation.Kind.values)}", field="kind")
+    if not name.strip():
+        raise Invalid("the organisation needs a name", field="name")
+    with transaction.atomic():
+        if Organisation.objects.filter(credit_code=code).exists():
+            raise Conflict(f"an organisation with credit code {code} already exists", field="credit_code")
+        org = Organisation.objects.create(
+            name=name.strip(), name_en=name_en, credit_code=code, kind=kind, region=region,
+            bank_account=bank_account, contact=contact,
+        )
+        audit.record(
+            action="organisation.create", subject=f"organisation:{org.pk}", actor=actor,
+            payload={"id": org.pk, "name": org.name, "credit_code": code, "kind": kind, "region": region},
+        )
+    return org
+
+
+def create_user(*, actor: User | None, username: str, password: str, role: str, organisation: Organisation | None,
+                email: str = "", display_name: str = "") -> User:
+    if actor is not None:
+        require_role(actor, "admin")
+    if role not in User.Role.values:
+        raise Invalid(f"unknown role {role!r}", field="role")
+    if role != "admin" and organisation is None:
+        raise Invalid("every user except admins belongs to an organisation", field="organisation")
+    expected = {"bidder": "bidder", "staff": "centre", "supervisor": "supervisor"}.get(role)
+    if expected and organisation.kind != expected:
+        raise Invalid(f"a {role} account must belong to a {expected} organisation", field="organisation")
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise Conflict(f"user name {username!r} is taken", field="username")
+        user = User.objects.create_user(username=username, password=password, email=email, role=role,
+                                        organisation=organisation, first_name=display_name)
+        audit.record(action="user.create", subject=f"user:{user.pk}", actor=actor, visibility="supervisors",
+                     payload={"id": user.pk, "username": username, "role": role,
+                              "organisation": organisation.pk if organisation else None})
+    return user
+
+
+# --- projects and lots -----------------------------------------------------------------------
+
+
+@dataclass
+class LotSpec:
+    title: str
+    estimate_fen: int
+    bid_deadline: dt.datetime
+    security_fen: int = 0
+    doc_start: dt.datetime | None = None
+    doc_end: dt.datetime | None = None
+    objection_deadline: dt.datetime | None = None
+    auction_start: dt.datetime | None = None
+    listing_start: dt.datetime | None = None
+    listing_end: dt.datetime | None = None
+    increment_fen: int = 0
+    closing_rule: str = ""
+    evaluation_method: str = ""
+    tie_break: str = "lower_price_then_earlier"
+    eligibility: list[str] = field(default_factory=list)
+
+
+SCHEDULE_FIELDS = ("doc_start", "doc_end", "objection_deadline", "bid_deadline", "auction_start", "listing_start", "listing_end")
+TIE_BREAKS = ("lower_price_then_earlier", "earlier_submission", "higher_technical_score", "public_draw")
+
+
+def schedule_of(lot, *, notice_at: dt.datetime) -> periods.Schedule:
+    return periods.Schedule(notice_at=notice_at, **{f: getattr(lot, f) for f in SCHEDULE_FIELDS})
+
+
+def _validate_lot_spec(rule, spec: LotSpec, index: int, *, notice_at: dt.datetime) -> None:
+    prefix = f"lot {index}: "
+    if not spec.title.strip():
+        raise Invalid(prefix + "the lot needs a title", field="title")
+    if spec.estimate_fen < 0 or spec.security_fen < 0 or spec.increment_fen < 0:
+        raise Invalid(prefix + "amounts must not be negative", field="estimate")
+    cap = security_cap_fen(rule, spec.estimate_fen)
+    if spec.security_fen > cap:
+        raise Invalid(
+            prefix + f"the bid security {format_fen(spec.security_fen)} exceeds the cap {format_fen(cap)} "
+            f"— {rule.basis.get('security_cap_bp', '')}", field="security",
+        )
+    if rule.path in ("auction", "listing"):
+        if spec.increment_fen <= 0:
+            raise Invalid(prefix + "an auction or listing needs an increment (加价幅度) greater than zero", field="increment")
+        if spec.closing_rule not in rule.auction_closing_rules:
+            raise Invalid(prefix + f"closing rule must be one of {', '.join(rule.auction_closing_rules)}", field="closing_rule")
+    elif spec.evaluation_method not in rule.evaluation_methods:
+        raise Invalid(prefix + f"evaluation method must be one of {', '.join(rule.evaluation_methods)}", field="evaluation_method")
+    if spec.tie_break not in TIE_BREAKS:
+        raise Invalid(prefix + f"tie-break rule must be one of {', '.join(TIE_BREAKS)}", field="tie_break")
+    if rule.objection_days_before_deadline and spec.objection_deadline is None:
+        spec.objection_deadline = periods.default_objection_deadline(rule, spec.bid_deadline)
+    errors = periods.validate_schedule(rule, schedule_of(spec, notice_at=notice_at))
+    if errors:
+        key, message = next(iter(errors.items()))
+        raise Invalid(prefix + message, field=key)
+
+
+def lot_payload(lot: Lot) -> dict:
+    data = {
+        "id": lot.pk, "number": lot.number, "title": lot.title, "estimate_fen": lot.estimate_fen,
+        "security_fen": lot.security_fen, "increment_fen": lot.increment_fen, "closing_rule": lot.closing_rule,
+        "evaluation_method": lot.evaluation_method, "tie_break": lot.tie_break, "eligibility": lot.eligibility,
+        "status": lot.status, "notice_at": iso(lot.notice_at),
+    }
+    data.update({f: iso(getattr(lot, f)) for f in SCHEDULE_FIELDS})
+    return data
+
+
+def project_payload(project: Project) -> dict:
+    return {
+        "id": project.pk, "code": project.code, "title": project.title, "kind": project.kind, "method": project.method,
+        "owner": project.owner_id, "agent": project.agent_id, "centre": project.centre_id,
+        "supervisor": project.supervisor_id, "region": project.region, "budget_fen": project.budget_fen,
+        "state_funded": project.state_funded, "description": project.description,
+        "lots": [lot_payload(lot) for lot in project.lots.order_by("number")],
+    }
+
+
+KIND_CODES = {"engineering": "GC", "procurement": "CG", "land": "TD", "asset": "ZC"}
+
+
+def create_project(
+    *, actor: User, kind: str, method: str, title: str, owner: Organisation, supervisor: Organisation,
+    region: str, budget_fen: int, lots: list[LotSpec], agent: Organisation | None = None,
+    state_funded: bool = True, description: str = "",
+) -> Project:
+    require_role(actor, "staff")
+    rule = rule_for(kind, method)
+    if not title.strip():
+        raise Invalid("the project needs a title", field="title")
+    if not region.strip():
+        raise Invalid("the project needs a region", field="region")
+    if budget_fen < 0:
+        raise Invalid("the budget must not be negative", field="budget")
+    if owner.kind != "tenderee":
+        raise Invalid("the owner must be a tenderee / purchaser / transferor organisation", field="owner")
+    if agent is not None and agent.kind != "agent":
+        raise Invalid("the agent must be an agent organisation", field="agent")
+    if supervisor.kind != "supervisor":
+        raise Invalid("the supervising department must be a supervisor organisation", field="supervisor")
+    if not lots:
+        raise Invalid("a project needs at least one lot", field="lots")
+    now = timezone.now()
+    for i, spec in enumerate(lots, start=1):
+        _validate_lot_spec(rule, spec, i, notice_at=now)
+    with transaction.atomic():
+        project = Project.objects.create(
+            code=f"TMP-{os.urandom(8).hex()}", title=title.strip(), kind=kind, method=method, owner=owner, agent=agent,
+            centre=actor.organisation, supervisor=supervisor, region=region.strip(), budget_fen=budget_fen,
+            state_funded=state_funded, description=description, created_by=actor, created_at=now,
+        )
+        project.code = f"SL-{now:%Y}-{KIND_CODES[kind]}-{project.pk:05d}"
+        project.save(update_fields=["code"])
+        for number, spec in enumerate(lots, start=1):
+            Lot.objects.create(project=project, number=number, status="draft", **asdict(spec))
+        audit.record(action="project.create", subject=f"project:{project.pk}", actor=actor, project_id=project.pk,
+                     visibility="supervisors", payload=project_payload(project))
+    return project
+
+
+def _locked_lot(lot: Lot | int) -> Lot:
+    lot_id = lot.pk if isinstance(lot, Lot) else lot
+    try:
+        return Lot.objects.select_for_update().select_related("project").get(pk=lot_id)
+    except Lot.DoesNotExist:
+        raise NotFound("no such lot") from None
+
+
+@lru_cache(maxsize=None)
+def _hooks(action: str) -> tuple:
+    return tuple(import_string(path) for path in settings.SUNLIGHT_LIFECYCLE_HOOKS.get(action, ()))
+
+
+def _check_guard(guard: str | None, lot: Lot, now: dt.datetime) -> None:
+    if guard is None:
+        return
+    if guard == "schedule_valid":
+        errors = periods.validate_schedule(lot.rule, schedule_of(lot, notice_at=now))
+        if errors:
+            raise Invalid(f"lot {lot.number}: " + next(iter(errors.values())), field=next(iter(errors)))
+        return
+    moments = {
+        "bid_deadline_passed": lot.bid_deadline, "auction_start_passed": lot.auction_start,
+        "listing_start_passed": lot.listing_start, "listing_end_passed": lot.listing_end,
+    }
+    moment = moments[guard]
+    if moment is None or now < moment:
+        when = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "unset"
+        raise Conflict(f"too early: lot {lot.number} cannot do this before {when}")
+
+
+def transition_lot(*, lot: Lot | int, action: str, actor: User | None = None, reason: str = "",
+                   payload: dict | None = None) -> Lot:
+    """Apply one lifecycle transition: the only way a lot's status changes."""
+    with transaction.atomic():
+        lot = _locked_lot(lot)
+        now = timezone.now()
+        t = lifecycle.find_transition(path=lot.path, status=lot.status, action=action)
+        lifecycle.check_role(t, "system" if actor is None else role_of(actor))
+        if actor is not None:
+            require_staff_of(actor, lot.project)
+        if t.needs_reason and not reason.strip():
+            raise Invalid(f"a reason is required to {action.replace('_', ' ')} a lot", field="reason")
+        _check_guard(t.guard, lot, now)
+        source = lot.status
+        lot.status = t.target
+        if action == "publish":
+            lot.notice_at = now
+        lot.save(update_fields=["status", "notice_at"])
+        event = audit.record(
+            action="lot.transition", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
+            payload={"lot": lot.pk, "number": lot.number, "from": source, "action": action, "to": t.target,
+                     "reason": reason, "at": iso(now), **(payload or {})},
+        )
+        LotTransition.objects.create(lot=lot, source=source, action=action, target=t.target, actor=actor,
+                                     reason=reason, at=now, event_id=event.pk)
+        for hook in _hooks(action):
+            hook(lot=lot, action=action, actor=actor, now=now)
+    return lot
+
+
+# --- notices -----------------------------------------------------------------------------------
+
+NOTICE_CODES = {"tender": "ZB", "amendment": "BG", "clarification": "CQ", "opening_record": "KB",
+                "candidates": "GS", "result": "JG", "termination": "ZZ"}
+
+
+def publish_notice(*, actor: User | None, project: Project, kind: str, title: str, body: str,
+                   lot: Lot | None = None, amends: Notice | None = None, data: dict | None = None) -> Notice:
+    """Publish a notice (never edited afterwards). actor=None: published by the system."""
+    if kind not in NOTICE_CODES:
+        raise Invalid(f"unknown notice kind {kind!r}", field="kind")
+    if actor is not None:
+        require_staff_of(actor, project)
+    if not title.strip() or not body.strip():
+        raise Invalid("a notice needs a title and a body", field="title")
+    if lot is not None and lot.project_id != project.pk:
+        raise Invalid("that lot belongs to another project", field="lot")
+    if amends is not None and amends.project_id != project.pk:
+        raise Invalid("an amendment must amend a notice of the same project", field="amends")
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        now = timezone.now()
+        seq = Notice.objects.filter(project=project).count() + 1
+        number = f"{project.code}-{NOTICE_CODES[kind]}{seq:02d}"
+        payload = {"number": number, "kind": kind, "title": title, "body": body, "lot": lot.pk if lot else None,
+                   "amends": amends.pk if amends else None, "data": data or {}, "published_at": iso(now)}
+        event = audit.record(action="notice.publish", subject=f"project:{project.pk}", actor=actor,
+                             project_id=project.pk, payload=payload)
+        notice = Notice.objects.create(project=project, lot=lot, kind=kind, number=number, title=title, body=body,
+                                       data=data or {}, amends=amends, published_at=now, published_by=actor,
+                                       event_id=event.pk)
+    return notice
+
+
+def publish_project(*, actor: User, project: Project, title: str = "", body: str = "") -> Notice:
+    """Publish the tender / transfer notice and open every lot (draft → published)."""
+    require_staff_of(actor, project)
+    with transaction.atomic():
+        lots = list(Lot.objects.select_for_update().filter(project=project).order_by("number"))
+        if not lots or any(lot.status != "draft" for lot in lots):
+            raise Conflict(f"project {project.code} is already published")
+        for lot in lots:
+            transition_lot(lot=lot, action="publish", actor=actor)
+        audit.record(action="project.publish", subject=f"project:{project.pk}", actor=actor, project_id=project.pk,
+                     payload=project_payload(project))
+        notice = publish_notice(
+            actor=actor, project=project, kind="tender", title=title or f"{project.title} {project.rule.label}公告",
+            body=body or project.description or project.title,
+            data={"lots": [lot_payload(lot) for lot in project.lots.order_by("number")]},
+        )
+    return notice
+
+
+def publish_amendment(*, actor: User, notice: Notice, title: str, body: str, kind: str = "amendment",
+                      new_bid_deadline: dt.datetime | None = None) -> Notice:
+    """An amendment / clarification. Less than the rule's days before the deadline pushes the deadline out."""
+    if kind not in ("amendment", "clarification"):
+        raise Invalid("an amendment notice is of kind amendment or clarification", field="kind")
+    project = notice.project
+    require_staff_of(actor, project)
+    with transaction.atomic():
+        now = timezone.now()
+        lots = Lot.objects.select_for_update().filter(project=project, status="published").order_by("number")
+        if notice.lot_id:
+            lots = lots.filter(pk=notice.lot_id)
+        lots = list(lots)
+        if not lots:
+            raise Conflict("no lot of this notice is still open for bids: it can no longer be amended")
+        changes = []
+        for lot in lots:
+            old = lot.bid_deadline
+            wanted = new_bid_deadline or old
+            if wanted < old:
+                raise Invalid("an amendment cannot bring the bid deadline forward", field="new_bid_deadline")
+            new = periods.deadline_after_amendment(lot.rule, amended_at=now, bid_deadline=wanted)
+            if new != old:
+                shift = new - old
+                lot.bid_deadline = new
+                for f in ("auction_start", "listing_start", "listing_end"):
+                    if getattr(lot, f) is not None:
+                        setattr(lot, f, getattr(lot, f) + shift)
+                if lot.objection_deadline and lot.rule.objection_days_before_deadline:
+                    lot.objection_deadline = periods.default_objection_deadline(lot.rule, new)
+                lot.save()
+                changes.append({"lot": lot.pk, "old_bid_deadline": iso(old), "new_bid_deadline": iso(new),
+                                **{f: iso(getattr(lot, f)) for f in SCHEDULE_FIELDS}})
+        amendment = publish_notice(actor=actor, project=project, kind=kind, title=title, body=body,
+                                   lot=notice.lot, amends=notice, data={"schedule_changes": changes})
+    return amendment
+
+
+def terminate_project(*, actor: User, project: Project, reason: str) -> Notice:
+    require_staff_of(actor, project)
+    if not reason.strip():
+        raise Invalid("a reason is required to terminate a project", field="reason")
+    with transaction.atomic():
+        lots = list(Lot.objects.select_for_update().filter(project=project).exclude(status__in=lifecycle.FINAL))
+        if not lots or any(lot.status == "draft" for lot in lots):
+            raise Conflict(f"project {project.code} has nothing published to terminate")
+        for lot in lots:
+            transition_lot(lot=lot, action="terminate", actor=actor, reason=reason)
+        notice = publish_notice(actor=actor, project=project, kind="termination",
+                                title=f"{project.title} 终止公告", body=reason)
+    return notice
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+def attach_document(*, actor: User, notice: Notice, name: str, content: bytes, content_type: str = "application/octet-stream",
+                    access: str = "public") -> Document:
+    require_staff_of(actor, notice.project)
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in settings.SUNLIGHT_DOCUMENT_TYPES:
+        raise Invalid(f"file type {ext or '(none)'} is not accepted; allowed: {', '.join(settings.SUNLIGHT_DOCUMENT_TYPES)}", field="file")
+    if len(content) == 0:
+        raise Invalid("the file is empty", field="file")
+    if len(content) > settings.SUNLIGHT_DOCUMENT_MAX_BYTES:
+        raise Invalid(f"the file is larger than the limit of {settings.SUNLIGHT_DOCUMENT_MAX_BYTES} bytes", field="file")
+    if access not in Document.Access.values:
+        raise Invalid(f"access must be one of {', '.join(Document.Access.values)}", field="access")
+    digest = hashlib.sha256(content).hexdigest()
+    with transaction.atomic():
+        now = timezone.now()
+        doc = Document(notice=notice, name=os.path.basename(name)[:200], content_type=content_type[:100],
+                       size=len(content), sha256=digest, access=access, uploaded_by=actor, uploaded_at=now)
+        doc.file.save(f"{digest}{ext}", ContentFile(content), save=False)
+        try:
+            doc.save()
+        except IntegrityError as exc:
+            raise Invalid(f"document refused: {exc}") from None
+        audit.record(action="document.attach", subject=f"document:{doc.pk}", actor=actor, project_id=notice.project_id,
+                     payload={"document": doc.pk, "notice": notice.pk, "name": doc.name, "sha256": digest,
+                              "size": doc.size, "access": access})
+    return doc
