@@ -200,6 +200,10 @@ LOGGING = {
 # --- Sunlight -------------------------------------------------------------------------------
 SUNLIGHT_SITE_NAME = env_str("SUNLIGHT_SITE_NAME", "Sunlight 公共资源交易平台")
 SUNLIGHT_LOG_ORIGIN = env_str("SUNLIGHT_LOG_ORIGIN", "sunlight.example/log")
+SUNLIGHT_PUBLIC_URL = env_str("SUNLIGHT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")
+# OCDS contributors: dotted paths, each contribute(*, project, release, notice) adding awards/contracts.
+SUNLIGHT_OCDS_CONTRIBUTORS: list[str] = []
 SUNLIGHT_HOLIDAYS = env_list("SUNLIGHT_HOLIDAYS", [])  # ISO dates of public holidays (non-working days)
 SUNLIGHT_WORKDAYS = env_list("SUNLIGHT_WORKDAYS", [])  # ISO dates of weekend days worked (调休)
 SUNLIGHT_RUN_CLOCK_IN_PROCESS = env_bool("SUNLIGHT_RUN_CLOCK_IN_PROCESS", False)
@@ -211,13 +215,14 @@ SUNLIGHT_DOCUMENT_TYPES = env_list(
 # Deadline clock: idempotent tick(now) functions; Celery beat runs them in production, a thread in the demo.
 SUNLIGHT_CLOCK_TICKS = [
     "trading.clock.tick",
+    "bidding.auction.services.tick",
 ]
 
 # Lifecycle hooks: lot action -> dotted paths called as hook(*, lot, action, actor, now) inside the
 # transition's transaction, after the state change and its audit event.
 SUNLIGHT_LIFECYCLE_HOOKS: dict[str, list[str]] = {
-    "publish": [],
-    "close_bidding": [],
+    "publish": ["bidding.envelopes.services.on_publish"],
+    "close_bidding": ["bidding.envelopes.services.on_close_bidding"],
     "open": [],
     "fail": [],
     "award": [],

@@ -1,1 +1,250 @@
-urlpatterns: list = []
+"""The trading API: organisations, projects, lots, notices, documents, a change feed, OCDS, tokens."""
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.urls import include, path
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
+
+from audit.models import Event
+from trading import ocds, selectors, services
+from trading.errors import Forbidden, Invalid, NotFound
+from trading.models import Lot, Notice, Organisation, Project
+from trading.permissions import require_read_project, require_role
+from trading.serializers import (
+    AmendmentSerializer, ChangeSerializer, DocumentSerializer, DocumentUploadSerializer, LotSerializer,
+    NoticeSerializer, OrganisationCreateSerializer, OrganisationSerializer, ProjectCreateSerializer,
+    ProjectSerializer, ReasonSerializer, TokenRequestSerializer,
+)
+
+
+def _org(pk, field: str, *, required: bool = True) -> Organisation | None:
+    if pk is None and not required:
+        return None
+    try:
+        return Organisation.objects.get(pk=pk)
+    except Organisation.DoesNotExist:
+        raise Invalid(f"{field}: no organisation with id {pk}", field=field) from None
+
+
+class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Organisation.objects.all()
+    serializer_class = OrganisationSerializer
+    filterset_fields = ["kind", "region", "credit_code"]
+
+    @extend_schema(request=OrganisationCreateSerializer, responses={201: OrganisationSerializer})
+    def create(self, request):
+        data = OrganisationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        org = services.create_organisation(actor=request.user if request.user.is_authenticated else _anon(),
+                                           name=d["name"], name_en=d["name_en"], credit_code_value=d["credit_code"],
+                                           kind=d["kind"], region=d["region"], bank_account=d["bank_account"])
+        return Response(OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
+
+
+def _anon():
+    raise Forbidden("please log in first")
+
+
+class ProjectFilter(django_filters.FilterSet):
+    kind = django_filters.CharFilter()
+    method = django_filters.CharFilter()
+    region = django_filters.CharFilter(lookup_expr="icontains")
+    status = django_filters.CharFilter(method="filter_status")
+    q = django_filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = Project
+        fields = ["kind", "method", "region"]
+
+    def filter_status(self, qs, name, value):
+        return qs.filter(lots__status=value).distinct()
+
+    def filter_q(self, qs, name, value):
+        return qs.filter(Q(title__icontains=value) | Q(code__icontains=value))
+
+
+class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self):
+        return selectors.visible_projects(self.request.user).prefetch_related("lots")
+
+    def get_object(self):
+        key = self.kwargs["pk"]
+        qs = self.get_queryset()
+        project = qs.filter(code=key).first() or (qs.filter(pk=key).first() if key.isdigit() else None)
+        if project is None:
+            raise NotFound("no such project")
+        return project
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def create(self, request):
+        require_role(request.user, "staff")
+        data = ProjectCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        lots = [
+            services.LotSpec(
+                title=l["title"], estimate_fen=l["estimate"], security_fen=l["security"], increment_fen=l["increment"],
+                bid_deadline=l["bid_deadline"], doc_start=l["doc_start"], doc_end=l["doc_end"],
+                objection_deadline=l["objection_deadline"], auction_start=l["auction_start"],
+                listing_start=l["listing_start"], listing_end=l["listing_end"], closing_rule=l["closing_rule"],
+                evaluation_method=l["evaluation_method"], tie_break=l["tie_break"], eligibility=l["eligibility"],
+            )
+            for l in d["lots"]
+        ]
+        project = services.create_project(
+            actor=request.user, kind=d["kind"], method=d["method"], title=d["title"], owner=_org(d["owner"], "owner"),
+            agent=_org(d["agent"], "agent", required=False), supervisor=_org(d["supervisor"], "supervisor"),
+            region=d["region"], budget_fen=d["budget"], lots=lots, state_funded=d["state_funded"],
+            description=d["description"],
+        )
+        return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: NoticeSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        notice = services.publish_project(actor=request.user, project=self.get_object())
+        return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses={201: NoticeSerializer})
+    @action(detail=True, methods=["post"])
+    def terminate(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        notice = services.terminate_project(actor=request.user, project=self.get_object(), reason=data.validated_data["reason"])
+        return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: dict}, description="OCDS 1.1 release package for the project")
+    @action(detail=True, methods=["get"])
+    def ocds(self, request, pk=None):
+        return Response(ocds.release_package(self.get_object()))
+
+
+class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = LotSerializer
+    filterset_fields = ["status", "project"]
+
+    def get_queryset(self):
+        return Lot.objects.filter(project__in=selectors.visible_projects(self.request.user)).select_related("project")
+
+
+class NoticeFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q")
+    kind = django_filters.CharFilter()
+    project_kind = django_filters.CharFilter(field_name="project__kind")
+    method = django_filters.CharFilter(field_name="project__method")
+    region = django_filters.CharFilter(field_name="project__region", lookup_expr="icontains")
+    status = django_filters.CharFilter(method="filter_status")
+    published_from = django_filters.DateFilter(field_name="published_at", lookup_expr="date__gte")
+    published_to = django_filters.DateFilter(field_name="published_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Notice
+        fields = ["kind"]
+
+    def filter_q(self, qs, name, value):
+        return qs.filter(Q(title__icontains=value) | Q(project__title__icontains=value) | Q(number__icontains=value))
+
+    def filter_status(self, qs, name, value):
+        return qs.filter(project__lots__status=value).distinct()
+
+
+class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = NoticeSerializer
+    filterset_class = NoticeFilter
+    queryset = Notice.objects.select_related("project").prefetch_related("documents").order_by("-published_at", "-id")
+
+    @extend_schema(request=AmendmentSerializer, responses={201: NoticeSerializer})
+    @action(detail=True, methods=["post"])
+    def amend(self, request, pk=None):
+        data = AmendmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        notice = services.publish_amendment(actor=request.user, notice=self.get_object(), title=d["title"], body=d["body"],
+                                            kind=d["kind"], new_bid_deadline=d["new_bid_deadline"])
+        return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DocumentUploadSerializer, responses={201: DocumentSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def documents(self, request, pk=None):
+        data = DocumentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        if upload.size > services.settings.SUNLIGHT_DOCUMENT_MAX_BYTES:
+            raise Invalid("the file is larger than the configured limit", field="file")
+        doc = services.attach_document(actor=request.user, notice=self.get_object(), name=upload.name,
+                                       content=upload.read(), content_type=upload.content_type or "application/octet-stream",
+                                       access=data.validated_data["access"])
+        return Response(DocumentSerializer(doc).data, status=status.HTTP_201_CREATED)
+
+
+TRADING_ACTIONS = ("project.publish", "lot.transition", "notice.publish", "document.attach")
+
+
+class ChangeFeedView(APIView):
+    """Public changes to projects, lots and notices, ordered by modification (audit event id)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int, description="return changes after this id"),
+                    OpenApiParameter("limit", int, description="at most this many (≤ 500)")],
+        responses={200: ChangeSerializer(many=True)},
+    )
+    def get(self, request):
+        try:
+            after = int(request.query_params.get("after", 0))
+            limit = min(int(request.query_params.get("limit", 100)), 500)
+        except ValueError:
+            raise Invalid("after and limit must be integers") from None
+        if after < 0 or limit < 1:
+            raise Invalid("after must be ≥ 0 and limit ≥ 1")
+        events = list(Event.objects.filter(id__gt=after, visibility="public", action__in=TRADING_ACTIONS).order_by("id")[:limit])
+        items = [{"id": e.id, "created_at": e.created_at, "action": e.action, "subject": e.subject,
+                  "project_id": e.project_id, "payload": e.payload} for e in events]
+        return Response({"results": ChangeSerializer(items, many=True).data,
+                         "next_after": events[-1].id if events else after})
+
+
+class TokenView(APIView):
+    """Exchange a user name and password for an API token (rate-limited like the login page)."""
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: dict})
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        except DjangoPermissionDenied:
+            return Response({"detail": "too many failed logins; try again later", "code": "throttled"}, status=429)
+        if user is None:
+            return Response({"detail": "wrong user name or password", "code": "invalid_login"}, status=400)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "role": user.role})
+
+
+router = DefaultRouter()
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("lots", LotViewSet, basename="lot")
+router.register("notices", NoticeViewSet, basename="notice")
+
+urlpatterns = [
+    path("changes/", ChangeFeedView.as_view(), name="api-changes"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("", include(router.urls)),
+]

@@ -61,9 +61,9 @@ def validate_schedule(rule: Rule, s: Schedule) -> dict[str, str]:
         if s.doc_start is None or s.doc_end is None:
             errors["doc_start"] = "the tender document period (start and end) is required"
         else:
-            if s.doc_start < s.notice_at:
-                errors["doc_start"] = "documents cannot be available before the notice is published"
-            if s.doc_end - s.doc_start < rule.doc_period_min_days * DAY:
+            # Documents are released with the notice at the earliest: the period counts from then.
+            effective_start = max(s.doc_start, s.notice_at)
+            if s.doc_end - effective_start < rule.doc_period_min_days * DAY:
                 errors["doc_end"] = (
                     f"the document period must last at least {rule.doc_period_min_days} days — "
                     f"{rule.basis.get('doc_period_min_days', '')}"

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from trading.models import Organisation
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (through the services, with a real audit trail) into an empty database."
+
+    def handle(self, *args, **options):
+        from frontend.demo import PASSWORD, load_demo
+
+        if Organisation.objects.exists():
+            raise CommandError("the database already has data; the demo loads only into an empty database")
+        world = load_demo()
+        self.stdout.write(self.style.SUCCESS("Demo data loaded. Logins (password for all: %s):" % PASSWORD))
+        for username, role, org in world.logins:
+            self.stdout.write(f"  {username:<12} {role:<11} {org}")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import authenticate, login, logout
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from trading.auth import client_address, is_locked
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput)
+
+
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    error = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        if is_locked(username, client_address(request)):
+            error, status = _("Too many failed logins. Try again in 15 minutes."), 429
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                error, status = _("Wrong user name or password."), 400
+            else:
+                login(request, user)
+                nxt = request.GET.get("next", "")
+                return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    return render(request, "frontend/accounts/login.html", {"form": form, "error": error}, status=status)
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("/")
+
+
+urlpatterns = [
+    path("login/", login_view, name="login"),
+    path("logout/", logout_view, name="logout"),
+]

@@ -1,0 +1,134 @@
+"""Public portal: notices with search and filters, notice and project pages, the five-openness page, Atom feed."""
+from __future__ import annotations
+
+from django.contrib.syndication.views import Feed
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+
+from audit.models import Event
+from trading import lifecycle, selectors
+from trading.errors import Forbidden
+from trading.models import Document, Notice
+from trading.permissions import can_read_project
+from trading.rules import KINDS, METHODS
+
+
+def _project_or_404(user, code):
+    project = selectors.visible_projects(user).filter(code=code).first()
+    if project is None:
+        raise Http404("no such project")
+    return project
+
+
+def home(request):
+    params = {k: request.GET.get(k, "").strip() for k in ("q", "kind", "project_kind", "method", "region", "status", "date_from", "date_to")}
+    try:
+        qs = selectors.notices(
+            q=params["q"], kind=params["kind"], project_kind=params["project_kind"], method=params["method"],
+            region=params["region"], status=params["status"], date_from=params["date_from"] or None,
+            date_to=params["date_to"] or None,
+        )
+        page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    except Exception:  # malformed dates
+        from django.core.exceptions import ValidationError
+
+        qs, page = Notice.objects.none(), Paginator(Notice.objects.none(), 25).get_page(1)
+        params["error"] = "invalid date"
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v and k != "error")
+    return render(request, "frontend/portal/home.html", {
+        "page": page, "params": params, "query": query, "kinds": KINDS, "methods": METHODS,
+        "statuses": lifecycle.STATUSES, "notice_kinds": Notice.Kind.choices,
+    })
+
+
+def notice_detail(request, number):
+    notice = get_object_or_404(Notice.objects.select_related("project", "lot", "amends"), number=number)
+    return render(request, "frontend/portal/notice.html", {
+        "notice": notice, "project": notice.project, "amendments": notice.amendments.order_by("published_at"),
+        "documents": notice.documents.all(),
+    })
+
+
+def project_detail(request, code):
+    project = _project_or_404(request.user, code)
+    return render(request, "frontend/portal/project.html", {
+        "project": project, "lots": project.lots.order_by("number"), "status": selectors.project_status(project),
+        "notices": project.notices.order_by("published_at", "id"),
+    })
+
+
+def disclosure(request, code):
+    """五公开: policy basis, notices, procedure with times, fees, supervision — all from the project's data."""
+    project = _project_or_404(request.user, code)
+    rule = project.rule
+    lots = list(project.lots.order_by("number"))
+    timeline = []
+    for lot in lots:
+        for t in lot.transitions.order_by("at", "id"):
+            timeline.append({"at": t.at, "lot": lot.number, "what": f"{lifecycle.STATUSES[t.source][0]} → {lifecycle.STATUSES[t.target][0]}",
+                             "action": t.action, "reason": t.reason, "actor": t.actor.get_username() if t.actor else "系统时钟 system clock"})
+    planned = []
+    for lot in lots:
+        for label, value in (("公告发布 notice", lot.notice_at), ("文件获取开始 documents from", lot.doc_start),
+                             ("文件获取截止 documents until", lot.doc_end), ("异议截止 objections until", lot.objection_deadline),
+                             ("投标截止/开标 bid deadline & opening", lot.bid_deadline), ("竞价开始 auction start", lot.auction_start),
+                             ("挂牌开始 listing start", lot.listing_start), ("挂牌截止 listing end", lot.listing_end)):
+            if value:
+                planned.append({"lot": lot.number, "label": label, "at": value, "past": value <= timezone.now()})
+    planned.sort(key=lambda p: (p["at"], p["lot"]))
+    events = Event.objects.filter(project_id=project.pk, visibility="public").count()
+    return render(request, "frontend/portal/disclosure.html", {
+        "project": project, "rule": rule, "lots": lots, "basis": sorted(rule.basis.items()),
+        "notices": project.notices.order_by("published_at", "id"), "timeline": sorted(timeline, key=lambda t: t["at"]),
+        "planned": planned, "fees": rule.fees, "public_events": events, "status": selectors.project_status(project),
+    })
+
+
+def document_download(request, pk):
+    doc = get_object_or_404(Document.objects.select_related("notice__project", "notice__lot"), pk=pk)
+    if not selectors.can_download(request.user, doc, timezone.now()):
+        raise Forbidden("this document is for registered bidders during the document period")
+    response = FileResponse(doc.file.open("rb"), as_attachment=True, filename=doc.name, content_type=doc.content_type)
+    response["X-Content-SHA256"] = doc.sha256
+    return response
+
+
+class NoticesFeed(Feed):
+    feed_type = Atom1Feed
+    title = "Sunlight 公共资源交易公告 notices"
+    subtitle = "Tender, amendment, opening, candidate, result and termination notices"
+
+    def link(self):
+        return reverse("portal-home")
+
+    def items(self):
+        return Notice.objects.select_related("project").order_by("-published_at", "-id")[:50]
+
+    def item_title(self, item):
+        return f"[{item.get_kind_display()}] {item.title}"
+
+    def item_description(self, item):
+        return item.body[:1000]
+
+    def item_link(self, item):
+        return reverse("notice-detail", args=[item.number])
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
+
+
+urlpatterns = [
+    path("", home, name="portal-home"),
+    path("notices/<str:number>/", notice_detail, name="notice-detail"),
+    path("projects/<str:code>/", project_detail, name="project-detail"),
+    path("projects/<str:code>/disclosure/", disclosure, name="project-disclosure"),
+    path("documents/<int:pk>/download/", document_download, name="document-download"),
+    path("feeds/notices.atom", NoticesFeed(), name="notices-feed"),
+]

@@ -1,0 +1,141 @@
+"""OCDS 1.1 export: one release package per project, one release per notice, with the lots and
+participationFee extensions. Later capabilities add awards and contracts through
+settings.SUNLIGHT_OCDS_CONTRIBUTORS (dotted paths, each `contribute(project, release, notice)`)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from trading.models import Notice, Organisation, Project
+from trading.rules import METHODS
+
+EXTENSIONS = [
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json",
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_participationFee_extension/v1.1.5/extension.json",
+]
+PROCUREMENT_METHOD = {
+    "open_tender": "open", "invited_tender": "selective", "competitive_negotiation": "limited",
+    "inquiry": "limited", "auction": "open", "listing": "open",
+}
+CATEGORY = {"engineering": "works", "procurement": "goods"}
+RELEASE_TAG = {
+    "tender": "tender", "amendment": "tenderAmendment", "clarification": "tenderUpdate",
+    "opening_record": "tenderUpdate", "candidates": "award", "result": "awardUpdate", "termination": "tenderCancellation",
+}
+LOT_STATUS = {
+    "draft": "planned", "published": "active", "listing": "active", "auction_scheduled": "active", "live": "active",
+    "bidding_closed": "active", "opened": "active", "evaluated": "active", "publicity": "active", "closed": "active",
+    "awarded": "complete", "contracted": "complete", "complete": "complete", "failed": "unsuccessful",
+    "terminated": "cancelled",
+}
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def amount(fen: int) -> int | float:
+    return fen // 100 if fen % 100 == 0 else fen / 100
+
+
+def value(fen: int) -> dict:
+    return {"amount": amount(fen), "currency": "CNY"}
+
+
+def ocid(project: Project) -> str:
+    return f"{settings.SUNLIGHT_OCID_PREFIX}-{project.code}"
+
+
+def party(org: Organisation, roles: list[str]) -> dict:
+    return {"id": f"CN-USCC-{org.credit_code}", "name": org.name,
+            "identifier": {"scheme": "CN-USCC", "id": org.credit_code, "legalName": org.name},
+            "address": {"region": org.region or "", "countryName": "中国"}, "roles": roles}
+
+
+def parties(project: Project) -> list[dict]:
+    items = [party(project.owner, ["buyer"]), party(project.centre, ["procuringEntity"]),
+             party(project.supervisor, ["reviewBody"])]
+    if project.agent:
+        items.append(party(project.agent, ["procuringEntity"]))
+    return items
+
+
+def tender_section(project: Project, notice: Notice) -> dict:
+    lots = list(project.lots.order_by("number"))
+    tender = {
+        "id": project.code,
+        "title": project.title,
+        "description": project.description or project.title,
+        "status": _tender_status(lots),
+        "value": value(project.budget_fen),
+        "procurementMethod": PROCUREMENT_METHOD[project.method],
+        "procurementMethodDetails": METHODS[project.method][0],
+        "procuringEntity": {"id": f"CN-USCC-{project.centre.credit_code}", "name": project.centre.name},
+        "tenderPeriod": {"startDate": iso(min((l.notice_at for l in lots if l.notice_at), default=None)),
+                         "endDate": iso(max(l.bid_deadline for l in lots))},
+        "lots": [
+            {"id": str(l.number), "title": l.title, "status": LOT_STATUS[l.status], "value": value(l.estimate_fen)}
+            for l in lots
+        ],
+        "participationFees": [
+            {"id": f"deposit-{l.number}", "type": ["deposit"], "value": value(l.security_fen),
+             "description": f"投标/竞买保证金 lot {l.number}", "methodOfPayment": ["bank transfer"]}
+            for l in lots if l.security_fen
+        ],
+    }
+    if project.kind in CATEGORY:
+        tender["mainProcurementCategory"] = CATEGORY[project.kind]
+    amendments = [
+        {"id": n.number, "date": iso(n.published_at), "rationale": n.title, "description": n.body[:2000]}
+        for n in project.notices.filter(kind__in=("amendment", "clarification"), published_at__lte=notice.published_at)
+        .order_by("published_at", "id")
+    ]
+    if amendments:
+        tender["amendments"] = amendments
+    if not tender["participationFees"]:
+        del tender["participationFees"]
+    return tender
+
+
+def _tender_status(lots) -> str:
+    statuses = {LOT_STATUS[l.status] for l in lots}
+    if statuses == {"cancelled"}:
+        return "cancelled"
+    if statuses <= {"complete", "unsuccessful", "cancelled"}:
+        return "complete" if "complete" in statuses else "unsuccessful"
+    return "active"
+
+
+def release_for(project: Project, notice: Notice) -> dict:
+    release = {
+        "ocid": ocid(project),
+        "id": f"{ocid(project)}-{notice.number}",
+        "date": iso(notice.published_at),
+        "tag": [RELEASE_TAG[notice.kind]],
+        "initiationType": "tender",
+        "language": "zh",
+        "parties": parties(project),
+        "buyer": {"id": f"CN-USCC-{project.owner.credit_code}", "name": project.owner.name},
+        "tender": tender_section(project, notice),
+    }
+    for path in settings.SUNLIGHT_OCDS_CONTRIBUTORS:
+        import_string(path)(project=project, release=release, notice=notice)
+    return release
+
+
+def release_package(project: Project) -> dict:
+    notices = list(project.notices.order_by("published_at", "id"))
+    releases = [release_for(project, n) for n in notices]
+    published = max((n.published_at for n in notices), default=project.created_at)
+    return {
+        "uri": f"{settings.SUNLIGHT_PUBLIC_URL}/api/projects/{project.code}/ocds/",
+        "version": "1.1",
+        "extensions": EXTENSIONS,
+        "publishedDate": iso(published),
+        "publisher": {"name": project.centre.name, "scheme": "CN-USCC", "uid": project.centre.credit_code},
+        "license": "https://creativecommons.org/licenses/by/4.0/",
+        "publicationPolicy": f"{settings.SUNLIGHT_PUBLIC_URL}/about/",
+        "releases": releases,
+    }

@@ -1,0 +1,74 @@
+"""Reads shared by the API and the pages."""
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from trading import lifecycle
+from trading.models import Document, Lot, Notice, Project
+from trading.permissions import role_of
+
+
+def visible_projects(user) -> QuerySet[Project]:
+    role = role_of(user)
+    qs = Project.objects.select_related("owner", "agent", "centre", "supervisor")
+    published = Exists(Lot.objects.filter(project=OuterRef("pk")).exclude(status="draft"))
+    if role in ("supervisor", "admin"):
+        return qs
+    if role == "staff":
+        return qs.filter(published | Q(centre_id=user.organisation_id))
+    return qs.filter(published)
+
+
+def project_status(project: Project) -> str:
+    """A project's status summarised from its lots (the lots carry the lifecycle)."""
+    statuses = [lot.status for lot in project.lots.all()]
+    if not statuses:
+        return "draft"
+    if all(s in lifecycle.FINAL for s in statuses):
+        if all(s == "terminated" for s in statuses):
+            return "terminated"
+        if all(s == "failed" for s in statuses):
+            return "failed"
+        return "complete"
+    open_ = [s for s in statuses if s not in lifecycle.FINAL]
+    order = list(lifecycle.STATUSES)
+    return min(open_, key=order.index)
+
+
+def notices(*, q: str = "", kind: str = "", method: str = "", region: str = "", status: str = "",
+            project_kind: str = "", date_from=None, date_to=None) -> QuerySet[Notice]:
+    qs = Notice.objects.select_related("project", "lot")
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(project__title__icontains=q) | Q(number__icontains=q) | Q(project__code__icontains=q))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if project_kind:
+        qs = qs.filter(project__kind=project_kind)
+    if method:
+        qs = qs.filter(project__method=method)
+    if region:
+        qs = qs.filter(project__region__icontains=region)
+    if status:
+        qs = qs.filter(project__lots__status=status).distinct()
+    if date_from:
+        qs = qs.filter(published_at__date__gte=date_from)
+    if date_to:
+        qs = qs.filter(published_at__date__lte=date_to)
+    return qs.order_by("-published_at", "-id")
+
+
+def can_download(user, document: Document, now) -> bool:
+    if document.access == "public":
+        return True
+    role = role_of(user)
+    project = document.notice.project
+    if role in ("supervisor", "admin") or (role == "staff" and user.organisation_id == project.centre_id):
+        return True
+    if role != "bidder":
+        return False
+    lots = project.lots.all() if document.notice.lot_id is None else [document.notice.lot]
+    for lot in lots:
+        in_period = (lot.doc_start is None or lot.doc_start <= now) and (lot.doc_end is None or now <= lot.doc_end)
+        if in_period and lot.registrations.filter(bidder_id=user.organisation_id, status="active").exists():
+            return True
+    return False
