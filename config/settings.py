@@ -200,13 +200,17 @@ LOGGING = {
 # --- Sunlight -------------------------------------------------------------------------------
 SUNLIGHT_SITE_NAME = env_str("SUNLIGHT_SITE_NAME", "Sunlight 公共资源交易平台")
 SUNLIGHT_LOG_ORIGIN = env_str("SUNLIGHT_LOG_ORIGIN", "sunlight.example/log")
+SUNLIGHT_AUDIT_KEY_FILE = env_str("SUNLIGHT_AUDIT_KEY_FILE", str(VAR_DIR / "audit-log-ed25519.pem"))  # created on first use
+SUNLIGHT_AUDIT_CHECKPOINT_SECONDS = env_int("SUNLIGHT_AUDIT_CHECKPOINT_SECONDS", 2, minimum=1)
 SUNLIGHT_PUBLIC_URL = env_str("SUNLIGHT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")
 # OCDS contributors: dotted paths, each contribute(*, project, release, notice) adding awards/contracts.
-SUNLIGHT_OCDS_CONTRIBUTORS: list[str] = []
+SUNLIGHT_OCDS_CONTRIBUTORS: list[str] = [
+    "bidding.evaluation.ocds.contribute",
+]
 SUNLIGHT_HOLIDAYS = env_list("SUNLIGHT_HOLIDAYS", [])  # ISO dates of public holidays (non-working days)
 SUNLIGHT_WORKDAYS = env_list("SUNLIGHT_WORKDAYS", [])  # ISO dates of weekend days worked (调休)
-SUNLIGHT_RUN_CLOCK_IN_PROCESS = env_bool("SUNLIGHT_RUN_CLOCK_IN_PROCESS", False)
+SUNLIGHT_PORTAL_CACHE_SECONDS = env_int("SUNLIGHT_PORTAL_CACHE_SECONDS", 1, minimum=0)
 SUNLIGHT_DOCUMENT_MAX_BYTES = env_int("SUNLIGHT_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 SUNLIGHT_DOCUMENT_TYPES = env_list(
     "SUNLIGHT_DOCUMENT_TYPES", [".pdf", ".zip", ".docx", ".xlsx", ".txt", ".ofd"]
@@ -215,19 +219,23 @@ SUNLIGHT_DOCUMENT_TYPES = env_list(
 # Deadline clock: idempotent tick(now) functions; Celery beat runs them in production, a thread in the demo.
 SUNLIGHT_CLOCK_TICKS = [
     "trading.clock.tick",
+    "deposits.services.tick",
     "bidding.auction.services.tick",
+    "bidding.evaluation.services.tick",
+    "audit.sequencer.tick",
 ]
 
 # Lifecycle hooks: lot action -> dotted paths called as hook(*, lot, action, actor, now) inside the
 # transition's transaction, after the state change and its audit event.
 SUNLIGHT_LIFECYCLE_HOOKS: dict[str, list[str]] = {
     "publish": ["bidding.envelopes.services.on_publish"],
-    "close_bidding": ["bidding.envelopes.services.on_close_bidding"],
+    "close_bidding": ["bidding.envelopes.services.on_close_bidding", "deposits.hooks.on_close_bidding"],
+    "close_registration": ["deposits.hooks.on_close_bidding"],
     "open": [],
-    "fail": [],
-    "award": [],
+    "fail": ["deposits.hooks.on_fail"],
+    "award": ["deposits.hooks.on_result"],
     "sign_contract": [],
-    "terminate": [],
+    "terminate": ["deposits.hooks.on_fail"],
     "start_auction": [],
     "close_auction": [],
 }

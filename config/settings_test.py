@@ -11,3 +11,4 @@ from config.settings import BASE_DIR  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses Argon2
 MEDIA_ROOT = os.environ["SUNLIGHT_VAR_DIR"] + "/media"
 TEST_OUTPUT_DIR = BASE_DIR / "test-output"
+SUNLIGHT_PORTAL_CACHE_SECONDS = 0  # tests see every change at once

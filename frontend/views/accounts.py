@@ -40,7 +40,22 @@ def logout_view(request):
     return redirect("/")
 
 
+def set_language(request, code):
+    """Switch the interface language with a plain link (no form, so public pages stay cacheable)."""
+    from django.conf import settings
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    nxt = request.GET.get("next", "/")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = "/"
+    response = redirect(nxt)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
 urlpatterns = [
+    path("lang/<str:code>/", set_language, name="set-lang"),
     path("login/", login_view, name="login"),
     path("logout/", logout_view, name="logout"),
 ]

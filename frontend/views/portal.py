@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
@@ -15,6 +16,7 @@ from trading.errors import Forbidden
 from trading.models import Document, Notice
 from trading.permissions import can_read_project
 from trading.rules import KINDS, METHODS
+from frontend.cache import public_page_cache
 
 
 def _project_or_404(user, code):
@@ -24,6 +26,7 @@ def _project_or_404(user, code):
     return project
 
 
+@public_page_cache
 def home(request):
     params = {k: request.GET.get(k, "").strip() for k in ("q", "kind", "project_kind", "method", "region", "status", "date_from", "date_to")}
     try:
@@ -33,9 +36,7 @@ def home(request):
             date_to=params["date_to"] or None,
         )
         page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    except Exception:  # malformed dates
-        from django.core.exceptions import ValidationError
-
+    except ValidationError:  # malformed dates
         qs, page = Notice.objects.none(), Paginator(Notice.objects.none(), 25).get_page(1)
         params["error"] = "invalid date"
     query = "&".join(f"{k}={v}" for k, v in params.items() if v and k != "error")
@@ -45,6 +46,7 @@ def home(request):
     })
 
 
+@public_page_cache
 def notice_detail(request, number):
     notice = get_object_or_404(Notice.objects.select_related("project", "lot", "amends"), number=number)
     return render(request, "frontend/portal/notice.html", {
@@ -53,6 +55,7 @@ def notice_detail(request, number):
     })
 
 
+@public_page_cache
 def project_detail(request, code):
     project = _project_or_404(request.user, code)
     return render(request, "frontend/portal/project.html", {
@@ -61,6 +64,7 @@ def project_detail(request, code):
     })
 
 
+@public_page_cache
 def disclosure(request, code):
     """五公开: policy basis, notices, procedure with times, fees, supervision — all from the project's data."""
     project = _project_or_404(request.user, code)

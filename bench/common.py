@@ -1,0 +1,96 @@
+"""Helpers shared by the benchmarks: a scratch PostgreSQL database, a server process, a load generator."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_database(name: str) -> str:
+    import psycopg2
+
+    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def start_server(env: dict, port: int, workers: int = 2) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [PY, "-m", "uvicorn", "bench.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/hello/", timeout=2).read()
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def load(url: str, seconds: int, connections: int = 16) -> dict:
+    """Requests per second against url: wrk if installed, else a Python keep-alive client."""
+    if shutil.which("wrk"):
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                             capture_output=True, text=True, check=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+        scale = {"us": 0.001, "ms": 1, "s": 1000}
+        return {"rps": rps, "errors": int(non2xx.group(1)) if non2xx else 0,
+                "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None, "tool": "wrk"}
+    return _python_load(url, seconds, connections)
+
+
+def _python_load(url: str, seconds: int, connections: int) -> dict:
+    import http.client
+    import threading
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    counts, errors = [0] * connections, [0] * connections
+    stop = time.time() + seconds
+
+    def worker(i):
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        target = u.path + (f"?{u.query}" if u.query else "")
+        while time.time() < stop:
+            conn.request("GET", target)
+            resp = conn.getresponse()
+            resp.read()
+            counts[i] += 1
+            errors[i] += resp.status >= 400
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"rps": sum(counts) / seconds, "errors": sum(errors), "p99_ms": None, "tool": "python"}
+
+
+def emit(result: dict) -> None:
+    print(json.dumps(result, ensure_ascii=False))
