@@ -57,3 +57,6 @@ class Event(models.Model):
     @property
     def leaf_hash(self) -> bytes:
         return hashlib.sha256(b"\x00" + self.canonical_bytes).digest()
+
+
+from audit.log_models import Checkpoint, Leaf, TreeNode  # noqa: E402,F401  (the Merkle tree's own tables)

@@ -111,6 +111,11 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# live auctions fan out through Redis pub/sub (one PUBLISH per event, relayed by each ASGI process)
+CHANNEL_LAYERS["auction"] = (
+    {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    if REDIS_URL else CHANNEL_LAYERS["default"]
+)
 
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", "", schemes={"redis", "rediss", "amqp", "memory"})
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

@@ -81,3 +81,19 @@ def staff(world):
 @pytest.fixture
 def supervisor(world):
     return world.supervisor
+
+
+@pytest.fixture(autouse=True)
+def replay_equals_live(request):
+    """After every database test: each project's replay from its audit events equals its live state
+    (frontend.selectors.LIVE_SECTIONS). Set SUNLIGHT_REPLAY_CHECK=0 to switch off while debugging."""
+    from tests.audit.replay_check import check_replay_equals_live, database_fixture
+
+    db_fixture = database_fixture(request)
+    if db_fixture:
+        request.getfixturevalue(db_fixture)  # so the database outlives this check
+    yield
+    import os
+
+    if db_fixture and os.environ.get("SUNLIGHT_REPLAY_CHECK", "1") != "0":
+        check_replay_equals_live(request)

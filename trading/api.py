@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import include, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -19,7 +19,8 @@ from rest_framework.views import APIView
 
 from audit.models import Event
 from trading import ocds, selectors, services
-from trading.errors import Forbidden, Invalid, NotFound
+from trading.auth import client_address, is_locked
+from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Notice, Organisation, Project
 from trading.permissions import require_read_project, require_role
 from trading.serializers import (
@@ -133,7 +134,10 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(responses={200: dict}, description="OCDS 1.1 release package for the project")
     @action(detail=True, methods=["get"])
     def ocds(self, request, pk=None):
-        return Response(ocds.release_package(self.get_object()))
+        project = self.get_object()
+        if not project.notices.exists():  # an OCDS package needs at least one release
+            raise Conflict(f"project {project.code} has no published notice yet: nothing to export")
+        return Response(ocds.release_package(project))
 
 
 class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -203,7 +207,10 @@ class ChangeFeedView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("after", int, description="return changes after this id"),
                     OpenApiParameter("limit", int, description="at most this many (≤ 500)")],
-        responses={200: ChangeSerializer(many=True)},
+        responses={200: inline_serializer("ChangeFeed", {
+            "results": ChangeSerializer(many=True),
+            "next_after": serializers.IntegerField(help_text="pass as ?after= to get the next changes"),
+        })},
     )
     def get(self, request):
         try:
@@ -223,12 +230,18 @@ class ChangeFeedView(APIView):
 class TokenView(APIView):
     """Exchange a user name and password for an API token (rate-limited like the login page)."""
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: dict})
+    @extend_schema(request=TokenRequestSerializer, responses={200: inline_serializer("TokenResponse", {
+        "token": serializers.CharField(), "role": serializers.CharField()})})
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        # django.contrib.auth.authenticate() swallows the backend's PermissionDenied (it just returns None),
+        # so the lock is checked here first, as the login page does.
+        if is_locked(username, client_address(request)):
+            return Response({"detail": "too many failed logins; try again later", "code": "throttled"}, status=429)
         try:
-            user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+            user = authenticate(request, username=username, password=data.validated_data["password"])
         except DjangoPermissionDenied:
             return Response({"detail": "too many failed logins; try again later", "code": "throttled"}, status=429)
         if user is None:

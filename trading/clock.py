@@ -44,10 +44,23 @@ def due(now: dt.datetime) -> list[tuple[int, str, str]]:
 
 
 def tick(now: dt.datetime | None = None) -> int:
-    """Fire every due deadline transition. Returns how many fired."""
+    """Fire every due deadline transition. Returns how many fired.
+
+    After downtime a lot may have passed several deadlines (registration closed *and* auction start):
+    rounds repeat until nothing more is due, so one tick catches up completely."""
+    now = now or timezone.now()
+    fired = 0
+    for _ in range(len(DEADLINES) + 1):
+        fired_now = _tick_round(now)
+        fired += fired_now
+        if not fired_now:
+            break
+    return fired
+
+
+def _tick_round(now: dt.datetime) -> int:
     from trading.services import transition_lot
 
-    now = now or timezone.now()
     fired = 0
     for lot_id, status, action in due(now):
         with transaction.atomic():

@@ -47,13 +47,18 @@ def validate_schedule(rule: Rule, s: Schedule) -> dict[str, str]:
                 )
             if s.bid_deadline > s.listing_end:
                 errors["bid_deadline"] = "the registration (deposit) deadline must not be after the listing end"
-    if start_of_trading - s.notice_at < rule.min_notice_days * DAY:
+    # Tenders count from the day the documents start being issued (招标投标法 art. 24: 自招标文件开始发出之日起),
+    # which is the notice at the earliest.
+    count_from, counted = s.notice_at, "the notice"
+    if rule.path == "tender" and s.doc_start is not None and s.doc_start > s.notice_at:
+        count_from, counted = s.doc_start, "the start of the document period"
+    if start_of_trading - count_from < rule.min_notice_days * DAY:
         field = {"tender": "bid_deadline", "auction": "auction_start", "listing": "listing_start"}[rule.path]
         errors.setdefault(
             field,
-            f"at least {rule.min_notice_days} days must pass between the notice and "
+            f"at least {rule.min_notice_days} days must pass between {counted} and "
             f"{'the bid deadline' if rule.path == 'tender' else 'the start of trading'} "
-            f"(only {_days(start_of_trading - s.notice_at)} days given) — {rule.basis.get('min_notice_days', '')}",
+            f"(only {_days(start_of_trading - count_from)} days given) — {rule.basis.get('min_notice_days', '')}",
         )
     if s.bid_deadline <= s.notice_at:
         errors["bid_deadline"] = "the deadline must come after the notice"

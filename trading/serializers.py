@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trading.errors import Invalid
@@ -7,6 +8,10 @@ from trading.models import Document, Lot, Notice, Organisation, Project
 from trading.money import format_fen, parse_money
 
 
+@extend_schema_field({
+    "type": "string", "pattern": r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$", "example": "1234.56",
+    "description": "amount in yuan as a decimal string with at most two decimals (integer fen inside)",
+})
 class MoneyField(serializers.Field):
     """Money as a decimal string ("1234.56") outside, integer fen inside."""
 
@@ -16,10 +21,11 @@ class MoneyField(serializers.Field):
         if not isinstance(data, str):
             raise serializers.ValidationError(
                 f"give the amount as a decimal string like \"1234.56\", not a {type(data).__name__}")
+        field = self.field_name or "amount"
         try:
-            return parse_money(data, field=self.field_name or "amount")
-        except Invalid as exc:
-            raise serializers.ValidationError(exc.message) from None
+            return parse_money(data, field=field)
+        except Invalid as exc:  # the error is reported under the field's name already: no second prefix
+            raise serializers.ValidationError(exc.message.removeprefix(f"{field}: ")) from None
 
     def to_representation(self, value):
         return format_fen(value)

@@ -126,8 +126,14 @@ def _validate_lot_spec(rule, spec: LotSpec, index: int, *, notice_at: dt.datetim
             raise Invalid(prefix + "an auction or listing needs an increment (加价幅度) greater than zero", field="increment")
         if spec.closing_rule not in rule.auction_closing_rules:
             raise Invalid(prefix + f"closing rule must be one of {', '.join(rule.auction_closing_rules)}", field="closing_rule")
-    elif spec.evaluation_method not in rule.evaluation_methods:
-        raise Invalid(prefix + f"evaluation method must be one of {', '.join(rule.evaluation_methods)}", field="evaluation_method")
+        if spec.evaluation_method:
+            raise Invalid(prefix + "an auction or listing has no evaluation method: the highest bid decides",
+                          field="evaluation_method")
+    else:
+        if spec.evaluation_method not in rule.evaluation_methods:
+            raise Invalid(prefix + f"evaluation method must be one of {', '.join(rule.evaluation_methods)}", field="evaluation_method")
+        if spec.closing_rule:
+            raise Invalid(prefix + "a closing rule applies to auctions and listings only", field="closing_rule")
     if spec.tie_break not in TIE_BREAKS:
         raise Invalid(prefix + f"tie-break rule must be one of {', '.join(TIE_BREAKS)}", field="tie_break")
     if rule.objection_days_before_deadline and spec.objection_deadline is None:
@@ -252,8 +258,9 @@ def transition_lot(*, lot: Lot | int, action: str, actor: User | None = None, re
         lot.save(update_fields=["status", "notice_at"])
         event = audit.record(
             action="lot.transition", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
-            payload={"lot": lot.pk, "number": lot.number, "from": source, "action": action, "to": t.target,
-                     "reason": reason, "at": iso(now), **(payload or {})},
+            # the caller's extra payload can add facts but never overwrite what replay relies on
+            payload={**(payload or {}), "lot": lot.pk, "number": lot.number, "from": source, "action": action,
+                     "to": t.target, "reason": reason, "at": iso(now)},
         )
         LotTransition.objects.create(lot=lot, source=source, action=action, target=t.target, actor=actor,
                                      reason=reason, at=now, event_id=event.pk)

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import authenticate, login, logout
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,7 +31,10 @@ def login_view(request):
             else:
                 login(request, user)
                 nxt = request.GET.get("next", "")
-                return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+                # url_has_allowed_host_and_scheme also refuses "/\\evil.example", which browsers read as "//evil.example"
+                safe = nxt.startswith("/") and url_has_allowed_host_and_scheme(
+                    nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+                return redirect(nxt if safe else "/")
     return render(request, "frontend/accounts/login.html", {"form": form, "error": error}, status=status)
 
 

@@ -8,6 +8,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.http import urlencode
 from django.utils.feedgenerator import Atom1Feed
 
 from audit.models import Event
@@ -29,21 +31,27 @@ def _project_or_404(user, code):
 @public_page_cache
 def home(request):
     params = {k: request.GET.get(k, "").strip() for k in ("q", "kind", "project_kind", "method", "region", "status", "date_from", "date_to")}
-    try:
+    dates, status = {}, 200
+    for key in ("date_from", "date_to"):
+        try:
+            dates[key] = parse_date(params[key]) if params[key] else None
+        except ValueError:  # well formed but impossible, e.g. 2026-02-30
+            dates[key] = None
+        if params[key] and dates[key] is None:
+            params["error"], status = "invalid date", 400
+    if status == 400:
+        qs = Notice.objects.none()
+    else:
         qs = selectors.notices(
             q=params["q"], kind=params["kind"], project_kind=params["project_kind"], method=params["method"],
-            region=params["region"], status=params["status"], date_from=params["date_from"] or None,
-            date_to=params["date_to"] or None,
+            region=params["region"], status=params["status"], date_from=dates["date_from"], date_to=dates["date_to"],
         )
-        page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    except ValidationError:  # malformed dates
-        qs, page = Notice.objects.none(), Paginator(Notice.objects.none(), 25).get_page(1)
-        params["error"] = "invalid date"
-    query = "&".join(f"{k}={v}" for k, v in params.items() if v and k != "error")
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in params.items() if v and k != "error"})
     return render(request, "frontend/portal/home.html", {
         "page": page, "params": params, "query": query, "kinds": KINDS, "methods": METHODS,
         "statuses": lifecycle.STATUSES, "notice_kinds": Notice.Kind.choices,
-    })
+    }, status=status)
 
 
 @public_page_cache

@@ -1,0 +1,154 @@
+"""Audit log API (mounted at /api/audit/): checkpoints, public key, proofs, events by visibility.
+
+Anyone may read it: public events in full, every other event only as its leaf hash (so proofs
+still verify for everyone); supervisors also see supervisors-only events in full. Sealed events
+are never shown in full here.
+"""
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from audit import merkle, proofs, sequencer
+from audit.checkpoint import parse_checkpoint
+from audit.log_models import Checkpoint
+from audit.models import Event
+
+MAX_PAGE = 500
+
+
+def _int(request, name: str, *, required: bool = True, default: int | None = None, minimum: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise ValidationError({"detail": f"query parameter {name!r} is required"})
+        return default
+    if not raw.isdigit() or len(raw) > 19:
+        raise ValidationError({"detail": f"{name} must be a non-negative integer, got {raw[:30]!r}"})
+    value = int(raw)
+    if value < minimum:
+        raise ValidationError({"detail": f"{name} must be at least {minimum}"})
+    return value
+
+
+def _proof_error(exc: merkle.ProofError):
+    if isinstance(exc, proofs.NotFoundError):
+        return NotFound(str(exc))
+    return ValidationError({"detail": str(exc)})
+
+
+def checkpoint_json(cp: Checkpoint) -> dict:
+    body = parse_checkpoint(cp.note.split("\n\n")[0] + "\n")
+    return {"size": cp.size, "root": cp.root_b64, "time": cp.created_at.isoformat().replace("+00:00", "Z"),
+            "origin": body.origin, "note": cp.note}
+
+
+def _can_see_supervisors(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", "") in ("supervisor", "admin")
+
+
+def event_json(event: Event, index: int | None, user) -> dict:
+    out = {"id": event.pk, "index": index, "leaf_hash": proofs.b64(event.leaf_hash), "visibility": event.visibility}
+    if event.visibility == "public" or (event.visibility == "supervisors" and _can_see_supervisors(user)):
+        out["event"] = event.body
+    return out
+
+
+@api_view(["GET"])
+def public_key(request):
+    return Response({"origin": sequencer.origin(), "verifier_key": sequencer.verifier_key(), "algorithm": "Ed25519",
+                     "format": "C2SP signed-note verifier key; checkpoints are C2SP tlog-checkpoint"})
+
+
+@api_view(["GET"])
+def checkpoints(request):
+    limit = min(_int(request, "limit", required=False, default=50, minimum=1), MAX_PAGE)
+    before = _int(request, "before", required=False)
+    qs = Checkpoint.objects.order_by("-size")
+    if before is not None:
+        qs = qs.filter(size__lt=before)
+    rows = list(qs[:limit])
+    return Response({"results": [checkpoint_json(cp) for cp in rows],
+                     "next_before": rows[-1].size if len(rows) == limit else None})
+
+
+@api_view(["GET"])
+def checkpoint_latest(request):
+    cp = proofs.latest_checkpoint()
+    if cp is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return Response(checkpoint_json(cp))
+
+
+@api_view(["GET"])
+def checkpoint_at(request, size: int):
+    cp = Checkpoint.objects.filter(size=size).first()
+    if cp is None:
+        raise NotFound(f"no signed checkpoint has tree size {size}")
+    return Response(checkpoint_json(cp))
+
+
+@api_view(["GET"])
+def inclusion(request):
+    event_id = _int(request, "event", required=False)
+    try:
+        if event_id is not None:
+            size = _int(request, "size", required=False)
+            cp = proofs.checkpoint_of_size(size) if size is not None else None
+            return Response(proofs.event_proof(event_id, cp).as_json())
+        index, size = _int(request, "index"), _int(request, "size", minimum=1)
+        proof = proofs.inclusion_proof(index, size)
+    except merkle.ProofError as exc:
+        raise _proof_error(exc) from None
+    from audit.log_models import Leaf
+
+    leaf = Leaf.objects.get(index=index)
+    return Response({"index": index, "tree_size": size, "event": leaf.event_id, "leaf_hash": proofs.b64(leaf.hash),
+                     "proof": [proofs.b64(h) for h in proof]})
+
+
+@api_view(["GET"])
+def consistency(request):
+    first, second = _int(request, "first", minimum=1), _int(request, "second", minimum=1)
+    try:
+        proof = proofs.consistency_proof(first, second)
+    except merkle.ProofError as exc:
+        raise _proof_error(exc) from None
+    return Response({"first": first, "second": second, "proof": [proofs.b64(h) for h in proof]})
+
+
+@api_view(["GET"])
+def events(request):
+    """Events in log order; ?project=<id>, ?after=<event id>, ?limit=."""
+    qs = Event.objects.order_by("id")
+    project = _int(request, "project", required=False)
+    if project is not None:
+        qs = qs.filter(project_id=project)
+    after = _int(request, "after", required=False)
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    limit = min(_int(request, "limit", required=False, default=100, minimum=1), MAX_PAGE)
+    rows = list(qs.select_related("leaf")[:limit])
+    user = request.user
+
+    def index_of(e):
+        try:
+            return e.leaf.index
+        except Event.leaf.RelatedObjectDoesNotExist:
+            return None
+
+    data = [event_json(e, index_of(e), user) for e in rows]
+    return Response({"results": data, "next_after": rows[-1].pk if len(rows) == limit else None})
+
+
+urlpatterns = [
+    path("public-key/", public_key, name="audit-public-key"),
+    path("checkpoints/", checkpoints, name="audit-checkpoints"),
+    path("checkpoints/latest/", checkpoint_latest, name="audit-checkpoint-latest"),
+    path("checkpoints/<int:size>/", checkpoint_at, name="audit-checkpoint"),
+    path("proofs/inclusion/", inclusion, name="audit-inclusion"),
+    path("proofs/consistency/", consistency, name="audit-consistency"),
+    path("events/", events, name="audit-events"),
+]

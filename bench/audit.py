@@ -1,0 +1,243 @@
+"""Audit log benchmark. Each figure is printed beside a baseline measured in the same run.
+
+    .venv/bin/python bench/audit.py [--quick] [--events N] [--archive-events N]
+
+Uses its own PostgreSQL database (``sunlight_audit_bench`` on the DATABASE_URL server, dropped and
+migrated afresh: events are append-only, so the bench can't clean up after itself otherwise).
+
+(a) a real business service (publish_notice) with its audit append vs with audit.record stubbed — goal: the append adds <= 20 %;
+(b) integrating N events (1,000,000) into the tree — goal <= 60 s; baseline: hashing the same
+    leaves in memory with no database;
+(c) inclusion and consistency proof latency from the database at N events — goal <= 5 ms each;
+    baseline: one primary-key lookup;
+(d) offline verification (sunlight_verify) of an archive of 100,000 events — baseline: just
+    reading and parsing the archive.
+Last line: one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "sunlight_audit_bench"
+
+
+def setup_django() -> None:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight_audit")
+    u = urlparse(base)
+    os.environ["DATABASE_URL"] = urlunparse(u._replace(path="/" + BENCH_DB))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import psycopg2
+
+    admin = psycopg2.connect(urlunparse(u._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {BENCH_DB}")
+    admin.close()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+# ------------------------------------------------------------------------------ (a)
+
+def bench_business(rounds: int) -> dict:
+    """A real business service (publish a clarification notice: lock the project, number the notice,
+    insert it) run as is, and with ``audit.record`` replaced by a stub — same code otherwise."""
+    import types
+
+    import audit
+    from tests import factories
+    from trading import services
+
+    world = factories.make_world(bidders=1)
+    project = factories.make_project(world, publish=True)
+    real = audit.record
+    fake = types.SimpleNamespace(pk=0)
+
+    def business(with_audit: bool) -> None:
+        audit.record = real if with_audit else (lambda **kw: fake)
+        try:
+            services.publish_notice(actor=world.staff, project=project, kind="clarification", title="澄清",
+                                    body="bench clarification")
+        finally:
+            audit.record = real
+
+    for flag in (False, True) * 20:  # warm up
+        business(flag)
+    plain, audited = [], []
+    for i in range(rounds):  # interleaved so both see the same machine state
+        for flag, bucket in ((False, plain), (True, audited)) if i % 2 else ((True, audited), (False, plain)):
+            t = time.perf_counter()
+            business(flag)
+            bucket.append(time.perf_counter() - t)
+    p, a = statistics.median(plain), statistics.median(audited)
+    return {"business_tx_ms": ms(p), "business_tx_with_audit_ms": ms(a), "audit_overhead_pct": round((a - p) / p * 100, 1)}
+
+
+# ------------------------------------------------------------------------------ (b)
+
+def insert_events(n: int, project_every: int, project_id: int) -> float:
+    """Load n events straight into audit_event (what audit.record would have written), by COPY."""
+    from django.db import connection
+
+    from audit.canonical import canonical_bytes
+
+    t = time.perf_counter()
+    chunk = 100_000
+    for start in range(0, n, chunk):
+        lines = []
+        for i in range(start, min(n, start + chunk)):
+            uid = uuid.uuid4().hex
+            proj = project_id if i % project_every == 0 else None
+            at = f"2026-03-02T01:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}000Z"
+            body = {"v": 1, "uid": uid, "at": at, "action": "bench.thing", "subject": f"thing:{i}", "project": proj,
+                    "actor": {"id": None, "label": "system", "role": "system", "org": None}, "visibility": "public",
+                    "payload": {"i": i, "note": "招标 bench event"}}
+            text = canonical_bytes(body).decode().replace("\\", "\\\\")
+            lines.append(f"{uid}\t{at}\tbench.thing\tthing:{i}\t{proj if proj is not None else chr(92) + 'N'}\t\\N\tsystem\tsystem\tpublic\t{text}\n")
+        with connection.cursor() as cur:
+            cur.copy_expert("COPY audit_event (uid, created_at, action, subject, project_id, actor_id, actor_label, "
+                            "actor_role, visibility, canonical) FROM STDIN", io.StringIO("".join(lines)))
+    return time.perf_counter() - t
+
+
+def bench_integrate(n: int) -> dict:
+    from django.db import connection
+
+    from audit import merkle, sequencer
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT canonical FROM audit_event ORDER BY id")
+        texts = [r[0] for r in cur.fetchall()]
+    t = time.perf_counter()
+    cr = merkle.CompactRange()
+    for text in texts:
+        cr.append(merkle.leaf_hash(text.encode()))
+    baseline = time.perf_counter() - t
+    memory_root = cr.root()
+    del texts
+    t = time.perf_counter()
+    res = sequencer.integrate_all(limit=100_000)
+    took = time.perf_counter() - t
+    assert res.size == cr.size and bytes(res.checkpoint.root) == memory_root, "database tree differs from memory tree"
+    return {"integrate_s": round(took, 2), "integrate_memory_only_s": round(baseline, 2),
+            "integrate_events_per_s": round(res.size / took)}
+
+
+# ------------------------------------------------------------------------------ (c)
+
+def bench_proofs(n: int, samples: int) -> dict:
+    from django.db import connection
+
+    from audit import proofs
+
+    rnd = random.Random(7)
+    incl, cons, base = [], [], []
+    size = proofs.latest_checkpoint().size
+    for _ in range(samples):
+        i = rnd.randrange(size)
+        t = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute('SELECT hash FROM audit_leaf WHERE "index" = %s', [i])
+            cur.fetchone()
+        base.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        proofs.inclusion_proof(i, size)
+        incl.append(time.perf_counter() - t)
+        first = rnd.randrange(1, size + 1)
+        t = time.perf_counter()
+        proofs.consistency_proof(first, size)
+        cons.append(time.perf_counter() - t)
+
+    def p95(xs):
+        return sorted(xs)[int(len(xs) * 0.95) - 1]
+
+    return {"inclusion_proof_ms_median": ms(statistics.median(incl)), "inclusion_proof_ms_p95": ms(p95(incl)),
+            "consistency_proof_ms_median": ms(statistics.median(cons)), "consistency_proof_ms_p95": ms(p95(cons)),
+            "pk_lookup_ms_median": ms(statistics.median(base))}
+
+
+# ------------------------------------------------------------------------------ (d)
+
+def bench_archive(project_id: int) -> dict:
+    import zipfile
+
+    import sunlight_verify as sv
+    from audit import archive, sequencer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "archive.zip"
+        t = time.perf_counter()
+        manifest = archive.build(project_id, out, integrate=False)
+        export_s = time.perf_counter() - t
+        t = time.perf_counter()
+        with zipfile.ZipFile(out) as zf:
+            for line in zf.read("events.jsonl").splitlines():
+                json.loads(line)
+        parse_s = time.perf_counter() - t
+        t = time.perf_counter()
+        sv.verify_archive(str(out), sequencer.verifier_key(), log=lambda *a: None)
+        verify_s = time.perf_counter() - t
+        size_mb = out.stat().st_size / 1e6
+    return {"archive_events": manifest["event_count"], "archive_mb": round(size_mb, 1), "archive_export_s": round(export_s, 2),
+            "archive_verify_s": round(verify_s, 2), "archive_parse_only_s": round(parse_s, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--events", type=int)
+    ap.add_argument("--archive-events", type=int)
+    args = ap.parse_args()
+    n = args.events or (50_000 if args.quick else 1_000_000)
+    archive_n = args.archive_events or (5_000 if args.quick else 100_000)
+    setup_django()
+    out = {"bench": "audit", "quick": args.quick, "events": n}
+    print(f"(a) business transaction with/without audit append …", flush=True)
+    out.update(bench_business(100 if args.quick else 400))
+    print(f"    {out}", flush=True)
+    project_id = 990_001
+    print(f"(b) loading {n} events …", flush=True)
+    out["load_events_s"] = round(insert_events(n, max(1, n // archive_n), project_id), 2)
+    print(f"    integrating …", flush=True)
+    out.update(bench_integrate(n))
+    print(f"    {out}", flush=True)
+    print("(c) proofs …", flush=True)
+    out.update(bench_proofs(n, 200 if args.quick else 1000))
+    print("(d) archive …", flush=True)
+    out.update(bench_archive(project_id))
+    out["goals"] = [
+        {"name": "audit append overhead on a business transaction", "value": out["audit_overhead_pct"], "target": 20, "better": "lower"},
+        {"name": f"integrate {n} events (s)", "value": out["integrate_s"], "target": 60 * n / 1_000_000, "better": "lower"},
+        {"name": "inclusion proof p95 (ms)", "value": out["inclusion_proof_ms_p95"], "target": 5, "better": "lower"},
+        {"name": "consistency proof p95 (ms)", "value": out["consistency_proof_ms_p95"], "target": 5, "better": "lower"},
+        {"name": f"offline verification of {out['archive_events']} events (s)", "value": out["archive_verify_s"],
+         "target": 60, "better": "lower"},
+    ]
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+"""The auction room's websocket: thin. Bidders authenticate with their session; anyone may watch.
+
+The socket only notifies: every accepted bid is decided and committed by
+``services.place_bid`` first. Each frame carries ``seq`` and ``server_time``. The consumer
+never trusts the channel layer to deliver everything: a group message whose first event is
+not the next expected seq makes it read the missing events from the database.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import functools
+import json
+import logging
+from urllib.parse import parse_qs
+
+from asgiref.sync import SyncToAsync
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.db import close_old_connections
+
+from bidding.auction import engine as E
+from bidding.auction import protocol as P
+from bidding.auction import selectors, services
+from trading.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def _in_thread(func):
+    """Run DB work in a worker thread (not the single thread-sensitive one), so bids on
+    different connections overlap their Python work while the row lock serialises them."""
+
+    def run(*args, **kwargs):
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return SyncToAsync(functools.wraps(func)(run), thread_sensitive=False)
+
+
+BATCH_MAX = 200  # bids decided in one transaction at most
+GAP_WAIT_S = 0.1  # an event arriving before its predecessor waits this long before a database read
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+_EVENT_TEXTS: collections.OrderedDict = collections.OrderedDict()
+
+
+def _event_text(auction_id: int, ev: dict, state: dict) -> str:
+    """The frame of one event, serialised once per process for all the room's connections."""
+    key = (auction_id, ev["seq"], state.get("seq"))
+    text = _EVENT_TEXTS.get(key)
+    if text is None:
+        text = _dumps({"type": "event", "server_time": selectors.server_time(), "state": state, **ev})
+        _EVENT_TEXTS[key] = text
+        if len(_EVENT_TEXTS) > 512:
+            _EVENT_TEXTS.popitem(last=False)
+    return text
+
+
+class _Room:
+    """Per process and auction: the connections, one subscription to the room's group (each
+    event arrives once per process and is relayed to the local connections with one shared
+    serialised frame), the newest committed public state seen, and the bid queue."""
+
+    def __init__(self, auction_id: int):
+        self.auction_id = auction_id
+        self.lock = asyncio.Lock()
+        self.state: dict | None = None
+        self.members: set[AuctionConsumer] = set()
+        self.task: asyncio.Task | None = None
+        self.channel: str | None = None
+        self.layer = None
+        self.queue: list = []
+        self.drainer: asyncio.Task | None = None
+
+    def know(self, state: dict | None) -> None:
+        if state and (self.state is None or state.get("seq", 0) >= self.state.get("seq", 0)):
+            self.state = state
+
+    def final_refusal(self, amount_fen: int) -> services.BidAnswer | None:
+        """Refusals that the committed state already makes final (the minimum never decreases, a
+        closed auction stays closed) are answered without touching the database."""
+        known = self.state
+        if known is None:
+            return None
+        if known.get("phase") == E.PHASE_CLOSED:
+            return services.BidAnswer(False, E.CLOSED, "The auction is closed.")
+        minimum = known.get("minimum_fen")
+        if minimum is not None and amount_fen < minimum:
+            return services.BidAnswer(False, E.TOO_LOW, f"The bid must be at least {minimum // 100}."
+                                      f"{minimum % 100:02d} yuan.", minimum_fen=minimum)
+        return None
+
+    async def submit(self, user, frame: P.BidFrame) -> services.BidAnswer:
+        """Queue a bid; the room's drainer decides queued bids in batches (one transaction each),
+        first come first served. Bids made too low by an accepted one are answered from memory."""
+        future = asyncio.get_running_loop().create_future()
+        self.queue.append((user, frame, future))
+        if self.drainer is None or self.drainer.done():
+            self.drainer = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self.queue:
+            batch, self.queue = self.queue[:BATCH_MAX], self.queue[BATCH_MAX:]
+            live = []
+            for user, frame, future in batch:
+                refusal = self.final_refusal(frame.amount_fen)
+                if refusal is not None:
+                    if not future.done():
+                        future.set_result(refusal)
+                else:
+                    live.append((user, frame, future))
+            if not live:
+                continue
+            requests = [services.BidRequest(user=u, amount_fen=f.amount_fen, client_ref=f.ref, via="ws")
+                        for u, f, _ in live]
+            try:
+                answers = await _in_thread(services.place_bids)(auction=self.auction_id, requests=requests)
+            except Exception as exc:  # e.g. the database is down: every bid of the batch gets the error
+                for _, _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.know(answers[-1].state)
+            for (_, _, future), answer in zip(live, answers):
+                if not future.done():
+                    future.set_result(answer)
+
+    async def join(self, consumer: "AuctionConsumer") -> None:
+        self.members.add(consumer)
+        if self.task is None or self.task.done():
+            self.layer = get_channel_layer(services.LAYER_ALIAS)
+            self.channel = await self.layer.new_channel()
+            await self.layer.group_add(services.group_name(self.auction_id), self.channel)
+            self.task = asyncio.ensure_future(self._relay(self.layer, self.channel))
+
+    async def leave(self, consumer: "AuctionConsumer") -> None:
+        self.members.discard(consumer)
+        if not self.members and self.task is not None:
+            task, layer, channel = self.task, self.layer, self.channel
+            self.task = None
+            task.cancel()
+            try:
+                await layer.group_discard(services.group_name(self.auction_id), channel)
+            except Exception:  # pragma: no cover - the layer is gone with the process anyway
+                log.exception("group_discard failed")
+
+    async def _relay(self, layer, channel) -> None:
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("auction %s relay: receive failed", self.auction_id)
+                await asyncio.sleep(0.5)
+                continue
+            if message.get("type") != "auction.events":
+                continue
+            self.know(message["state"])
+            for consumer in list(self.members):
+                consumer.offer(message["events"], message["state"])
+
+
+_ROOMS: dict[int, _Room] = {}
+
+
+def _room(auction_id: int) -> _Room:
+    room = _ROOMS.get(auction_id)
+    if room is None:
+        room = _ROOMS[auction_id] = _Room(auction_id)
+    return room
+
+
+class AuctionConsumer(AsyncWebsocketConsumer):
+    max_refs = 10_000
+    channel_layer_alias = None  # no channel per connection: the process-wide _Room relays the group
+
+    async def connect(self):
+        self.auction_id = self.scope["url_route"]["kwargs"]["auction_id"]
+        self.user = self.scope.get("user")
+        self.last_sent = 0
+        self.pending: dict[int, tuple[dict, dict]] = {}
+        self.lock = asyncio.Lock()
+        self.gap_task = None
+        self.seen_refs: collections.OrderedDict[str, None] = collections.OrderedDict()
+        try:
+            self.auction, self.number = await _in_thread(self._enter)()
+        except DomainError:
+            await self.close(code=4404)
+            return
+        self.flush_task = None
+        self.room = _room(self.auction.pk)
+        # join the room first, then read: anything committed after the read arrives via the group
+        await self.room.join(self)
+        await self.accept()
+        last_seq = None
+        raw = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("last_seq")
+        if raw and raw[0].isdigit():
+            last_seq = int(raw[0])
+        await self._resync(last_seq)
+
+    def _enter(self):
+        auction = selectors.get_auction(self.auction_id)
+        number = services.enter_room(auction=auction, user=self.user)
+        return auction, (number.number if number else None)
+
+    async def disconnect(self, code):
+        for name in ("gap_task", "flush_task"):
+            task = getattr(self, name, None)
+            if task is not None:
+                task.cancel()
+        room = getattr(self, "room", None)
+        if room is not None:
+            await room.leave(self)
+
+    # -- server → client -------------------------------------------------------------------------
+
+    async def _resync(self, last_seq):
+        async with self.lock:
+            frame = await _in_thread(selectors.resync)(self.auction, last_seq, self.user)
+            if frame["type"] == "snapshot":
+                frame["me"]["number"] = self.number
+                self.last_sent = frame["seq"]
+            elif frame["events"]:
+                self.last_sent = frame["events"][-1]["seq"]
+            else:
+                self.last_sent = max(self.last_sent, last_seq or 0)
+            self.pending = {s: v for s, v in self.pending.items() if s > self.last_sent}
+            self._know(frame["state"])
+            await self.send(text_data=_dumps(frame))
+        await self._flush()
+
+    def _know(self, state: dict) -> None:
+        _room(self.auction.pk).know(state)
+
+    def offer(self, events: list[dict], state: dict) -> None:
+        """From the room's relay (never blocks it: a slow client only delays itself). Events are
+        forwarded strictly in seq order; one that arrives early waits (briefly) for the missing
+        ones, which are then read from the database."""
+        for ev in events:
+            if ev["seq"] > self.last_sent:
+                self.pending[ev["seq"]] = (ev, state)
+        if self.pending and (self.flush_task is None or self.flush_task.done()):
+            self.flush_task = asyncio.ensure_future(self._flush())
+
+    async def _flush(self):
+        async with self.lock:
+            while self.last_sent + 1 in self.pending:
+                ev, state = self.pending.pop(self.last_sent + 1)
+                await self.send(text_data=_event_text(self.auction.pk, ev, state))
+                self.last_sent = ev["seq"]
+                self._know(state)
+            if self.pending and (self.gap_task is None or self.gap_task.done()):
+                self.gap_task = asyncio.ensure_future(self._repair_gap())
+
+    async def _repair_gap(self):
+        await asyncio.sleep(GAP_WAIT_S)
+        if self.pending and min(self.pending) > self.last_sent + 1:
+            await self._resync(self.last_sent)  # the channel layer lost something: read it
+
+    async def _answer(self, **fields):
+        await self.send(text_data=_dumps({"seq": self.last_sent, "server_time": selectors.server_time(), **fields}))
+
+    # -- client → server -------------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            frame = P.parse_frame(text_data, bytes_data)
+        except P.FrameError as exc:
+            if exc.ref is not None:
+                await self._answer(type="bid_result", accepted=False, code=exc.code, message=exc.message, ref=exc.ref)
+            else:
+                await self._answer(type="error", code=exc.code, message=exc.message)
+            return
+        if isinstance(frame, P.PingFrame):
+            await self._answer(type="pong")
+        elif isinstance(frame, P.ResyncFrame):
+            await self._resync(frame.last_seq)
+        elif isinstance(frame, (P.BidFrame, P.ContinueFrame)):
+            await self._command(frame)
+
+    async def _command(self, frame):
+        ref = frame.ref
+        kind = "bid_result" if isinstance(frame, P.BidFrame) else "continue_result"
+        if self.number is None and getattr(self.user, "role", None) != "bidder":
+            await self._answer(type=kind, accepted=False, code=E.NOT_A_BIDDER, ref=ref,
+                               message="You are watching: this connection is read-only.")
+            return
+        if ref in self.seen_refs:
+            await self._answer(type=kind, accepted=False, code=E.REPLAYED, ref=ref,
+                               message="This message was already received (replayed reference).")
+            return
+        self.seen_refs[ref] = None
+        if len(self.seen_refs) > self.max_refs:
+            self.seen_refs.popitem(last=False)
+        room = self.room
+        try:
+            if isinstance(frame, P.BidFrame):
+                answer = room.final_refusal(frame.amount_fen) or await room.submit(self.user, frame)
+                if not answer.accepted:
+                    await self._answer(type=kind, accepted=False, code=answer.code, message=answer.message, ref=ref,
+                                       minimum_fen=answer.minimum_fen)
+                    return
+                receipt = answer
+            else:
+                receipt = await _in_thread(services.request_live_bidding)(auction=self.auction.pk, user=self.user)
+        except services.BidRefused as exc:
+            await self._answer(type=kind, accepted=False, code=exc.reason, message=exc.message, ref=ref,
+                               minimum_fen=exc.minimum_fen)
+            return
+        except DomainError as exc:
+            await self._answer(type=kind, accepted=False, code=exc.code, message=exc.message, ref=ref)
+            return
+        except Exception:
+            log.exception("auction %s: bid %s failed", self.auction.pk, ref)
+            await self._answer(type=kind, accepted=False, code="error", ref=ref,
+                               message="The bid could not be processed and nothing was recorded; please try again.")
+            return
+        if receipt.number and self.number is None:
+            self.number = receipt.number
+        await self.send(text_data=_dumps({
+            "type": kind, "accepted": True, "code": receipt.code, "message": receipt.message, "ref": ref,
+            "seq": receipt.seq, "amount_fen": receipt.amount_fen, "number": receipt.number,
+            "server_time": selectors.server_time(),
+        }))

@@ -1,0 +1,115 @@
+"""The auction room's websocket protocol, pure (no database, no Channels).
+
+Client → server frames (JSON text, at most ``MAX_FRAME_BYTES``):
+
+* ``{"type": "bid", "amount": "1234.56", "ref": "<client id>"}`` — a bid (or a posted price
+  during a listing); ``ref`` is unique per bidder: a frame replayed with a used ref is refused.
+* ``{"type": "continue", "ref": "..."}`` — listing: the bidder wants to go on to live bidding.
+* ``{"type": "resync", "last_seq": 17}`` — send me what I missed after seq 17 (or a snapshot).
+* ``{"type": "ping"}``.
+
+Server → client frames always carry ``seq`` (the auction's latest sequence number the frame
+reflects) and ``server_time`` (ISO, UTC):
+
+* ``snapshot`` — the whole public state and history; ``events`` — missed events in order;
+  ``event`` — one new event; ``bid_result`` — the answer to one bid (accepted or refused with
+  ``code`` and ``message``); ``error`` — a refused frame (``malformed``, ``too_large``…);
+  ``pong``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bidding.auction import engine as E
+
+MAX_FRAME_BYTES = 2048
+REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]{0,15})(?:\.([0-9]{1,2}))?$")
+MAX_FEN = 10**17
+
+
+class FrameError(ValueError):
+    def __init__(self, code: str, message: str, ref: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+@dataclass(frozen=True)
+class BidFrame:
+    amount_fen: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class ContinueFrame:
+    ref: str
+
+
+@dataclass(frozen=True)
+class ResyncFrame:
+    last_seq: int
+
+
+@dataclass(frozen=True)
+class PingFrame:
+    pass
+
+
+Frame = BidFrame | ContinueFrame | ResyncFrame | PingFrame
+
+
+def parse_amount(value: Any) -> int:
+    """Decimal yuan string → int fen (same rules as trading.money, kept pure here)."""
+    if isinstance(value, (bool, float)) or not isinstance(value, str):
+        raise FrameError(E.MALFORMED, 'amount must be a decimal string like "1234.56"')
+    m = _AMOUNT_RE.match(value.strip())
+    if not m:
+        raise FrameError(E.MALFORMED, f"{value[:40]!r} is not an amount like \"1234.56\"")
+    fen = int(m.group(1)) * 100 + int((m.group(2) or "").ljust(2, "0") or "0")
+    if fen >= MAX_FEN:
+        raise FrameError(E.MALFORMED, "amount is too large")
+    return fen
+
+
+def _ref(data: dict[str, Any]) -> str:
+    ref = data.get("ref")
+    if not isinstance(ref, str) or not REF_RE.match(ref):
+        raise FrameError(E.MALFORMED, "ref must be 1–64 letters, digits or _.:- (a unique id per message)")
+    return ref
+
+
+def parse_frame(text: str | None, raw_bytes: bytes | None = None) -> Frame:
+    if raw_bytes is not None:
+        raise FrameError(E.MALFORMED, "binary frames are not accepted; send JSON text")
+    if text is None:
+        raise FrameError(E.MALFORMED, "empty frame")
+    if len(text.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise FrameError(E.TOO_LARGE, f"frame larger than {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError(E.MALFORMED, "frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise FrameError(E.MALFORMED, "frame must be a JSON object")
+    kind = data.get("type")
+    if kind == "bid":
+        ref = _ref(data)
+        try:
+            return BidFrame(amount_fen=parse_amount(data.get("amount")), ref=ref)
+        except FrameError as exc:
+            raise FrameError(exc.code, exc.message, ref=ref) from None
+    if kind == "continue":
+        return ContinueFrame(ref=_ref(data))
+    if kind == "resync":
+        last = data.get("last_seq")
+        if isinstance(last, bool) or not isinstance(last, int) or last < 0:
+            raise FrameError(E.MALFORMED, "last_seq must be a non-negative integer")
+        return ResyncFrame(last_seq=last)
+    if kind == "ping":
+        return PingFrame()
+    raise FrameError(E.MALFORMED, "unknown frame type; expected bid, continue, resync or ping")

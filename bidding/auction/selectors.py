@@ -1,0 +1,108 @@
+"""Reads shared by the consumer, the API and the pages."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from bidding.auction import engine as E
+from bidding.auction.models import Auction, AuctionEvent, BidderNumber
+from bidding.auction.services import public_state
+from trading.errors import NotFound
+
+RESYNC_LIMIT = 2000  # beyond this many missed events a client gets a snapshot instead
+
+
+def server_time() -> str:
+    return timezone.now().astimezone(dt.timezone.utc).isoformat()
+
+
+def get_auction(auction_id: int | str) -> Auction:
+    try:
+        return Auction.objects.select_related("lot__project").get(pk=int(auction_id))
+    except (Auction.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such auction") from None
+
+
+def frame_of(ev: AuctionEvent) -> dict[str, Any]:
+    return {"seq": ev.seq, "kind": ev.kind, "data": ev.data, "at": ev.at.astimezone(dt.timezone.utc).isoformat()}
+
+
+def events_after(auction: Auction, last_seq: int, *, upto: int | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    qs = AuctionEvent.objects.filter(auction=auction, seq__gt=last_seq).order_by("seq")
+    if upto is not None:
+        qs = qs.filter(seq__lte=upto)
+    if limit is not None:
+        qs = qs[:limit]
+    return [frame_of(e) for e in qs]
+
+
+def number_of(auction: Auction, user) -> str | None:
+    org_id = getattr(user, "organisation_id", None)
+    if not getattr(user, "is_authenticated", False) or getattr(user, "role", "") != "bidder" or org_id is None:
+        return None
+    return BidderNumber.objects.filter(auction=auction, organisation_id=org_id).values_list("number", flat=True).first()
+
+
+def snapshot(auction: Auction, user=None) -> dict[str, Any]:
+    """The whole public state and history (one consistent read: state first, then events up to it)."""
+    auction = Auction.objects.select_related("lot__project").get(pk=auction.pk)
+    state = public_state(auction)
+    return {
+        "type": "snapshot", "seq": auction.last_seq, "server_time": server_time(), "state": state,
+        "events": [frame_of(e) for e in AuctionEvent.objects.filter(auction=auction, seq__lte=auction.last_seq)
+                   .order_by("seq")],
+        "me": {"number": number_of(auction, user)},
+    }
+
+
+def resync(auction: Auction, last_seq: int | None, user=None) -> dict[str, Any]:
+    """What a (re)connecting client needs after ``last_seq``: the missed events, or a snapshot."""
+    if last_seq is None or last_seq <= 0:
+        return snapshot(auction, user)
+    auction = Auction.objects.select_related("lot__project").get(pk=auction.pk)
+    if last_seq > auction.last_seq or auction.last_seq - last_seq > RESYNC_LIMIT:
+        return snapshot(auction, user)
+    return {"type": "events", "seq": auction.last_seq, "server_time": server_time(),
+            "events": events_after(auction, last_seq, upto=auction.last_seq),
+            "state": public_state(auction)}
+
+
+def auctions_for_listing(now=None):
+    return Auction.objects.select_related("lot__project").order_by("-start_at")
+
+
+def live_auctions():
+    return Auction.objects.filter(Q(phase__in=[E.PHASE_LIVE, E.PHASE_LISTING, E.PHASE_PAUSED])).select_related("lot__project")
+
+
+def live_auction_state(project, now=None) -> dict:
+    """The live counterpart of ``audit/replay/auction.py`` (same shape, from the tables)."""
+    from audit.replay import iso
+    from bidding.auction.models import AuctionBid
+
+    out = {}
+    for a in Auction.objects.filter(lot__project=project).order_by("id"):
+        winner_org = None
+        if a.phase == E.PHASE_CLOSED and a.outcome == E.OUTCOME_DEAL:
+            winner_org = BidderNumber.objects.get(auction=a, number=a.leader).organisation_id
+        out[str(a.pk)] = {
+            "lot": a.lot_id, "mode": a.mode, "starting_price_fen": a.starting_price_fen,
+            "increment_fen": a.increment_fen, "max_jump": a.max_jump, "closing_rule": a.closing_rule,
+            "live_duration_s": a.live_duration_s, "countdown_s": a.countdown_s, "window_s": a.window_s,
+            "has_reserve": a.reserve_fen > 0, "reserve_commitment": a.reserve_commitment,
+            "phase": a.phase, "start_at": iso(a.start_at), "end_at": iso(a.end_at), "price_fen": a.price_fen,
+            "leader": a.leader or None, "bid_count": a.bid_count, "last_seq": a.last_seq,
+            "continuing": sorted(a.continuing or []), "pause_reason": a.pause_reason,
+            "outcome": a.outcome or None, "outcome_reason": a.outcome_reason,
+            "reserve_fen": a.reserve_fen if a.phase == E.PHASE_CLOSED else None,
+            "winner_organisation": winner_org,
+            "bids": [[b.seq, b.bidder.number, b.amount_fen]
+                     for b in AuctionBid.objects.filter(auction=a).select_related("bidder").order_by("seq")],
+        }
+        if a.phase == E.PHASE_PAUSED:
+            out[str(a.pk)]["paused_phase"] = a.paused_phase
+    return {"auctions": out} if out else None

@@ -1,0 +1,662 @@
+"""Business actions of live auctions and listings.
+
+Every action: keyword-only, one ``transaction.atomic()``, the auction row locked with
+``select_for_update``, the pure engine decides, the decision's events are persisted with the
+gap-free per-auction sequence and recorded in the audit log in the same transaction, and the
+websocket broadcast is sent only on commit.  The database is the source of truth.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+import audit
+from bidding.auction import engine as E
+from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber
+from trading.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from trading.models import Lot, Organisation, User
+from trading.permissions import require_staff_of, role_of
+
+log = logging.getLogger(__name__)
+
+GROUP_PREFIX = "auction-"
+# the room's fan-out layer: settings.CHANNEL_LAYERS["auction"] (Redis pub/sub: one PUBLISH per
+# event, relayed by each server process to its own connections) when configured, else the default
+LAYER_ALIAS = "auction" if "auction" in getattr(settings, "CHANNEL_LAYERS", {}) else "default"
+
+
+def group_name(auction_id: int) -> str:
+    return f"{GROUP_PREFIX}{auction_id}"
+
+
+# HTTP status per refusal code (the socket answers with the code and the message)
+STATUS_FOR_CODE = {
+    E.TOO_LOW: 400, E.NOT_MULTIPLE: 400, E.TOO_HIGH: 400, E.INVALID_AMOUNT: 400, E.MALFORMED: 400,
+    E.TOO_LARGE: 400, E.REASON_REQUIRED: 400,
+    E.NO_SECURITY: 403, E.NOT_A_BIDDER: 403, E.NOT_ELIGIBLE: 403,
+    E.NOT_STARTED: 409, E.CLOSED: 409, E.PAUSED: 409, E.ALREADY_HIGHEST: 409, E.WRONG_PHASE: 409,
+    E.NOTHING_TO_DO: 409, E.REPLAYED: 409,
+}
+
+
+class BidRefused(DomainError):
+    """A refused bid / command: ``code`` is the engine's reason code."""
+
+    def __init__(self, code: str, message: str, *, minimum_fen: int | None = None):
+        super().__init__(message)
+        self.reason = code
+        self.minimum_fen = minimum_fen  # the lowest acceptable amount now, when known
+        self.status_code = STATUS_FOR_CODE.get(code, 400)
+        self.code = {400: "invalid", 403: "forbidden", 409: "conflict"}.get(self.status_code, "invalid")
+
+
+@dataclasses.dataclass(frozen=True)
+class BidReceipt:
+    accepted: bool
+    code: str
+    message: str
+    seq: int
+    amount_fen: int
+    number: str
+    state: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).isoformat()
+
+
+def _commitment(reserve_fen: int, salt: str) -> str:
+    return hashlib.sha256(f"{reserve_fen}:{salt}".encode()).hexdigest()
+
+
+def _locked(auction: Auction | int, *, related: str = "lot__project") -> Auction:
+    auction_id = auction.pk if isinstance(auction, Auction) else auction
+    try:
+        return (Auction.objects.select_for_update(of=("self",)).select_related(related)
+                .get(pk=auction_id))
+    except (Auction.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such auction") from None
+
+
+def public_state(auction: Auction, state: E.State | None = None) -> dict[str, Any]:
+    st = state or auction.state
+    data = E.reveal(auction.config, st)
+    data["auction"] = auction.pk
+    data["lot"] = auction.lot_id
+    data["seq"] = auction.last_seq
+    data["reserve_commitment"] = auction.reserve_commitment
+    if st.phase == E.PHASE_PAUSED:
+        data["pause_reason"] = auction.pause_reason
+    if st.phase == E.PHASE_CLOSED:
+        data["reserve_salt"] = auction.reserve_salt
+    return data
+
+
+def is_secured(organisation: Organisation, lot: Lot) -> bool:
+    """The one question asked of deposits: is this bidder's security in place for the lot?"""
+    if lot.security_fen <= 0:
+        return True
+    import deposits
+
+    return bool(deposits.is_secured(organisation, lot))
+
+
+def _registered(organisation: Organisation, lot: Lot) -> bool:
+    from bidding.models import Registration
+
+    return Registration.objects.filter(lot=lot, bidder=organisation, status="active").exists()
+
+
+def _new_number(auction: Auction) -> str:
+    taken = set(BidderNumber.objects.filter(auction=auction).values_list("number", flat=True))
+    while True:
+        number = f"{secrets.randbelow(900_000) + 100_000:06d}"
+        if number not in taken:
+            return number
+
+
+def _assign_number(auction: Auction, organisation: Organisation, now: dt.datetime, actor: User | None) -> BidderNumber | None:
+    """Inside the auction lock: the bidder's number, assigned once its security is confirmed."""
+    existing = BidderNumber.objects.filter(auction=auction, organisation=organisation).first()
+    if existing is not None:
+        return existing
+    if not _registered(organisation, auction.lot) or not is_secured(organisation, auction.lot):
+        return None
+    bn = BidderNumber.objects.create(auction=auction, organisation=organisation, number=_new_number(auction),
+                                     assigned_at=now)
+    # who holds which number stays sealed until the result
+    audit.record(action="auction.number", subject=f"auction:{auction.pk}", actor=actor,
+                 project_id=auction.lot.project_id, visibility="sealed", at=now,
+                 payload={"auction": auction.pk, "lot": auction.lot_id, "organisation": organisation.pk,
+                          "number": bn.number})
+    return bn
+
+
+def _assign_all_numbers(auction: Auction, now: dt.datetime) -> None:
+    """At the opening: a number for every registered bidder whose security is confirmed."""
+    from bidding.models import Registration
+
+    for reg in Registration.objects.filter(lot=auction.lot, status="active").select_related("bidder").order_by("?"):
+        _assign_number(auction, reg.bidder, now, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# persisting the engine's events (the one path every action takes)
+# ---------------------------------------------------------------------------------------------
+
+def _ensure_lot(lot: Lot, target: str, *, actor: User | None) -> None:
+    """Move the lot along its path to ``target`` (the trading clock may already have done it)."""
+    from trading.services import transition_lot
+
+    steps = {
+        # (path, current status, target) -> action
+        ("auction", "published", "live"): "close_registration",
+        ("auction", "auction_scheduled", "live"): "start_auction",
+        ("listing", "published", "listing"): "start_listing",
+        ("listing", "published", "live"): "start_listing",
+        ("listing", "listing", "live"): "start_auction",
+        ("listing", "published", "closed"): "start_listing",
+        ("listing", "listing", "closed"): "close_auction",
+        ("auction", "published", "closed"): "close_registration",
+        ("auction", "auction_scheduled", "closed"): "start_auction",
+        ("auction", "live", "closed"): "close_auction",
+        ("listing", "live", "closed"): "close_auction",
+    }
+    for _ in range(4):
+        lot.refresh_from_db(fields=["status"])
+        if lot.status == target:
+            return
+        action = steps.get((lot.path, lot.status, target))
+        if action is None:
+            raise Conflict(f"lot {lot.pk} is {lot.status}; the auction cannot move it to {target}")
+        transition_lot(lot=lot, action=action, actor=None)
+
+
+def _apply_result(auction: Auction, closed: E.Event, now: dt.datetime) -> dict[str, Any]:
+    """The closed auction's result: lot transition, deposits, result notice. Exactly once."""
+    from trading.services import publish_notice, transition_lot
+
+    lot = auction.lot
+    _ensure_lot(lot, "closed", actor=None)
+    winner_org_id = None
+    if closed.data["outcome"] == E.OUTCOME_DEAL:
+        winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=closed.data["winner"])
+        winner_org_id = winner.organisation_id
+        _keep_winner_security(lot=lot, winner=winner.organisation)
+        # the award hook (deposits.hooks.on_result) refunds every other security per the deposits rules
+        transition_lot(lot=lot, action="award", actor=None,
+                       payload={"auction": auction.pk, "winner": winner_org_id, "price_fen": closed.data["price_fen"]})
+        _convert_winner_security(lot=lot, winner=winner.organisation)
+        title = f"{lot.project.title} 第{lot.number}标的 成交结果公告"
+        body = (f"竞价结束，竞买号 {winner.number}（{winner.organisation.name}）以 "
+                f"{_yuan(closed.data['price_fen'])} 元竞得。保留价 {_yuan(auction.reserve_fen)} 元。")
+    else:
+        reason = {"no_bids": "无人应价 no bids", "below_reserve": "最高应价未达保留价 below the reserve"}.get(
+            closed.data["reason"], closed.data["reason"])
+        # the fail hook (deposits.hooks.on_fail) refunds every security
+        transition_lot(lot=lot, action="fail", actor=None, reason=f"流拍 failed auction: {reason}",
+                       payload={"auction": auction.pk})
+        title = f"{lot.project.title} 第{lot.number}标的 流拍公告"
+        body = f"竞价结束，{reason}，本标的流拍。最高应价 {_yuan(closed.data['price_fen'])} 元，保留价 {_yuan(auction.reserve_fen)} 元。"
+    numbers = {bn.number: bn.organisation_id for bn in BidderNumber.objects.filter(auction=auction)}
+    publish_notice(actor=None, project=lot.project, kind="result", title=title, body=body, lot=lot,
+                   data={"auction": auction.pk, "outcome": closed.data["outcome"], "reason": closed.data["reason"],
+                         "price_fen": closed.data["price_fen"], "winner_number": closed.data["winner"],
+                         "winner_organisation": winner_org_id, "reserve_fen": auction.reserve_fen,
+                         "bid_count": closed.data["bid_count"], "numbers": numbers})
+    auction.result_applied = True
+    return {"winner_organisation": winner_org_id, "numbers": numbers}
+
+
+def _keep_winner_security(*, lot: Lot, winner: Organisation) -> None:
+    """Before the award: mark the winner so the result's refund leaves its security alone."""
+    if lot.security_fen <= 0:
+        return
+    from deposits import services as deposit_services
+
+    deposit_services.mark_winner(lot=lot, bidder_org=winner)
+
+
+def _convert_winner_security(*, lot: Lot, winner: Organisation) -> None:
+    """After the award: the winner's security is kept toward the price (转作价款)."""
+    if lot.security_fen <= 0:
+        return
+    from deposits import services as deposit_services
+
+    deposit_services.settle_winner(lot=lot, bidder_org=winner, mode="convert")
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+@dataclasses.dataclass
+class _Rows:
+    """Rows written at the end of an action (bulk), and the frames to broadcast after commit."""
+
+    events: list[AuctionEvent] = dataclasses.field(default_factory=list)
+    bids: list[AuctionBid] = dataclasses.field(default_factory=list)
+    frames: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User | None, now: dt.datetime,
+                  bidder: BidderNumber | None = None, client_ref: str = "", via: str = "ws",
+                  extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The outcome's events: next seq, audit event, lot transitions; rows collected in ``rows``."""
+    frames: list[dict[str, Any]] = []
+    auction.set_state(out.state)
+    for ev in out.events:
+        auction.last_seq += 1
+        seq = auction.last_seq
+        data = dict(ev.data)
+        if ev.kind in ("paused",) and extra:
+            data.update(extra)
+        if ev.kind == "closed":
+            data["reserve_salt"] = auction.reserve_salt
+        payload = {"auction": auction.pk, "lot": auction.lot_id, "seq": seq, "kind": ev.kind, **data}
+        if ev.kind == "closed":
+            payload.update(_apply_result(auction, ev, now))
+        elif ev.kind == "opened":
+            _ensure_lot(auction.lot, E.PHASE_LISTING if auction.mode == E.MODE_LISTING else "live", actor=None)
+            _assign_all_numbers(auction, now)
+        elif ev.kind == "live":
+            _ensure_lot(auction.lot, "live", actor=None)
+        record = audit.record(action=f"auction.{ev.kind}", subject=f"auction:{auction.pk}",
+                              actor=actor if ev.kind not in ("opened", "live", "closed") else None,
+                              project_id=auction.lot.project_id, payload=payload, at=now)
+        rows.events.append(AuctionEvent(auction=auction, seq=seq, kind=ev.kind, data=data, at=now,
+                                        audit_event_id=record.pk))
+        if ev.kind in ("bid", "posted"):
+            assert bidder is not None
+            rows.bids.append(AuctionBid(auction=auction, seq=seq, bidder=bidder, amount_fen=data["amount_fen"],
+                                        kind=ev.kind, client_ref=client_ref, placed_at=now, via=via))
+        frames.append({"seq": seq, "kind": ev.kind, "data": data, "at": _iso(now)})
+    rows.frames += frames
+    return frames
+
+
+def _finish(auction: Auction, rows: _Rows) -> None:
+    """Write the collected rows and the new state; broadcast once, after commit."""
+    AuctionEvent.objects.bulk_create(rows.events)
+    AuctionBid.objects.bulk_create(rows.bids)
+    auction.save(update_fields=Auction.STATE_FIELDS + ["pause_reason", "result_applied"])
+    if rows.frames:
+        state = public_state(auction)
+        frames, auction_id = list(rows.frames), auction.pk
+        transaction.on_commit(lambda: broadcast(auction_id, frames, state))
+
+
+def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.datetime,
+             bidder: BidderNumber | None = None, client_ref: str = "", via: str = "ws",
+             extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Write the outcome's events (seq, audit, bid rows, lot transitions) and the new state."""
+    rows = _Rows()
+    frames = _write_events(auction, out, rows, actor=actor, now=now, bidder=bidder, client_ref=client_ref, via=via,
+                           extra=extra)
+    _finish(auction, rows)
+    return frames
+
+
+def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, Any]) -> None:
+    """Notify the room (after commit). Losing this message loses nothing: clients resync.
+    Inside the ASGI server the send is handed to the event loop without blocking the worker thread."""
+    try:
+        import asyncio
+        import os
+
+        from asgiref.sync import SyncToAsync, async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer(LAYER_ALIAS)
+        if layer is None:
+            return
+        message = {"type": "auction.events", "events": frames, "state": state}
+        local = SyncToAsync.threadlocal
+        loop = getattr(local, "main_event_loop", None)
+        if loop is not None and getattr(local, "main_event_loop_pid", None) == os.getpid() and loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group_name(auction_id), message), loop)
+            future.add_done_callback(_log_failure)
+        else:
+            async_to_sync(layer.group_send)(group_name(auction_id), message)
+    except Exception:  # the database is the truth; a lost notification is repaired by resync
+        log.exception("broadcast of auction %s failed", auction_id)
+
+
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("auction broadcast failed: %s", future.exception())
+
+
+# ---------------------------------------------------------------------------------------------
+# staff actions
+# ---------------------------------------------------------------------------------------------
+
+def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rule: str = "",
+                     starting_price_fen: int | None = None, increment_fen: int | None = None,
+                     max_jump: int | None = None, live_duration_s: int | None = None,
+                     countdown_s: int | None = None, window_s: int | None = None) -> Auction:
+    """Set up the auction / listing of a sale lot: configuration from the rules table and the
+    project's choice; the reserve is sealed (only its commitment is public) until the result."""
+    require_staff_of(actor, lot.project)
+    rule = lot.rule
+    if rule.path not in (E.MODE_AUCTION, E.MODE_LISTING):
+        raise Conflict(f"lot {lot.number} is sold by {rule.path}, not by auction or listing")
+    mode = rule.path
+    closing_rule = closing_rule or lot.closing_rule or (rule.auction_closing_rules or (E.RULE_COUNTDOWN,))[0]
+    if closing_rule not in rule.auction_closing_rules:
+        raise Invalid(f"closing rule {closing_rule!r} is not allowed here; allowed: "
+                      f"{', '.join(rule.auction_closing_rules)}", field="closing_rule")
+    if countdown_s is None:
+        countdown_s = rule.auction_countdown_seconds if closing_rule == E.RULE_COUNTDOWN else rule.auction_soft_close_seconds
+    window_s = rule.auction_soft_close_seconds if window_s is None else window_s
+    live_duration_s = live_duration_s or (countdown_s if closing_rule == E.RULE_COUNTDOWN else 3600)
+    starting = lot.estimate_fen if starting_price_fen is None else starting_price_fen
+    increment = lot.increment_fen if increment_fen is None else increment_fen
+    max_jump = rule.auction_max_jump_increments if max_jump is None else max_jump
+    for name, value in (("reserve_fen", reserve_fen), ("starting_price_fen", starting), ("increment_fen", increment),
+                        ("max_jump", max_jump), ("live_duration_s", live_duration_s), ("countdown_s", countdown_s),
+                        ("window_s", window_s)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(f"{name} must be an integer", field=name)
+    try:
+        config = E.Config(mode=mode, starting_price_fen=starting, increment_fen=increment, max_jump=max_jump,
+                          reserve_fen=reserve_fen, closing_rule=closing_rule, live_duration_s=live_duration_s,
+                          countdown_s=countdown_s, window_s=window_s)
+    except E.ConfigError as exc:
+        raise Invalid(str(exc)) from None
+    if mode == E.MODE_LISTING:
+        start_at, end_at = lot.listing_start, lot.listing_end
+        if start_at is None or end_at is None:
+            raise Invalid("the lot has no listing period", field="listing_start")
+        if (end_at - start_at) < dt.timedelta(days=rule.listing_min_days):
+            raise Invalid(f"the listing must last at least {rule.listing_min_days} days", field="listing_end")
+    else:
+        start_at, end_at = lot.auction_start, None
+        if start_at is None:
+            raise Invalid("the lot has no auction start time", field="auction_start")
+    now = timezone.now()
+    with transaction.atomic():
+        lot = Lot.objects.select_for_update().select_related("project").get(pk=lot.pk)
+        if lot.status not in ("published", "auction_scheduled", "listing"):
+            raise Conflict(f"cannot schedule an auction for a lot that is {lot.status}")
+        if Auction.objects.filter(lot=lot).exists():
+            raise Conflict(f"lot {lot.number} already has its auction")
+        if start_at <= now:
+            raise Conflict("the start time has already passed; amend the lot's schedule first")
+        state = E.initial_state(config, start_at=start_at, end_at=end_at)
+        salt = secrets.token_hex(16)
+        auction = Auction(lot=lot, mode=mode, starting_price_fen=starting, increment_fen=increment, max_jump=max_jump,
+                          reserve_fen=reserve_fen, reserve_salt=salt, reserve_commitment=_commitment(reserve_fen, salt),
+                          closing_rule=closing_rule, live_duration_s=live_duration_s, countdown_s=countdown_s,
+                          window_s=window_s, scheduled_by=actor, created_at=now)
+        auction.set_state(state)
+        auction.save()
+        audit.record(action="auction.schedule", subject=f"auction:{auction.pk}", actor=actor,
+                     project_id=lot.project_id, at=now,
+                     payload={"auction": auction.pk, "lot": lot.pk, "mode": mode, "starting_price_fen": starting,
+                              "increment_fen": increment, "max_jump": max_jump, "closing_rule": closing_rule,
+                              "live_duration_s": live_duration_s, "countdown_s": countdown_s, "window_s": window_s,
+                              "start_at": _iso(start_at), "end_at": _iso(state.end_at),
+                              "has_reserve": reserve_fen > 0, "reserve_commitment": auction.reserve_commitment})
+        audit.record(action="auction.reserve", subject=f"auction:{auction.pk}", actor=actor,
+                     project_id=lot.project_id, visibility="sealed", at=now,
+                     payload={"auction": auction.pk, "reserve_fen": reserve_fen, "salt": salt})
+    return auction
+
+
+def pause_auction(*, auction: Auction | int, actor: User, reason: str) -> Auction:
+    """Suspend trading (e.g. the electronic system failed); the end moves by the paused time."""
+    with transaction.atomic():
+        auction = _locked(auction)
+        require_staff_of(actor, auction.lot.project)
+        now = timezone.now()
+        out = E.apply(auction.config, auction.state, E.Pause(reason), now)
+        if not out.decision.accepted:
+            raise BidRefused(out.decision.code, out.decision.message)
+        auction.pause_reason = reason.strip()
+        _persist(auction, out, actor=actor, now=now)
+    return auction
+
+
+def resume_auction(*, auction: Auction | int, actor: User) -> Auction:
+    with transaction.atomic():
+        auction = _locked(auction)
+        require_staff_of(actor, auction.lot.project)
+        now = timezone.now()
+        out = E.apply(auction.config, auction.state, E.Resume(), now)
+        if not out.decision.accepted:
+            raise BidRefused(out.decision.code, out.decision.message)
+        auction.pause_reason = ""
+        _persist(auction, out, actor=actor, now=now)
+    return auction
+
+
+# ---------------------------------------------------------------------------------------------
+# bidders
+# ---------------------------------------------------------------------------------------------
+
+def enter_room(*, auction: Auction | int, user: User | None) -> BidderNumber | None:
+    """A bidder entering the room gets its number (竞买号) once its security is confirmed."""
+    if role_of(user) != "bidder" or user.organisation_id is None:
+        return None
+    auction_id = auction.pk if isinstance(auction, Auction) else auction
+    existing = BidderNumber.objects.filter(auction_id=auction_id, organisation_id=user.organisation_id).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        auction = _locked(auction_id)
+        return _assign_number(auction, user.organisation, timezone.now(), user)
+
+
+def _bidder_for(auction: Auction, user: User, now: dt.datetime) -> BidderNumber:
+    if role_of(user) != "bidder":
+        raise BidRefused(E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
+    bn = _assign_number(auction, user.organisation, now, user)
+    if bn is None:
+        raise BidRefused(E.NO_SECURITY, "Your registration or bid security (竞买保证金) for this lot is not confirmed; "
+                                        "you cannot bid.")
+    return bn
+
+
+def _fast_refusal(auction_id: int, amount_fen: int) -> None:
+    """Refuse without the lock what the lock could only refuse too: the price never decreases
+    and a closed auction stays closed, so 'too low' / 'closed' against a committed state is final."""
+    row = Auction.objects.filter(pk=auction_id).values(
+        "phase", "price_fen", "leader", "increment_fen", "starting_price_fen").first()
+    if row is None:
+        raise NotFound("no such auction")
+    if row["phase"] == E.PHASE_CLOSED:
+        raise BidRefused(E.CLOSED, "The auction is closed.")
+    if row["leader"] and amount_fen < row["price_fen"] + row["increment_fen"]:
+        lowest = row["price_fen"] + row["increment_fen"]
+        raise BidRefused(E.TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.", minimum_fen=lowest)
+
+
+@dataclasses.dataclass(frozen=True)
+class BidRequest:
+    user: User
+    amount_fen: int
+    client_ref: str
+    via: str = "ws"
+
+
+@dataclasses.dataclass(frozen=True)
+class BidAnswer:
+    accepted: bool
+    code: str
+    message: str
+    seq: int | None = None
+    amount_fen: int = 0
+    number: str | None = None
+    minimum_fen: int | None = None
+    state: dict[str, Any] | None = None
+
+
+_REPLAYED = "This bid message was already received (replayed reference)."
+_NUMBERS: dict[tuple[int, int], BidderNumber] = {}  # (auction, organisation) → number: never changes once given
+
+
+def _known_number(auction_id: int, organisation_id: int | None) -> BidderNumber | None:
+    if organisation_id is None:
+        return None
+    key = (auction_id, organisation_id)
+    bn = _NUMBERS.get(key)
+    if bn is None:
+        bn = BidderNumber.objects.filter(auction_id=auction_id, organisation_id=organisation_id).first()
+        # cache only committed rows read outside any transaction (an outer one could still roll back)
+        if bn is not None and not connection.in_atomic_block:
+            if len(_NUMBERS) > 100_000:
+                _NUMBERS.clear()
+            _NUMBERS[key] = bn
+    return bn
+
+
+def _precheck(req: BidRequest) -> BidAnswer | None:
+    amount = req.amount_fen
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        return BidAnswer(False, E.INVALID_AMOUNT, "The amount must be a positive number of fen.")
+    if not req.client_ref or len(req.client_ref) > 64:
+        return BidAnswer(False, E.MALFORMED, "Each bid needs a unique reference (1–64 characters).")
+    if role_of(req.user) != "bidder":
+        return BidAnswer(False, E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
+    return None
+
+
+def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
+    """Decide bids in their order of arrival, each by the engine, under one row lock and in one
+    transaction (group commit): accepted bids get consecutive sequence numbers and their own audit
+    events; the broadcast goes out once, after commit. Refused bids change nothing."""
+    auction_id = auction.pk if isinstance(auction, Auction) else auction
+    answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
+    numbers = [None if a is not None else _known_number(auction_id, r.user.organisation_id)
+               for r, a in zip(requests, answers)]
+    with transaction.atomic():
+        auction = _locked(auction_id, related="lot")
+        now = timezone.now()
+        config = auction.config
+        state = auction.state
+        wanted = [r.client_ref for r, a in zip(requests, answers) if a is None]
+        used = set(AuctionBid.objects.filter(auction_id=auction_id, client_ref__in=wanted)
+                   .values_list("bidder_id", "client_ref")) if wanted else set()
+        rows = _Rows()
+        accepted: list[tuple[int, int]] = []
+        for i, req in enumerate(requests):
+            if answers[i] is not None:
+                continue
+            bidder = numbers[i]
+            if bidder is None:
+                try:
+                    bidder = _bidder_for(auction, req.user, now)
+                except BidRefused as exc:
+                    answers[i] = BidAnswer(False, exc.reason, exc.message)
+                    continue
+            if (bidder.pk, req.client_ref) in used:
+                answers[i] = BidAnswer(False, E.REPLAYED, _REPLAYED, number=bidder.number)
+                continue
+            out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
+            if not out.decision.accepted:
+                answers[i] = BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
+                                       minimum_fen=E.minimum_bid(config, state))
+                continue
+            frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
+                                   client_ref=req.client_ref, via=req.via)
+            state = out.state
+            used.add((bidder.pk, req.client_ref))
+            seq = next(f["seq"] for f in frames if f["kind"] in ("bid", "posted"))
+            answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
+            accepted.append((i, seq))
+        if rows.frames:
+            _finish(auction, rows)
+        final = public_state(auction, state)
+    return [dataclasses.replace(a, state=final) for a in answers]
+
+
+def place_bid(*, auction: Auction | int, user: User, amount_fen: int, client_ref: str, via: str = "ws") -> BidReceipt:
+    """One authoritative decision per bid: under the auction's row lock the engine decides; an
+    accepted bid is persisted with the next sequence number and audited, then broadcast on commit.
+    A refused bid raises ``BidRefused`` (code + message) and changes nothing."""
+    req = BidRequest(user=user, amount_fen=amount_fen, client_ref=client_ref, via=via)
+    early = _precheck(req)
+    if early is not None:
+        raise BidRefused(early.code, early.message)
+    auction_id = auction.pk if isinstance(auction, Auction) else auction
+    _fast_refusal(auction_id, amount_fen)
+    try:
+        (answer,) = place_bids(auction=auction_id, requests=[req])
+    except IntegrityError as exc:
+        # the (bidder, client_ref) UNIQUE constraint: the whole transaction rolled back, nothing changed
+        if "auction_bid_ref_once" in str(exc) or "client_ref" in str(exc):
+            raise BidRefused(E.REPLAYED, _REPLAYED) from None
+        raise
+    if not answer.accepted:
+        raise BidRefused(answer.code, answer.message, minimum_fen=answer.minimum_fen)
+    return BidReceipt(True, E.OK, answer.message, answer.seq, amount_fen, answer.number, answer.state)
+
+
+def request_live_bidding(*, auction: Auction | int, user: User) -> BidReceipt:
+    """Listing: the bidder wants to go on to live bidding at the end of the listing (要求现场竞价)."""
+    with transaction.atomic():
+        auction = _locked(auction)
+        now = timezone.now()
+        bidder = _bidder_for(auction, user, now)
+        out = E.apply(auction.config, auction.state, E.Continue(bidder.number), now)
+        if not out.decision.accepted:
+            raise BidRefused(out.decision.code, out.decision.message)
+        frames = _persist(auction, out, actor=user, now=now)
+        return BidReceipt(True, E.OK, out.decision.message, frames[-1]["seq"], 0, bidder.number,
+                          public_state(auction))
+
+
+# ---------------------------------------------------------------------------------------------
+# the clock
+# ---------------------------------------------------------------------------------------------
+
+def _due_filter(now: dt.datetime) -> Q:
+    return (Q(phase=E.PHASE_SCHEDULED, start_at__lte=now)
+            | Q(phase__in=[E.PHASE_LISTING, E.PHASE_LIVE], end_at__lte=now))
+
+
+def advance_auction(*, auction: Auction | int, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Apply the clock to one auction (opening, listing end, closing) — exactly once: the row is
+    taken with SKIP LOCKED and the engine's state guard makes a second run a no-op."""
+    auction_id = auction.pk if isinstance(auction, Auction) else auction
+    with transaction.atomic():
+        now = _now(now)
+        row = (Auction.objects.select_for_update(of=("self",), skip_locked=True).select_related("lot__project")
+               .filter(_due_filter(now), pk=auction_id).first())
+        if row is None:
+            return []
+        out = E.apply(row.config, row.state, E.Tick(), now)
+        if not out.events:
+            return []
+        return _persist(row, out, actor=None, now=now)
+
+
+def tick(now: dt.datetime | None = None) -> int:
+    """SUNLIGHT_CLOCK_TICKS entry: advance every due auction. Returns how many changed."""
+    now = _now(now)
+    fired = 0
+    for auction_id in Auction.objects.filter(_due_filter(now)).values_list("id", flat=True):
+        try:
+            if advance_auction(auction=auction_id, now=now):
+                fired += 1
+        except DomainError as exc:
+            log.warning("auction %s could not advance: %s", auction_id, exc)
+    return fired

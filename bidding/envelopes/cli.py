@@ -1,0 +1,121 @@
+"""sunlight-bid — seal a bid on your own machine.
+
+    sunlight-bid keygen --out bidder-key.json
+        Create your Ed25519 signing key; register the printed public key with the platform.
+    sunlight-bid seal --lot-key <base64 X25519 public key from the lot notice>
+                      --project P --lot L --bidder B --price 1234.56
+                      [--term name=value ...] [--doc path ...] --key bidder-key.json [--out envelope.json]
+        Seal (HPKE, RFC 9180) and sign; writes the JSON you upload (API POST
+        /api/envelopes/lots/<lot>/envelope/ or the submit page). The price never leaves in clear.
+    sunlight-bid verify-receipt --receipt receipt.json --platform-key <base64 Ed25519 key>
+        Check a submission receipt's platform signature.
+
+Uses only `cryptography`; talks to no server.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import os
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bidding.envelopes import envelope as E
+
+KEY_KIND = "sunlight-bidder-key/v1"
+
+
+def write_key(path: Path, key: Ed25519PrivateKey) -> dict:
+    data = {"kind": KEY_KIND, "private": E.b64e(E.ed25519_private_bytes(key)),
+            "public": E.b64e(E.ed25519_public_bytes(key))}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    return data
+
+
+def read_key(path: Path) -> Ed25519PrivateKey:
+    data = json.loads(Path(path).read_text())
+    if data.get("kind") != KEY_KIND:
+        raise SystemExit(f"{path}: not a Sunlight bidder key file")
+    return Ed25519PrivateKey.from_private_bytes(E.b64d(data["private"], what="private key"))
+
+
+def _cmd_keygen(args) -> int:
+    data = write_key(Path(args.out), Ed25519PrivateKey.generate())
+    print(data["public"])
+    print(f"register this public key (hex) with the platform: {E.b64d(data['public']).hex()}", file=sys.stderr)
+    return 0
+
+
+def _cmd_seal(args) -> int:
+    terms = {}
+    for item in args.term or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--term must be name=value, got {item!r}")
+        terms[name] = value
+    documents = []
+    for doc in args.doc or []:
+        path = Path(doc)
+        documents.append(E.Document(name=path.name, content=path.read_bytes(),
+                                    type=mimetypes.guess_type(path.name)[0] or "application/octet-stream"))
+    sealed = E.seal(lot_public_key=E.b64d(args.lot_key, what="lot key"), project=args.project, lot=args.lot,
+                    bidder=args.bidder, price_fen=E.parse_price(args.price), terms=terms,
+                    documents=documents, signing_key=read_key(Path(args.key)))
+    text = json.dumps(sealed.to_json())
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"sealed: digest {sealed.digest.hex()} -> {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_verify_receipt(args) -> int:
+    data = json.loads(Path(args.receipt).read_text())
+    receipt, signature = data.get("receipt"), data.get("signature")
+    ok = isinstance(receipt, dict) and isinstance(signature, str) and E.verify_receipt(
+        E.b64d(args.platform_key, what="platform key"), receipt, E.b64d(signature, what="signature"))
+    print("receipt verified" if ok else "receipt signature INVALID")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sunlight-bid", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("keygen", help="create an Ed25519 bidder signing key")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_keygen)
+    p = sub.add_parser("seal", help="seal and sign a bid")
+    p.add_argument("--lot-key", required=True, help="the lot's opening public key (base64)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--lot", required=True)
+    p.add_argument("--bidder", required=True)
+    p.add_argument("--price", required=True, help="yuan, e.g. 1234.56")
+    p.add_argument("--term", action="append", help="declared term name=value (repeatable)")
+    p.add_argument("--doc", action="append", help="bid document file (repeatable)")
+    p.add_argument("--key", required=True, help="your key file from `keygen`")
+    p.add_argument("--out")
+    p.set_defaults(func=_cmd_seal)
+    p = sub.add_parser("verify-receipt", help="check a receipt's platform signature")
+    p.add_argument("--receipt", required=True)
+    p.add_argument("--platform-key", required=True)
+    p.set_defaults(func=_cmd_verify_receipt)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (E.EnvelopeError, OSError, ValueError) as exc:
+        print(f"sunlight-bid: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Evaluation API (mounted at /api/evaluation/): thin views — parse, authorise, call a service, render."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from bidding.evaluation import scoring, selectors, services
+from bidding.evaluation.models import Candidate, Expert, Objection
+from trading.errors import Forbidden, Invalid, NotFound
+from trading.models import Lot, Organisation, User
+from trading.money import format_fen, parse_money
+from trading.permissions import can_read_project, require_login, role_of
+
+
+def _lot(pk) -> Lot:
+    try:
+        return Lot.objects.select_related("project").get(pk=pk)
+    except (Lot.DoesNotExist, ValueError):
+        raise NotFound("no such lot") from None
+
+
+def _user(request) -> User:
+    require_login(request.user)
+    return request.user
+
+
+def _int(data, name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise Invalid(f"{name} must be an id", field=name)
+    return int(value)
+
+
+def _dict(data, name: str) -> dict:
+    value = data.get(name) or {}
+    if not isinstance(value, dict):
+        raise Invalid(f"{name} must be an object", field=name)
+    return value
+
+
+def _str(data, name: str, default: str = "") -> str:
+    value = data.get(name, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be text", field=name)
+    return value
+
+
+def _candidate_json(c: Candidate) -> dict:
+    return {"rank": c.rank, "bidder": c.bidder_id, "name": c.bidder.name, "price": format_fen(c.price_fen),
+            "total": selectors.total_display(c), "status": c.status, "status_reason": c.status_reason}
+
+
+def _award_json(award) -> dict | None:
+    view = selectors.award_view(award)
+    if view is None:
+        return None
+    return {**view, "awarded_at": services.iso(view["awarded_at"]), "contract_due": services.iso(view["contract_due"])}
+
+
+# --------------------------------------------------------------------------- experts
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET", "POST"])
+def experts(request):
+    user = _user(request)
+    if request.method == "GET":
+        if role_of(user) not in ("staff", "supervisor", "admin"):
+            raise Forbidden("the expert pool is visible to staff and supervisors")
+        return Response([{"id": e.pk, "name": e.name, "organisation": e.organisation_id, "specialities": e.specialities,
+                          "region": e.region, "available": e.available, "pool": e.pool}
+                         for e in Expert.objects.order_by("id")])
+    d = request.data
+    try:
+        account = User.objects.get(pk=_int(d, "user"))
+        org = Organisation.objects.get(pk=_int(d, "organisation"))
+    except (User.DoesNotExist, Organisation.DoesNotExist):
+        raise Invalid("unknown user or organisation") from None
+    specs = d.get("specialities") or []
+    if not isinstance(specs, list):
+        raise Invalid("specialities must be a list", field="specialities")
+    e = services.register_expert(actor=user, user=account, name=_str(d, "name"), organisation=org,
+                                 specialities=specs, region=_str(d, "region"), pool=bool(d.get("pool", True)))
+    return Response({"id": e.pk, "name": e.name}, status=201)
+
+
+# --------------------------------------------------------------------------- plan and committee
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET", "PUT"])
+def plan(request, lot_id: int):
+    lot = _lot(lot_id)
+    if request.method == "GET":
+        if not can_read_project(request.user, lot.project):
+            raise NotFound("no such lot")
+        return Response(services.method_for(lot).to_dict())
+    p = services.declare_plan(actor=_user(request), lot=lot, method=_dict(request.data, "method"))
+    return Response(p.method)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def draw_commit(request, lot_id: int):
+    user = _user(request)
+    lot = _lot(lot_id)
+    reps = request.data.get("representatives") or []
+    if not isinstance(reps, list):
+        raise Invalid("representatives must be a list of expert ids", field="representatives")
+    rep_experts = list(Expert.objects.filter(pk__in=[int(r) for r in reps if str(r).isdigit()]))
+    if len(rep_experts) != len(reps):
+        raise Invalid("unknown representative", field="representatives")
+    size = request.data.get("size", lot.rule.committee_min)
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise Invalid("size must be an odd whole number ≥ 5", field="size")
+    c = services.commit_draw(actor=user, lot=lot, size=size, representatives=rep_experts,
+                             specialities=request.data.get("specialities") or [])
+    return Response({"commitment": c.commitment, "size": c.size, "eligible": c.statement["eligible"]}, status=201)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def draw_reveal(request, lot_id: int):
+    c = services.reveal_draw(actor=_user(request), lot=_lot(lot_id))
+    return Response({"seed": c.seed_hex, "commitment": c.commitment, "order": c.order,
+                     "members": services.committee_experts(c.lot)})
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def committee(request, lot_id: int):
+    user = _user(request)
+    lot = _lot(lot_id)
+    selectors.require_console(user, lot)
+    view = selectors.committee_view(lot)
+    if view is None:
+        raise NotFound("no committee yet")
+    view["committed_at"] = services.iso(view["committed_at"])
+    view["revealed_at"] = services.iso(view["revealed_at"])
+    return Response(view)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def conflict(request, lot_id: int):
+    d = services.declare_conflict(actor=_user(request), lot=_lot(lot_id), reason=_str(request.data, "reason"))
+    return Response({"id": d.pk}, status=201)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def start(request, lot_id: int):
+    e = services.start_evaluation(actor=_user(request), lot=_lot(lot_id))
+    return Response({"evaluation": e.pk, "round": e.round}, status=201)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def workspace(request, lot_id: int):
+    w = selectors.workspace(_user(request), _lot(lot_id))
+    ev = w["evaluation"]
+    return Response({"lot": w["lot"].pk, "evaluation": ev.pk if ev else None, "round": ev.round if ev else None,
+                     "status": ev.status if ev else None, "criteria": w.get("criteria", []),
+                     "bids": [{k: v for k, v in b.items()} for b in w["bids"]]})
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def sheet(request, lot_id: int):
+    d = request.data
+    out = services.submit_sheet(actor=_user(request), lot=_lot(lot_id), bidder=_int(d, "bidder"),
+                                votes=_dict(d, "votes"), scores=_dict(d, "scores"))
+    return Response(out)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def review(request, lot_id: int):
+    d = request.data
+    abnormal = d.get("abnormal_accept")
+    if abnormal is not None and not isinstance(abnormal, bool):
+        raise Invalid("abnormal_accept must be true or false", field="abnormal_accept")
+    adjustments = d.get("adjustments")
+    if adjustments is not None and not isinstance(adjustments, dict):
+        raise Invalid("adjustments must be an object", field="adjustments")
+    r = services.review_bid(actor=_user(request), lot=_lot(lot_id), bidder=_int(d, "bidder"), adjustments=adjustments,
+                            rejection_ground=d.get("rejection_ground") or None,
+                            rejection_reason=_str(d, "rejection_reason"), abnormal_accept=abnormal,
+                            abnormal_reason=_str(d, "abnormal_reason"),
+                            clear_rejection=bool(d.get("clear_rejection", False)))
+    return Response({"bidder": r.bidder_id, "adjustments": r.adjustments, "rejection_ground": r.rejection_ground,
+                     "abnormal_accept": r.abnormal_accept})
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def evaluation(request, lot_id: int):
+    user = _user(request)
+    lot = _lot(lot_id)
+    selectors.require_console(user, lot)
+    ev = selectors.current_evaluation(lot)
+    if ev is None:
+        raise NotFound("the evaluation has not started")
+    body = {"evaluation": ev.pk, "round": ev.round, "status": ev.status, "report": ev.report,
+            "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]}
+    if ev.status == "open":
+        body["progress"] = services.progress(lot)
+    return Response(body)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def report(request, lot_id: int):
+    lot = _lot(lot_id)
+    e = services.report_evaluation(actor=_user(request), lot=lot)
+    return Response({"evaluation": e.pk, "failed": e.failed,
+                     "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]}, status=201)
+
+
+# --------------------------------------------------------------------------- publicity, objections, award
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET", "POST"])
+def candidates(request, lot_id: int):
+    lot = _lot(lot_id)
+    if request.method == "POST":
+        days = request.data.get("days")
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
+            raise Invalid("days must be a whole number", field="days")
+        services.publish_candidates(actor=_user(request), lot=lot, days=days)
+    pub = selectors.publicity_for(lot)
+    if pub is None:
+        if not selectors.can_see_evaluation(request.user, lot):
+            raise NotFound("the candidates have not been publicised")
+        return Response({"publicity": None, "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]})
+    return Response({"publicity": {"notice": pub.notice.number, "starts_at": services.iso(pub.starts_at),
+                                   "ends_at": services.iso(pub.ends_at), "days": pub.days, "late": pub.late},
+                     "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]},
+                    status=201 if request.method == "POST" else 200)
+
+
+def _objection_json(o: Objection) -> dict:
+    return {"id": o.pk, "bidder": o.bidder_id, "text": o.text, "status": o.status, "filed_at": services.iso(o.filed_at),
+            "answer_due": services.iso(o.answer_due), "answer": o.answer, "answered_at": services.iso(o.answered_at)}
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET", "POST"])
+def objections(request, lot_id: int):
+    user = _user(request)
+    lot = _lot(lot_id)
+    if request.method == "POST":
+        o = services.file_objection(actor=user, lot=lot, text=_str(request.data, "text"))
+        return Response(_objection_json(o), status=201)
+    return Response([_objection_json(o) for o in selectors.objections_for(user, lot)])
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def answer(request, objection_id: int):
+    try:
+        o = Objection.objects.select_related("lot__project").get(pk=objection_id)
+    except Objection.DoesNotExist:
+        raise NotFound("no such objection") from None
+    uphold = request.data.get("uphold")
+    if not isinstance(uphold, bool):
+        raise Invalid("uphold must be true or false", field="uphold")
+    o = services.answer_objection(actor=_user(request), objection=o, uphold=uphold, answer=_str(request.data, "answer"))
+    return Response(_objection_json(o))
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def withdraw(request, lot_id: int):
+    d = request.data
+    c = services.withdraw_candidate(actor=_user(request), lot=_lot(lot_id), bidder=_int(d, "bidder"),
+                                    reason=_str(d, "reason"), disqualified=bool(d.get("disqualified", False)),
+                                    forfeit=bool(d.get("forfeit", False)))
+    return Response(_candidate_json(c))
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET", "POST"])
+def award(request, lot_id: int):
+    lot = _lot(lot_id)
+    if request.method == "POST":
+        cand = None
+        if request.data.get("candidate") is not None:
+            cand = Candidate.objects.filter(pk=_int(request.data, "candidate")).first()
+            if cand is None:
+                raise Invalid("no such candidate", field="candidate")
+        a = services.award_lot(actor=_user(request), lot=lot, candidate=cand)
+        return Response(_award_json(a), status=201)
+    if not can_read_project(request.user, lot.project):
+        raise NotFound("no such lot")
+    a = selectors.award_for(lot)
+    if a is None:
+        raise NotFound("the lot has not been awarded")
+    return Response(_award_json(a))
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def refusal(request, lot_id: int):
+    nxt = services.refuse_to_sign(actor=_user(request), lot=_lot(lot_id), reason=_str(request.data, "reason"),
+                                  forfeit=bool(request.data.get("forfeit", True)))
+    return Response({"next_award": _award_json(nxt)})
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def contract(request, lot_id: int):
+    d = request.data
+    try:
+        signed_on = dt.date.fromisoformat(_str(d, "signed_on"))
+    except ValueError:
+        raise Invalid("signed_on must be a date like 2026-04-01", field="signed_on") from None
+    docs = d.get("documents") or []
+    if not isinstance(docs, list) or not all(isinstance(x, dict) for x in docs):
+        raise Invalid("documents must be a list of {name, sha256}", field="documents")
+    lot = _lot(lot_id)
+    c = services.record_contract(actor=_user(request), lot=lot, signed_on=signed_on,
+                                 amount_fen=parse_money(d.get("amount"), field="amount", allow_zero=False),
+                                 documents=docs, deposit_mode=_str(d, "deposit_mode", "refund"))
+    return Response({"contract": c.pk, "signed_on": c.signed_on.isoformat(), "amount": format_fen(c.amount_fen),
+                     "deposit_mode": c.deposit_mode, "award": _award_json(c.award)}, status=201)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def quote_round(request, lot_id: int):
+    e = services.open_quote_round(actor=_user(request), lot=_lot(lot_id))
+    return Response({"round": e.quote_round})
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def quote(request, lot_id: int):
+    q = services.submit_quote(actor=_user(request), lot=_lot(lot_id),
+                              price_fen=parse_money(request.data.get("price"), field="price", allow_zero=False))
+    return Response({"round": q.round, "price": format_fen(q.price_fen)}, status=201)
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def grounds(request):
+    return Response(scoring.REJECTION_GROUNDS)
+
+
+urlpatterns = [
+    path("experts/", experts, name="evaluation-experts"),
+    path("grounds/", grounds, name="evaluation-grounds"),
+    path("lots/<int:lot_id>/plan/", plan, name="evaluation-plan"),
+    path("lots/<int:lot_id>/draw/commit/", draw_commit, name="evaluation-draw-commit"),
+    path("lots/<int:lot_id>/draw/reveal/", draw_reveal, name="evaluation-draw-reveal"),
+    path("lots/<int:lot_id>/committee/", committee, name="evaluation-committee"),
+    path("lots/<int:lot_id>/conflict/", conflict, name="evaluation-conflict"),
+    path("lots/<int:lot_id>/start/", start, name="evaluation-start"),
+    path("lots/<int:lot_id>/workspace/", workspace, name="evaluation-workspace"),
+    path("lots/<int:lot_id>/sheet/", sheet, name="evaluation-sheet"),
+    path("lots/<int:lot_id>/review/", review, name="evaluation-review"),
+    path("lots/<int:lot_id>/evaluation/", evaluation, name="evaluation-state"),
+    path("lots/<int:lot_id>/report/", report, name="evaluation-report"),
+    path("lots/<int:lot_id>/quote-round/", quote_round, name="evaluation-quote-round"),
+    path("lots/<int:lot_id>/quotes/", quote, name="evaluation-quote"),
+    path("lots/<int:lot_id>/candidates/", candidates, name="evaluation-candidates"),
+    path("lots/<int:lot_id>/objections/", objections, name="evaluation-objections"),
+    path("objections/<int:objection_id>/answer/", answer, name="evaluation-answer"),
+    path("lots/<int:lot_id>/withdraw/", withdraw, name="evaluation-withdraw"),
+    path("lots/<int:lot_id>/award/", award, name="evaluation-award"),
+    path("lots/<int:lot_id>/refusal/", refusal, name="evaluation-refusal"),
+    path("lots/<int:lot_id>/contract/", contract, name="evaluation-contract"),
+]

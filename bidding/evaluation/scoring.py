@@ -1,0 +1,784 @@
+"""Pure evaluation arithmetic (no database, no Django).
+
+Everything here is exact: numbers are ``int`` fen or ``fractions.Fraction`` points; floats are
+refused.  The services layer feeds this module with what the committee entered and stores what
+it returns; the same inputs always give the same ranking (the tie-break is a total order).
+
+Methods (the tender notice carries one :class:`Method` as data, ``Method.from_dict``):
+
+* ``lowest_evaluated_price`` — 经评审的最低投标价法: compliance criteria are pass/fail (the committee's
+  majority decides per criterion), then bids are ranked by *evaluated price* = price adjusted by
+  the declared adjustments (e.g. a 6 % small-enterprise deduction, a fixed loading per deviation).
+* ``comprehensive`` — 综合评估法: compliance gate as above, then weighted criteria in points
+  (weights sum to 100).  The price criterion scores ``weight × benchmark / evaluated price``
+  where ``benchmark`` = the lowest valid evaluated price; every other criterion is scored by every
+  expert in ``[0, weight]`` and the committee score is the mean, optionally dropping one highest
+  and one lowest score when at least 7 experts scored.
+* competitive negotiation / inquiry (:func:`negotiate`) — rounds of quotes from the invited
+  suppliers; the lowest valid final quote wins.
+
+Bids may be excluded only on the grounds of 实施条例 art. 51 (:data:`REJECTION_GROUNDS`), each
+with a recorded reason; abnormally low bids are *flagged* and the committee decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, Iterable, Mapping
+
+__all__ = [
+    "REJECTION_GROUNDS", "TIE_BREAK_RULES", "ScoringError", "IncompleteEvaluation",
+    "Criterion", "AdjustmentRule", "Method", "Bid", "Rejection", "AbnormalDecision",
+    "Exclusion", "Missing", "RankedBid", "Result", "Quote",
+    "as_fraction", "frac_str", "display", "committee_mean", "evaluated_price", "abnormal_low_flags",
+    "evaluate", "negotiate", "check_quote", "lottery_key",
+]
+
+
+class ScoringError(ValueError):
+    """Bad evaluation input (the services turn it into a 400 with this message)."""
+
+
+class IncompleteEvaluation(ScoringError):
+    def __init__(self, message: str, missing: tuple = (), pending: tuple = ()):
+        super().__init__(message)
+        self.missing = missing
+        self.pending = pending
+
+
+# 中华人民共和国招标投标法实施条例 第五十一条 — the only grounds on which a bid may be rejected.
+REJECTION_GROUNDS: dict[str, str] = {
+    "not_signed_sealed": "实施条例第51条(一) 投标文件未经投标单位盖章和单位负责人签字",
+    "no_consortium_agreement": "实施条例第51条(二) 投标联合体没有提交共同投标协议",
+    "unqualified": "实施条例第51条(三) 投标人不符合国家或者招标文件规定的资格条件",
+    "multiple_bids": "实施条例第51条(四) 同一投标人提交两个以上不同的投标文件或者投标报价",
+    "below_cost": "实施条例第51条(五) 投标报价低于成本",
+    "above_ceiling": "实施条例第51条(五) 投标报价高于招标文件设定的最高投标限价",
+    "non_responsive": "实施条例第51条(六) 投标文件没有对招标文件的实质性要求和条件作出响应",
+    "collusion_fraud_bribery": "实施条例第51条(七) 投标人有串通投标、弄虚作假、行贿等违法行为",
+}
+# Exclusions that are not committee rejections: the envelope failed at the opening, or the
+# supplier gave no final quote in a negotiation.
+OTHER_EXCLUSIONS: dict[str, str] = {
+    "opening_invalid": "开标时无效（无法解密或签名无效）",
+    "no_final_quote": "未提交最后报价（视为退出谈判）",
+}
+
+TIE_BREAK_RULES = ("price", "technical", "submitted", "lottery")  # plus "criterion:<code>"
+METHOD_KINDS = ("lowest_evaluated_price", "comprehensive", "negotiation")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+# --------------------------------------------------------------------------- numbers
+
+def as_fraction(value: Any, *, what: str = "value") -> Fraction:
+    """int / Fraction / Decimal / decimal string ("27.5", "-0.06") / "p/q" → Fraction.  Never float."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ScoringError(f"{what}: {value!r} is not allowed (use an integer or a decimal string)")
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ScoringError(f"{what}: {value!r} is not a finite number")
+        return Fraction(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+/[1-9]\d*", text):
+            return Fraction(text)
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            try:
+                return Fraction(Decimal(text))
+            except InvalidOperation:  # pragma: no cover - regex guards
+                pass
+        raise ScoringError(f"{what}: {value!r} is not a number")
+    raise ScoringError(f"{what}: {value!r} is not a number")
+
+
+def frac_str(x: Fraction | int | None) -> str | None:
+    """Exact, JSON-safe text of a Fraction ("181/3", "60")."""
+    if x is None:
+        return None
+    x = Fraction(x)
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def display(x: Fraction | int | None, places: int = 2) -> str | None:
+    """Rounded (half up) decimal text for people ("60.33")."""
+    if x is None:
+        return None
+    x = Fraction(x)
+    # exact rounding in Fraction space (no Decimal context precision limits)
+    scale = 10 ** places
+    scaled = x * scale
+    sign = -1 if scaled < 0 else 1
+    a = abs(scaled)
+    q, r = divmod(a.numerator, a.denominator)
+    if 2 * r >= a.denominator:
+        q += 1
+    return str(Decimal(sign * q).scaleb(-places).quantize(Decimal(1).scaleb(-places)))
+
+
+def committee_mean(values: Iterable[Fraction], *, drop_extremes: bool = False) -> Fraction:
+    """Mean of the experts' scores; with ``drop_extremes`` and ≥ 7 scores, one highest and one
+    lowest are dropped first."""
+    vals = sorted(Fraction(v) for v in values)
+    if not vals:
+        raise ScoringError("no scores to average")
+    if drop_extremes and len(vals) >= 7:
+        vals = vals[1:-1]
+    return Fraction(sum(vals), len(vals))
+
+
+# --------------------------------------------------------------------------- method (as data)
+
+@dataclass(frozen=True)
+class Criterion:
+    code: str
+    kind: str  # "compliance" | "score" | "price"
+    weight: Fraction = Fraction(0)  # points (score/price); 0 for compliance
+    name: str = ""
+    ground: str = "non_responsive"  # art. 51 ground used when a compliance criterion fails
+
+    def to_dict(self) -> dict:
+        d = {"code": self.code, "kind": self.kind, "name": self.name}
+        if self.kind == "compliance":
+            d["ground"] = self.ground
+        else:
+            d["weight"] = frac_str(self.weight)
+        return d
+
+
+@dataclass(frozen=True)
+class AdjustmentRule:
+    """A price adjustment declared in the tender documents.  Applied ``count`` times, it changes
+    the evaluated price by ``price × rate`` and ``fen`` (either may be zero, both may be negative)."""
+    code: str
+    rate: Fraction = Fraction(0)
+    fen: int = 0
+    name: str = ""
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "rate": frac_str(self.rate), "fen": self.fen, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Method:
+    kind: str
+    criteria: tuple[Criterion, ...] = ()
+    adjustments: tuple[AdjustmentRule, ...] = ()
+    drop_extremes: bool = False
+    abnormal_low_ratio: Fraction | None = Fraction(4, 5)
+    ceiling_fen: int | None = None
+    tie_break: tuple[str, ...] = ("price", "lottery")
+    max_candidates: int = 3
+    min_valid: int = 1
+
+    # -- construction / validation
+    def __post_init__(self) -> None:
+        if self.kind not in METHOD_KINDS:
+            raise ScoringError(f"unknown evaluation method {self.kind!r} (expected one of {', '.join(METHOD_KINDS)})")
+        codes = [c.code for c in self.criteria]
+        if len(set(codes)) != len(codes):
+            raise ScoringError("criterion codes must be unique")
+        for c in self.criteria:
+            if not _CODE.match(c.code):
+                raise ScoringError(f"criterion code {c.code!r} must be lower-case letters, digits, underscores")
+            if c.kind not in ("compliance", "score", "price"):
+                raise ScoringError(f"criterion {c.code}: unknown kind {c.kind!r}")
+            if c.kind == "compliance":
+                if c.ground not in REJECTION_GROUNDS:
+                    raise ScoringError(f"criterion {c.code}: {c.ground!r} is not a ground of 实施条例 art. 51")
+            elif c.weight <= 0:
+                raise ScoringError(f"criterion {c.code}: weight must be positive")
+        price = [c for c in self.criteria if c.kind == "price"]
+        scored = [c for c in self.criteria if c.kind == "score"]
+        if self.kind in ("lowest_evaluated_price", "negotiation"):
+            if price or scored:
+                raise ScoringError(f"the {self.kind.replace('_', ' ')} method takes compliance criteria only")
+            if self.kind == "negotiation":
+                if self.adjustments:
+                    raise ScoringError("negotiation compares final quotes: no price adjustments")
+                if any(r not in ("price", "submitted", "lottery") for r in self.tie_break):
+                    raise ScoringError("negotiation ties are broken by price, submitted or lottery")
+        else:
+            if len(price) != 1:
+                raise ScoringError("comprehensive scoring needs exactly one price criterion")
+            total = sum((c.weight for c in price + scored), Fraction(0))
+            if total != 100:
+                raise ScoringError(f"weights must sum to 100 points (they sum to {display(total)})")
+        acodes = [a.code for a in self.adjustments]
+        if len(set(acodes)) != len(acodes):
+            raise ScoringError("adjustment codes must be unique")
+        for a in self.adjustments:
+            if not _CODE.match(a.code):
+                raise ScoringError(f"adjustment code {a.code!r} must be lower-case letters, digits, underscores")
+            if not (-1 < a.rate < 1):
+                raise ScoringError(f"adjustment {a.code}: rate must be between -1 and 1")
+            if a.rate == 0 and a.fen == 0:
+                raise ScoringError(f"adjustment {a.code}: rate or fen must be non-zero")
+        if self.abnormal_low_ratio is not None and not (0 < self.abnormal_low_ratio < 1):
+            raise ScoringError("abnormal_low_ratio must be between 0 and 1")
+        if self.ceiling_fen is not None and (not isinstance(self.ceiling_fen, int) or self.ceiling_fen <= 0):
+            raise ScoringError("ceiling_fen must be a positive integer")
+        for rule in self.tie_break:
+            _validate_tie_rule(rule, self)
+        if not (1 <= self.max_candidates <= 3):
+            raise ScoringError("at most three candidates, at least one")
+        if self.min_valid < 1:
+            raise ScoringError("min_valid must be at least 1")
+
+    @property
+    def price_criterion(self) -> Criterion | None:
+        return next((c for c in self.criteria if c.kind == "price"), None)
+
+    @property
+    def score_criteria(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.kind == "score")
+
+    @property
+    def compliance_criteria(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if c.kind == "compliance")
+
+    def criterion(self, code: str) -> Criterion:
+        for c in self.criteria:
+            if c.code == code:
+                return c
+        raise ScoringError(f"unknown criterion {code!r}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Method":
+        if not isinstance(data, Mapping):
+            raise ScoringError("method must be an object")
+        unknown = set(data) - {"kind", "criteria", "adjustments", "drop_extremes", "abnormal_low_ratio",
+                               "ceiling_fen", "tie_break", "max_candidates", "min_valid"}
+        if unknown:
+            raise ScoringError(f"unknown method fields: {', '.join(sorted(unknown))}")
+        try:
+            criteria = tuple(
+                Criterion(code=str(c["code"]), kind=str(c["kind"]), name=str(c.get("name", "")),
+                          weight=as_fraction(c.get("weight", 0), what=f"weight of {c.get('code')}"),
+                          ground=str(c.get("ground", "non_responsive")))
+                for c in data.get("criteria", ()))
+            adjustments = tuple(
+                AdjustmentRule(code=str(a["code"]), name=str(a.get("name", "")),
+                               rate=as_fraction(a.get("rate", 0), what=f"rate of {a.get('code')}"),
+                               fen=_int(a.get("fen", 0), f"fen of {a.get('code')}"))
+                for a in data.get("adjustments", ()))
+        except (KeyError, TypeError) as exc:
+            raise ScoringError(f"malformed criterion or adjustment: missing {exc}") from None
+        ratio = data.get("abnormal_low_ratio", "4/5")
+        ceiling = data.get("ceiling_fen")
+        return cls(
+            kind=str(data.get("kind", "")), criteria=criteria, adjustments=adjustments,
+            drop_extremes=bool(data.get("drop_extremes", False)),
+            abnormal_low_ratio=None if ratio is None else as_fraction(ratio, what="abnormal_low_ratio"),
+            ceiling_fen=None if ceiling is None else _int(ceiling, "ceiling_fen"),
+            tie_break=tuple(str(t) for t in data.get("tie_break", ("price", "lottery"))),
+            max_candidates=_int(data.get("max_candidates", 3), "max_candidates"),
+            min_valid=_int(data.get("min_valid", 1), "min_valid"),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "adjustments": [a.to_dict() for a in self.adjustments],
+            "drop_extremes": self.drop_extremes,
+            "abnormal_low_ratio": frac_str(self.abnormal_low_ratio),
+            "ceiling_fen": self.ceiling_fen,
+            "tie_break": list(self.tie_break),
+            "max_candidates": self.max_candidates,
+            "min_valid": self.min_valid,
+        }
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScoringError(f"{what} must be an integer")
+    return value
+
+
+def _validate_tie_rule(rule: str, method: Method | None) -> None:
+    if rule in TIE_BREAK_RULES:
+        if rule == "technical" and method is not None and method.kind != "comprehensive":
+            raise ScoringError("tie-break 'technical' needs comprehensive scoring")
+        return
+    if rule.startswith("criterion:"):
+        code = rule.split(":", 1)[1]
+        if method is None or not any(c.code == code and c.kind == "score" for c in method.criteria):
+            raise ScoringError(f"tie-break {rule!r} must name a scored criterion")
+        return
+    raise ScoringError(f"unknown tie-break rule {rule!r}")
+
+
+# --------------------------------------------------------------------------- inputs / outputs
+
+@dataclass(frozen=True)
+class Bid:
+    bidder: int
+    price_fen: int
+    valid: bool = True  # from the opening
+    failure_reason: str = ""
+    adjustments: Mapping[str, int] = field(default_factory=dict)  # declared code -> times applied
+    submitted_seq: int | None = None  # order of submission (for the "submitted" tie-break)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    ground: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AbnormalDecision:
+    accept: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    ground: str
+    reason: str
+    by: str  # opening | committee | ceiling | compliance | abnormal_low | negotiation
+
+    def to_dict(self) -> dict:
+        return {"ground": self.ground, "reason": self.reason, "by": self.by,
+                "basis": REJECTION_GROUNDS.get(self.ground) or OTHER_EXCLUSIONS.get(self.ground, "")}
+
+
+@dataclass(frozen=True)
+class Missing:
+    expert: int
+    bidder: int
+    criterion: str
+    kind: str  # "vote" | "score"
+
+
+@dataclass(frozen=True)
+class RankedBid:
+    bidder: int
+    rank: int
+    price_fen: int
+    evaluated_price: Fraction
+    total: Fraction | None = None
+    scores: Mapping[str, Fraction] = field(default_factory=dict)
+    tie_broken_by: str | None = None
+    abnormal_low: bool = False
+    abnormal_reason: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "bidder": self.bidder, "rank": self.rank, "price_fen": self.price_fen,
+            "evaluated_price": frac_str(self.evaluated_price),
+            "evaluated_price_display": display(self.evaluated_price / 100),
+            "total": frac_str(self.total), "total_display": display(self.total),
+            "scores": {k: frac_str(v) for k, v in sorted(self.scores.items())},
+            "scores_display": {k: display(v) for k, v in sorted(self.scores.items())},
+            "tie_broken_by": self.tie_broken_by,
+            "abnormal_low": self.abnormal_low, "abnormal_reason": self.abnormal_reason,
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    method: str
+    ranking: tuple[RankedBid, ...]
+    excluded: Mapping[int, Exclusion]
+    flagged: Mapping[int, Fraction]  # abnormally low: bidder -> evaluated price / mean of the others
+    pending: tuple[int, ...] = ()  # flagged without a committee decision
+    missing: tuple[Missing, ...] = ()
+    benchmark: Fraction | None = None
+    failed: bool = False
+    failure_reason: str = ""
+    max_candidates: int = 3
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.pending
+
+    @property
+    def candidates(self) -> tuple[RankedBid, ...]:
+        return () if self.failed else self.ranking[: self.max_candidates]
+
+    def require_complete(self) -> "Result":
+        if self.pending:
+            raise IncompleteEvaluation(
+                "the committee must decide on abnormally low bids of bidders "
+                + ", ".join(str(b) for b in self.pending), pending=self.pending)
+        if self.missing:
+            m = self.missing[0]
+            raise IncompleteEvaluation(
+                f"{len(self.missing)} expert input(s) missing, e.g. expert {m.expert} {m.kind} on "
+                f"{m.criterion} for bidder {m.bidder}", missing=self.missing)
+        return self
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "ranking": [r.to_dict() for r in self.ranking],
+            "candidates": [r.bidder for r in self.candidates],
+            "excluded": {str(b): e.to_dict() for b, e in sorted(self.excluded.items())},
+            "flagged": {str(b): frac_str(r) for b, r in sorted(self.flagged.items())},
+            "pending": list(self.pending),
+            "missing": len(self.missing),
+            "benchmark": frac_str(self.benchmark),
+            "failed": self.failed, "failure_reason": self.failure_reason,
+        }
+
+
+# --------------------------------------------------------------------------- pieces
+
+def lottery_key(seed: bytes, bidder: int) -> bytes:
+    """Deterministic, unpredictable-before-the-seed order used by the "lottery" tie-break."""
+    return hmac.new(seed, f"sunlight-tie-break/v1|{bidder}".encode(), hashlib.sha256).digest()
+
+
+def evaluated_price(method: Method, bid: Bid) -> Fraction:
+    rules = {a.code: a for a in method.adjustments}
+    rate = Fraction(0)
+    fen = 0
+    for code, count in sorted(bid.adjustments.items()):
+        if code not in rules:
+            raise ScoringError(f"bidder {bid.bidder}: adjustment {code!r} was not declared in the tender")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ScoringError(f"bidder {bid.bidder}: adjustment {code!r} count must be a positive integer")
+        rate += rules[code].rate * count
+        fen += rules[code].fen * count
+    value = Fraction(bid.price_fen) * (1 + rate) + fen
+    if value <= 0:
+        raise ScoringError(f"bidder {bid.bidder}: evaluated price must stay positive")
+    return value
+
+
+def abnormal_low_flags(prices: Mapping[int, Fraction], ratio: Fraction | None) -> dict[int, Fraction]:
+    """Bidders whose evaluated price is below ``ratio ×`` the mean of the other bids' prices.
+    Returns bidder -> price / mean-of-others (exact)."""
+    if ratio is None or len(prices) < 2:
+        return {}
+    total = sum(prices.values(), Fraction(0))
+    n = len(prices)
+    out = {}
+    for b, p in prices.items():
+        mean_others = (total - p) / (n - 1)
+        if p < ratio * mean_others:
+            out[b] = p / mean_others
+    return out
+
+
+def _check_bids(bids: Iterable[Bid]) -> list[Bid]:
+    out = list(bids)
+    seen = set()
+    for b in out:
+        if isinstance(b.bidder, bool) or not isinstance(b.bidder, int):
+            raise ScoringError("bidder ids must be integers")
+        if b.bidder in seen:
+            raise ScoringError(f"bidder {b.bidder} appears twice")
+        seen.add(b.bidder)
+        if isinstance(b.price_fen, bool) or not isinstance(b.price_fen, int) or b.price_fen <= 0:
+            raise ScoringError(f"bidder {b.bidder}: price must be a positive integer number of fen")
+    return out
+
+
+def _check_rejection(bidder: int, r: Rejection) -> None:
+    if r.ground not in REJECTION_GROUNDS:
+        raise ScoringError(
+            f"bidder {bidder}: {r.ground!r} is not a ground of 实施条例 art. 51 "
+            f"(allowed: {', '.join(REJECTION_GROUNDS)})")
+    if not r.reason or not r.reason.strip():
+        raise ScoringError(f"bidder {bidder}: a rejection needs a recorded reason")
+
+
+def _rank(entries: list[dict], primary, tie_break: tuple[str, ...], seed: bytes | None) -> list[dict]:
+    """Sort entries (dicts with bidder, evaluated_price, technical, scores, submitted_seq)
+    by ``primary`` then the declared tie-break rules, then bidder id (always a total order)."""
+    rules = list(tie_break)
+
+    def key_for(rule: str, e: dict):
+        if rule == "price":
+            return (e["evaluated_price"], e["price_fen"])
+        if rule == "technical":
+            return -e["technical"]
+        if rule == "submitted":
+            s = e.get("submitted_seq")
+            return (s is None, s if s is not None else 0)
+        if rule == "lottery":
+            return lottery_key(seed, e["bidder"]) if seed is not None else b""
+        if rule.startswith("criterion:"):
+            return -e["scores"][rule.split(":", 1)[1]]
+        if rule == "bidder":
+            return e["bidder"]
+        raise ScoringError(f"unknown tie-break rule {rule!r}")  # pragma: no cover
+
+    chain = rules + ["bidder"]
+
+    def full_key(e: dict):
+        return (primary(e),) + tuple(key_for(r, e) for r in chain)
+
+    ordered = sorted(entries, key=full_key)
+    for i, e in enumerate(ordered):
+        e["rank"] = i + 1
+        e["tie_broken_by"] = None
+        if i and primary(ordered[i - 1]) == primary(e):
+            prev = ordered[i - 1]
+            for r in chain:
+                if key_for(r, prev) != key_for(r, e):
+                    e["tie_broken_by"] = r
+                    break
+            if seed is None and "lottery" in rules and e["tie_broken_by"] == "bidder":
+                raise ScoringError("a tie must be broken by the lottery, but no lottery seed was given")
+    return ordered
+
+
+# --------------------------------------------------------------------------- tenders
+
+def evaluate(
+    method: Method,
+    bids: Iterable[Bid],
+    *,
+    experts: Iterable[int],
+    votes: Mapping[tuple[int, int, str], bool] | None = None,
+    scores: Mapping[tuple[int, int, str], Any] | None = None,
+    rejections: Mapping[int, Rejection] | None = None,
+    abnormal_decisions: Mapping[int, AbnormalDecision] | None = None,
+    seed: bytes | None = None,
+) -> Result:
+    """Evaluate a lot.  ``votes[(expert, bidder, criterion)] = passes?`` for compliance criteria,
+    ``scores[(expert, bidder, criterion)] = points`` for scored criteria.  Returns a :class:`Result`;
+    when inputs are missing or abnormally low bids await a decision, ``result.complete`` is False
+    and the ranking is empty."""
+    bids = _check_bids(bids)
+    experts = sorted(set(experts))
+    if not experts:
+        raise ScoringError("the committee has no experts")
+    votes = dict(votes or {})
+    raw_scores = dict(scores or {})
+    rejections = dict(rejections or {})
+    abnormal_decisions = dict(abnormal_decisions or {})
+    by_id = {b.bidder: b for b in bids}
+    expert_set = set(experts)
+
+    # validate the shape of the inputs first: nothing outside the lot, committee or criteria
+    for (e, b, c), v in votes.items():
+        if e not in expert_set:
+            raise ScoringError(f"expert {e} is not on this committee")
+        if b not in by_id:
+            raise ScoringError(f"bidder {b} has no bid in this lot")
+        if method.criterion(c).kind != "compliance":
+            raise ScoringError(f"criterion {c} is not a pass/fail criterion")
+        if not isinstance(v, bool):
+            raise ScoringError("a compliance vote is true (pass) or false (fail)")
+    scores_f: dict[tuple[int, int, str], Fraction] = {}
+    for (e, b, c), v in raw_scores.items():
+        if e not in expert_set:
+            raise ScoringError(f"expert {e} is not on this committee")
+        if b not in by_id:
+            raise ScoringError(f"bidder {b} has no bid in this lot")
+        crit = method.criterion(c)
+        if crit.kind != "score":
+            raise ScoringError(f"criterion {c} is not scored by the experts")
+        s = as_fraction(v, what=f"score for {c}")
+        if not (0 <= s <= crit.weight):
+            raise ScoringError(f"score {display(s)} for {c} is outside 0–{display(crit.weight)}")
+        scores_f[(e, b, c)] = s
+    for b, r in rejections.items():
+        if b not in by_id:
+            raise ScoringError(f"bidder {b} has no bid in this lot")
+        _check_rejection(b, r)
+    for b, d in abnormal_decisions.items():
+        if b not in by_id:
+            raise ScoringError(f"bidder {b} has no bid in this lot")
+        if not d.reason or not d.reason.strip():
+            raise ScoringError(f"bidder {b}: the committee's decision on an abnormally low bid needs a reason")
+
+    excluded: dict[int, Exclusion] = {}
+    missing: list[Missing] = []
+    # 1. the opening
+    for b in bids:
+        if not b.valid:
+            excluded[b.bidder] = Exclusion("opening_invalid", b.failure_reason or "invalid at opening", "opening")
+    # 2. committee rejections on art. 51 grounds
+    for bidder, r in sorted(rejections.items()):
+        if bidder not in excluded:
+            excluded[bidder] = Exclusion(r.ground, r.reason.strip(), "committee")
+    # 3. the ceiling price (最高投标限价)
+    if method.ceiling_fen is not None:
+        for b in bids:
+            if b.bidder not in excluded and b.price_fen > method.ceiling_fen:
+                excluded[b.bidder] = Exclusion(
+                    "above_ceiling", f"price {b.price_fen} fen above the ceiling {method.ceiling_fen} fen", "ceiling")
+    # 4. compliance (majority of the committee per criterion)
+    for b in bids:
+        if b.bidder in excluded:
+            continue
+        for crit in method.compliance_criteria:
+            cast = [votes.get((e, b.bidder, crit.code)) for e in experts]
+            for e, v in zip(experts, cast):
+                if v is None:
+                    missing.append(Missing(e, b.bidder, crit.code, "vote"))
+            if any(v is None for v in cast):
+                continue
+            passes = sum(1 for v in cast if v)
+            if 2 * passes <= len(cast):
+                excluded[b.bidder] = Exclusion(
+                    crit.ground, f"failed {crit.name or crit.code} ({passes} of {len(cast)} experts passed)",
+                    "compliance")
+                break
+    # 5. evaluated prices of the bids still in
+    remaining = [b for b in bids if b.bidder not in excluded]
+    prices = {b.bidder: evaluated_price(method, b) for b in remaining}
+    # 6. abnormally low: flag, the committee decides
+    flagged = abnormal_low_flags(prices, method.abnormal_low_ratio) if not missing else {}
+    for b in abnormal_decisions:
+        if b not in flagged and not missing:
+            raise ScoringError(f"bidder {b}'s bid is not flagged as abnormally low")
+    pending = tuple(sorted(b for b in flagged if b not in abnormal_decisions))
+    accepted_low: dict[int, str] = {}
+    for b in sorted(flagged):
+        d = abnormal_decisions.get(b)
+        if d is None:
+            continue
+        if d.accept:
+            accepted_low[b] = d.reason.strip()
+        else:
+            excluded[b] = Exclusion("below_cost", d.reason.strip(), "abnormal_low")
+    remaining = [b for b in remaining if b.bidder not in excluded]
+
+    # 7. scores for the remaining bids
+    committee: dict[int, dict[str, Fraction]] = {}
+    for b in remaining:
+        committee[b.bidder] = {}
+        for crit in method.score_criteria:
+            given = [scores_f.get((e, b.bidder, crit.code)) for e in experts]
+            for e, v in zip(experts, given):
+                if v is None:
+                    missing.append(Missing(e, b.bidder, crit.code, "score"))
+            if all(v is not None for v in given):
+                committee[b.bidder][crit.code] = committee_mean(given, drop_extremes=method.drop_extremes)
+
+    base = dict(method=method.kind, excluded=excluded, flagged=flagged, max_candidates=method.max_candidates)
+    if missing or pending:
+        return Result(ranking=(), pending=pending, missing=tuple(missing), **base)
+
+    benchmark = min(prices[b.bidder] for b in remaining) if remaining else None
+    entries = []
+    for b in remaining:
+        sc = dict(committee[b.bidder])
+        total = None
+        technical = sum(sc.values(), Fraction(0))
+        if method.kind == "comprehensive":
+            pc = method.price_criterion
+            sc[pc.code] = pc.weight * benchmark / prices[b.bidder]
+            total = sum(sc.values(), Fraction(0))
+        entries.append(dict(bidder=b.bidder, price_fen=b.price_fen, evaluated_price=prices[b.bidder],
+                            scores=sc, total=total, technical=technical, submitted_seq=b.submitted_seq))
+    if method.kind == "comprehensive":
+        primary = lambda e: -e["total"]  # noqa: E731
+    else:
+        primary = lambda e: e["evaluated_price"]  # noqa: E731
+    ordered = _rank(entries, primary, method.tie_break, seed)
+    ranking = tuple(
+        RankedBid(bidder=e["bidder"], rank=e["rank"], price_fen=e["price_fen"],
+                  evaluated_price=e["evaluated_price"], total=e["total"], scores=e["scores"],
+                  tie_broken_by=e["tie_broken_by"], abnormal_low=e["bidder"] in accepted_low,
+                  abnormal_reason=accepted_low.get(e["bidder"], ""))
+        for e in ordered)
+    failed = len(ranking) < method.min_valid
+    return Result(ranking=ranking, benchmark=benchmark, failed=failed,
+                  failure_reason=(f"only {len(ranking)} valid bid(s), at least {method.min_valid} required"
+                                  if failed else ""), **base)
+
+
+# --------------------------------------------------------------------------- negotiation / inquiry
+
+@dataclass(frozen=True)
+class Quote:
+    supplier: int
+    round: int
+    price_fen: int
+    submitted_seq: int | None = None
+
+
+def check_quote(*, previous: Iterable[Quote], supplier: int, round: int, price_fen: int,
+                current_round: int, non_increasing: bool = True) -> None:
+    """Validate one new quote against the supplier's earlier ones (raises ScoringError)."""
+    if isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen <= 0:
+        raise ScoringError("a quote must be a positive integer number of fen")
+    if round != current_round:
+        raise ScoringError(f"quotes are accepted for round {current_round} only")
+    mine = [q for q in previous if q.supplier == supplier]
+    if any(q.round == round for q in mine):
+        raise ScoringError(f"supplier {supplier} has already quoted in round {round}")
+    if non_increasing and mine:
+        last = max(mine, key=lambda q: q.round)
+        if price_fen > last.price_fen:
+            raise ScoringError(
+                f"a later quote may not exceed the earlier one ({display(Fraction(last.price_fen, 100))})")
+
+
+def negotiate(
+    *,
+    suppliers: Iterable[int],
+    quotes: Iterable[Quote],
+    final_round: int,
+    rejections: Mapping[int, Rejection] | None = None,
+    ceiling_fen: int | None = None,
+    tie_break: tuple[str, ...] = ("submitted", "lottery"),
+    seed: bytes | None = None,
+    max_candidates: int = 3,
+    min_valid: int = 1,
+    non_increasing: bool = True,
+) -> Result:
+    """Competitive negotiation (竞争性谈判) / inquiry (询价, ``final_round=1``): the quote of each
+    invited supplier in the final round is its final quote; the lowest valid final quote wins."""
+    suppliers = sorted(set(suppliers))
+    if final_round < 1:
+        raise ScoringError("there must be at least one round")
+    for rule in tie_break:
+        if rule not in ("price", "submitted", "lottery"):
+            raise ScoringError(f"tie-break {rule!r} is not available for negotiation")
+    rejections = dict(rejections or {})
+    invited = set(suppliers)
+    history: list[Quote] = []
+    for q in sorted(quotes, key=lambda q: (q.round, q.submitted_seq or 0, q.supplier)):
+        if q.supplier not in invited:
+            raise ScoringError(f"supplier {q.supplier} was not invited")
+        if not (1 <= q.round <= final_round):
+            raise ScoringError(f"round {q.round} is outside 1–{final_round}")
+        check_quote(previous=history, supplier=q.supplier, round=q.round, price_fen=q.price_fen,
+                    current_round=q.round, non_increasing=non_increasing)
+        history.append(q)
+    for b, r in rejections.items():
+        if b not in invited:
+            raise ScoringError(f"supplier {b} was not invited")
+        _check_rejection(b, r)
+    excluded: dict[int, Exclusion] = {}
+    finals: dict[int, Quote] = {}
+    for s in suppliers:
+        final = next((q for q in history if q.supplier == s and q.round == final_round), None)
+        if s in rejections:
+            excluded[s] = Exclusion(rejections[s].ground, rejections[s].reason.strip(), "committee")
+        elif final is None:
+            excluded[s] = Exclusion("no_final_quote", f"no quote in round {final_round}", "negotiation")
+        elif ceiling_fen is not None and final.price_fen > ceiling_fen:
+            excluded[s] = Exclusion("above_ceiling",
+                                    f"final quote {final.price_fen} fen above the budget {ceiling_fen} fen", "ceiling")
+        else:
+            finals[s] = final
+    entries = [dict(bidder=s, price_fen=q.price_fen, evaluated_price=Fraction(q.price_fen), scores={},
+                    total=None, technical=Fraction(0), submitted_seq=q.submitted_seq)
+               for s, q in finals.items()]
+    ordered = _rank(entries, lambda e: e["evaluated_price"], tuple(tie_break), seed)
+    ranking = tuple(RankedBid(bidder=e["bidder"], rank=e["rank"], price_fen=e["price_fen"],
+                              evaluated_price=e["evaluated_price"], tie_broken_by=e["tie_broken_by"])
+                    for e in ordered)
+    failed = len(ranking) < min_valid
+    return Result(method="negotiation", ranking=ranking, excluded=excluded, flagged={},
+                  benchmark=min((e["evaluated_price"] for e in entries), default=None),
+                  failed=failed, max_candidates=max_candidates,
+                  failure_reason=(f"only {len(ranking)} valid final quote(s), at least {min_valid} required"
+                                  if failed else ""))

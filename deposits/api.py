@@ -1,0 +1,208 @@
+"""Deposit API (mounted at /api/deposits/). Thin: parse, authorise (in selectors/services), call, render."""
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from deposits import selectors, services
+from deposits.models import Account, Forfeit, RefundOrder, SuspenseItem
+from trading.errors import Forbidden, Invalid, NotFound
+from trading.models import Lot
+from trading.money import format_fen
+from trading.permissions import require_login
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def account_json(acc: Account, *, with_instructions: bool = True) -> dict:
+    data = {
+        "id": acc.pk, "number": acc.number, "lot": acc.lot_id, "project": acc.lot.project.code,
+        "lot_title": acc.lot.title, "bidder": acc.bidder_id, "bidder_name": acc.bidder.name,
+        "required": format_fen(acc.required_fen), "balance": format_fen(acc.balance_fen),
+        "available": format_fen(acc.available_fen), "status": selectors.status_of(acc), "paid_at": _iso(acc.paid_at),
+        "refunds": [refund_json(o) for o in acc.refunds.order_by("id")],
+    }
+    if with_instructions:
+        ins = selectors.instructions(acc)
+        ins["deadline"] = _iso(ins["deadline"])
+        data["instructions"] = ins
+    return data
+
+
+def refund_json(o: RefundOrder) -> dict:
+    return {"id": o.pk, "ref": services.order_ref(o), "reason": o.reason, "amount": format_fen(o.amount_fen),
+            "status": o.status, "due_on": o.due_on.isoformat(), "attempts": o.attempts, "last_error": o.last_error,
+            "bank_ref": o.bank_ref, "confirmed_at": _iso(o.confirmed_at), "payee_account": o.payee_account}
+
+
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def bank_notification(request):
+    """The bank adapter's signed notification (HMAC-SHA256 over "<timestamp>.<body>")."""
+    result = services.receive_notification(body=request.body, timestamp=request.headers.get("X-Bank-Timestamp"),
+                                           signature=request.headers.get("X-Bank-Signature"))
+    return Response(result)
+
+
+@api_view(["GET"])
+def my_deposits(request):
+    require_login(request.user)
+    return Response({"results": [account_json(a) for a in selectors.my_deposits(request.user)]})
+
+
+@api_view(["GET"])
+def account_detail(request, pk: int):
+    require_login(request.user)
+    acc = selectors.account_for(request.user, pk)
+    return Response(account_json(acc, with_instructions=acc.bidder_id == getattr(request.user, "organisation_id", None)))
+
+
+@api_view(["GET"])
+def lot_overview(request, lot_id: int):
+    require_login(request.user)
+    lot = get_object_or_404(Lot.objects.select_related("project"), pk=lot_id)
+    ov = selectors.lot_overview(request.user, lot)
+    return Response({
+        "lot": lot.pk, "paid": ov.paid, "unpaid": ov.unpaid, "held": format_fen(ov.held_fen),
+        "accounts": [{**account_json(r["account"], with_instructions=False), "status": r["status"]} for r in ov.accounts],
+    })
+
+
+class ResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["return", "assign"])
+    account = serializers.IntegerField(required=False)
+    note = serializers.CharField(max_length=500)
+
+
+@api_view(["GET"])
+def suspense_list(request):
+    require_login(request.user)
+    items = selectors.suspense_queue(request.user, status=request.query_params.get("status", "open") or None)
+    return Response({"results": [{
+        "id": r["item"].pk, "amount": format_fen(r["item"].amount_fen), "reason": r["reason"],
+        "detail": "" if r["sealed"] else r["item"].detail, "status": r["item"].status,
+        "payer_name": r["item"].bank_txn.payer_name, "payer_account": r["item"].bank_txn.payer_account,
+        "bank_txn_id": r["item"].bank_txn.bank_txn_id, "booked_at": _iso(r["item"].bank_txn.booked_at),
+        "lot": r["lot"].pk if r["lot"] else None, "sealed": r["sealed"],
+        "account": r["account"].pk if r["account"] else None,
+    } for r in items]})
+
+
+@api_view(["POST"])
+def suspense_resolve(request, pk: int):
+    require_login(request.user)
+    s = ResolveSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    item = services.resolve_suspense(actor=request.user, item=pk, action=s.validated_data["action"],
+                                     account=s.validated_data.get("account"), note=s.validated_data["note"])
+    return Response({"id": item.pk, "status": item.status})
+
+
+@api_view(["GET"])
+def refund_list(request):
+    require_login(request.user)
+    orders = selectors.refund_orders(request.user, status=request.query_params.get("status") or None,
+                                     batch=request.query_params.get("batch") or None)
+    return Response({"results": [{**refund_json(o), "account": o.account_id} for o in orders]})
+
+
+@api_view(["POST"])
+def refund_retry(request, pk: int):
+    require_login(request.user)
+    order = get_object_or_404(RefundOrder, pk=pk)
+    order = services.retry_refund(actor=request.user, order=order)
+    return Response(refund_json(order))
+
+
+class ForfeitSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    grounds = serializers.ChoiceField(choices=Forfeit.Grounds.values)
+    reason = serializers.CharField(max_length=5000)
+
+
+class CountersignSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+@api_view(["GET", "POST"])
+def forfeit_list(request):
+    require_login(request.user)
+    if request.method == "POST":
+        s = ForfeitSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        f = services.request_forfeit(actor=request.user, **s.validated_data)
+        return Response(forfeit_json(f), status=201)
+    return Response({"results": [forfeit_json(f) for f in selectors.forfeits(request.user)]})
+
+
+def forfeit_json(f: Forfeit) -> dict:
+    return {"id": f.pk, "account": f.account_id, "grounds": f.grounds, "reason": f.reason, "status": f.status,
+            "amount": format_fen(f.pending_transfer.amount_fen), "requested_by": f.requested_by_id,
+            "countersigned_by": f.countersigned_by_id, "note": f.countersign_note}
+
+
+@api_view(["POST"])
+def forfeit_countersign(request, pk: int):
+    require_login(request.user)
+    s = CountersignSerializer(data=request.data)
+    s.is_valid(raise_exception=True)
+    f = services.countersign_forfeit(actor=request.user, forfeit=pk, **s.validated_data)
+    return Response(forfeit_json(f))
+
+
+class StatementView(APIView):
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def get(self, request):
+        require_login(request.user)
+        return Response({"results": [{"id": i.pk, "filename": i.filename, "format": i.format, "lines": i.lines,
+                                      "closing": format_fen(i.closing_fen), "ledger": format_fen(i.ledger_fen),
+                                      "reconciled": i.reconciled, "report": i.report}
+                                     for i in selectors.statement_imports(request.user)]})
+
+    def post(self, request):
+        require_login(request.user)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise Invalid("upload the statement as the multipart field 'file'", field="file")
+        from deposits import conf
+
+        if upload.size > conf.statement_max_bytes():
+            raise Invalid("statement is too large", field="file")
+        imp = services.import_statement(data=upload.read(), filename=upload.name, actor=request.user)
+        return Response({"id": imp.pk, "reconciled": imp.reconciled, "report": imp.report}, status=201)
+
+
+@api_view(["GET"])
+def ledger_summary(request):
+    require_login(request.user)
+    data = selectors.ledger_summary(request.user)
+    return Response({**data, **{k + "_display": format_fen(v) for k, v in data.items() if k.endswith("_fen")}})
+
+
+urlpatterns = [
+    path("bank/notifications/", bank_notification, name="deposits-bank-notification"),
+    path("mine/", my_deposits, name="deposits-mine"),
+    path("accounts/<int:pk>/", account_detail, name="deposits-account"),
+    path("lots/<int:lot_id>/", lot_overview, name="deposits-lot"),
+    path("suspense/", suspense_list, name="deposits-suspense"),
+    path("suspense/<int:pk>/resolve/", suspense_resolve, name="deposits-suspense-resolve"),
+    path("refunds/", refund_list, name="deposits-refunds"),
+    path("refunds/<int:pk>/retry/", refund_retry, name="deposits-refund-retry"),
+    path("forfeits/", forfeit_list, name="deposits-forfeits"),
+    path("forfeits/<int:pk>/countersign/", forfeit_countersign, name="deposits-forfeit-countersign"),
+    path("statements/", StatementView.as_view(), name="deposits-statements"),
+    path("ledger/", ledger_summary, name="deposits-ledger"),
+]
+_ = (NotFound, Forbidden, SuspenseItem)

@@ -1,0 +1,249 @@
+/* Sunlight — seal a bid in the browser (WebCrypto only; the price never leaves in clear).
+ *
+ * Same envelope format as bidding/envelopes/envelope.py and the `sunlight-bid` tool:
+ *   envelope  = "SLE1" || enc(32) || HPKE ciphertext
+ *   HPKE      = RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM,
+ *               single shot (sequence 0, empty aad), info = binding of project, lot, bidder
+ *   plaintext = "SLP1" || u32be(len(header)) || canonical JSON header || documents
+ *   signature = Ed25519 over "sunlight/envelope-signature/v1\0" || info || "\0" || SHA-256(envelope)
+ * The key schedule is written here by hand (WebCrypto has no HPKE); it is checked against
+ * the RFC 9180 A.1 known answers and against Python byte for byte in tests/browser/test_sealing.py.
+ */
+(function (global) {
+  "use strict";
+  const subtle = global.crypto && global.crypto.subtle;
+  const enc = new TextEncoder();
+  const KEM_ID = 0x0020, KDF_ID = 0x0001, AEAD_AES_128_GCM = 0x0001, AEAD_AES_256_GCM = 0x0002;
+  const NK = { 1: 16, 2: 32 };
+  const X25519_PKCS8 = hex("302e020100300506032b656e04220420");
+  const ED25519_PKCS8 = hex("302e020100300506032b657004220420");
+  const REF_RE = /^[A-Za-z0-9._\/-]{1,64}$/;
+  const PRICE_RE = /^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$/;
+  const MAX_PRICE_FEN = Number.MAX_SAFE_INTEGER;
+
+  function hex(s) {
+    const out = new Uint8Array(s.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
+    return out;
+  }
+  function toHex(b) {
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+  function concat(...parts) {
+    const n = parts.reduce((a, p) => a + p.length, 0);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) { out.set(p, o); o += p.length; }
+    return out;
+  }
+  function i2osp(v, n) {
+    const out = new Uint8Array(n);
+    for (let i = n - 1; i >= 0; i--) { out[i] = v & 0xff; v = Math.floor(v / 256); }
+    return out;
+  }
+  function b64e(bytes) {
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }
+  function b64d(text) {
+    const s = atob(text);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  function canonicalJSON(v) {
+    if (v === null || typeof v === "boolean") return JSON.stringify(v);
+    if (typeof v === "number") {
+      if (!Number.isSafeInteger(v)) throw new Error("only integers in canonical JSON");
+      return String(v);
+    }
+    if (typeof v === "string") return JSON.stringify(v);
+    if (Array.isArray(v)) return "[" + v.map(canonicalJSON).join(",") + "]";
+    const keys = Object.keys(v).sort();
+    return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJSON(v[k])).join(",") + "}";
+  }
+  async function sha256(data) { return new Uint8Array(await subtle.digest("SHA-256", data)); }
+  async function hmac(key, data) {
+    const k = await subtle.importKey("raw", key.length ? key : new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    return new Uint8Array(await subtle.sign("HMAC", k, data));
+  }
+  async function hkdfExpand(prk, info, length) {
+    let out = new Uint8Array(0), block = new Uint8Array(0);
+    for (let c = 1; out.length < length; c++) {
+      block = await hmac(prk, concat(block, info, new Uint8Array([c])));
+      out = concat(out, block);
+    }
+    return out.slice(0, length);
+  }
+  const HPKE_V1 = enc.encode("HPKE-v1");
+  const labeledExtract = (sid, salt, label, ikm) => hmac(salt, concat(HPKE_V1, sid, enc.encode(label), ikm));
+  const labeledExpand = (sid, prk, label, info, L) =>
+    hkdfExpand(prk, concat(i2osp(L, 2), HPKE_V1, sid, enc.encode(label), info), L);
+  const KEM_SID = concat(enc.encode("KEM"), i2osp(KEM_ID, 2));
+  const hpkeSid = (aeadId) => concat(enc.encode("HPKE"), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(aeadId, 2));
+
+  async function x25519Private(raw) {
+    return subtle.importKey("pkcs8", concat(X25519_PKCS8, raw), { name: "X25519" }, true, ["deriveBits"]);
+  }
+  async function x25519Public(raw) {
+    if (raw.length !== 32) throw new Error("an X25519 public key is 32 bytes");
+    return subtle.importKey("raw", raw, { name: "X25519" }, true, []);
+  }
+
+  /* RFC 9180 SetupBaseS + single-shot Seal (sequence 0). skE: raw 32 bytes, or null for a fresh key. */
+  async function hpkeSealBase(pkR, info, pt, aad, aeadId, skE) {
+    aeadId = aeadId || AEAD_AES_256_GCM;
+    let eph;
+    if (skE) {
+      eph = await x25519Private(skE);
+    } else {
+      eph = (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"])).privateKey;
+    }
+    const jwk = await subtle.exportKey("jwk", eph);
+    const encKey = b64d(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
+    const dh = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: await x25519Public(pkR) }, eph, 256));
+    const eaePrk = await labeledExtract(KEM_SID, new Uint8Array(0), "eae_prk", dh);
+    const shared = await labeledExpand(KEM_SID, eaePrk, "shared_secret", concat(encKey, pkR), 32);
+    const sid = hpkeSid(aeadId);
+    const pskIdHash = await labeledExtract(sid, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
+    const infoHash = await labeledExtract(sid, new Uint8Array(0), "info_hash", info);
+    const ctx = concat(new Uint8Array([0]), pskIdHash, infoHash);
+    const secret = await labeledExtract(sid, shared, "secret", new Uint8Array(0));
+    const key = await labeledExpand(sid, secret, "key", ctx, NK[aeadId]);
+    const nonce = await labeledExpand(sid, secret, "base_nonce", ctx, 12);
+    const aesKey = await subtle.importKey("raw", key, { name: "AES-GCM" }, false, ["encrypt"]);
+    const ct = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad || new Uint8Array(0), tagLength: 128 }, aesKey, pt));
+    return concat(encKey, ct);
+  }
+
+  function checkRef(v, what) {
+    v = String(v);
+    if (!REF_RE.test(v)) throw new Error(what + " reference must be 1-64 characters of A-Z a-z 0-9 . _ / -");
+    return v;
+  }
+  function bindingInfo(project, lot, bidder) {
+    return enc.encode("sunlight/envelope/v1\0project=" + checkRef(project, "project") + "\0lot=" +
+      checkRef(lot, "lot") + "\0bidder=" + checkRef(bidder, "bidder"));
+  }
+  function parsePrice(text) {
+    text = String(text || "").trim();
+    if (!PRICE_RE.test(text)) throw new Error("price must look like 1234.56 (yuan, at most two decimals)");
+    const [whole, frac = ""] = text.split(".");
+    const fen = Number(whole) * 100 + Number((frac + "00").slice(0, 2));
+    if (!(fen > 0 && fen <= MAX_PRICE_FEN)) throw new Error("price must be positive");
+    return fen;
+  }
+  async function encodePlaintext({ project, lot, bidder, priceFen, terms, documents }) {
+    const docs = [];
+    for (const d of documents) {
+      if (!d.name || /[\/\\]/.test(d.name)) throw new Error("document names must be plain file names");
+      docs.push({ name: d.name, type: d.type || "application/octet-stream", size: d.bytes.length, sha256: toHex(await sha256(d.bytes)) });
+    }
+    for (const [k, v] of Object.entries(terms || {})) {
+      if (!k || typeof v !== "string") throw new Error("terms must map names to text");
+    }
+    const header = enc.encode(canonicalJSON({ v: 1, project: String(project), lot: String(lot), bidder: String(bidder),
+      price_fen: priceFen, terms: terms || {}, documents: docs }));
+    return concat(enc.encode("SLP1"), i2osp(header.length, 4), header, ...documents.map((d) => d.bytes));
+  }
+  function readSigningKey(keyFile) {
+    const data = typeof keyFile === "string" ? JSON.parse(keyFile) : keyFile;
+    if (!data || data.kind !== "sunlight-bidder-key/v1") throw new Error("not a Sunlight bidder key file");
+    return { seed: b64d(data.private), public: data.public };
+  }
+
+  /* Seal and sign; returns the JSON transport object (same as `sunlight-bid seal`). */
+  async function seal({ lotPublicKey, project, lot, bidder, priceFen, priceText, terms, documents, signingKey, ephemeralPrivate }) {
+    if (!subtle) throw new Error("this browser has no WebCrypto (use https or localhost)");
+    const fen = priceFen !== undefined ? priceFen : parsePrice(priceText);
+    if (!Number.isSafeInteger(fen) || fen <= 0) throw new Error("price must be a positive number of fen");
+    const key = readSigningKey(signingKey);
+    const info = bindingInfo(project, lot, bidder);
+    const pt = await encodePlaintext({ project, lot, bidder, priceFen: fen, terms: terms || {}, documents: documents || [] });
+    const sealed = await hpkeSealBase(b64d(lotPublicKey), info, pt, new Uint8Array(0), AEAD_AES_256_GCM,
+      ephemeralPrivate ? b64d(ephemeralPrivate) : null);
+    const envelope = concat(enc.encode("SLE1"), sealed);
+    const digest = await sha256(envelope);
+    const edKey = await subtle.importKey("pkcs8", concat(ED25519_PKCS8, key.seed), { name: "Ed25519" }, false, ["sign"]);
+    const msg = concat(enc.encode("sunlight/envelope-signature/v1\0"), info, new Uint8Array([0]), digest);
+    const signature = new Uint8Array(await subtle.sign({ name: "Ed25519" }, edKey, msg));
+    return { format: "sunlight-envelope/v1", project: String(project), lot: String(lot), bidder: String(bidder),
+      envelope: b64e(envelope), digest: toHex(digest), signature: b64e(signature), public_key: key.public };
+  }
+
+  async function generateKeyFile() {
+    const pair = await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
+    const pub = new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
+    return { kind: "sunlight-bidder-key/v1", private: b64e(pkcs8.slice(pkcs8.length - 32)), public: b64e(pub) };
+  }
+
+  /* Page wiring: <form id="seal-form" data-lot-key data-project data-lot data-bidder data-submit-url>.
+     Fields that hold the bid have no `name`, so the browser itself could never post them. */
+  async function readFile(file, asText) {
+    return new Promise((resolve, reject) => {
+      const r = new FileReader();
+      r.onload = () => resolve(asText ? r.result : new Uint8Array(r.result));
+      r.onerror = () => reject(r.error);
+      asText ? r.readAsText(file) : r.readAsArrayBuffer(file);
+    });
+  }
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : (m ? decodeURIComponent(m[1]) : "");
+  }
+  function wire(form) {
+    const status = document.getElementById("seal-status");
+    const show = (text, cls) => { if (status) { status.textContent = text; status.className = cls || ""; } };
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        show("Sealing on this computer…", "pending");
+        const terms = {};
+        form.querySelectorAll("[data-term]").forEach((el) => { if (el.value.trim()) terms[el.dataset.term] = el.value.trim(); });
+        const docs = [];
+        const docInput = form.querySelector("#seal-documents");
+        for (const f of (docInput && docInput.files) || []) docs.push({ name: f.name, type: f.type, bytes: await readFile(f) });
+        const keyInput = form.querySelector("#seal-key-file");
+        const keyText = form.querySelector("#seal-key-text");
+        const keyData = keyInput && keyInput.files.length ? await readFile(keyInput.files[0], true) : (keyText ? keyText.value : "");
+        const body = await seal({ lotPublicKey: form.dataset.lotKey, project: form.dataset.project, lot: form.dataset.lot,
+          bidder: form.dataset.bidder, priceText: form.querySelector("#seal-price").value, terms, documents: docs,
+          signingKey: keyData });
+        show("Submitting the sealed envelope…", "pending");
+        const resp = await fetch(form.dataset.submitUrl, { method: form.dataset.method || "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() }, body: JSON.stringify(body) });
+        const data = await resp.json().catch(() => ({}));
+        if (!resp.ok) throw new Error(data.detail || data.error || ("refused (" + resp.status + ")"));
+        show("Accepted. Envelope digest " + body.digest, "ok");
+        const out = document.getElementById("seal-receipt");
+        if (out) out.textContent = JSON.stringify(data, null, 2);
+        form.dispatchEvent(new CustomEvent("sealed", { detail: data }));
+        if (data.receipt_url) global.location.assign(data.receipt_url);
+      } catch (e) {
+        show("Not submitted: " + e.message, "error");
+      }
+    });
+  }
+  if (global.document) {
+    global.document.addEventListener("DOMContentLoaded", () => {
+      const form = global.document.getElementById("seal-form");
+      if (form) wire(form);
+      const gen = global.document.getElementById("seal-generate-key");
+      if (gen) gen.addEventListener("click", async () => {
+        const k = await generateKeyFile();
+        const a = global.document.createElement("a");
+        a.href = URL.createObjectURL(new Blob([JSON.stringify(k)], { type: "application/json" }));
+        a.download = "sunlight-bidder-key.json";
+        a.click();
+        const pub = global.document.getElementById("seal-generated-public");
+        if (pub) pub.textContent = k.public;
+      });
+    });
+  }
+
+  global.SunlightSeal = { seal, hpkeSealBase, bindingInfo, parsePrice, canonicalJSON, encodePlaintext,
+    generateKeyFile, b64e, b64d, toHex, hex, AEAD_AES_128_GCM, AEAD_AES_256_GCM };
+})(typeof window !== "undefined" ? window : globalThis);

@@ -1,0 +1,105 @@
+"""Auction pages: the room (bidders bid, everyone else watches), the list, the staff console
+(schedule, pause with a reason, resume). Thin: every change goes through bidding.auction.services."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from bidding.auction import selectors, services
+from bidding.auction.models import Auction
+from trading.errors import DomainError, Invalid
+from trading.models import Lot
+from trading.money import parse_money
+from trading.permissions import require_role, require_staff_of, role_of
+
+
+def auction_list(request):
+    return render(request, "frontend/auction/list.html", {"auctions": selectors.auctions_for_listing()[:200]})
+
+
+def room(request, auction_id: int):
+    auction = selectors.get_auction(auction_id)
+    number = services.enter_room(auction=auction, user=request.user)
+    is_bidder = role_of(request.user) == "bidder"
+    return render(request, "frontend/auction/room.html", {
+        "auction": auction, "lot": auction.lot, "project": auction.lot.project,
+        "number": number.number if number else "", "can_bid": bool(number),
+        "is_bidder": is_bidder, "state": services.public_state(auction),
+        "ws_path": f"/ws/auctions/{auction.pk}/", "steps": [1, 2, 3, 5],
+        "is_staff_here": role_of(request.user) == "staff" and request.user.organisation_id == auction.lot.project.centre_id,
+    })
+
+
+@login_required
+def console(request):
+    require_role(request.user, "staff")
+    lots = (Lot.objects.filter(project__centre_id=request.user.organisation_id,
+                               project__method__in=["auction", "listing"])
+            .select_related("project").order_by("-id"))
+    scheduled = {a.lot_id: a for a in Auction.objects.filter(lot__in=lots)}
+    rows = [(lot, scheduled.get(lot.pk)) for lot in lots[:200]]
+    return render(request, "frontend/auction/console.html", {"rows": rows})
+
+
+def _back(request, fallback="auction-console"):
+    return redirect(request.POST.get("next") or fallback)
+
+
+@login_required
+@require_POST
+def schedule(request, lot_id: int):
+    lot = get_object_or_404(Lot.objects.select_related("project"), pk=lot_id)
+    require_staff_of(request.user, lot.project)
+    try:
+        reserve = parse_money(request.POST.get("reserve") or "0", field="reserve")
+        kw = {}
+        for name in ("live_duration_s", "countdown_s", "window_s", "max_jump"):
+            raw = (request.POST.get(name) or "").strip()
+            if raw:
+                if not raw.isdigit():
+                    raise Invalid(f"{name} must be a whole number", field=name)
+                kw[name] = int(raw)
+        auction = services.schedule_auction(lot=lot, actor=request.user, reserve_fen=reserve,
+                                            closing_rule=request.POST.get("closing_rule", ""), **kw)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"auction {auction.pk} scheduled for lot {lot.number}")
+    return redirect("auction-console")
+
+
+@login_required
+@require_POST
+def pause(request, auction_id: int):
+    try:
+        services.pause_auction(auction=auction_id, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "auction paused")
+    return redirect("auction-console")
+
+
+@login_required
+@require_POST
+def resume(request, auction_id: int):
+    try:
+        services.resume_auction(auction=auction_id, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "auction resumed")
+    return redirect("auction-console")
+
+
+urlpatterns = [
+    path("auctions/", auction_list, name="auction-list-page"),
+    path("auctions/<int:auction_id>/", room, name="auction-room"),
+    path("staff/auctions/", console, name="auction-console"),
+    path("staff/auctions/schedule/<int:lot_id>/", schedule, name="auction-schedule"),
+    path("staff/auctions/<int:auction_id>/pause/", pause, name="auction-pause-page"),
+    path("staff/auctions/<int:auction_id>/resume/", resume, name="auction-resume-page"),
+]

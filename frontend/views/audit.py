@@ -1,0 +1,107 @@
+"""Audit pages: the supervisor console (timeline, replay at a moment, verify) and the public
+checkpoints and public-key pages."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+
+from audit import check, sequencer
+from audit.log_models import Checkpoint, Leaf
+from audit.models import Event
+from frontend.selectors import replayed_state
+from trading import selectors
+from trading.errors import Invalid
+from trading.models import Project
+from trading.permissions import require_role
+
+RESULT_STATES = {"awarded", "contracted", "complete", "failed", "terminated"}
+
+
+def _supervisor(request):
+    require_role(request.user, "supervisor", "admin")
+
+
+@login_required
+def console_index(request):
+    _supervisor(request)
+    projects = Project.objects.select_related("centre").prefetch_related("lots").order_by("-created_at")[:500]
+    return render(request, "frontend/audit/index.html",
+                  {"projects": [(p, selectors.project_status(p)) for p in projects]})
+
+
+def _parse_at(raw: str) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"not a date and time: {raw[:40]!r} (use YYYY-MM-DDTHH:MM)") from None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_default_timezone())
+    return value
+
+
+@login_required
+def console(request, code):
+    _supervisor(request)
+    project = Project.objects.filter(code=code).first()
+    if project is None:
+        raise Http404("no such project")
+    at = _parse_at(request.GET.get("at", "").strip())
+    events = list(Event.objects.filter(project_id=project.pk).order_by("id"))
+    leaves = dict(Leaf.objects.filter(event_id__in=[e.pk for e in events]).values_list("event_id", "index"))
+    result_known = all(lot.status in RESULT_STATES for lot in project.lots.all())
+    rows = []
+    for e in events:
+        body = e.body
+        hidden = e.visibility == "sealed" and not result_known
+        rows.append({
+            "event": e, "index": leaves.get(e.pk), "actor": body.get("actor") or {}, "after": at is not None and e.created_at > at,
+            "payload": "(sealed until the result)" if hidden else json.dumps(body["payload"], ensure_ascii=False, indent=1, sort_keys=True),
+            "at_param": timezone.localtime(e.created_at).strftime("%Y-%m-%dT%H:%M:%S"),
+        })
+    state = replayed_state(project, at)
+    verdict = check.check_project(project.pk) if request.GET.get("verify") else None
+    return render(request, "frontend/audit/console.html", {
+        "project": project, "rows": rows, "at": at, "verdict": verdict,
+        "at_value": timezone.localtime(at).strftime("%Y-%m-%dT%H:%M:%S") if at else "",
+        "lots": (state.get("trading") or {}).get("lots", {}),
+        "state_json": json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True, default=str),
+    })
+
+
+def checkpoints_page(request):
+    qs = Checkpoint.objects.order_by("-size")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    verdict = None
+    first, second = request.GET.get("first", "").strip(), request.GET.get("second", "").strip()
+    if first or second:
+        if not (first.isdigit() and second.isdigit()):
+            verdict = check.Check(False, "Give two tree sizes (whole numbers) from the list below.")
+        else:
+            verdict = check.check_consistency(int(first), int(second))
+    return render(request, "frontend/audit/checkpoints.html", {
+        "page": page, "verdict": verdict, "first": first, "second": second, "vkey": sequencer.verifier_key(),
+    })
+
+
+def public_key_page(request):
+    vkey = sequencer.verifier_key()
+    if request.GET.get("raw"):
+        return HttpResponse(vkey + "\n", content_type="text/plain; charset=utf-8")
+    return render(request, "frontend/audit/public_key.html", {"vkey": vkey, "origin": sequencer.origin()})
+
+
+urlpatterns = [
+    path("supervise/audit/", console_index, name="audit-console-index"),
+    path("supervise/audit/<str:code>/", console, name="audit-console"),
+    path("audit/checkpoints/", checkpoints_page, name="audit-checkpoints-page"),
+    path("audit/public-key/", public_key_page, name="audit-public-key-page"),
+]

@@ -1,0 +1,165 @@
+"""Deposit pages: the bidder's deposits (instructions, status, refunds), the staff console (per-lot
+overview after the deadline, suspense queue, refunds and batches, forfeits, statements and
+reconciliation), supervisors read-only (and countersign forfeits). Thin: selectors and services decide."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from deposits import conf, selectors, services
+from deposits.models import Account, RefundOrder
+from trading.errors import DomainError, Invalid
+from trading.models import Lot
+from trading.permissions import require_bidder, role_of
+
+
+@login_required
+def mine(request):
+    require_bidder(request.user)
+    rows = [{"acc": a, "status": selectors.status_of(a), "ins": selectors.instructions(a),
+             "refunds": list(a.refunds.order_by("id"))} for a in selectors.my_deposits(request.user)]
+    return render(request, "frontend/deposits/mine.html", {"rows": rows, "unified": conf.unified_account()})
+
+
+@login_required
+def account(request, pk: int):
+    acc = selectors.account_for(request.user, pk)
+    own = role_of(request.user) == "bidder"
+    return render(request, "frontend/deposits/account.html", {
+        "acc": acc, "status": selectors.status_of(acc), "ins": selectors.instructions(acc) if own else None,
+        "refunds": list(acc.refunds.order_by("id")), "forfeits": list(acc.forfeits.order_by("id")),
+        "txns": list(acc.bank_txns.order_by("id")), "own": own,
+        "can_forfeit": role_of(request.user) == "staff" and acc.available_fen > 0,
+    })
+
+
+@login_required
+def console(request):
+    selectors.require_console(request.user)
+    lots = Lot.objects.select_related("project").filter(security_fen__gt=0).order_by("-bid_deadline")
+    if role_of(request.user) == "staff":
+        lots = lots.filter(project__centre_id=request.user.organisation_id)
+    return render(request, "frontend/deposits/console.html", {
+        "summary": selectors.ledger_summary(request.user), "lots": lots[:100],
+        "suspense": selectors.suspense_queue(request.user)[:10], "batches": selectors.refund_batches(request.user)[:10],
+        "forfeits": selectors.forfeits(request.user, status="requested"), "imports": selectors.statement_imports(request.user)[:5],
+        "writable": role_of(request.user) == "staff",
+    })
+
+
+@login_required
+def lot(request, lot_id: int):
+    lot = get_object_or_404(Lot.objects.select_related("project"), pk=lot_id)
+    overview = selectors.lot_overview(request.user, lot)
+    return render(request, "frontend/deposits/lot.html", {"ov": overview, "lot": lot,
+                                                          "writable": role_of(request.user) == "staff"})
+
+
+@login_required
+def suspense(request):
+    items = selectors.suspense_queue(request.user, status=request.GET.get("status", "open") or None)
+    error = None
+    if request.method == "POST":
+        try:
+            account_id = request.POST.get("account") or None
+            if account_id is not None and not account_id.isdigit():
+                raise Invalid("the sub-account id must be a number", field="account")
+            services.resolve_suspense(actor=request.user, item=int(request.POST.get("item", "0") or 0),
+                                      action=request.POST.get("action", ""), account=int(account_id) if account_id else None,
+                                      note=request.POST.get("note", ""))
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "suspense item resolved")
+            return redirect("deposits-suspense-page")
+    return render(request, "frontend/deposits/suspense.html", {"items": items, "error": error,
+                  "writable": role_of(request.user) == "staff"}, status=400 if error else 200)
+
+
+@login_required
+def refunds(request):
+    if request.method == "POST":
+        order = get_object_or_404(RefundOrder, pk=request.POST.get("order") or 0)
+        try:
+            if request.POST.get("action") == "cancel":
+                services.cancel_refund(actor=request.user, order=order, reason=request.POST.get("reason", ""))
+            else:
+                services.retry_refund(actor=request.user, order=order)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("deposits-refunds-page")
+    batch = request.GET.get("batch")
+    return render(request, "frontend/deposits/refunds.html", {
+        "orders": selectors.refund_orders(request.user, status=request.GET.get("status") or None,
+                                          batch=int(batch) if batch and batch.isdigit() else None),
+        "batches": selectors.refund_batches(request.user), "writable": role_of(request.user) == "staff",
+        "ref": services.order_ref,
+    })
+
+
+@login_required
+def forfeits(request):
+    if request.method == "POST":
+        try:
+            if request.POST.get("forfeit"):
+                services.countersign_forfeit(actor=request.user, forfeit=int(request.POST["forfeit"]),
+                                             approve=request.POST.get("approve") == "yes",
+                                             note=request.POST.get("note", ""))
+            else:
+                acc = get_object_or_404(Account, pk=request.POST.get("account") or 0)
+                services.request_forfeit(actor=request.user, account=acc, grounds=request.POST.get("grounds", ""),
+                                         reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "recorded")
+        return redirect("deposits-forfeits-page")
+    return render(request, "frontend/deposits/forfeits.html", {
+        "forfeits": selectors.forfeits(request.user), "supervisor": role_of(request.user) == "supervisor"})
+
+
+@login_required
+def statements(request):
+    selectors.require_console(request.user)
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise Invalid("choose a statement file (CSV or camt.053 XML)", field="file")
+            if upload.size > conf.statement_max_bytes():
+                raise Invalid("statement is too large", field="file")
+            imp = services.import_statement(data=upload.read(), filename=upload.name, actor=request.user)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            return redirect("deposits-statement-page", pk=imp.pk)
+    return render(request, "frontend/deposits/statements.html", {
+        "imports": selectors.statement_imports(request.user), "error": error,
+        "writable": role_of(request.user) == "staff"}, status=400 if error else 200)
+
+
+@login_required
+def statement(request, pk: int):
+    imports = {i.pk: i for i in selectors.statement_imports(request.user)}
+    imp = imports.get(pk)
+    if imp is None:
+        from trading.errors import NotFound
+
+        raise NotFound("no such statement import")
+    return render(request, "frontend/deposits/statement.html", {"imp": imp, "r": imp.report})
+
+
+urlpatterns = [
+    path("me/deposits/", mine, name="deposits-mine-page"),
+    path("deposits/accounts/<int:pk>/", account, name="deposits-account-page"),
+    path("deposits/", console, name="deposits-console"),
+    path("deposits/lots/<int:lot_id>/", lot, name="deposits-lot-page"),
+    path("deposits/suspense/", suspense, name="deposits-suspense-page"),
+    path("deposits/refunds/", refunds, name="deposits-refunds-page"),
+    path("deposits/forfeits/", forfeits, name="deposits-forfeits-page"),
+    path("deposits/statements/", statements, name="deposits-statements-page"),
+    path("deposits/statements/<int:pk>/", statement, name="deposits-statement-page"),
+]

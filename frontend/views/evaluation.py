@@ -1,0 +1,216 @@
+"""Evaluation pages: the expert workspace, the staff console (committee, evaluation, candidates,
+objections, award, contract; supervisors read it without the forms), a bidder's objections."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from bidding.evaluation import scoring, selectors, services
+from bidding.evaluation.models import Objection
+from trading.errors import DomainError, Invalid
+from trading.models import Lot
+from trading.money import format_fen, parse_money
+from trading.permissions import is_staff_of, require_role, role_of
+
+STAFF_STATES = ("bidding_closed", "opened", "evaluated", "publicity", "awarded", "contracted", "failed")
+
+
+def _lot(lot_id: int) -> Lot:
+    return get_object_or_404(Lot.objects.select_related("project"), pk=lot_id)
+
+
+@login_required
+def home(request):
+    """Experts: the lots whose committee they sit on. Staff and supervisors: lots in evaluation."""
+    role = role_of(request.user)
+    if role == "expert":
+        return render(request, "frontend/evaluation/expert_home.html", {"lots": selectors.expert_lots(request.user)})
+    require_role(request.user, "staff", "supervisor")
+    lots = Lot.objects.filter(status__in=STAFF_STATES, project__method__in=(
+        "open_tender", "invited_tender", "competitive_negotiation", "inquiry")).select_related("project")
+    if role == "staff":
+        lots = lots.filter(project__centre_id=request.user.organisation_id)
+    return render(request, "frontend/evaluation/console_home.html", {"lots": lots.order_by("-id")[:200]})
+
+
+@login_required
+def workspace(request, lot_id: int):
+    lot = _lot(lot_id)
+    if request.method == "POST":
+        try:
+            _workspace_post(request, lot)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            ctx = selectors.workspace(request.user, lot)
+            return render(request, "frontend/evaluation/workspace.html", ctx, status=exc.status_code)
+        return redirect("evaluation-workspace", lot_id=lot.pk)
+    return render(request, "frontend/evaluation/workspace.html", selectors.workspace(request.user, lot))
+
+
+def _workspace_post(request, lot: Lot) -> None:
+    p = request.POST
+    bidder = p.get("bidder", "")
+    if not bidder.isdigit():
+        raise Invalid("choose a bid")
+    if p.get("form") == "review":
+        ground = p.get("rejection_ground") or None
+        abnormal = {"accept": True, "reject": False}.get(p.get("abnormal", ""))
+        services.review_bid(actor=request.user, lot=lot, bidder=int(bidder), rejection_ground=ground,
+                            rejection_reason=p.get("rejection_reason", ""), abnormal_accept=abnormal,
+                            abnormal_reason=p.get("abnormal_reason", ""), clear_rejection=p.get("clear") == "1")
+        messages.success(request, "decision recorded 评审意见已记录")
+        return
+    method = services.method_for(lot)
+    ev = selectors.current_evaluation(lot)
+    if ev is not None:
+        method = scoring.Method.from_dict(ev.method)
+    votes = {c.code: p.get(f"vote_{c.code}") == "pass" for c in method.compliance_criteria
+             if p.get(f"vote_{c.code}") in ("pass", "fail")}
+    scores = {c.code: p.get(f"score_{c.code}", "").strip() for c in method.score_criteria
+              if p.get(f"score_{c.code}", "").strip()}
+    services.submit_sheet(actor=request.user, lot=lot, bidder=int(bidder), votes=votes, scores=scores)
+    messages.success(request, "scores saved 评分已保存")
+
+
+@login_required
+def console(request, lot_id: int):
+    lot = _lot(lot_id)
+    selectors.require_console(request.user, lot)
+    ev = selectors.current_evaluation(lot)
+    progress = None
+    if ev is not None and ev.status == "open":
+        try:
+            progress = services.progress(lot)
+        except DomainError as exc:
+            progress = {"error": exc.message}
+    ctx = {
+        "lot": lot, "can_act": is_staff_of(request.user, lot.project),
+        "committee": selectors.committee_view(lot), "evaluation": ev, "progress": progress,
+        "candidates": [(c, selectors.total_display(c)) for c in selectors.candidates(lot)],
+        "publicity": selectors.publicity_for(lot),
+        "objections": selectors.objections_for(request.user, lot),
+        "awards": selectors.awards_history(lot), "award": selectors.award_view(selectors.award_for(lot)),
+        "today": dt.date.today().isoformat(), "grounds": scoring.REJECTION_GROUNDS,
+        "report_rows": _report_rows(ev),
+    }
+    return render(request, "frontend/evaluation/console.html", ctx)
+
+
+def _report_rows(ev) -> list[dict]:
+    if ev is None or not ev.report:
+        return []
+    names = ev.report.get("bidder_names", {})
+    rows = [{"rank": r["rank"], "name": names.get(str(r["bidder"]), r["bidder"]), "price": format_fen(r["price_fen"]),
+             "total": r.get("total_display"), "tie": r.get("tie_broken_by"), "excluded": ""}
+            for r in ev.report.get("ranking", [])]
+    for b, e in ev.report.get("excluded", {}).items():
+        rows.append({"rank": "—", "name": names.get(b, b), "price": "", "total": None, "tie": None,
+                     "excluded": f"{e['ground']}: {e['reason']}"})
+    return rows
+
+
+def _staff_action(request, lot_id: int, fn, ok: str):
+    lot = _lot(lot_id)
+    try:
+        fn(lot, request.POST)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, ok)
+    return redirect("evaluation-console", lot_id=lot_id)
+
+
+def _int(value: str, field: str) -> int:
+    if not (value or "").strip().isdigit():
+        raise Invalid(f"{field} must be a whole number", field=field)
+    return int(value)
+
+
+@require_POST
+@login_required
+def act(request, lot_id: int, action: str):
+    u = request.user
+    actions = {
+        "commit": (lambda lot, p: services.commit_draw(actor=u, lot=lot, size=_int(p.get("size", "5"), "size")),
+                   "seed committed 随机种子已承诺"),
+        "reveal": (lambda lot, p: services.reveal_draw(actor=u, lot=lot), "committee drawn 评标委员会已抽取"),
+        "start": (lambda lot, p: services.start_evaluation(actor=u, lot=lot), "evaluation started 评标开始"),
+        "report": (lambda lot, p: services.report_evaluation(actor=u, lot=lot), "report received 评标报告已提交"),
+        "publicise": (lambda lot, p: services.publish_candidates(actor=u, lot=lot, days=_int(p.get("days", "3"), "days")),
+                      "candidates publicised 中标候选人已公示"),
+        "award": (lambda lot, p: services.award_lot(actor=u, lot=lot), "awarded 已定标"),
+        "withdraw": (lambda lot, p: services.withdraw_candidate(
+            actor=u, lot=lot, bidder=_int(p.get("bidder", ""), "bidder"), reason=p.get("reason", ""),
+            disqualified=p.get("disqualified") == "1", forfeit=p.get("forfeit") == "1"), "candidate withdrawn"),
+        "refusal": (lambda lot, p: services.refuse_to_sign(actor=u, lot=lot, reason=p.get("reason", ""),
+                                                           forfeit=p.get("forfeit", "1") == "1"),
+                    "refusal recorded; next candidate offered"),
+        "contract": (lambda lot, p: services.record_contract(
+            actor=u, lot=lot, signed_on=_date(p.get("signed_on", "")),
+            amount_fen=parse_money(p.get("amount", ""), field="amount", allow_zero=False),
+            deposit_mode=p.get("deposit_mode", "refund"),
+            documents=[{"name": p.get("doc_name", ""), "sha256": p.get("doc_sha256", "")}] if p.get("doc_name") else []),
+            "contract recorded 合同已备案"),
+    }
+    if action not in actions:
+        return redirect("evaluation-console", lot_id=lot_id)
+    fn, ok = actions[action]
+    return _staff_action(request, lot_id, fn, ok)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid("the signing date must look like 2026-04-01", field="signed_on") from None
+
+
+@require_POST
+@login_required
+def answer(request, objection_id: int):
+    obj = get_object_or_404(Objection.objects.select_related("lot"), pk=objection_id)
+    try:
+        services.answer_objection(actor=request.user, objection=obj, uphold=request.POST.get("uphold") == "1",
+                                  answer=request.POST.get("answer", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "objection answered 异议已答复")
+    return redirect("evaluation-console", lot_id=obj.lot_id)
+
+
+@login_required
+def objections(request, lot_id: int):
+    """A bidder's objections to the candidates of a lot (file during the publicity; see the answers)."""
+    lot = _lot(lot_id)
+    require_role(request.user, "bidder")
+    status = 200
+    if request.method == "POST":
+        try:
+            services.file_objection(actor=request.user, lot=lot, text=request.POST.get("text", ""))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            status = exc.status_code
+        else:
+            messages.success(request, "objection filed 异议已提交")
+            return redirect("evaluation-objections", lot_id=lot.pk)
+    return render(request, "frontend/evaluation/objections.html", {
+        "lot": lot, "publicity": selectors.publicity_for(lot), "objections": selectors.objections_for(request.user, lot),
+        "candidates": [(c, selectors.total_display(c)) for c in selectors.candidates(lot)]
+        if selectors.publicity_for(lot) else [],
+    }, status=status)
+
+
+urlpatterns = [
+    path("evaluation/", home, name="evaluation-home"),
+    path("evaluation/lots/<int:lot_id>/workspace/", workspace, name="evaluation-workspace"),
+    path("evaluation/lots/<int:lot_id>/", console, name="evaluation-console"),
+    path("evaluation/lots/<int:lot_id>/act/<str:action>/", act, name="evaluation-act"),
+    path("evaluation/objections/<int:objection_id>/answer/", answer, name="evaluation-answer-page"),
+    path("evaluation/lots/<int:lot_id>/objections/", objections, name="evaluation-objections"),
+]

@@ -1,0 +1,314 @@
+"""Real ASGI server (uvicorn subprocess), PostgreSQL, Redis channel layer, real websocket clients."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import time
+
+import pytest
+import websockets
+from django.db import connection
+from django.utils import timezone
+
+from bidding.auction import engine as E
+from bidding.auction import services as S
+from bidding.auction.models import Auction, AuctionBid, AuctionEvent
+from tests import factories
+
+from tests.auction.live import Room, Server, live_auction, session_cookie
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def server(transactional_db):
+    srv = Server().start()
+    yield srv
+    srv.kill()  # a test server: no graceful shutdown wait
+
+
+def more_bidders(world, n):
+    for i in range(n):
+        org = factories.make_org("bidder", f"竞买人{i}有限公司")
+        world.bidder_orgs.append(org)
+        world.bidders.append(factories.make_user("bidder", org))
+    return world
+
+
+def db_history(auction_id):
+    return [(e.seq, e.kind, e.data.get("bidder"), e.data.get("amount_fen"))
+            for e in AuctionEvent.objects.filter(auction_id=auction_id).order_by("seq")]
+
+
+def assert_gap_free(auction_id):
+    a = Auction.objects.get(pk=auction_id)
+    seqs = list(AuctionEvent.objects.filter(auction=a).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, a.last_seq + 1))
+    bid_seqs = list(AuctionBid.objects.filter(auction=a).order_by("seq").values_list("seq", flat=True))
+    amounts = list(AuctionBid.objects.filter(auction=a).order_by("seq").values_list("amount_fen", flat=True))
+    assert amounts == sorted(amounts) and len(set(amounts)) == len(amounts)
+    assert set(bid_seqs) <= set(seqs)
+    return a
+
+
+def test_twenty_bidders_at_the_same_moment(server):
+    world = more_bidders(factories.make_world(), 16)
+    auction = live_auction(world)
+    cookies = [session_cookie(u) for u in world.bidders]
+    rounds = 5
+
+    async def scenario():
+        bidders = [await Room(server, auction.pk, c).connect() for c in cookies]
+        watchers = [await Room(server, auction.pk).connect() for _ in range(2)]
+        assert all(b.number for b in bidders) and len({b.number for b in bidders}) == 20
+        assert all(w.number is None for w in watchers)
+        price = auction.starting_price_fen
+        for step in range(rounds):
+            amount = price if step == 0 else price + auction.increment_fen
+            refs = await asyncio.gather(*(b.bid(amount) for b in bidders))
+            answers = await asyncio.gather(*(b.answer(r) for b, r in zip(bidders, refs)))
+            accepted = [a for a in answers if a["accepted"]]
+            assert len(accepted) == 1, answers
+            for a in answers:
+                if not a["accepted"]:
+                    assert a["code"] in (E.TOO_LOW, E.ALREADY_HIGHEST) and a["message"]
+            price = amount
+        final = accepted[0]["seq"]
+        everyone = bidders + watchers
+        await asyncio.gather(*(c.wait_for(lambda r: r.last_seq >= final) for c in everyone))
+        histories = {tuple(c.history()) for c in everyone}
+        for c in everyone:
+            await c.close()
+        return histories, price
+
+    histories, price = asyncio.run(scenario())
+    assert len(histories) == 1
+    a = assert_gap_free(auction.pk)
+    assert list(histories)[0] == tuple(db_history(auction.pk))
+    assert a.price_fen == price and a.bid_count == rounds
+    assert AuctionBid.objects.filter(auction=a).count() == rounds
+
+
+def test_disconnected_client_and_lost_broadcast_resync(server, monkeypatch):
+    world = factories.make_world()
+    auction = live_auction(world)
+    c0, c1, c2 = (session_cookie(u) for u in world.bidders[:3])
+
+    def bid_without_broadcast(amount):
+        # the channel layer loses this notification (it may: the design must not depend on it)
+        monkeypatch.setattr(S, "broadcast", lambda *a, **k: None)
+        try:
+            return S.place_bid(auction=auction.pk, user=world.bidders[3], amount_fen=amount, client_ref="lost")
+        finally:
+            monkeypatch.undo()
+            connection.close()
+
+    async def scenario():
+        b0, b1 = await Room(server, auction.pk, c0).connect(), await Room(server, auction.pk, c1).connect()
+        leaver = await Room(server, auction.pk, c2).connect()
+        watcher = await Room(server, auction.pk).connect()
+        rooms = [b0, b1, leaver, watcher]
+        price = auction.starting_price_fen
+        r = await b0.answer(await b0.bid(price))
+        assert r["accepted"]
+        await leaver.wait_for(lambda x: x.last_seq >= r["seq"])
+        await leaver.close()  # the client drops off while bidding goes on
+        for i in range(4):
+            who = b1 if i % 2 == 0 else b0
+            price += auction.increment_fen
+            ans = await who.answer(await who.bid(price))
+            assert ans["accepted"]
+        seq = ans["seq"]
+        await asyncio.gather(*(x.wait_for(lambda y: y.last_seq >= seq) for x in (b0, b1, watcher)))
+        # it comes back with the last seq it saw and receives exactly what it missed
+        before = leaver.last_seq
+        await leaver.connect(resume=True)
+        assert leaver.frames[-1]["type"] == "events" and leaver.frames[-1]["events"][0]["seq"] == before + 1
+        assert leaver.last_seq == seq
+        # a lost broadcast: nobody hears of it ...
+        price += auction.increment_fen
+        lost = await asyncio.to_thread(bid_without_broadcast, price)
+        # ... until the next event reveals the gap; the server reads the missing one from the database
+        price += auction.increment_fen
+        ans = await b0.answer(await b0.bid(price))
+        assert ans["accepted"] and ans["seq"] == lost.seq + 1
+        await asyncio.gather(*(x.wait_for(lambda y: y.last_seq >= ans["seq"]) for x in rooms))
+        assert all(lost.seq in x.events for x in rooms)
+        out = [tuple(x.history()) for x in rooms]
+        for x in rooms:
+            await x.close()
+        return out
+
+    histories = asyncio.run(scenario())
+    assert len(set(histories)) == 1
+    assert histories[0] == tuple(db_history(auction.pk))
+    assert_gap_free(auction.pk)
+
+
+def test_bad_input_on_the_socket_changes_nothing(server):
+    world = factories.make_world()
+    auction = live_auction(world, users=world.bidders[:2])
+    c0, c1, outsider, staff = (session_cookie(u) for u in (*world.bidders[:2], world.bidders[3], world.staff))
+
+    async def scenario():
+        b0 = await Room(server, auction.pk, c0).connect()
+        b1 = await Room(server, auction.pk, c1).connect()
+        first = await b0.answer(await b0.bid(auction.starting_price_fen, ref="first"))
+        assert first["accepted"]
+        await b1.wait_for(lambda r: r.last_seq >= first["seq"])
+        before = await asyncio.to_thread(lambda: (db_history(auction.pk), Auction.objects.get(pk=auction.pk).end_at))
+        watcher = await Room(server, auction.pk).connect()
+        staff_room = await Room(server, auction.pk, staff).connect()
+        nosec = await Room(server, auction.pk, outsider).connect()
+        assert nosec.number is None
+        price = auction.starting_price_fen
+        cases = [
+            (b1, price, E.TOO_LOW),
+            (b1, price + auction.increment_fen + 1, E.NOT_MULTIPLE),
+            (b1, price + (auction.max_jump + 1) * auction.increment_fen, E.TOO_HIGH),
+            (b0, price + auction.increment_fen, E.ALREADY_HIGHEST),
+            (watcher, price + auction.increment_fen, E.NOT_A_BIDDER),
+            (staff_room, price + auction.increment_fen, E.NOT_A_BIDDER),
+            (nosec, price + auction.increment_fen, E.NO_SECURITY),
+        ]
+        for room, amount, code in cases:
+            ans = await room.answer(await room.bid(amount))
+            assert not ans["accepted"] and ans["code"] == code and ans["message"], ans
+        # a replayed frame (same ref): refused on the same connection, and on a new one (database check)
+        b0.answers.pop("first")
+        ans = await b0.answer(await b0.bid(price + auction.increment_fen, ref="first"))
+        assert ans["code"] == E.REPLAYED
+        replay_from_elsewhere = await Room(server, auction.pk, c0).connect()
+        ans = await replay_from_elsewhere.answer(await replay_from_elsewhere.bid(price + auction.increment_fen,
+                                                                                 ref="first"))
+        assert ans["code"] == E.REPLAYED
+        # malformed, oversized, binary frames, a float amount
+        n = len(b1.errors)
+        await b1.send("{not json")
+        await b1.send(json.dumps({"type": "bid", "amount": "1", "ref": "x", "pad": "x" * 5000}))
+        await b1.ws.send(b"\x00\x01\x02")
+        await b1.send(json.dumps({"type": "hack"}))
+        await b1.wait_for(lambda r: len(r.errors) >= n + 4)
+        assert [e["code"] for e in b1.errors[n:n + 4]] == [E.MALFORMED, E.TOO_LARGE, E.MALFORMED, E.MALFORMED]
+        ans = await b1.answer(await b1.send({"type": "bid", "amount": 12.5, "ref": "floaty"}) or "floaty")
+        assert ans["code"] == E.MALFORMED
+        # the connection still works afterwards
+        await b1.send({"type": "ping"})
+        await b1.wait_for(lambda r: r.frames[-1]["type"] == "pong")
+        after = await asyncio.to_thread(lambda: (db_history(auction.pk), Auction.objects.get(pk=auction.pk).end_at))
+        for r in (b0, b1, watcher, staff_room, nosec, replay_from_elsewhere):
+            await r.close()
+        return before, after
+
+    before, after = asyncio.run(scenario())
+    assert before[0] == after[0] and before[1] == after[1]
+    assert_gap_free(auction.pk)
+
+
+def test_server_killed_mid_auction_continues(server):
+    world = factories.make_world()
+    auction = live_auction(world)
+    cookies = [session_cookie(u) for u in world.bidders[:3]]
+
+    async def phase1():
+        rooms = [await Room(server, auction.pk, c).connect() for c in cookies]
+        price = auction.starting_price_fen
+        for i in range(6):
+            b = rooms[i % 3]
+            ans = await b.answer(await b.bid(price))
+            assert ans["accepted"]
+            price += auction.increment_fen
+        seq = ans["seq"]
+        await asyncio.gather(*(r.wait_for(lambda x: x.last_seq >= seq) for r in rooms))
+        return rooms, price
+
+    rooms, price = asyncio.run(phase1())
+    a = Auction.objects.get(pk=auction.pk)
+    end_before, seq_before = a.end_at, a.last_seq
+    server.kill()  # SIGKILL the ASGI server mid-auction
+    server.start()  # and start it again on the same port
+
+    async def phase2():
+        for r in rooms:
+            await r.connect(resume=True)
+            assert r.frames[-1]["type"] == "events" and r.frames[-1]["events"] == []
+            assert r.state["end_at"] == end_before.astimezone(dt.timezone.utc).isoformat()
+            assert r.number
+        b = rooms[1] if rooms[0].state["leader"] == rooms[0].number else rooms[0]
+        ans = await b.answer(await b.bid(price))
+        assert ans["accepted"] and ans["seq"] == seq_before + 1
+        await asyncio.gather(*(r.wait_for(lambda x: x.last_seq >= ans["seq"]) for r in rooms))
+        out = [tuple(r.history()) for r in rooms]
+        for r in rooms:
+            await r.close()
+        return out
+
+    histories = asyncio.run(phase2())
+    assert len(set(histories)) == 1 and histories[0] == tuple(db_history(auction.pk))
+    a = assert_gap_free(auction.pk)
+    assert a.bid_count == 7 and a.phase == E.PHASE_LIVE
+
+
+def _tick_loop(stop: threading.Event, fired: list):
+    try:
+        while not stop.is_set():
+            fired.append(S.tick(timezone.now()))
+            time.sleep(0.02)  # a clock process ticking, not a test waiting
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("rule", ["countdown", "soft_close"])
+def test_bid_at_the_last_instant_over_the_socket(server, rule):
+    world = more_bidders(factories.make_world(), 6)
+    auction = live_auction(world, closing_rule=rule, countdown_s=2, window_s=2)
+    cookies = [session_cookie(u) for u in world.bidders]
+    # the auction is about to end: 600 ms left
+    Auction.objects.filter(pk=auction.pk).update(end_at=timezone.now() + dt.timedelta(milliseconds=600))
+    stop, fired = threading.Event(), []
+    clocks = [threading.Thread(target=_tick_loop, args=(stop, fired)) for _ in range(2)]  # two clock processes
+
+    async def scenario():
+        rooms = [await Room(server, auction.pk, c).connect() for c in cookies]
+        watcher = await Room(server, auction.pk).connect()
+        end = dt.datetime.fromisoformat(rooms[0].state["end_at"])
+        for t in clocks:
+            t.start()
+        await asyncio.sleep(max(0.0, (end - timezone.now()).total_seconds() - 0.15))
+        amount = auction.starting_price_fen
+        refs = await asyncio.gather(*(r.bid(amount) for r in rooms))
+        answers = await asyncio.gather(*(r.answer(x) for r, x in zip(rooms, refs)))
+        accepted = [a for a in answers if a["accepted"]]
+        assert len(accepted) <= 1
+        for a in answers:
+            if not a["accepted"]:
+                assert a["code"] in (E.TOO_LOW, E.CLOSED), a
+        # the auction closes by the server's clock; everyone sees the same end
+        everyone = rooms + [watcher]
+        await asyncio.gather(*(r.wait_for(lambda x: x.state["phase"] == "closed", timeout=15) for r in everyone))
+        out = [tuple(r.history()) for r in everyone]
+        for r in everyone:
+            await r.close()
+        return accepted, end, out
+
+    try:
+        accepted, end, histories = asyncio.run(scenario())
+    finally:
+        stop.set()
+        for t in clocks:
+            t.join()
+    a = assert_gap_free(auction.pk)
+    assert len(set(histories)) == 1 and histories[0] == tuple(db_history(auction.pk))
+    closed = AuctionEvent.objects.filter(auction=a, kind="closed")
+    assert closed.count() == 1  # exactly once, with two clocks ticking
+    bids = list(AuctionBid.objects.filter(auction=a))
+    if accepted:
+        bid = bids[0]
+        assert bid.placed_at < end
+        assert a.end_at == bid.placed_at + dt.timedelta(seconds=2)  # the end moved: bid in the last instant
+        assert a.outcome == E.OUTCOME_DEAL and a.price_fen == bid.amount_fen
+        assert closed.get().data["at"] == a.end_at.isoformat()
+    else:
+        assert not bids and a.outcome == E.OUTCOME_FAILED

@@ -1,0 +1,339 @@
+"""place_bid, schedule, pause/resume, the clock and the result — on the real database."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from audit.models import Event
+from bidding.auction import engine as E
+from bidding.auction import services as S
+from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber
+from trading.errors import Conflict, Forbidden, Invalid
+from trading.models import Lot, Notice
+
+from tests.auction.helpers import later, make_auction, register_all, sale_lot
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot_db(auction: Auction):
+    auction.refresh_from_db()
+    return (
+        {f: getattr(auction, f) for f in Auction.STATE_FIELDS},
+        AuctionEvent.objects.count(), AuctionBid.objects.count(), Event.objects.count(),
+        BidderNumber.objects.count(), Lot.objects.get(pk=auction.lot_id).status,
+    )
+
+
+def test_schedule_takes_rules_and_seals_reserve(world, clock):
+    lot = sale_lot(world)
+    a = S.schedule_auction(lot=lot, actor=world.staff, reserve_fen=123_456_700)
+    rule = lot.rule
+    assert a.mode == "auction" and a.phase == E.PHASE_SCHEDULED
+    assert a.starting_price_fen == lot.estimate_fen and a.increment_fen == lot.increment_fen
+    assert a.closing_rule == "countdown" and a.countdown_s == rule.auction_countdown_seconds
+    assert a.max_jump == rule.auction_max_jump_increments
+    assert a.start_at == lot.auction_start
+    public = Event.objects.get(action="auction.schedule")
+    assert "123456700" not in public.canonical and public.visibility == "public"
+    assert json.loads(public.canonical)["payload"]["reserve_commitment"] == a.reserve_commitment
+    sealed = Event.objects.get(action="auction.reserve")
+    assert sealed.visibility == "sealed"
+    # the public state never shows the reserve before the result
+    assert "reserve_fen" not in S.public_state(a) and "reserve_salt" not in S.public_state(a)
+
+
+def test_schedule_refusals_change_nothing(world, clock):
+    lot = sale_lot(world)
+    before = (Auction.objects.count(), Event.objects.count())
+    with pytest.raises(Forbidden):
+        S.schedule_auction(lot=lot, actor=world.other_staff)
+    with pytest.raises(Forbidden):
+        S.schedule_auction(lot=lot, actor=world.bidders[0])
+    with pytest.raises(Invalid):
+        S.schedule_auction(lot=lot, actor=world.staff, closing_rule="candle")
+    with pytest.raises(Invalid):
+        S.schedule_auction(lot=lot, actor=world.staff, reserve_fen=-5)
+    assert (Auction.objects.count(), Event.objects.count()) == before
+    S.schedule_auction(lot=lot, actor=world.staff)
+    with pytest.raises(Conflict):
+        S.schedule_auction(lot=lot, actor=world.staff)
+    tender = world  # a tender lot cannot be auctioned
+    from tests import factories
+    t_lot = factories.make_project(tender, publish=True).lots.get()
+    with pytest.raises(Conflict):
+        S.schedule_auction(lot=t_lot, actor=world.staff)
+
+
+def test_opening_by_the_clock_moves_the_lot(world, clock):
+    a = make_auction(world, clock, open_now=True)
+    assert a.phase == E.PHASE_LIVE and a.last_seq == 1
+    assert Lot.objects.get(pk=a.lot_id).status == "live"
+    assert AuctionEvent.objects.get(auction=a, seq=1).kind == "opened"
+    # a second tick is a no-op
+    assert S.tick(timezone.now()) == 0
+    assert AuctionEvent.objects.filter(auction=a).count() == 1
+
+
+def test_bid_accepted_persisted_audited(world, clock):
+    a = make_auction(world, clock, open_now=True)
+    clock.advance(seconds=5)
+    r = S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="r1")
+    assert r.accepted and r.seq == 2 and r.number
+    bid = AuctionBid.objects.get(auction=a)
+    assert (bid.seq, bid.amount_fen, bid.bidder.number) == (2, a.starting_price_fen, r.number)
+    ev = Event.objects.get(action="auction.bid")
+    payload = json.loads(ev.canonical)["payload"]
+    assert payload["amount_fen"] == a.starting_price_fen and payload["bidder"] == r.number
+    # bidders appear under numbers, never under names
+    assert world.bidder_orgs[0].name not in ev.canonical
+    a.refresh_from_db()
+    assert a.price_fen == a.starting_price_fen and a.leader == r.number
+    assert a.end_at == timezone.now() + dt.timedelta(seconds=a.countdown_s)
+
+
+@pytest.mark.parametrize("who,amount,ref,code", [
+    ("b1", 0, "x", E.INVALID_AMOUNT),
+    ("b1", "low", "x", E.TOO_LOW),
+    ("b1", "offgrid", "x", E.NOT_MULTIPLE),
+    ("b1", "jump", "x", E.TOO_HIGH),
+    ("b0", "next", "x", E.ALREADY_HIGHEST),
+    ("b1", "next", "used", E.REPLAYED),
+    ("staff", "next", "x", E.NOT_A_BIDDER),
+    ("supervisor", "next", "x", E.NOT_A_BIDDER),
+    ("unregistered", "next", "x", E.NO_SECURITY),
+])
+def test_refused_bids_change_nothing(world, clock, who, amount, ref, code):
+    a = make_auction(world, clock, open_now=True, users=world.bidders[:3])
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="used")
+    S.place_bid(auction=a, user=world.bidders[1], amount_fen=a.starting_price_fen + a.increment_fen, client_ref="used")
+    a.refresh_from_db()
+    amounts = {"low": a.price_fen, "offgrid": a.price_fen + a.increment_fen + 1,
+               "jump": a.price_fen + (a.max_jump + 1) * a.increment_fen, "next": a.price_fen + a.increment_fen}
+    # bidders[1] holds the highest bid now; bidders[0] is outbid
+    users = {"b0": world.bidders[1], "b1": world.bidders[0], "staff": world.staff, "supervisor": world.supervisor,
+             "unregistered": world.bidders[3]}
+    user = users[who]
+    before = snapshot_db(a)
+    with pytest.raises(S.BidRefused) as exc:
+        S.place_bid(auction=a, user=user, amount_fen=amounts.get(amount, amount), client_ref=ref)
+    assert exc.value.reason == code and exc.value.message
+    assert exc.value.status_code == S.STATUS_FOR_CODE[code]
+    assert snapshot_db(a) == before
+
+
+def test_not_started_and_closed(world, clock):
+    a = make_auction(world, clock)
+    with pytest.raises(S.BidRefused) as exc:
+        S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="a")
+    assert exc.value.reason == E.NOT_STARTED
+    clock.move_to(a.start_at)
+    S.tick()
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    before = snapshot_db(a)
+    with pytest.raises(S.BidRefused) as exc:
+        S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="b")
+    assert exc.value.reason == E.CLOSED
+    assert snapshot_db(a) == before  # the refusal does not even close it: the clock does
+
+
+@pytest.mark.parametrize("rule", ["countdown", "soft_close"])
+def test_bid_at_the_last_instant(world, clock, rule):
+    a = make_auction(world, clock, open_now=True, closing_rule=rule, live_duration_s=600, countdown_s=300,
+                     window_s=300)
+    end = a.end_at
+    clock.move_to(end - dt.timedelta(microseconds=1))
+    r = S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="last")
+    assert r.accepted
+    a.refresh_from_db()
+    assert a.end_at == end - dt.timedelta(microseconds=1) + dt.timedelta(seconds=300)
+    # the clock at the old end does not close it
+    clock.move_to(end)
+    assert S.tick() == 0
+    clock.move_to(a.end_at)
+    with pytest.raises(S.BidRefused) as exc:
+        S.place_bid(auction=a, user=world.bidders[1], amount_fen=a.starting_price_fen + a.increment_fen,
+                    client_ref="late")
+    assert exc.value.reason == E.CLOSED
+    assert S.tick() == 1
+    a.refresh_from_db()
+    assert a.phase == E.PHASE_CLOSED and a.outcome == E.OUTCOME_DEAL
+
+
+def test_close_exactly_once_with_result(world, clock):
+    a = make_auction(world, clock, open_now=True, reserve_fen=100_000_000)
+    numbers = []
+    for i, user in enumerate(world.bidders[:3]):
+        clock.advance(seconds=10)
+        numbers.append(S.place_bid(auction=a, user=user, amount_fen=a.starting_price_fen + i * a.increment_fen,
+                                   client_ref=f"r{i}").number)
+    a.refresh_from_db()
+    clock.move_to(a.end_at + later(30))
+    assert S.tick() == 1
+    assert S.tick() == 0 and S.advance_auction(auction=a) == []
+    a.refresh_from_db()
+    assert a.phase == E.PHASE_CLOSED and a.outcome == E.OUTCOME_DEAL and a.leader == numbers[-1]
+    assert a.result_applied
+    closed = AuctionEvent.objects.filter(auction=a, kind="closed")
+    assert closed.count() == 1
+    data = closed.get().data
+    assert data["reserve_fen"] == 100_000_000 and data["winner"] == numbers[-1]
+    assert data["at"] == a.end_at.isoformat()  # closed at the scheduled end, however late the tick
+    lot = Lot.objects.get(pk=a.lot_id)
+    assert lot.status == "awarded"
+    notice = Notice.objects.get(lot=lot, kind="result")
+    assert notice.data["winner_organisation"] == world.bidder_orgs[2].pk
+    assert notice.data["price_fen"] == a.starting_price_fen + 2 * a.increment_fen
+    assert list(AuctionEvent.objects.filter(auction=a).values_list("seq", flat=True)) == list(range(1, a.last_seq + 1))
+    # the reserve is revealed with the result and matches the commitment published at scheduling
+    st = S.public_state(a)
+    assert S._commitment(st["reserve_fen"], st["reserve_salt"]) == a.reserve_commitment
+
+
+def test_below_reserve_fails(world, clock):
+    a = make_auction(world, clock, open_now=True, reserve_fen=900_000_000)
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="r")
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    a.refresh_from_db()
+    assert a.outcome == E.OUTCOME_FAILED and a.outcome_reason == "below_reserve"
+    assert Lot.objects.get(pk=a.lot_id).status == "failed"
+    assert Notice.objects.filter(lot_id=a.lot_id, kind="result").count() == 1
+
+
+def test_pause_resume_shifts_the_end(world, clock):
+    a = make_auction(world, clock, open_now=True)
+    end = a.end_at
+    with pytest.raises(S.BidRefused):
+        S.pause_auction(auction=a, actor=world.staff, reason=" ")
+    with pytest.raises(Forbidden):
+        S.pause_auction(auction=a, actor=world.other_staff, reason="x")
+    with pytest.raises(Forbidden):
+        S.pause_auction(auction=a, actor=world.supervisor, reason="x")
+    clock.advance(seconds=30)
+    S.pause_auction(auction=a, actor=world.staff, reason="系统故障 system failure")
+    clock.advance(seconds=3600)
+    assert S.tick() == 0  # paused: not closed even though the old end passed
+    with pytest.raises(S.BidRefused) as exc:
+        S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="p")
+    assert exc.value.reason == E.PAUSED
+    S.resume_auction(auction=a, actor=world.staff)
+    a.refresh_from_db()
+    assert a.phase == E.PHASE_LIVE and a.end_at == end + dt.timedelta(seconds=3600)
+    kinds = list(AuctionEvent.objects.filter(auction=a).values_list("kind", flat=True))
+    assert kinds == ["opened", "paused", "resumed"]
+    assert AuctionEvent.objects.get(auction=a, kind="paused").data["reason"] == "系统故障 system failure"
+
+
+def test_listing_goes_live_then_closes(world, clock):
+    a = make_auction(world, clock, method="listing", open_now=True)
+    assert a.phase == E.PHASE_LISTING and Lot.objects.get(pk=a.lot_id).status == "listing"
+    b0, b1, b2 = world.bidders[:3]
+    S.place_bid(auction=a, user=b0, amount_fen=a.starting_price_fen, client_ref="p0")
+    clock.advance(hours=1)
+    S.place_bid(auction=a, user=b1, amount_fen=a.starting_price_fen + 3 * a.increment_fen + 7, client_ref="p1")
+    with pytest.raises(S.BidRefused) as exc:
+        S.request_live_bidding(auction=a, user=b2)
+    assert exc.value.reason == E.NOT_ELIGIBLE
+    S.request_live_bidding(auction=a, user=b0)
+    S.request_live_bidding(auction=a, user=b1)
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    a.refresh_from_db()
+    assert a.phase == E.PHASE_LIVE and Lot.objects.get(pk=a.lot_id).status == "live"
+    assert a.price_fen == a.starting_price_fen + 3 * a.increment_fen + 7
+    r = S.place_bid(auction=a, user=b0, amount_fen=a.price_fen + a.increment_fen, client_ref="l0")
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    a.refresh_from_db()
+    assert a.outcome == E.OUTCOME_DEAL and a.leader == r.number
+    assert Lot.objects.get(pk=a.lot_id).status == "awarded"
+
+
+def test_listing_single_bidder_sold(world, clock):
+    a = make_auction(world, clock, method="listing", open_now=True)
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="p0")
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    a.refresh_from_db()
+    assert a.phase == E.PHASE_CLOSED and a.outcome == E.OUTCOME_DEAL
+    assert Lot.objects.get(pk=a.lot_id).status == "awarded"
+
+
+def test_replay_equals_live_at_every_step(world, clock):
+    from frontend.selectors import project_state, replay_differences, replayed_state
+
+    def check():
+        live = project_state(project)["auction"]
+        assert replay_differences(project) == [], replay_differences(project)
+        return live
+
+    a = make_auction(world, clock, method="listing", reserve_fen=100_500_000)
+    project = a.lot.project
+    assert check()["auctions"][str(a.pk)]["phase"] == "scheduled"
+    clock.move_to(a.start_at)
+    S.tick()
+    a.refresh_from_db()
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="p0")
+    S.place_bid(auction=a, user=world.bidders[1], amount_fen=a.starting_price_fen + a.increment_fen, client_ref="p1")
+    S.request_live_bidding(auction=a, user=world.bidders[0])
+    S.request_live_bidding(auction=a, user=world.bidders[1])
+    clock.advance(hours=2)
+    S.pause_auction(auction=a, actor=world.staff, reason="系统故障")
+    assert check()["auctions"][str(a.pk)]["phase"] == "paused"
+    clock.advance(hours=1)
+    S.resume_auction(auction=a, actor=world.staff)
+    check()
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    a.refresh_from_db()
+    assert check()["auctions"][str(a.pk)]["phase"] == "live"
+    clock.advance(seconds=5)
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.price_fen + 2 * a.increment_fen, client_ref="l0")
+    a.refresh_from_db()
+    # the reserve is not in the replayed state before the result
+    assert replayed_state(project)["auction"]["auctions"][str(a.pk)]["reserve_fen"] is None
+    clock.move_to(a.end_at)
+    S.tick()
+    live = check()["auctions"][str(a.pk)]
+    assert live["phase"] == "closed" and live["outcome"] == "deal" and live["reserve_fen"] == 100_500_000
+    assert live["winner_organisation"] == world.bidder_orgs[0].pk
+    assert [b[2] for b in live["bids"]] == sorted(b[2] for b in live["bids"])
+
+
+def test_batch_decides_in_arrival_order_in_one_transaction(world, clock):
+    a = make_auction(world, clock, open_now=True)
+    b0, b1, b2 = world.bidders[:3]
+    p, inc = a.starting_price_fen, a.increment_fen
+    reqs = [
+        S.BidRequest(user=b0, amount_fen=p, client_ref="a"),            # accepted (first bid at the start price)
+        S.BidRequest(user=b1, amount_fen=p, client_ref="b"),            # too low now
+        S.BidRequest(user=b1, amount_fen=p + 3 * inc, client_ref="c"),  # accepted
+        S.BidRequest(user=b2, amount_fen=p + 2 * inc, client_ref="d"),  # too low
+        S.BidRequest(user=b1, amount_fen=p + 5 * inc, client_ref="e"),  # already highest
+        S.BidRequest(user=b0, amount_fen=p + 4 * inc, client_ref="a"),  # replayed ref of an accepted bid
+        S.BidRequest(user=world.staff, amount_fen=p + 9 * inc, client_ref="f"),  # not a bidder
+        S.BidRequest(user=b2, amount_fen=p + 4 * inc, client_ref="g"),  # accepted
+    ]
+    events_before = Event.objects.count()
+    answers = S.place_bids(auction=a, requests=reqs)
+    assert [x.code for x in answers] == [E.OK, E.TOO_LOW, E.OK, E.TOO_LOW, E.ALREADY_HIGHEST, E.REPLAYED,
+                                         E.NOT_A_BIDDER, E.OK]
+    assert [x.seq for x in answers if x.accepted] == [2, 3, 4]
+    assert answers[1].minimum_fen == p + inc and answers[3].minimum_fen == p + 4 * inc
+    assert all(x.state["seq"] == 4 and x.state["price_fen"] == p + 4 * inc for x in answers)
+    assert list(AuctionBid.objects.filter(auction=a).order_by("seq").values_list("amount_fen", flat=True)) == [
+        p, p + 3 * inc, p + 4 * inc]
+    assert Event.objects.filter(action="auction.bid").count() == 3
+    assert Event.objects.count() == events_before + 3  # one audit event per accepted bid, nothing else
+    assert_gapless = list(AuctionEvent.objects.filter(auction=a).values_list("seq", flat=True))
+    assert assert_gapless == [1, 2, 3, 4]

@@ -1,0 +1,33 @@
+"""Deposit fixtures: the simulated bank, and a published tender lot with a security and registrations."""
+from __future__ import annotations
+
+import pytest
+
+from deposits.bank.fake import BANK
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def fake_bank():
+    BANK.reset()
+    yield BANK
+    BANK.reset()
+
+
+@pytest.fixture
+def tender(world, clock):
+    """A published open tender lot (security 50% of the 2% cap) and its project."""
+    project = factories.make_project(world, "engineering", "open_tender", publish=True)
+    return project.lots.get()
+
+
+def register(world, lot, i: int):
+    from bidding.services import register as do_register
+
+    return do_register(actor=world.bidders[i], lot=lot,
+                       declaration=[{"condition": c, "met": True} for c in lot.eligibility])
+
+
+@pytest.fixture
+def regs(world, tender):
+    return [register(world, tender, i) for i in range(3)]

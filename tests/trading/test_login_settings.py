@@ -1,0 +1,160 @@
+"""Login: rate limits per account and per address, CSRF, redirects; settings refuse bad configuration."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from trading.models import LoginFailure
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct-horse-battery"
+
+
+def login(client, username, password, **extra):
+    return client.post("/login/", {"username": username, "password": password}, **extra)
+
+
+@pytest.mark.django_db
+def test_good_login_and_safe_redirects(world, client):
+    response = login(client, world.staff.username, PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/staff/").status_code == 200
+    client.post("/logout/")
+    response = client.post("/login/?next=/staff/", {"username": world.staff.username, "password": PASSWORD})
+    assert response["Location"] == "/staff/"
+    client.post("/logout/")
+    for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example/", "/%5Cevil.example/", "\\\\evil.example"):
+        response = client.post(f"/login/?next={evil}", {"username": world.staff.username, "password": PASSWORD})
+        assert response["Location"] == "/"
+        client.post("/logout/")
+    assert client.get("/logout/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_sixth_attempt_on_an_account_is_locked(world, client, clock):
+    user = world.bidders[0].username
+    for _ in range(5):
+        response = login(client, user, "wrong password")
+        assert response.status_code == 400 and "Wrong user name or password" in response.content.decode()
+    # the sixth attempt is refused even with the right password, from another address too
+    response = login(client, user, PASSWORD, REMOTE_ADDR="10.9.9.9")
+    assert response.status_code == 429
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # other accounts are not affected
+    assert login(Client(), world.bidders[1].username, PASSWORD).status_code == 302
+    # the window passes
+    clock.advance(minutes=16)
+    assert login(client, user, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_user_names_are_counted_case_insensitively(world, client, clock):
+    user = world.bidders[0].username
+    for i in range(5):
+        login(client, user.upper() if i % 2 else user, "wrong")
+    assert login(client, user, PASSWORD).status_code == 429
+
+
+@pytest.mark.django_db
+def test_address_limit(world, clock):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    for i in range(20):
+        assert login(client, f"nobody{i}", "guess").status_code == 400
+    assert LoginFailure.objects.filter(address="203.0.113.7").count() == 20
+    response = login(client, world.staff.username, PASSWORD)
+    assert response.status_code == 429 and "Too many failed logins" in response.content.decode()
+    # another address can still log in to the same account
+    assert login(Client(REMOTE_ADDR="203.0.113.8"), world.staff.username, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_csrf_enforced_on_the_login_form(world):
+    client = Client(enforce_csrf_checks=True)
+    response = login(client, world.staff.username, PASSWORD)
+    assert response.status_code == 403
+    page = client.get("/login/")
+    assert page.status_code == 200 and "csrfmiddlewaretoken" in page.content.decode()
+    token = client.cookies["csrftoken"].value
+    response = client.post("/login/", {"username": world.staff.username, "password": PASSWORD,
+                                       "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    # forms of the consoles are protected too
+    assert client.post("/staff/projects/new/", {"title": "x"}).status_code == 403
+
+
+def test_passwords_are_argon2_in_production_settings():
+    from config import settings as production
+
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def run_settings(env: dict, code: str = "") -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("SUNLIGHT_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS",
+                                 "CELERY_", "LOGIN_", "DJANGO_SETTINGS_MODULE"))}
+    base.update(env)
+    base["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    script = "import django; django.setup(); from django.conf import settings as s; " + (code or "pass")
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
+
+
+GOOD_KEY = "k" * 20 + "-production-secret-" + "x" * 20
+
+
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"SUNLIGHT_PRODUCTION": "1", "ALLOWED_HOSTS": "ggzy.example"}, "demo SECRET_KEY"),
+        ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": "sunlight-demo-secret-key-never-use-in-production",
+          "ALLOWED_HOSTS": "ggzy.example"}, "demo SECRET_KEY"),
+        ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": "short", "ALLOWED_HOSTS": "ggzy.example"}, "SECRET_KEY"),
+        ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY}, "ALLOWED_HOSTS"),
+        ({"SUNLIGHT_PRODUCTION": "maybe"}, "SUNLIGHT_PRODUCTION"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://u@host:port/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://127.0.0.1:6379/0"}, "REDIS_URL"),
+        ({"LOGIN_FAILS_PER_ACCOUNT": "five"}, "LOGIN_FAILS_PER_ACCOUNT"),
+        ({"LOGIN_FAILS_PER_ACCOUNT": "0"}, "LOGIN_FAILS_PER_ACCOUNT"),
+        ({"ALLOWED_HOSTS": "a,,b"}, "ALLOWED_HOSTS"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, str) else "-".join(f"{k}={v[k]}" for k in v)[:60],
+)
+def test_bad_configuration_stops_start_up_with_a_clear_message(env, words):
+    result = run_settings(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert words in last, last
+
+
+def test_production_settings_with_a_good_key():
+    code = ("import json; print(json.dumps({k: getattr(s, k) for k in ('DEBUG', 'SESSION_COOKIE_SECURE', "
+            "'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_SSL_REDIRECT', "
+            "'SESSION_COOKIE_HTTPONLY', 'ALLOWED_HOSTS', 'PASSWORD_HASHERS', 'TIME_ZONE', 'LANGUAGE_CODE', 'USE_TZ')}))")
+    result = run_settings({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example",
+                           "DATABASE_URL": "postgres://app:pw@db.example:5432/sunlight"}, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    s = json.loads(result.stdout.strip().splitlines()[-1])
+    assert s["DEBUG"] is False
+    assert s["SESSION_COOKIE_SECURE"] and s["CSRF_COOKIE_SECURE"] and s["SESSION_COOKIE_HTTPONLY"]
+    assert s["SECURE_HSTS_SECONDS"] >= 31536000 and s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and s["SECURE_SSL_REDIRECT"]
+    assert s["ALLOWED_HOSTS"] == ["ggzy.example"]
+    assert s["PASSWORD_HASHERS"][0].endswith("Argon2PasswordHasher")
+    assert (s["TIME_ZONE"], s["LANGUAGE_CODE"], s["USE_TZ"]) == ("Asia/Shanghai", "zh-hans", True)
+
+
+def test_demo_defaults_start():
+    code = "print(s.DATABASES['default']['ENGINE'], s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.DEBUG)"
+    result = run_settings({}, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "False", "0", "True"]
