@@ -121,11 +121,16 @@ def consistency(request):
 
 @api_view(["GET"])
 def events(request):
-    """Events in log order; ?project=<id>, ?after=<event id>, ?limit=."""
+    """Events in log order; ?project=<id>, ?after=<event id>, ?limit=.
+
+    The whole log lists every event (others than public ones by leaf hash only, with no project), so
+    proofs verify for everyone. A project's listing holds only the events the caller may read in full:
+    counting a project's sealed events would reveal, before the deadline, how many bidders registered."""
     qs = Event.objects.order_by("id")
     project = _int(request, "project", required=False)
     if project is not None:
-        qs = qs.filter(project_id=project)
+        visible = ["public", "supervisors"] if _can_see_supervisors(request.user) else ["public"]
+        qs = qs.filter(project_id=project, visibility__in=visible)
     after = _int(request, "after", required=False)
     if after is not None:
         qs = qs.filter(id__gt=after)

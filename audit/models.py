@@ -19,8 +19,9 @@ class Visibility(models.TextChoices):
 class Event(models.Model):
     id = models.BigAutoField(primary_key=True)
     uid = models.CharField(max_length=32, unique=True)
-    created_at = models.DateTimeField(db_index=True)
-    action = models.CharField(max_length=64, db_index=True)
+    # Only the indexes reads need (id, uid, project_id): every extra index slows every business transaction.
+    created_at = models.DateTimeField()
+    action = models.CharField(max_length=64)
     subject = models.CharField(max_length=100)
     project_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True)

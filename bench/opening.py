@@ -6,7 +6,8 @@ Measures, in the same run:
              signature, decrypt, parse, apply art. 31, store the opened bids and documents, record the
              audit event, publish the opening record (one transaction).
 Goal: opening <= 2x raw.  Needs DATABASE_URL (PostgreSQL); it creates and drops its own database
-(test_<name>), tables built from the models (no migrations), so it never touches real data.
+(test_<name>) with the real migrations (the envelopes' immutability trigger and the ciphertext's
+STORAGE EXTERNAL as in production), so it never touches real data.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sunlight_envelopes .venv/bin/python bench/opening.py --quick
 The last line printed is one JSON object.
@@ -25,14 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
-class _NoMigrations:
-    def __contains__(self, item):
-        return True
-
-    def __getitem__(self, item):
-        return None
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="500 envelopes instead of 10,000")
@@ -45,7 +38,6 @@ def main() -> int:
     from django.conf import settings
 
     django.setup()
-    settings.MIGRATION_MODULES = _NoMigrations()
     settings.SUNLIGHT_ENVELOPE_MAX_BYTES = max(args.size * 2, 1 << 20)
     from django.db import connection
 

@@ -175,9 +175,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- DRF ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+    "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: a bad token answers 401 with its WWW-Authenticate
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -239,7 +239,7 @@ SUNLIGHT_LIFECYCLE_HOOKS: dict[str, list[str]] = {
     "open": [],
     "fail": ["deposits.hooks.on_fail"],
     "award": ["deposits.hooks.on_result"],
-    "sign_contract": [],
+    "sign_contract": ["deposits.hooks.on_contract"],
     "terminate": ["deposits.hooks.on_fail"],
     "start_auction": [],
     "close_auction": [],

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -11,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from deposits import selectors, services
-from deposits.models import Account, Forfeit, RefundOrder, SuspenseItem
-from trading.errors import Forbidden, Invalid, NotFound
+from deposits.models import Account, Forfeit, RefundOrder
+from trading.errors import Invalid
 from trading.models import Lot
 from trading.money import format_fen
 from trading.permissions import require_login
@@ -43,6 +45,7 @@ def refund_json(o: RefundOrder) -> dict:
             "bank_ref": o.bank_ref, "confirmed_at": _iso(o.confirmed_at), "payee_account": o.payee_account}
 
 
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
@@ -54,12 +57,14 @@ def bank_notification(request):
     return Response(result)
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def my_deposits(request):
     require_login(request.user)
     return Response({"results": [account_json(a) for a in selectors.my_deposits(request.user)]})
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def account_detail(request, pk: int):
     require_login(request.user)
@@ -67,6 +72,7 @@ def account_detail(request, pk: int):
     return Response(account_json(acc, with_instructions=acc.bidder_id == getattr(request.user, "organisation_id", None)))
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def lot_overview(request, lot_id: int):
     require_login(request.user)
@@ -74,7 +80,7 @@ def lot_overview(request, lot_id: int):
     ov = selectors.lot_overview(request.user, lot)
     return Response({
         "lot": lot.pk, "paid": ov.paid, "unpaid": ov.unpaid, "held": format_fen(ov.held_fen),
-        "accounts": [{**account_json(r["account"], with_instructions=False), "status": r["status"]} for r in ov.accounts],
+        "accounts": [account_json(r["account"], with_instructions=False) for r in ov.accounts],
     })
 
 
@@ -84,6 +90,7 @@ class ResolveSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500)
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def suspense_list(request):
     require_login(request.user)
@@ -98,6 +105,7 @@ def suspense_list(request):
     } for r in items]})
 
 
+@extend_schema(request=ResolveSerializer, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def suspense_resolve(request, pk: int):
     require_login(request.user)
@@ -108,6 +116,7 @@ def suspense_resolve(request, pk: int):
     return Response({"id": item.pk, "status": item.status})
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def refund_list(request):
     require_login(request.user)
@@ -116,6 +125,7 @@ def refund_list(request):
     return Response({"results": [{**refund_json(o), "account": o.account_id} for o in orders]})
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def refund_retry(request, pk: int):
     require_login(request.user)
@@ -135,6 +145,7 @@ class CountersignSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
+@extend_schema(request=ForfeitSerializer, responses=OpenApiTypes.OBJECT)
 @api_view(["GET", "POST"])
 def forfeit_list(request):
     require_login(request.user)
@@ -152,6 +163,7 @@ def forfeit_json(f: Forfeit) -> dict:
             "countersigned_by": f.countersigned_by_id, "note": f.countersign_note}
 
 
+@extend_schema(request=CountersignSerializer, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
 def forfeit_countersign(request, pk: int):
     require_login(request.user)
@@ -164,6 +176,7 @@ def forfeit_countersign(request, pk: int):
 class StatementView(APIView):
     parser_classes = [MultiPartParser, JSONParser]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         require_login(request.user)
         return Response({"results": [{"id": i.pk, "filename": i.filename, "format": i.format, "lines": i.lines,
@@ -171,6 +184,8 @@ class StatementView(APIView):
                                       "reconciled": i.reconciled, "report": i.report}
                                      for i in selectors.statement_imports(request.user)]})
 
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+                   responses=OpenApiTypes.OBJECT)
     def post(self, request):
         require_login(request.user)
         upload = request.FILES.get("file")
@@ -184,6 +199,7 @@ class StatementView(APIView):
         return Response({"id": imp.pk, "reconciled": imp.reconciled, "report": imp.report}, status=201)
 
 
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def ledger_summary(request):
     require_login(request.user)
@@ -205,4 +221,3 @@ urlpatterns = [
     path("statements/", StatementView.as_view(), name="deposits-statements"),
     path("ledger/", ledger_summary, name="deposits-ledger"),
 ]
-_ = (NotFound, Forbidden, SuspenseItem)

@@ -19,3 +19,14 @@ def on_fail(*, lot, action, actor, now) -> None:
     """Failed or terminated lot: every security is refunded, except a marked winner's (a winner who
     refused to sign may have to forfeit it: staff decide with request_forfeit or settle_winner)."""
     services.refund_lot(lot=lot, reason="failed_lot", now=now)
+
+
+def on_contract(*, lot, action, actor, now) -> None:
+    """Contract signed: the winner's security (see services.mark_winner) is refunded on the tender path
+    (within the rule's working days) or kept toward the price on auctions and listings."""
+    from deposits.models import Account
+
+    mode = "refund" if lot.path == "tender" else "convert"
+    for acc in Account.objects.filter(lot=lot, kind="deposit", winner=True):
+        if acc.available_fen > 0:
+            services.settle_winner(lot=lot, bidder_org=acc.bidder, mode=mode)

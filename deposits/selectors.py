@@ -63,6 +63,19 @@ def status_of(acc: Account) -> str:
     return "awaiting_payment"
 
 
+STATUS_TEXT = {
+    "awaiting_payment": "待缴 awaiting payment", "paid": "已缴 paid", "frozen": "已冻结 held (frozen at the deadline)",
+    "closed": "已关闭 closed", "refunded": "已退还 refunded", "forfeited": "已没收 forfeited",
+    "converted": "已转作价款/履约保证金 converted", "forfeit_requested": "没收待会签 forfeit awaiting countersignature",
+    "refund_pending": "退还待发送 refund to send", "refund_sent": "退还已发送 refund sent",
+    "refund_failed": "退还失败将重试 refund failed, retrying", "refund_confirmed": "已退还 refunded",
+}
+
+
+def status_text(code: str) -> str:
+    return STATUS_TEXT.get(code, code)
+
+
 def my_deposits(user):
     if role_of(user) != "bidder":
         raise Forbidden("this list is for bidders")
@@ -104,7 +117,7 @@ def lot_overview(user, lot: Lot) -> LotOverview:
     accounts = list(Account.objects.filter(kind="deposit", lot=lot).select_related("bidder").order_by("id"))
     rows = []
     for acc in accounts:
-        rows.append({"account": acc, "status": status_of(acc), "balance": acc.balance_fen,
+        rows.append({"account": acc, "status": status_text(status_of(acc)), "balance": acc.balance_fen,
                      "paid_at": acc.paid_at, "refund": acc.refunds.order_by("-id").first(),
                      "forfeit": acc.forfeits.order_by("-id").first()})
     paid = sum(1 for a in accounts if a.paid_at is not None)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 import audit
 from deposits import conf, numbers, rules
@@ -32,7 +31,7 @@ from deposits.posting import Leg, bank, resolve_pending, system_account, write_t
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.money import format_fen
-from trading.permissions import require_role, require_staff_of, role_of
+from trading.permissions import require_role, require_staff_of
 from trading.services import iso
 
 log = logging.getLogger(__name__)
@@ -89,11 +88,48 @@ class Incoming:
     kind: str = "payment"  # payment | interest | refund_failed
 
 
-def _advisory_lock(key: str) -> None:
-    if connection.vendor == "postgresql":
-        digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [digest])
+_FIND_SQL = """
+SELECT pg_advisory_xact_lock(%s);
+SELECT (SELECT id FROM deposits_banktxn WHERE bank_txn_id = %s), x.*
+FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+    SELECT a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.number, a.lot_id,
+           a.bidder_id, a.registration_id, a.required_fen, a.status, a.winner, a.paid_at, a.frozen_at, a.created_at,
+           l.bid_deadline, l.project_id, o.name, o.bank_account
+    FROM deposits_account a JOIN trading_lot l ON l.id = a.lot_id JOIN trading_organisation o ON o.id = a.bidder_id
+    WHERE a.kind = 'deposit' AND a.number = %s FOR UPDATE OF a) AS x ON true
+"""
+
+
+def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None, Account | None | bool]:
+    """Serialise on the bank's transaction id (a transaction-scoped advisory lock on PostgreSQL), look it up,
+    and lock the target sub-account -- one round trip on the hot path. The second value is False when the
+    caller must look the sub-account up itself (other databases)."""
+    if connection.vendor != "postgresql":
+        return BankTxn.objects.filter(bank_txn_id=bank_txn_id).first(), False
+    digest = int.from_bytes(hashlib.sha256(f"banktxn:{bank_txn_id}".encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cur:
+        cur.execute(_FIND_SQL, [digest, bank_txn_id, number])
+        row = cur.fetchone()
+    existing = BankTxn.objects.get(pk=row[0]) if row[0] else None
+    if row[1] is None:
+        return existing, None
+    (acc_id, dp, cp, dpe, cpe, num, lot_id, bidder_id, reg_id, required, status, winner, paid_at, frozen_at, created,
+     deadline, project_id, bidder_name, bidder_bank) = row[1:]
+    acc = Account(id=acc_id, kind="deposit", track=True, debits_posted=dp, credits_posted=cp, debits_pending=dpe,
+                  credits_pending=cpe, number=num, lot_id=lot_id, bidder_id=bidder_id, registration_id=reg_id,
+                  required_fen=required, status=status, winner=winner, paid_at=paid_at, frozen_at=frozen_at,
+                  created_at=created)
+    acc.lot = Lot(id=lot_id, bid_deadline=deadline, project_id=project_id, security_fen=required)
+    acc.bidder = Organisation(id=bidder_id, name=bidder_name, bank_account=bidder_bank)
+    return existing, acc
+
+
+def _number_of(item: Incoming) -> str | None:
+    prefix = conf.number_prefix()
+    number = numbers.parse_number(item.sub_account, prefix) if item.sub_account else None
+    if number is None:
+        number = stmt_mod.find_sub_account(item.remark, prefix, lambda c: numbers.parse_number(c, prefix) is not None)
+    return number
 
 
 def _same(existing: BankTxn, item: Incoming) -> bool:
@@ -108,8 +144,8 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
     _validate_incoming(item)
     digest = body_sha256 or hashlib.sha256(repr(item).encode()).hexdigest()
     with transaction.atomic():
-        _advisory_lock(f"banktxn:{item.bank_txn_id}")
-        existing = BankTxn.objects.filter(bank_txn_id=item.bank_txn_id).first()
+        number = _number_of(item) if item.direction == "credit" and item.kind == "payment" else None
+        existing, target = _lock_and_find(item.bank_txn_id, number)
         if existing is not None:
             if existing.body_sha256 == digest or (source != "notification" or existing.source != "notification") and _same(existing, item):
                 return existing, True
@@ -124,7 +160,7 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
                                       memo="interest")
             txn = _bank_txn(item, digest, source, now, "interest", transfer, acc)
         else:
-            txn = _credit(item=item, digest=digest, source=source, now=now)
+            txn = _credit(item=item, digest=digest, source=source, now=now, found=target)
     return txn, False
 
 
@@ -152,25 +188,24 @@ def _bank_txn(item: Incoming, digest: str, source: str, now, outcome: str, trans
 
 
 def _find_sub_account(item: Incoming) -> Account | None:
-    prefix = conf.number_prefix()
-    number = numbers.parse_number(item.sub_account, prefix) if item.sub_account else None
-    if number is None:
-        number = stmt_mod.find_sub_account(item.remark, prefix, lambda c: numbers.parse_number(c, prefix) is not None)
+    number = _number_of(item)
     if number is None:
         return None
     return (Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project", "bidder")
             .filter(kind="deposit", number=number).first())
 
 
-def _credit(*, item: Incoming, digest: str, source: str, now) -> BankTxn:
-    acc = _find_sub_account(item)
+def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | None | bool = False) -> BankTxn:
+    acc = _find_sub_account(item) if found is False else found
     if acc is None:
         expect = rules.Expectation(exists=False)
     else:
         in_time = item.booked_at < acc.lot.bid_deadline
         expect = rules.Expectation(
             exists=True, required_fen=acc.required_fen, already_fen=acc.balance_fen,
-            open=acc.status == "open" or (acc.status == "frozen" and in_time),
+            # frozen, or closed at the deadline for non-payment (frozen_at set): money the bank booked before the
+            # deadline still counts -- a late notification must not cost the bidder its bid
+            open=acc.status == "open" or (acc.status in ("frozen", "closed") and acc.frozen_at is not None and in_time),
             deadline_passed=not in_time, bidder_name=acc.bidder.name,
             known_payer_accounts=frozenset(a for a in [acc.bidder.bank_account.replace(" ", "")] if a),
         )
@@ -179,6 +214,8 @@ def _credit(*, item: Incoming, digest: str, source: str, now) -> BankTxn:
     lot = acc.lot if acc is not None else None
     info = {"bank_txn_id": item.bank_txn_id, "amount_fen": item.amount_fen, "payer_name": item.payer_name,
             "payer_account": item.payer_account, "booked_at": iso(item.booked_at), "source": source}
+    if reason is None and acc.status != "closed" and connection.vendor == "postgresql":
+        return _credit_fast(item=item, digest=digest, source=source, now=now, acc=acc, info=info)
     if reason is None:
         # one audit event carries both the transfer and the credit (sealed before the deadline: who paid)
         transfer = write_transfer(code=f"in:{item.bank_txn_id}", purpose="credit", lot=lot, now=now,
@@ -186,7 +223,15 @@ def _credit(*, item: Incoming, digest: str, source: str, now) -> BankTxn:
                                   memo="security received", check_existing=False,
                                   audit_action="deposit.credit", audit_subject=f"lot:{lot.pk}",
                                   audit_payload={"bank": info, "account": acc.pk, "bidder": acc.bidder_id})
-        Account.objects.filter(pk=acc.pk).update(paid_at=now)
+        if acc.status == "closed":  # closed at the deadline, paid in time after all: held like the others
+            acc.status = "frozen"
+            Account.objects.filter(pk=acc.pk).update(paid_at=now, status="frozen")
+            audit.record(action="deposit.freeze", subject=f"lot:{lot.pk}", project_id=lot.project_id,
+                         visibility="supervisors", at=now,
+                         payload={"lot": lot.pk, "at": iso(now), "late_notice": True, "closed": [],
+                                  "frozen": [{"account": acc.pk, "bidder": acc.bidder_id, "amount_fen": item.amount_fen}]})
+        else:
+            Account.objects.filter(pk=acc.pk).update(paid_at=now)
         acc.paid_at = now
         return _bank_txn(item, digest, source, now, "credited", transfer, acc)
     suspense = system_account("suspense")
@@ -207,6 +252,56 @@ def _credit(*, item: Incoming, digest: str, source: str, now) -> BankTxn:
                  payload={"account": acc.pk if acc else None, "lot": lot.pk if lot else None, "reason": reason.value,
                           "transfer": transfer.pk, **info})
     return txn
+
+
+_CREDIT_SQL = """
+WITH bk AS (SELECT deposits_bank_id() AS id),
+t AS (INSERT INTO deposits_transfer (code, phase, purpose, pending_id, amount_fen, lot_id, actor_id, memo, created_at)
+      VALUES (%(code)s, 'posted', 'credit', NULL, %(amount)s, %(lot)s, NULL, 'security received', %(now)s) RETURNING id),
+p AS (INSERT INTO deposits_posting (transfer_id, account_id, effect, amount)
+      SELECT t.id, bk.id, 'posted', %(amount)s FROM t, bk
+      UNION ALL SELECT t.id, %(account)s, 'posted', -%(amount)s FROM t),
+u AS (UPDATE deposits_account SET paid_at = %(now)s WHERE id = %(account)s),
+b AS (INSERT INTO deposits_banktxn (bank_txn_id, body_sha256, source, direction, amount_fen, currency, sub_account,
+                                    payer_name, payer_account, remark, booked_at, received_at, outcome, transfer_id,
+                                    account_id)
+      SELECT %(txn)s, %(digest)s, %(source)s, 'credit', %(amount)s, 'CNY', %(sub)s, %(payer)s, %(payer_account)s,
+             %(remark)s, %(booked)s, %(now)s, 'credited', t.id, %(account)s FROM t RETURNING id)
+SELECT t.id, b.id, bk.id FROM t, b, bk
+"""
+
+
+def _credit_fast(*, item: Incoming, digest: str, source: str, now, acc: Account, info: dict) -> BankTxn:
+    """The hot path (a matched payment) in one statement: the balanced transfer (bank + / sub-account -),
+    its postings, the bank transaction and the paid time -- the database triggers and the deferred balance
+    check apply exactly as for every other transfer. The bank row is read, never written."""
+    from deposits import ledger
+
+    ledger.validate_legs([("bank", item.amount_fen), (acc.pk, -item.amount_fen)])
+    code = f"in:{item.bank_txn_id}"
+    with connection.cursor() as cur:
+        cur.execute(_CREDIT_SQL, {
+            "code": code, "amount": item.amount_fen, "lot": acc.lot_id, "now": now, "account": acc.pk,
+            "txn": item.bank_txn_id, "digest": digest, "source": source, "sub": item.sub_account[:40],
+            "payer": item.payer_name[:200], "payer_account": item.payer_account[:40], "remark": item.remark[:300],
+            "booked": item.booked_at})
+        transfer_id, txn_id, bank_id = cur.fetchone()
+    lot = acc.lot
+    audit.record(action="deposit.credit", subject=f"lot:{lot.pk}", project_id=lot.project_id, at=now,
+                 visibility="sealed" if now < lot.bid_deadline else "supervisors",
+                 payload={"transfer": transfer_id, "code": code, "phase": "posted", "purpose": "credit",
+                          "pending": None, "amount_fen": item.amount_fen, "lot": lot.pk, "memo": "security received",
+                          "legs": [{"account": bank_id, "kind": "bank", "number": None, "effect": "posted",
+                                    "amount": item.amount_fen},
+                                   {"account": acc.pk, "kind": "deposit", "number": acc.number, "effect": "posted",
+                                    "amount": -item.amount_fen}],
+                          "bank": info, "account": acc.pk, "bidder": acc.bidder_id})
+    acc.paid_at = now
+    return BankTxn(pk=txn_id, bank_txn_id=item.bank_txn_id, body_sha256=digest, source=source, direction="credit",
+                   amount_fen=item.amount_fen, currency="CNY", sub_account=item.sub_account[:40],
+                   payer_name=item.payer_name[:200], payer_account=item.payer_account[:40], remark=item.remark[:300],
+                   booked_at=item.booked_at, received_at=now, outcome="credited", transfer_id=transfer_id,
+                   account_id=acc.pk)
 
 
 # --- refunds ---------------------------------------------------------------------------------------
@@ -234,8 +329,6 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
         amount = suspense.amount_fen
         payee_name, payee_account = suspense.bank_txn.payer_name, suspense.bank_txn.payer_account
         source = system_account("suspense")
-    if not payee_account:
-        raise Conflict("no account to refund to is known for this payment")
     seq = RefundOrder.objects.filter(account=source, suspense=suspense).count() + 1
     key = f"sus{suspense.pk}" if suspense is not None else f"acc{acc.pk}"
     pending = write_transfer(code=f"refund:{key}:{seq}", purpose="return" if suspense else "refund", phase="pending",
@@ -247,7 +340,9 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
             order = RefundOrder.objects.create(
                 batch=batch, account=source, suspense=suspense, reason=reason, amount_fen=amount,
                 payee_name=payee_name, payee_account=payee_account, due_on=due_on, pending_transfer=pending,
-                created_at=now, next_attempt_at=now)
+                created_at=now, next_attempt_at=now if payee_account else None,
+                status="pending" if payee_account else "failed",
+                last_error="" if payee_account else "no payee account known: staff must cancel and settle by hand")
     except IntegrityError:
         raise Conflict("a refund for this money is already under way") from None
     audit.record(action="deposit.refund_order", subject=f"refund:{order.pk}", actor=actor,
@@ -257,7 +352,8 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
                           "payee_account": payee_account, "due_on": due_on.isoformat(), "transfer": pending.pk,
                           "batch": batch.pk if batch else None})
     order_id = order.pk
-    transaction.on_commit(lambda: _enqueue_send(order_id))
+    if payee_account:
+        transaction.on_commit(lambda: _enqueue_send(order_id))
     return order
 
 
@@ -292,7 +388,7 @@ def begin_send(*, order_id: int) -> RefundOrder | None:
         now = timezone.now()
         order = (RefundOrder.objects.select_for_update(skip_locked=True)
                  .filter(pk=order_id).filter(Q(status__in=["pending", "failed"]) | Q(status="sent"))
-                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)).first())
+                 .filter(next_attempt_at__lte=now).exclude(payee_account="").first())
         if order is None:
             return None
         if order.attempts >= conf.refund_max_attempts():
@@ -419,6 +515,8 @@ def retry_refund(*, actor: User, order: RefundOrder) -> RefundOrder:
         order = RefundOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != "failed":
             raise Conflict(f"refund {order_ref(order)} is {order.status}; only failed refunds can be retried")
+        if not order.payee_account:
+            raise Conflict("no payee account is known for this refund: cancel it and settle by hand")
         now = timezone.now()
         order.next_attempt_at = now
         order.attempts = min(order.attempts, conf.refund_max_attempts() - 1)
@@ -449,7 +547,7 @@ def freeze_lot(*, lot: Lot, now: dt.datetime | None = None) -> int:
                 acc.status, acc.frozen_at = "frozen", now
                 paid.append(acc)
             else:
-                acc.status = "closed"
+                acc.status, acc.frozen_at = "closed", now  # closed at the deadline for non-payment
                 unpaid.append(acc)
             acc.save(update_fields=["status", "frozen_at"])
         audit.record(action="deposit.freeze", subject=f"lot:{lot.pk}", project_id=lot.project_id, visibility="supervisors",
@@ -544,6 +642,10 @@ def settle_winner(*, lot: Lot, bidder_org: Organisation, mode: str, actor: User 
         if acc is None:
             raise NotFound("this bidder has no deposit sub-account for the lot")
         if acc.available_fen <= 0:
+            done = ("refund" if acc.refunds.filter(reason="winner").exclude(status="cancelled").exists()
+                    else "convert" if Transfer.objects.filter(code=f"convert:{acc.pk}").exists() else None)
+            if done == mode:
+                return acc  # the same settlement again (e.g. the contract hook already did it): nothing to do
             raise Conflict("nothing is held for this bidder (already refunded, forfeited or converted)")
         now = timezone.now()
         if not acc.winner:
@@ -888,15 +990,3 @@ def tick(now: dt.datetime | None = None) -> int:
         dispatch_refund(order_id=order_id)
         done += 1
     return done
-
-
-def get_adapter_path() -> str:
-    return conf.bank_adapter_path()
-
-
-def import_adapter():
-    return import_string(conf.bank_adapter_path())
-
-
-def supervisors_only(user) -> bool:
-    return role_of(user) == "supervisor"

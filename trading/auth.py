@@ -42,4 +42,8 @@ class RateLimitedModelBackend(ModelBackend):
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
             note_failure(username, address)
+        else:  # a successful login clears the account's failures (the address's stay until they age out)
+            from trading.models import LoginFailure
+
+            LoginFailure.objects.filter(username=username.lower()).delete()
         return user

@@ -22,7 +22,7 @@ from django.utils import timezone
 import audit
 from bidding.auction import engine as E
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber
-from trading.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from trading.errors import Conflict, DomainError, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
 
@@ -556,7 +556,6 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
         used = set(AuctionBid.objects.filter(auction_id=auction_id, client_ref__in=wanted)
                    .values_list("bidder_id", "client_ref")) if wanted else set()
         rows = _Rows()
-        accepted: list[tuple[int, int]] = []
         for i, req in enumerate(requests):
             if answers[i] is not None:
                 continue
@@ -581,7 +580,6 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
             used.add((bidder.pk, req.client_ref))
             seq = next(f["seq"] for f in frames if f["kind"] in ("bid", "posted"))
             answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
-            accepted.append((i, seq))
         if rows.frames:
             _finish(auction, rows)
         final = public_state(auction, state)

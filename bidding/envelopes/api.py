@@ -11,6 +11,9 @@ POST   lots/<lot>/open/          staff: open the bids
 GET    lots/<lot>/opened/        opened bids (after the opening: staff, supervisors, experts)
 POST   custody-keys/             staff/supervisor: {passphrase} or {public_key} (hex, off-platform)
 GET    platform-key/             the platform's Ed25519 key that signs receipts
+GET    receipts/<digest>/proof/  your receipt with its audit-log inclusion proof (once integrated;
+                                 409 until then), ?size= for a given signed checkpoint; check it
+                                 offline: `sunlight-bid verify-receipt --receipt <this JSON> --platform-key …`
 """
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ def _body(request) -> dict:
 def receipt_json(env: Envelope) -> dict:
     return {"receipt": env.receipt, "signature": env.receipt_signature, "status": env.status,
             "digest": env.digest, "platform_key": E.b64e(services.platform_public_key()),
-            "receipt_url": f"/envelopes/receipt/{env.digest}/"}
+            "receipt_url": f"/envelopes/receipt/{env.digest}/",
+            "proof_url": f"/api/envelopes/receipts/{env.digest}/proof/"}
 
 
 class EnvelopeView(APIView):
@@ -129,6 +133,16 @@ class CustodyKeyView(APIView):
         return Response({"public_key": bytes(key.public_key).hex()}, status=status.HTTP_201_CREATED)
 
 
+class ReceiptProofView(APIView):
+    def get(self, request, digest: str):
+        require_login(request.user)
+        size = request.query_params.get("size")
+        if size is not None and (not size.isdigit() or len(size) > 19):
+            raise Invalid("size must be a tree size (a non-negative integer)", field="size")
+        bundle = selectors.receipt_proof(request.user, digest, size=int(size) if size is not None else None)
+        return Response({**bundle, "platform_key": E.b64e(services.platform_public_key())})
+
+
 class PlatformKeyView(APIView):
     def get(self, request):
         return Response({"ed25519": E.b64e(services.platform_public_key())})
@@ -143,4 +157,5 @@ urlpatterns = [
     path("lots/<int:lot_id>/opened/", OpenedView.as_view(), name="envelopes-opened"),
     path("custody-keys/", CustodyKeyView.as_view(), name="envelopes-custody-keys"),
     path("platform-key/", PlatformKeyView.as_view(), name="envelopes-platform-key"),
+    path("receipts/<str:digest>/proof/", ReceiptProofView.as_view(), name="envelopes-receipt-proof"),
 ]

@@ -8,9 +8,13 @@
         Seal (HPKE, RFC 9180) and sign; writes the JSON you upload (API POST
         /api/envelopes/lots/<lot>/envelope/ or the submit page). The price never leaves in clear.
     sunlight-bid verify-receipt --receipt receipt.json --platform-key <base64 Ed25519 key>
-        Check a submission receipt's platform signature.
+                                [--proof proof.json] [--log-key <audit log verifier key>]
+        Check a submission receipt's platform signature and, when the file carries it (the JSON of
+        GET /api/envelopes/receipts/<digest>/proof/) or --proof gives it, that the submission event
+        is in the audit log: its inclusion proof up to a signed checkpoint (audit.merkle,
+        audit.checkpoint). The log key defaults to the platform key (it signs the checkpoints).
 
-Uses only `cryptography`; talks to no server.
+Uses only `cryptography` (and the platform's pure audit modules); talks to no server.
 """
 from __future__ import annotations
 
@@ -76,12 +80,21 @@ def _cmd_seal(args) -> int:
 
 
 def _cmd_verify_receipt(args) -> int:
+    from bidding.envelopes import receipts
+
     data = json.loads(Path(args.receipt).read_text())
-    receipt, signature = data.get("receipt"), data.get("signature")
-    ok = isinstance(receipt, dict) and isinstance(signature, str) and E.verify_receipt(
-        E.b64d(args.platform_key, what="platform key"), receipt, E.b64d(signature, what="signature"))
-    print("receipt verified" if ok else "receipt signature INVALID")
-    return 0 if ok else 1
+    proof = json.loads(Path(args.proof).read_text()) if args.proof else None
+    try:
+        result = receipts.verify(data, platform_key=E.b64d(args.platform_key, what="platform key"), proof=proof,
+                                 log_key=args.log_key)
+    except receipts.ReceiptError as exc:
+        print(f"receipt NOT verified: {exc}")
+        return 1
+    print("receipt verified")
+    if result.index is not None:
+        print(f"in the audit log: event {result.event_uid} is leaf {result.index} of the signed checkpoint of "
+              f"size {result.tree_size}" + (f" ({result.checkpoint_time})" if result.checkpoint_time else ""))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,9 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True, help="your key file from `keygen`")
     p.add_argument("--out")
     p.set_defaults(func=_cmd_seal)
-    p = sub.add_parser("verify-receipt", help="check a receipt's platform signature")
+    p = sub.add_parser("verify-receipt", help="check a receipt's signature and its audit-log inclusion proof")
     p.add_argument("--receipt", required=True)
     p.add_argument("--platform-key", required=True)
+    p.add_argument("--proof", help="the inclusion proof JSON, if not in the receipt file")
+    p.add_argument("--log-key", help="the audit log's verifier key (name+keyid+base64); default: the platform key")
     p.set_defaults(func=_cmd_verify_receipt)
     return parser
 

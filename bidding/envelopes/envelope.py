@@ -309,9 +309,22 @@ def _check_terms(terms) -> dict:
         raise MalformedContent("terms must be an object of text values")
     for key, value in terms.items():
         if not isinstance(key, str) or not isinstance(value, str) or not key or len(key) > 100 \
-                or len(value) > 10000:
+                or len(value) > 10000 or "\x00" in key or "\x00" in value:
             raise MalformedContent("terms must map short text names to text values")
     return dict(terms)
+
+
+MAX_DOCUMENTS = 1000
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_document_meta(name, type_) -> None:
+    """What the opening stores and publishes about a document must fit its columns and be text."""
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or len(name) > 200 \
+            or _CONTROL_RE.search(name):
+        raise MalformedContent("document names must be plain file names (1-200 characters)")
+    if not isinstance(type_, str) or len(type_) > 100 or _CONTROL_RE.search(type_):
+        raise MalformedContent("document types must be short media types")
 
 
 def _check_price(price_fen) -> int:
@@ -324,9 +337,10 @@ def encode_plaintext(content: BidContent) -> bytes:
     _check_price(content.price_fen)
     terms = _check_terms(content.terms)
     docs = []
+    if len(content.documents) > MAX_DOCUMENTS:
+        raise MalformedContent(f"at most {MAX_DOCUMENTS} documents in one bid")
     for doc in content.documents:
-        if not doc.name or "/" in doc.name or "\\" in doc.name or len(doc.name) > 200:
-            raise MalformedContent("document names must be plain file names")
+        _check_document_meta(doc.name, doc.type or "application/octet-stream")
         docs.append({"name": doc.name, "type": doc.type or "application/octet-stream",
                      "size": len(doc.content), "sha256": hashlib.sha256(doc.content).hexdigest()})
     header = canonical_json({
@@ -338,7 +352,9 @@ def encode_plaintext(content: BidContent) -> bytes:
                      *[d.content for d in content.documents]])
 
 
-def decode_plaintext(data: bytes) -> BidContent:
+def decode_plaintext(data: bytes, *, copy_documents: bool = True) -> BidContent:
+    """Parse and check a bid's plaintext.  copy_documents=False: the documents' `content` are
+    memoryviews of `data` (the opening only hashes and measures them)."""
     if len(data) < 8 or data[:4] != PLAINTEXT_MAGIC:
         raise MalformedContent("sealed content is not a Sunlight bid (bad magic)")
     (hlen,) = struct.unpack(">I", data[4:8])
@@ -356,20 +372,22 @@ def decode_plaintext(data: bytes) -> BidContent:
     price = _check_price(header.get("price_fen"))
     terms = _check_terms(header.get("terms", {}))
     docs_meta = header.get("documents", [])
-    if not isinstance(docs_meta, list):
-        raise MalformedContent("documents must be a list")
-    offset, documents = 8 + hlen, []
+    if not isinstance(docs_meta, list) or len(docs_meta) > MAX_DOCUMENTS:
+        raise MalformedContent(f"documents must be a list of at most {MAX_DOCUMENTS}")
+    offset, documents, view = 8 + hlen, [], memoryview(data)
     for meta in docs_meta:
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) \
                 or not isinstance(meta.get("size"), int) or meta["size"] < 0 \
                 or not isinstance(meta.get("sha256"), str):
             raise MalformedContent("bad document entry")
-        body = data[offset:offset + meta["size"]]
+        _check_document_meta(meta["name"], str(meta.get("type") or "application/octet-stream"))
+        body = view[offset:offset + meta["size"]]
         if len(body) != meta["size"]:
             raise MalformedContent(f"document {meta['name']!r} is truncated")
         if hashlib.sha256(body).hexdigest() != meta["sha256"]:
             raise MalformedContent(f"document {meta['name']!r} does not match its digest")
-        documents.append(Document(name=meta["name"], content=body, sha256_hex=meta["sha256"],
+        documents.append(Document(name=meta["name"], content=bytes(body) if copy_documents else body,
+                                  sha256_hex=meta["sha256"],
                                   type=str(meta.get("type") or "application/octet-stream")))
         offset += meta["size"]
     if offset != len(data):
@@ -419,13 +437,13 @@ def seal(*, lot_public_key: bytes, project, lot, bidder, price_fen: int, terms: 
 
 def check_envelope(envelope: bytes, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> bytes:
     """Structural check the server can do without the key. Returns the digest."""
-    if not isinstance(envelope, (bytes, bytearray)):
+    if not isinstance(envelope, (bytes, bytearray, memoryview)):
         raise MalformedEnvelope("envelope must be bytes")
     if len(envelope) > max_bytes:
         raise EnvelopeTooLarge(f"envelope is {len(envelope)} bytes, the limit is {max_bytes}")
     if len(envelope) < len(ENVELOPE_MAGIC) + ENC_LEN + TAG_LEN + 8 or envelope[:4] != ENVELOPE_MAGIC:
         raise MalformedEnvelope("not a Sunlight envelope (bad magic or too short)")
-    return envelope_digest(bytes(envelope))
+    return envelope_digest(envelope)
 
 
 def verify_signature(*, public_key: bytes, info: bytes, digest: bytes, signature: bytes) -> None:
@@ -474,9 +492,10 @@ def open_envelope_keyed(*, envelope: bytes, private_key: X25519PrivateKey, proje
 class EnvelopeOpener:
     """Opens the many envelopes sealed to one opening key (the ceremony's inner loop).
 
-    Same checks, same results as `open_envelope_keyed`, but what does not depend on the envelope
-    is derived once: the recipient's public key (a scalar multiplication), the suite constants
-    and the empty-PSK hash; the per-bidder `info` hash is cached.  The RFC 9180 key schedule runs
+    The checks of `open_envelope` plus the stored digest, and the content key (`open_envelope_keyed`
+    is this for one envelope); what does not depend on the envelope is derived once: the
+    recipient's public key (a scalar multiplication), the suite constants and the empty-PSK
+    hash; the per-bidder `info` hash is cached.  The RFC 9180 key schedule runs
     with one-shot HMACs (every output here fits in one HKDF-Expand block) and skips the exporter
     secret nobody uses.  Checked against the reference schedule (RFC 9180 A.1 known answers)
     and the library's Suite in the tests.
@@ -520,7 +539,7 @@ class EnvelopeOpener:
         return key, nonce
 
     def open(self, *, envelope: bytes, project, lot, bidder, signature: bytes, signer_public_key: bytes,
-             expected_digest: str | None = None) -> tuple[BidContent, bytes]:
+             expected_digest: str | None = None, copy_documents: bool = True) -> tuple[BidContent, bytes]:
         """Digest (against the accepted one), signature, decryption with the binding, content and
         its binding: returns (content, content key = AEAD key || base nonce)."""
         limit = len(envelope) if self.max_bytes is None else self.max_bytes  # None: checked on submission
@@ -536,7 +555,7 @@ class EnvelopeOpener:
         except (InvalidTag, ValueError) as exc:
             raise DecryptionFailed("the envelope does not decrypt with this lot's opening key and binding") \
                 from exc
-        content = decode_plaintext(plaintext)
+        content = decode_plaintext(plaintext, copy_documents=copy_documents)
         if (content.project, content.lot, content.bidder) != (str(project), str(lot), str(bidder)):
             raise BindingMismatch("the sealed bid names a different project, lot or bidder")
         return content, key + nonce

@@ -131,3 +131,38 @@ def document_content(document) -> bytes:
         raise ValueError("this bid was not opened")
     content = E.decrypt_with_content_key(bytes(bid.envelope.ciphertext), bytes(bid.content_key))
     return content.documents[document.position].content
+
+
+def own_envelope_by_digest(user, digest: str) -> Envelope:
+    """One of the user's organisation's envelopes (any status), by digest; others' are 'not found'."""
+    from trading.errors import NotFound
+
+    if role_of(user) != "bidder" or not isinstance(digest, str) or len(digest) != 64:
+        raise NotFound("no such receipt")
+    env = Envelope.objects.filter(digest=digest.lower(), bidder_id=user.organisation_id).first()
+    if env is None:
+        raise NotFound("no such receipt")
+    return env
+
+
+def receipt_proof(user, digest: str, *, size: int | None = None) -> dict:
+    """For the bidder's receipt: the submission event (its exact leaf bytes) and its inclusion proof
+    against the latest signed checkpoint (or the one of `size`), from the audit app's own proofs.
+    Verify offline with `sunlight-bid verify-receipt` (bidding/envelopes/receipts.py)."""
+    from audit import merkle, proofs, sequencer
+    from audit.models import Event
+    from trading.errors import Conflict, NotFound
+
+    env = own_envelope_by_digest(user, digest)
+    try:
+        checkpoint = proofs.checkpoint_of_size(size) if size is not None else None
+    except proofs.NotFoundError as exc:
+        raise NotFound(str(exc)) from None
+    try:
+        proof = proofs.event_proof(env.event_id, checkpoint)
+    except merkle.ProofError as exc:  # NotFoundError: not integrated / not under a signed checkpoint yet
+        raise Conflict(f"the submission event is not provable in the audit log yet: {exc}") from None
+    event = Event.objects.get(pk=env.event_id)
+    return {"receipt": env.receipt, "signature": env.receipt_signature, "event": event.canonical,
+            "inclusion": proof.as_json(),
+            "log": {"origin": sequencer.origin(), "verifier_key": sequencer.verifier_key()}}

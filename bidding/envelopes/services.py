@@ -435,7 +435,7 @@ def _open_one(opener: E.EnvelopeOpener, row: bulk.EnvelopeRow, lot: Lot):
     try:
         content, content_key = opener.open(
             envelope=ciphertext, project=project, lot=lot_ref, bidder=bidder, signature=signature,
-            signer_public_key=bytes.fromhex(key_hex), expected_digest=digest)
+            signer_public_key=bytes.fromhex(key_hex), expected_digest=digest, copy_documents=False)
     except E.EnvelopeError as exc:
         return outcomes.outcome_for(exc.code), None, None, exc.code, outcomes.explain(exc.code, str(exc))
     return outcomes.VALID, content, content_key, "", ""
@@ -469,29 +469,27 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
         if E.x25519_public_bytes(private) != bytes(key.public_key):
             private = None
             raise Conflict("the rebuilt key does not match the published opening key")
-        rows, opened, documents = [], [], []
+        rows, opened, documents, names = [], [], [], []
         # the stored size was checked on submission; a stored envelope is opened whatever its size
         opener = E.EnvelopeOpener(private, max_bytes=None)
         private = None
-        stream = bulk.envelope_rows(lot)
-        try:
-            for row in stream:
-                env_id, bidder_id, digest, _sig, _key, bidder_name, _ct = row
-                outcome, content, content_key, code, reason = _open_one(opener, row, lot)
-                del row, _ct  # the envelope leaves memory: never 10,000 of them at once
-                price, terms = (content.price_fen, content.terms) if content else (None, {})
-                docs = [{"position": i, "name": d.name, "content_type": d.type, "size": len(d.content),
-                         "sha256": d.sha256} for i, d in enumerate(content.documents)] if content else []
-                content = None
-                opened.append((env_id, bidder_id, outcome, price, terms, code, reason, content_key))
-                documents.append(docs)
-                rows.append({"bidder": bidder_id, "bidder_name": bidder_name, "digest": digest,
-                             "outcome": outcome, "price_fen": price, "terms": terms,
-                             "documents": [{"name": d["name"], "size": d["size"], "sha256": d["sha256"]}
-                                           for d in docs],
-                             "failure_code": code, "failure_reason": reason})
+
+        def handle(row: bulk.EnvelopeRow) -> None:
+            outcome, content, content_key, code, reason = _open_one(opener, row, lot)
+            env_id, bidder_id, digest, _sig, _key, bidder_name, _ct = row
+            price, terms = (content.price_fen, content.terms) if content else (None, {})
+            docs = [{"position": i, "name": d.name, "content_type": d.type, "size": len(d.content),
+                     "sha256": d.sha256} for i, d in enumerate(content.documents)] if content else []
+            opened.append((env_id, bidder_id, outcome, price, terms, code, reason, content_key))
+            documents.append(docs)
+            # what replay needs (audit/replay/envelopes.py) and the failure's recorded cause
+            rows.append({"bidder": bidder_id, "digest": digest, "outcome": outcome, "price_fen": price,
+                         "terms": terms, "failure_code": code, "failure_reason": reason})
+            names.append(bidder_name)
+
+        try:  # each envelope is opened as it streams in and dropped (never 10,000 in memory)
+            bulk.for_each_envelope(lot, handle)
         finally:
-            stream.close()
             opener.close()  # the rebuilt key leaves memory with the opener
             opener = None
         bids = bulk.store_opened(lot=lot, opened_at=now, bids=opened, documents=documents)
@@ -507,8 +505,9 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
         notice = trading.publish_notice(
             actor=None, project=lot.project, lot=lot, kind="opening_record",
             title=f"{lot.project.code} 第{lot.number}标段 开标记录 opening record",
-            body=_opening_body(lot, rows, key), data={"lot": lot.pk, "merkle_root": key.merkle_root,
-                                                      "envelopes": len(rows), "valid": valid, "rows": rows})
+            body=_opening_body(lot, rows, names, key),
+            data={"lot": lot.pk, "merkle_root": key.merkle_root, "envelopes": len(rows), "valid": valid,
+                  "columns": OPENING_COLUMNS, "rows": _opening_table(rows, names, documents)})
         minimum = lot.rule.min_valid_bids
         if valid < minimum:
             reason = (f"流标 failed tender: {valid} valid bid(s), at least {minimum} required — "
@@ -522,17 +521,35 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
     return bids
 
 
-def _opening_body(lot: Lot, rows: list[dict], key: OpeningKey) -> str:
+OPENING_COLUMNS = ["bidder 投标人", "price 投标报价 (元)", "declared terms 承诺", "outcome 结果",
+                   "documents 投标文件 (SHA-256)", "envelope digest 信封摘要"]
+
+
+def _terms_text(terms: dict) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in sorted(terms.items()))
+
+
+def _opening_table(rows: list[dict], names: list[str], documents: list[list[dict]]) -> list[list[str]]:
+    """The published opening record, one row of text cells per envelope (portal table)."""
+    from trading.money import format_fen
+
+    return [[name, format_fen(r["price_fen"]) if r["price_fen"] is not None else "", _terms_text(r["terms"]),
+             r["outcome"] if r["outcome"] == outcomes.VALID else f"{r['outcome']}: {r['failure_reason']}",
+             "; ".join(f"{d['name']} ({d['size']} B, {d['sha256']})" for d in docs), r["digest"]]
+            for r, name, docs in zip(rows, names, documents)]
+
+
+def _opening_body(lot: Lot, rows: list[dict], names: list[str], key: OpeningKey) -> str:
     from trading.money import format_fen
 
     lines = [f"开标记录 Opening record — lot {lot.number}: {lot.title}",
              f"envelopes at the deadline: {key.envelope_count}, Merkle root {key.merkle_root}", ""]
-    for r in rows:
+    for r, name in zip(rows, names):
         if r["outcome"] == outcomes.VALID:
-            terms = "; ".join(f"{k}: {v}" for k, v in sorted(r["terms"].items()))
-            lines.append(f"{r['bidder_name']} — {format_fen(r['price_fen'])} 元" + (f" — {terms}" if terms else ""))
+            terms = _terms_text(r["terms"])
+            lines.append(f"{name} — {format_fen(r['price_fen'])} 元" + (f" — {terms}" if terms else ""))
         else:
-            lines.append(f"{r['bidder_name']} — {r['outcome']}: {r['failure_reason']}")
+            lines.append(f"{name} — {r['outcome']}: {r['failure_reason']}")
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from trading.permissions import require_bidder, role_of
 def mine(request):
     require_bidder(request.user)
     rows = [{"acc": a, "status": selectors.status_of(a), "ins": selectors.instructions(a),
+             "status_text": selectors.status_text(selectors.status_of(a)),
              "refunds": list(a.refunds.order_by("id"))} for a in selectors.my_deposits(request.user)]
     return render(request, "frontend/deposits/mine.html", {"rows": rows, "unified": conf.unified_account()})
 
@@ -28,7 +29,7 @@ def account(request, pk: int):
     acc = selectors.account_for(request.user, pk)
     own = role_of(request.user) == "bidder"
     return render(request, "frontend/deposits/account.html", {
-        "acc": acc, "status": selectors.status_of(acc), "ins": selectors.instructions(acc) if own else None,
+        "acc": acc, "status": selectors.status_text(selectors.status_of(acc)), "ins": selectors.instructions(acc) if own else None,
         "refunds": list(acc.refunds.order_by("id")), "forfeits": list(acc.forfeits.order_by("id")),
         "txns": list(acc.bank_txns.order_by("id")), "own": own,
         "can_forfeit": role_of(request.user) == "staff" and acc.available_fen > 0,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render

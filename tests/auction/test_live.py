@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-import websockets
 from django.db import connection
 from django.utils import timezone
 

@@ -14,7 +14,7 @@ from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumb
 from trading.errors import Conflict, Forbidden, Invalid
 from trading.models import Lot, Notice
 
-from tests.auction.helpers import later, make_auction, register_all, sale_lot
+from tests.auction.helpers import later, make_auction, sale_lot
 
 pytestmark = pytest.mark.django_db
 
@@ -337,3 +337,16 @@ def test_batch_decides_in_arrival_order_in_one_transaction(world, clock):
     assert Event.objects.count() == events_before + 3  # one audit event per accepted bid, nothing else
     assert_gapless = list(AuctionEvent.objects.filter(auction=a).values_list("seq", flat=True))
     assert assert_gapless == [1, 2, 3, 4]
+
+
+def test_append_only_tables_refuse_changes(world, clock):
+    from django.db import DatabaseError, transaction
+
+    a = make_auction(world, clock, open_now=True)
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="r")
+    for qs, change in ((AuctionBid.objects.all(), {"amount_fen": 1}), (AuctionEvent.objects.all(), {"kind": "x"}),
+                       (BidderNumber.objects.all(), {"number": "999999"})):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            qs.update(**change)
+        with pytest.raises(DatabaseError), transaction.atomic():
+            qs.delete()

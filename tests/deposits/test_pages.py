@@ -1,7 +1,6 @@
 """Deposit pages render for the right roles and refuse the others; sealed before the deadline."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 

@@ -53,8 +53,7 @@ def test_sub_account_and_instructions(world, tender, regs):
     ins = selectors.instructions(acc)
     assert ins["sub_account"] == acc.number and ins["amount_fen"] == tender.security_fen
     assert not is_secured(world.bidder_orgs[0], tender)
-    ev = Event.objects.get(action="deposit.sub_account_open", payload_contains=None) if False else \
-        Event.objects.filter(action="deposit.sub_account_open").last()
+    ev = Event.objects.filter(action="deposit.sub_account_open").last()
     assert ev.visibility == "sealed"
     # idempotent by registration
     assert services.open_sub_account(lot=tender, bidder_org=world.bidder_orgs[0], registration_id=regs[0].pk) == acc
@@ -370,3 +369,69 @@ def test_unknown_account_ids_and_404(world, tender, regs):
         selectors.account_for(world.bidders[0], 999999)
     with pytest.raises(NotFound):
         services.request_forfeit(actor=world.staff, account=999999, grounds="collusion", reason="r")
+
+
+def test_in_time_payment_notified_after_the_freeze(world, tender, regs, fake_bank, clock):
+    a0 = acc_of(regs[0])
+    booked = tender.bid_deadline - dt.timedelta(minutes=5)
+    freeze(clock, tender)
+    assert Account.objects.get(pk=a0.pk).status == "closed"
+    assert not is_secured(world.bidder_orgs[0], tender)
+    fake_bank.pay_in(sub_account=a0.number, amount_fen=a0.required_fen, payer_name=world.bidder_orgs[0].name,
+                     payer_account="1", booked_at=booked)  # the bank booked it in time; the notice came late
+    assert Account.objects.get(pk=a0.pk).status == "frozen"
+    assert is_secured(world.bidder_orgs[0], tender)
+
+
+def test_demo_seed(world, tender, regs, fake_bank, clock, django_capture_on_commit_callbacks):
+    from deposits import demo
+    from deposits.models import Forfeit, StatementImport
+
+    other = __import__("tests.factories", fromlist=["make_project"]).make_project(world, publish=True)
+    lot2 = other.lots.get()
+    for i in range(3):
+        register(world, lot2, i)
+    clock.move_to(tender.bid_deadline + dt.timedelta(hours=1))
+    trading_clock.run_all_ticks()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = demo.seed(world)
+    assert result["paid"] >= 2 and result["statement_reconciled"]
+    assert Forfeit.objects.filter(status="requested").exists()
+    assert StatementImport.objects.get().reconciled
+    assert_invariant()
+
+
+def test_refund_without_known_payee_does_not_block_the_result(world, tender, regs, fake_bank, clock,
+                                                               django_capture_on_commit_callbacks):
+    a1 = acc_of(regs[1])
+    type(world.bidder_orgs[1]).objects.filter(pk=world.bidder_orgs[1].pk).update(bank_account="")
+    pay(fake_bank, a1, world, 1, payer_account="")
+    freeze(clock, tender)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            hooks.on_result(lot=tender, action="award", actor=None, now=clock.now)
+    order = RefundOrder.objects.get(account=a1)
+    assert order.status == "failed" and "no payee account" in order.last_error and order.attempts == 0
+    assert fake_bank.refunds == {}
+    with pytest.raises(Conflict):
+        services.retry_refund(actor=world.staff, order=order)
+    services.cancel_refund(actor=world.staff, order=order, reason="线下退还 settled by hand")
+    assert Account.objects.get(pk=a1.pk).available_fen == a1.required_fen  # reservation released
+    assert_invariant()
+
+
+def test_contract_hook_settles_the_winner_once(world, tender, regs, fake_bank, clock, django_capture_on_commit_callbacks):
+    a0 = acc_of(regs[0])
+    pay(fake_bank, a0, world, 0)
+    freeze(clock, tender)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            services.mark_winner(lot=tender, bidder_org=world.bidder_orgs[0])
+            hooks.on_result(lot=tender, action="award", actor=None, now=clock.now)
+            hooks.on_contract(lot=tender, action="sign_contract", actor=None, now=clock.now)
+    assert RefundOrder.objects.get(account=a0).reason == "winner"
+    # bidding asking again for the same settlement is harmless; a different one is refused
+    services.settle_winner(lot=tender, bidder_org=world.bidder_orgs[0], mode="refund")
+    with pytest.raises(Conflict):
+        services.settle_winner(lot=tender, bidder_org=world.bidder_orgs[0], mode="convert")
+    assert RefundOrder.objects.filter(account=a0).count() == 1

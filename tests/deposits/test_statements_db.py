@@ -11,7 +11,6 @@ from deposits import conf, services
 from deposits.models import Account, BankTxn, StatementImport, SuspenseItem, Transfer
 from trading.errors import Invalid
 
-from .conftest import register
 from .test_services import acc_of, assert_invariant, pay, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -205,3 +205,20 @@ def test_envelopes_immutable_in_database(tender, clock):
         Envelope.objects.filter(pk=env.pk).update(ciphertext=b"SLE1" + b"\0" * 100)
     with pytest.raises(DatabaseError), transaction.atomic():
         Envelope.objects.filter(pk=env.pk).delete()
+
+
+def test_ciphertext_stored_out_of_line_without_compression(tender, clock):
+    """Ciphertext does not compress: the column is STORAGE EXTERNAL (migration 0003), so PostgreSQL
+    stores it out of line as is, without trying pglz on it."""
+    from django.db import connection
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL storage setting")
+    env = tender.submit(tender.world.bidders[0], 100, documents=[E.Document(name="a.bin", content=bytes(60_000))])
+    with connection.cursor() as cur:
+        cur.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'envelopes_envelope'::regclass "
+                    "AND attname = 'ciphertext'")
+        assert cur.fetchone()[0] == "e"
+        cur.execute("SELECT pg_column_size(ciphertext), octet_length(ciphertext) FROM envelopes_envelope "
+                    "WHERE id = %s", [env.pk])
+        stored, length = cur.fetchone()
+    assert length == env.size > 60_000 and stored >= length

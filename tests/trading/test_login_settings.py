@@ -17,6 +17,7 @@ PASSWORD = "correct-horse-battery"
 
 
 def login(client, username, password, **extra):
+    extra.setdefault("HTTP_ACCEPT_LANGUAGE", "en")  # the messages below are asserted in English
     return client.post("/login/", {"username": username, "password": password}, **extra)
 
 

@@ -68,7 +68,7 @@ def test_home_and_every_filter(client, portal):
 
 def test_bad_dates_are_a_400_with_a_message(client, portal):
     for bad in ("yesterday", "2026-02-30", "2026-13-01"):
-        response = client.get(f"/?date_from={bad}")
+        response = client.get(f"/?date_from={bad}", HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 400
         assert "Dates must look like 2026-03-01" in response.content.decode()
 

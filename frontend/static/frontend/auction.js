@@ -124,6 +124,9 @@
     if (state.phase === "closed") { el.textContent = "00:00:00"; return; }
     if (state.phase === "paused") { el.textContent = "已暂停 paused"; return; }
     var left = Math.max(0, target - serverNow());
+    // the server closes the auction; at zero, ask it rather than wait for a notification
+    if (left === 0 && (state.phase === "live" || state.phase === "listing" || state.phase === "scheduled") &&
+        askedAt !== state.end_at) { askedAt = state.end_at; setTimeout(resync, 300); }
     var s = Math.floor(left / 1000);
     var d = Math.floor(s / 86400); s %= 86400;
     var hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
@@ -131,7 +134,10 @@
     el.dataset.leftMs = left;
     $("auction-end").textContent = new Date(state.end_at).toLocaleString();
   }
+  var askedAt = null;
   setInterval(tick, 250);
+  // notifications may be lost (the database is the truth): resync now and then as well
+  setInterval(function () { if (ws && ws.readyState === 1) resync(); }, 15000);
 
   function apply(ev) {
     if (ev.seq <= lastSeq) return true;               // already seen
