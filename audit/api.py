@@ -7,6 +7,8 @@ are never shown in full here.
 from __future__ import annotations
 
 from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -56,12 +58,14 @@ def event_json(event: Event, index: int | None, user) -> dict:
     return out
 
 
+@extend_schema(operation_id="audit_public_key", description="The platform's log public key (C2SP signed-note verifier key).", responses=OpenApiTypes.OBJECT, parameters=[])
 @api_view(["GET"])
 def public_key(request):
     return Response({"origin": sequencer.origin(), "verifier_key": sequencer.verifier_key(), "algorithm": "Ed25519",
                      "format": "C2SP signed-note verifier key; checkpoints are C2SP tlog-checkpoint"})
 
 
+@extend_schema(operation_id="audit_checkpoints_list", description="Signed checkpoints, newest first.", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="at most this many"), OpenApiParameter("before", OpenApiTypes.INT, required=False, description="only checkpoints of a smaller size")])
 @api_view(["GET"])
 def checkpoints(request):
     limit = min(_int(request, "limit", required=False, default=50, minimum=1), MAX_PAGE)
@@ -74,6 +78,7 @@ def checkpoints(request):
                      "next_before": rows[-1].size if len(rows) == limit else None})
 
 
+@extend_schema(operation_id="audit_checkpoint_latest", description="The latest signed checkpoint.", responses=OpenApiTypes.OBJECT, parameters=[])
 @api_view(["GET"])
 def checkpoint_latest(request):
     cp = proofs.latest_checkpoint()
@@ -82,6 +87,7 @@ def checkpoint_latest(request):
     return Response(checkpoint_json(cp))
 
 
+@extend_schema(operation_id="audit_checkpoint_of_size", description="The signed checkpoint of a given tree size.", responses=OpenApiTypes.OBJECT, parameters=[])
 @api_view(["GET"])
 def checkpoint_at(request, size: int):
     cp = Checkpoint.objects.filter(size=size).first()
@@ -90,6 +96,7 @@ def checkpoint_at(request, size: int):
     return Response(checkpoint_json(cp))
 
 
+@extend_schema(operation_id="audit_inclusion_proof", description="RFC 6962 inclusion proof of a leaf (by index and tree size, or by event id).", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("index", OpenApiTypes.INT, required=False, description="leaf index"), OpenApiParameter("size", OpenApiTypes.INT, required=False, description="tree size (a checkpoint's)"), OpenApiParameter("event", OpenApiTypes.INT, required=False, description="event id instead of index")])
 @api_view(["GET"])
 def inclusion(request):
     event_id = _int(request, "event", required=False)
@@ -109,6 +116,7 @@ def inclusion(request):
                      "proof": [proofs.b64(h) for h in proof]})
 
 
+@extend_schema(operation_id="audit_consistency_proof", description="RFC 6962 consistency proof between two tree sizes.", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("first", OpenApiTypes.INT, required=True, description="the smaller tree size"), OpenApiParameter("second", OpenApiTypes.INT, required=True, description="the larger tree size")])
 @api_view(["GET"])
 def consistency(request):
     first, second = _int(request, "first", minimum=1), _int(request, "second", minimum=1)
@@ -119,6 +127,7 @@ def consistency(request):
     return Response({"first": first, "second": second, "proof": [proofs.b64(h) for h in proof]})
 
 
+@extend_schema(operation_id="audit_events_list", description="Events in log order; public events in full, others by leaf hash only.", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("project", OpenApiTypes.INT, required=False, description="a project's readable events"), OpenApiParameter("after", OpenApiTypes.INT, required=False, description="events after this id"), OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="at most this many")])
 @api_view(["GET"])
 def events(request):
     """Events in log order; ?project=<id>, ?after=<event id>, ?limit=.

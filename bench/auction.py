@@ -35,6 +35,7 @@ os.environ["DATABASE_URL"] = DB_URL
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+os.environ.setdefault("DEBUG", "0")
 
 
 STEPS = (1, 2, 3, 5)  # the auction room's increment buttons
@@ -233,52 +234,96 @@ async def connect_many(make, n: int, batch: int = 100):
 # scenarios
 # ---------------------------------------------------------------------------------------------
 
-async def fanout(url_for, cookies, *, watchers: int, rate: float, seconds: float, start: int, inc: int,
-                 origin=None) -> dict:
-    w = await connect_many(lambda: Client(url_for(None, None), origin=origin), watchers)
-    b = [await Client(url_for(i, c), cookie=c, origin=origin).connect() for i, c in enumerate(cookies[:2])]
-    log(f"  {len(w)} watchers + 2 bidders connected")
-    accepted, refused = [], 0
-    price = b[0].state.get("price_fen") or 0
-    leader = b[0].state.get("leader")
-    first = start if not leader else price + inc
-    # bids go out on a fixed schedule (not waiting for answers), alternating between the two bidders,
-    # each one increment above the previous: the accepted rate stays at `rate` however slow the server
-    t0 = time.perf_counter()
-    n = int(rate * seconds)
-    pending = []
-    for k in range(n):
-        delay = t0 + k / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        pending.append(asyncio.ensure_future(b[k % 2].bid(first + k * inc, timeout=60)))
-    for ans in await asyncio.gather(*pending):
-        if ans["accepted"]:
-            accepted.append(ans["seq"])
-        else:
-            refused += 1
-    accepted.sort()
-    achieved = len(accepted) / (time.perf_counter() - t0)
-    # let stragglers arrive (bounded), then count
-    deadline = time.perf_counter() + 10
-    last = accepted[-1] if accepted else 0
-    while time.perf_counter() < deadline and any(c.last_seq < last for c in w):
+def _watchers_process(url: str, origin: str | None, n: int, pipe) -> None:
+    """A client process holding n watcher connections (the watchers are spread over processes so
+    that the clients' own CPU does not dominate the latency being measured)."""
+    asyncio.run(_watchers_main(url, origin, n, pipe))
+
+
+async def _watchers_main(url, origin, n, pipe):
+    clients = await connect_many(lambda: Client(url, origin=origin), n)
+    pipe.send("ready")
+    accepted = await asyncio.to_thread(pipe.recv)
+    last = max(accepted) if accepted else 0
+    deadline = time.perf_counter() + 10  # stragglers, bounded
+    while time.perf_counter() < deadline and any(c.last_seq < last for c in clients):
         await asyncio.sleep(0.05)
     lat, lost = [], 0
-    for c in w:
+    for c in clients:
         for seq in accepted:
             if seq in c.arrival and seq in c.events:
                 lat.append((c.arrival[seq] - epoch_of(c.events[seq])) * 1000)
             elif seq not in c.events:
                 lost += 1
-    resyncs = sum(c.resyncs for c in w)
-    for c in w + b:
+    resyncs = sum(c.resyncs for c in clients)
+    for c in clients:
         await c.close()
-    return {"accepted": len(accepted), "refused": refused, "rate": round(achieved, 1),
+    pipe.send((lat, lost, resyncs))
+
+
+def _driver_process(urls: list, cookies: list, origin, rate, seconds, start, inc, pipe) -> None:
+    pipe.send(asyncio.run(_driver_main(urls, cookies, origin, rate, seconds, start, inc)))
+
+
+async def _driver_main(urls, cookies, origin, rate, seconds, start, inc):
+    """Two bidders alternate, each bid one increment above the previous, sent on a fixed schedule
+    (answers are collected as they come, so the schedule does not depend on the server's speed)."""
+    b = [await Client(u, cookie=c, origin=origin).connect() for u, c in zip(urls, cookies)]
+    first = start if not b[0].state.get("leader") else b[0].state["price_fen"] + inc
+    t0 = time.perf_counter()
+    pending = []
+    for k in range(int(rate * seconds)):
+        delay = t0 + k / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(asyncio.ensure_future(b[k % 2].bid(first + k * inc, timeout=60)))
+    answers = await asyncio.gather(*pending)
+    elapsed = time.perf_counter() - t0
+    accepted = sorted(a["seq"] for a in answers if a["accepted"])
+    for c in b:
+        await c.close()
+    return accepted, sum(not a["accepted"] for a in answers), elapsed
+
+
+def fanout(url_for, cookies, *, watchers: int, rate: float, seconds: float, start: int, inc: int,
+           origin=None, per_process: int = 250) -> dict:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    procs, pipes = [], []
+    left = watchers
+    while left > 0:
+        n = min(per_process, left)
+        left -= n
+        parent, child = ctx.Pipe()
+        p = ctx.Process(target=_watchers_process, args=(url_for(None, None), origin, n, child), daemon=True)
+        p.start()
+        procs.append(p)
+        pipes.append(parent)
+    for pipe in pipes:
+        assert pipe.recv() == "ready"
+    log(f"  {watchers} watchers connected in {len(procs)} client processes")
+    parent, child = ctx.Pipe()
+    driver = ctx.Process(target=_driver_process, daemon=True, args=(
+        [url_for(i, c) for i, c in enumerate(cookies[:2])], list(cookies[:2]), origin, rate, seconds, start, inc,
+        child))
+    driver.start()
+    accepted, refused, elapsed = parent.recv()
+    driver.join()
+    for pipe in pipes:
+        pipe.send(accepted)
+    lat, lost, resyncs = [], 0, 0
+    for pipe, p in zip(pipes, procs):
+        l_, lo, rs = pipe.recv()
+        lat += l_
+        lost += lo
+        resyncs += rs
+        p.join()
+    return {"accepted": len(accepted), "refused": refused, "rate": round(len(accepted) / elapsed, 1),
             "p50_ms": round(percentile(lat, 50), 2) if lat else None,
             "p99_ms": round(percentile(lat, 99), 2) if lat else None,
             "max_ms": round(max(lat), 2) if lat else None, "lost": lost, "client_resyncs": resyncs,
-            "deliveries": len(lat)}
+            "deliveries": len(lat), "expected_deliveries": len(accepted) * watchers}
 
 
 async def contention(url_for, cookies, *, watchers: int, seconds: float, inc: int, origin=None,
@@ -392,7 +437,7 @@ def main():
 
     connection.close()
 
-    server = Server(workers=args.workers).start()
+    server = Server(workers=args.workers, extra_env={"DEBUG": "0"}).start()  # production-like: no query log
     base = Baseline(start, inc)
     results: dict = {"bench": "auction", "quick": args.quick, "watchers": watchers, "seconds": seconds,
                      "workers": args.workers}
@@ -415,12 +460,12 @@ def main():
     try:
         if args.only != "contention":
             log(f"(a) fan-out, Sunlight: {watchers} watchers, {rate}/s for {seconds}s")
-            fan_ours = asyncio.run(fanout(ours(a_fan.pk), cookies, watchers=watchers, rate=rate, seconds=seconds,
-                                          start=start, inc=inc, origin=server.origin))
+            fan_ours = fanout(ours(a_fan.pk), cookies, watchers=watchers, rate=rate, seconds=seconds,
+                              start=start, inc=inc, origin=server.origin)
             log("   ", fan_ours)
             log("(a) fan-out, baseline websockets broadcast server")
-            fan_base = asyncio.run(fanout(theirs, [None, None], watchers=watchers, rate=rate, seconds=seconds,
-                                          start=start, inc=inc))
+            fan_base = fanout(theirs, [None, None], watchers=watchers, rate=rate, seconds=seconds,
+                              start=start, inc=inc)
             log("   ", fan_base)
             base.stop()
             base = Baseline(start, inc)

@@ -3,8 +3,10 @@
 Measures, in the same run:
   raw      — SHA-256 + Ed25519-verify + HPKE-decrypt of the same envelopes held in memory (the floor);
   opening  — bidding.envelopes.services.open_bids: read every envelope from PostgreSQL, check digest and
-             signature, decrypt, parse, apply art. 31, store the opened bids and documents, record the
-             audit event, publish the opening record (one transaction).
+             signature, decrypt, parse and check every document's digest, apply art. 31, store the opened
+             bids and documents, record the audit event, publish the opening record (one transaction).
+load_average_1m: the machine's load when the run ended (other processes share the CPUs with the
+opening's PostgreSQL backend but not with the single-threaded raw loop, so a busy machine raises the ratio).
 Goal: opening <= 2x raw.  Needs DATABASE_URL (PostgreSQL); it creates and drops its own database
 (test_<name>) with the real migrations (the envelopes' immutability trigger and the ciphertext's
 STORAGE EXTERNAL as in production), so it never touches real data.
@@ -137,7 +139,7 @@ def run(n: int, size: int) -> dict:
     return {"bench": "opening", "envelopes": n, "envelope_bytes": envelope_bytes, "setup_s": round(setup_s, 2),
             "raw_s": round(raw_s, 3), "opening_s": round(open_s, 3),
             "raw_per_envelope_ms": round(raw_s / n * 1000, 3), "opening_per_envelope_ms": round(open_s / n * 1000, 3),
-            "ratio": round(ratio, 2),
+            "ratio": round(ratio, 2), "load_average_1m": round(os.getloadavg()[0], 2),
             "goals": [{"name": "opening time / raw decrypt+verify time", "value": round(ratio, 2), "target": 2.0,
                        "better": "lower"}]}
 

@@ -85,6 +85,10 @@ def withdraw_registration(*, actor: User, registration: Registration) -> Registr
             raise Conflict("a registration cannot be withdrawn after the deadline")
         registration.status = "withdrawn"
         registration.save(update_fields=["status"])
+        if registration.lot.requires_security:  # refund within 5 days (实施条例 art. 35)
+            from deposits import services as deposit_services
+
+            deposit_services.registration_withdrawn(registration_id=registration.pk, actor=actor)
         audit.record(action="registration.withdraw", subject=f"lot:{registration.lot_id}", actor=actor,
                      project_id=registration.lot.project_id, visibility="sealed",
                      payload={"registration": registration.pk, "lot": registration.lot_id,

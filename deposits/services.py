@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
-from deposits import conf, numbers, rules
+from deposits import conf, intake, ledger, numbers, rules
 from deposits import statements as stmt_mod
 from deposits.models import (Account, BankTxn, Forfeit, RefundBatch, RefundOrder, StatementImport, SuspenseItem,
                              Transfer)
@@ -111,17 +111,21 @@ def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None
         cur.execute(_FIND_SQL, [digest, bank_txn_id, number])
         row = cur.fetchone()
     existing = BankTxn.objects.get(pk=row[0]) if row[0] else None
-    if row[1] is None:
-        return existing, None
+    return existing, (_account_from_row(row[1:20]) if row[1] is not None else None)
+
+
+def _account_from_row(row) -> Account:
+    """A locked sub-account row (id, counters, number, lot, bidder ... lot deadline, project, bidder name and
+    bank account) as unsaved-looking model instances, without a second query."""
     (acc_id, dp, cp, dpe, cpe, num, lot_id, bidder_id, reg_id, required, status, winner, paid_at, frozen_at, created,
-     deadline, project_id, bidder_name, bidder_bank) = row[1:]
+     deadline, project_id, bidder_name, bidder_bank) = row
     acc = Account(id=acc_id, kind="deposit", track=True, debits_posted=dp, credits_posted=cp, debits_pending=dpe,
                   credits_pending=cpe, number=num, lot_id=lot_id, bidder_id=bidder_id, registration_id=reg_id,
                   required_fen=required, status=status, winner=winner, paid_at=paid_at, frozen_at=frozen_at,
                   created_at=created)
     acc.lot = Lot(id=lot_id, bid_deadline=deadline, project_id=project_id, security_fen=required)
     acc.bidder = Organisation(id=bidder_id, name=bidder_name, bank_account=bidder_bank)
-    return existing, acc
+    return acc
 
 
 def _number_of(item: Incoming) -> str | None:
@@ -144,12 +148,12 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
     _validate_incoming(item)
     digest = body_sha256 or hashlib.sha256(repr(item).encode()).hexdigest()
     with transaction.atomic():
+        if item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql":
+            return _receive_payment_pg(item=item, digest=digest, source=source)
         number = _number_of(item) if item.direction == "credit" and item.kind == "payment" else None
         existing, target = _lock_and_find(item.bank_txn_id, number)
         if existing is not None:
-            if existing.body_sha256 == digest or (source != "notification" or existing.source != "notification") and _same(existing, item):
-                return existing, True
-            raise Conflict(f"bank transaction {item.bank_txn_id} was already received with different content: refused")
+            return _known(existing, item=item, digest=digest, source=source), True
         now = timezone.now()
         if item.direction == "debit":
             txn = _confirm_from_bank(item=item, digest=digest, source=source, now=now)
@@ -162,6 +166,45 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
         else:
             txn = _credit(item=item, digest=digest, source=source, now=now, found=target)
     return txn, False
+
+
+def _known(existing: BankTxn, *, item: Incoming, digest: str, source: str) -> BankTxn:
+    """The bank transaction id was booked already: the same movement again is a duplicate (booked once);
+    a different body under the same id is refused."""
+    if existing.body_sha256 == digest or (source != "notification" or existing.source != "notification") and _same(existing, item):
+        return existing
+    raise Conflict(f"bank transaction {item.bank_txn_id} was already received with different content: refused")
+
+
+def _receive_payment_pg(*, item: Incoming, digest: str, source: str) -> tuple[BankTxn, bool]:
+    """A payment on PostgreSQL: one round trip to the ``deposits_credit`` function (deposits/intake.py), which
+    books the plain case completely (transfer, postings, bank transaction, audit event) and hands every other
+    case back with the sub-account locked, for the full rules below. Runs in receive()'s transaction."""
+    try:
+        ledger.validate_legs([("bank", item.amount_fen), ("sub-account", -item.amount_fen)])
+    except ledger.LedgerError as exc:
+        raise Invalid(f"ledger: {exc.message}", field="amount") from None
+    now = timezone.now()
+    res = intake.credit_in_one(
+        bank_txn_id=item.bank_txn_id, number=_number_of(item), amount_fen=item.amount_fen, booked_at=item.booked_at,
+        now=now, payer_name=item.payer_name, payer_account=item.payer_account, digest=digest, source=source,
+        sub_account=item.sub_account, remark=item.remark, bank_info=_bank_info(item, source))
+    if res.outcome == "exists":
+        return _known(BankTxn.objects.get(pk=res.existing_id), item=item, digest=digest, source=source), True
+    if res.outcome == "credited":
+        return BankTxn(pk=res.txn_id, bank_txn_id=item.bank_txn_id, body_sha256=digest, source=source,
+                       direction="credit", amount_fen=item.amount_fen, currency="CNY",
+                       sub_account=item.sub_account[:40], payer_name=item.payer_name[:200],
+                       payer_account=item.payer_account[:40], remark=item.remark[:300], booked_at=item.booked_at,
+                       received_at=now, outcome="credited", transfer_id=res.transfer_id,
+                       account_id=res.account_id), False
+    acc = _account_from_row(res.account) if res.account is not None else None
+    return _credit(item=item, digest=digest, source=source, now=now, found=acc), False
+
+
+def _bank_info(item: Incoming, source: str) -> dict:
+    return {"bank_txn_id": item.bank_txn_id, "amount_fen": item.amount_fen, "payer_name": item.payer_name,
+            "payer_account": item.payer_account, "booked_at": iso(item.booked_at), "source": source}
 
 
 def _validate_incoming(item: Incoming) -> None:
@@ -212,10 +255,7 @@ def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | N
     reason = rules.match_payment(amount_fen=item.amount_fen, payer_name=item.payer_name,
                                  payer_account=item.payer_account.replace(" ", ""), expect=expect)
     lot = acc.lot if acc is not None else None
-    info = {"bank_txn_id": item.bank_txn_id, "amount_fen": item.amount_fen, "payer_name": item.payer_name,
-            "payer_account": item.payer_account, "booked_at": iso(item.booked_at), "source": source}
-    if reason is None and acc.status != "closed" and connection.vendor == "postgresql":
-        return _credit_fast(item=item, digest=digest, source=source, now=now, acc=acc, info=info)
+    info = _bank_info(item, source)
     if reason is None:
         # one audit event carries both the transfer and the credit (sealed before the deadline: who paid)
         transfer = write_transfer(code=f"in:{item.bank_txn_id}", purpose="credit", lot=lot, now=now,
@@ -252,56 +292,6 @@ def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | N
                  payload={"account": acc.pk if acc else None, "lot": lot.pk if lot else None, "reason": reason.value,
                           "transfer": transfer.pk, **info})
     return txn
-
-
-_CREDIT_SQL = """
-WITH bk AS (SELECT deposits_bank_id() AS id),
-t AS (INSERT INTO deposits_transfer (code, phase, purpose, pending_id, amount_fen, lot_id, actor_id, memo, created_at)
-      VALUES (%(code)s, 'posted', 'credit', NULL, %(amount)s, %(lot)s, NULL, 'security received', %(now)s) RETURNING id),
-p AS (INSERT INTO deposits_posting (transfer_id, account_id, effect, amount)
-      SELECT t.id, bk.id, 'posted', %(amount)s FROM t, bk
-      UNION ALL SELECT t.id, %(account)s, 'posted', -%(amount)s FROM t),
-u AS (UPDATE deposits_account SET paid_at = %(now)s WHERE id = %(account)s),
-b AS (INSERT INTO deposits_banktxn (bank_txn_id, body_sha256, source, direction, amount_fen, currency, sub_account,
-                                    payer_name, payer_account, remark, booked_at, received_at, outcome, transfer_id,
-                                    account_id)
-      SELECT %(txn)s, %(digest)s, %(source)s, 'credit', %(amount)s, 'CNY', %(sub)s, %(payer)s, %(payer_account)s,
-             %(remark)s, %(booked)s, %(now)s, 'credited', t.id, %(account)s FROM t RETURNING id)
-SELECT t.id, b.id, bk.id FROM t, b, bk
-"""
-
-
-def _credit_fast(*, item: Incoming, digest: str, source: str, now, acc: Account, info: dict) -> BankTxn:
-    """The hot path (a matched payment) in one statement: the balanced transfer (bank + / sub-account -),
-    its postings, the bank transaction and the paid time -- the database triggers and the deferred balance
-    check apply exactly as for every other transfer. The bank row is read, never written."""
-    from deposits import ledger
-
-    ledger.validate_legs([("bank", item.amount_fen), (acc.pk, -item.amount_fen)])
-    code = f"in:{item.bank_txn_id}"
-    with connection.cursor() as cur:
-        cur.execute(_CREDIT_SQL, {
-            "code": code, "amount": item.amount_fen, "lot": acc.lot_id, "now": now, "account": acc.pk,
-            "txn": item.bank_txn_id, "digest": digest, "source": source, "sub": item.sub_account[:40],
-            "payer": item.payer_name[:200], "payer_account": item.payer_account[:40], "remark": item.remark[:300],
-            "booked": item.booked_at})
-        transfer_id, txn_id, bank_id = cur.fetchone()
-    lot = acc.lot
-    audit.record(action="deposit.credit", subject=f"lot:{lot.pk}", project_id=lot.project_id, at=now,
-                 visibility="sealed" if now < lot.bid_deadline else "supervisors",
-                 payload={"transfer": transfer_id, "code": code, "phase": "posted", "purpose": "credit",
-                          "pending": None, "amount_fen": item.amount_fen, "lot": lot.pk, "memo": "security received",
-                          "legs": [{"account": bank_id, "kind": "bank", "number": None, "effect": "posted",
-                                    "amount": item.amount_fen},
-                                   {"account": acc.pk, "kind": "deposit", "number": acc.number, "effect": "posted",
-                                    "amount": -item.amount_fen}],
-                          "bank": info, "account": acc.pk, "bidder": acc.bidder_id})
-    acc.paid_at = now
-    return BankTxn(pk=txn_id, bank_txn_id=item.bank_txn_id, body_sha256=digest, source=source, direction="credit",
-                   amount_fen=item.amount_fen, currency="CNY", sub_account=item.sub_account[:40],
-                   payer_name=item.payer_name[:200], payer_account=item.payer_account[:40], remark=item.remark[:300],
-                   booked_at=item.booked_at, received_at=now, outcome="credited", transfer_id=transfer_id,
-                   account_id=acc.pk)
 
 
 # --- refunds ---------------------------------------------------------------------------------------

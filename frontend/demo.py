@@ -21,7 +21,11 @@ from trading.rules import rule_for
 DAY = dt.timedelta(days=1)
 PASSWORD = "sunlight-demo"
 # Capabilities add their seeders here (dotted paths).
-SEEDERS: list[str] = []
+SEEDERS: list[str] = [
+    "deposits.demo.seed",
+    "bidding.envelopes.demo.seed",
+    "bidding.evaluation.demo.seed",
+]
 
 
 @dataclass
@@ -184,7 +188,8 @@ def load_demo() -> DemoWorld:
     with time_machine.travel(start, tick=True) as traveller:
         world = make_world()
         seed_trading(world, start, traveller)
-    trading_clock.run_all_ticks()
+    # The seeders first (they move the clock back for their own events), then the deadlines fire:
+    # that way every project's events stay in time order.
     for path in SEEDERS:
         import_string(path)(world)
     trading_clock.run_all_ticks()

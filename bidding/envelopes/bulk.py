@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 
 from django.db import connection
+from django.db.models.base import ModelState
 
 from bidding.envelopes.models import Envelope, OpenedBid, OpenedDocument
 
@@ -127,18 +128,21 @@ class _BinaryCopySink:
         return pos
 
 
-def _copy_each(lot_id: int, handle: Callable[[EnvelopeRow], None]) -> int:
+def _copy_sql(lot_id: int, raw) -> str:
     env, key, org = (Envelope._meta.db_table, Envelope._meta.get_field("bidder_key").related_model._meta.db_table,
                      Envelope._meta.get_field("bidder").related_model._meta.db_table)
     select = (f"SELECT e.id::int8, e.bidder_id::int8, e.digest::text, e.signature, k.public_key_hex::text, "
               f"o.name::text, e.ciphertext FROM {env} e JOIN {key} k ON k.id = e.bidder_key_id "
               f"JOIN {org} o ON o.id = e.bidder_id WHERE e.lot_id = %s AND e.status = %s "
               f"ORDER BY e.submitted_at, e.id")
+    return "COPY (" + raw.mogrify(select, [lot_id, "active"]).decode() + ") TO STDOUT WITH (FORMAT binary)"
+
+
+def _copy_each(lot_id: int, handle: Callable[[EnvelopeRow], None]) -> int:
     sink = _BinaryCopySink(handle)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg2 cursor of this transaction's connection
-        sql = "COPY (" + raw.mogrify(select, [lot_id, "active"]).decode() + ") TO STDOUT WITH (FORMAT binary)"
-        raw.copy_expert(sql, sink)
+        raw.copy_expert(_copy_sql(lot_id, raw), sink)
     if sink.error is not None:
         raise sink.error
     if not sink.finished:
@@ -199,4 +203,14 @@ def store_opened(*, lot, opened_at: dt.datetime, bids: list[tuple], documents: l
         f"{i}\t{d['position']}\t{_esc(d['name'])}\t{_esc(d['content_type'])}\t{d['size']}\t{_esc(d['sha256'])}\n"
         for i, docs in zip(ids, documents) for d in docs])
     names = [OpenedBid._meta.get_field(f).attname for f in _BID_FIELDS]
-    return [OpenedBid.from_db(connection.alias, names, row) for row in rows]
+    return [_saved(OpenedBid, names, row) for row in rows]
+
+
+def _saved(model, attnames: list[str], values: tuple):
+    """An instance of rows just written (what Model.from_db gives, without running __init__'s
+    per-field machinery 10,000 times): attributes set directly, state 'saved in this database'."""
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    obj._state.adding, obj._state.db = False, connection.alias
+    obj.__dict__.update(zip(attnames, values))
+    return obj

@@ -41,7 +41,24 @@ def register(request, lot_id):
                   "conditions": list(enumerate(lot.eligibility))}, status=400 if error else 200)
 
 
+@login_required
+def register_key(request):
+    require_bidder(request.user)
+    if request.method == "POST":
+        try:
+            bidding_services.register_bidder_key(actor=request.user, public_key_hex=request.POST.get("public_key", ""))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return render(request, "frontend/bidder/home.html", {
+                "registrations": bidding_selectors.my_registrations(request.user).order_by("-created_at"),
+                "key": bidding_selectors.active_key(request.user.organisation_id), "key_error": exc.message,
+            }, status=400)
+        messages.success(request, "signing key registered")
+    return redirect("bidder-home")
+
+
 urlpatterns = [
+    path("me/keys/", register_key, name="bidder-register-key"),
     path("me/", home, name="bidder-home"),
     path("me/register/<int:lot_id>/", register, name="bidder-register"),
 ]

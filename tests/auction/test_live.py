@@ -311,3 +311,36 @@ def test_bid_at_the_last_instant_over_the_socket(server, rule):
         assert closed.get().data["at"] == a.end_at.isoformat()
     else:
         assert not bids and a.outcome == E.OUTCOME_FAILED
+
+
+def test_listing_posts_and_going_on_over_the_socket(server):
+    world = factories.make_world()
+    auction = live_auction(world, method="listing")
+    assert auction.phase == E.PHASE_LISTING
+    c0, c1, c2 = (session_cookie(u) for u in world.bidders[:3])
+
+    async def scenario():
+        b0, b1, b2 = [await Room(server, auction.pk, c).connect() for c in (c0, c1, c2)]
+        watcher = await Room(server, auction.pk).connect()
+        assert (await b0.answer(await b0.bid(auction.starting_price_fen)))["accepted"]
+        odd = auction.starting_price_fen + auction.increment_fen + 123  # a listing price need not be on the grid
+        assert (await b1.answer(await b1.bid(odd)))["accepted"]
+        for room in (b0, b1, b2, watcher):
+            await room.send({"type": "continue", "ref": "go-on"})
+        answers = {}
+        for name, room in (("b0", b0), ("b1", b1), ("b2", b2), ("watcher", watcher)):
+            await room.wait_for(lambda x: any(f.get("ref") == "go-on" for f in x.frames))
+            answers[name] = next(f for f in room.frames if f.get("ref") == "go-on")
+        await asyncio.gather(*(r.wait_for(lambda x: x.last_seq >= 5) for r in (b0, b1, b2, watcher)))
+        out = [tuple(r.history()) for r in (b0, b1, b2, watcher)]
+        for r in (b0, b1, b2, watcher):
+            await r.close()
+        return answers, out
+
+    answers, histories = asyncio.run(scenario())
+    assert answers["b0"]["accepted"] and answers["b1"]["accepted"]
+    assert answers["b2"]["code"] == E.NOT_ELIGIBLE  # posted nothing
+    assert answers["watcher"]["code"] == E.NOT_A_BIDDER
+    assert len(set(histories)) == 1 and histories[0] == tuple(db_history(auction.pk))
+    a = Auction.objects.get(pk=auction.pk)
+    assert len(a.continuing) == 2 and a.last_seq == 5

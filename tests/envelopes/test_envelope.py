@@ -107,11 +107,13 @@ def test_round_trip(keys):
     assert (env, sig) == (sealed.envelope, sealed.signature)
 
 
+TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")  # any text but lone surrogates, NUL
+
+
 @settings(max_examples=25, deadline=None)
 @given(price=st.integers(1, E.MAX_PRICE_FEN),
        # NUL is refused in terms (PostgreSQL's jsonb cannot hold it: see test_nul_in_terms…)
-       terms=st.dictionaries(st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=20),
-                             st.text(st.characters(blacklist_characters="\x00"), max_size=50), max_size=4),
+       terms=st.dictionaries(st.text(TEXT, min_size=1, max_size=20), st.text(TEXT, max_size=50), max_size=4),
        docs=st.lists(st.binary(max_size=300), max_size=3))
 def test_round_trip_property(price, terms, docs):
     keys = dict(lot=X25519PrivateKey.generate(), bidder=Ed25519PrivateKey.generate())

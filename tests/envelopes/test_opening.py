@@ -56,6 +56,14 @@ def test_opening_with_k_shares_refused_with_k_minus_one(tender, clock):
     tender.lot.refresh_from_db()
     assert tender.lot.status == "opened"
     assert sorted(b.price_fen for b in bids) == sorted(prices) and all(b.valid for b in bids)
+    # what open_bids returns are the stored rows (bulk-written), usable as saved instances
+    stored = {b.pk: b for b in OpenedBid.objects.filter(lot=tender.lot)}
+    assert {b.pk for b in bids} == set(stored) and not any(b._state.adding for b in bids)
+    for b in bids:
+        s = stored[b.pk]
+        assert (b, b.price_fen, b.terms, b.bidder_id, bytes(b.content_key)) == \
+            (s, s.price_fen, s.terms, s.bidder_id, bytes(s.content_key))
+        assert b.envelope.digest == s.envelope.digest and b.documents.count() == 1
     opened = {b.bidder_org_id: b for b in selectors.opened_bids(tender.lot)}
     assert opened[tender.world.bidders[2].organisation_id].price_fen == 120_000_01
     assert opened[tender.world.bidders[0].organisation_id].terms == {"工期": "180天"}
@@ -153,4 +161,34 @@ def test_art31_outcomes_and_failed_tender(tender, world, clock):
     record = Notice.objects.get(lot=tender.lot, kind="opening_record")
     assert "revoked" in record.body and "withdrawn" in record.body
     assert [b.valid for b in selectors.opened_bids(tender.lot)].count(True) == 2
+    assert_replay_equals_live(tender)
+
+
+def test_an_error_midway_through_the_stream_changes_nothing(tender, world, clock, monkeypatch):
+    """An unexpected error while the envelopes stream in (COPY in progress) is raised once the
+    stream has drained: the opening rolls back whole, the connection stays usable, and the
+    opening can be run again."""
+    for bidder, price in zip(world.bidders, (100_00, 200_00, 300_00, 400_00)):
+        tender.submit(bidder, price)
+    close(tender, clock)
+    for name in ("staff", "supervisor"):
+        services.present_share(actor=tender.custodians[name], lot=tender.lot, passphrase=PASS[name])
+    real, calls = services._open_one, []
+
+    def flaky(opener, row, lot):
+        calls.append(row[0])
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return real(opener, row, lot)
+
+    monkeypatch.setattr(services, "_open_one", flaky)
+    before = state()
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        services.open_bids(actor=world.staff, lot=tender.lot)
+    assert state() == before and len(calls) == 2  # the rest of the stream was drained, not opened
+    tender.lot.refresh_from_db()
+    assert tender.lot.status == "bidding_closed"
+    monkeypatch.setattr(services, "_open_one", real)
+    bids = services.open_bids(actor=world.staff, lot=tender.lot)
+    assert sorted(b.price_fen for b in bids) == [100_00, 200_00, 300_00, 400_00]
     assert_replay_equals_live(tender)

@@ -1,0 +1,100 @@
+"""The demo loader (frontend.demo.load_demo) on PostgreSQL: it loads, its audit log verifies, every project's
+events are in time order, it shows the tender path end to end (sealed and opened, under publicity,
+contracted with deposits settled, a lot taking bids that a demo bidder can seal for right now), and (the
+autouse fixture) the replay of every project from its events equals its live state."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def demo():
+    from deposits.bank.fake import BANK
+    from frontend.demo import load_demo
+
+    BANK.reset()
+    yield load_demo()
+    BANK.reset()
+
+
+def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
+    import deposits
+    from audit.models import Event
+    from bidding.envelopes import demo as envelopes_demo
+    from bidding.envelopes import envelope as E
+    from bidding.envelopes.models import CustodianKey, Envelope, OpenedBid, OpeningKey
+    from bidding.evaluation import services as ev
+    from bidding.evaluation.models import Award, Committee, Contract, Objection, Publicity, Score
+    from bidding.models import BidderKey, Registration
+    from deposits.models import Account, RefundOrder
+    from trading.models import Lot, Notice, Project
+
+    world = demo
+    now = timezone.now()
+    call_command("audit_verify")  # raises CommandError if the log does not verify
+    # every tender project's events are in time order (the clock was moved, never back within a project)
+    tenders = Project.objects.filter(lots__opening_key__isnull=False).distinct()
+    assert tenders.count() >= 6
+    for project in tenders:
+        times = list(Event.objects.filter(project_id=project.pk).order_by("id").values_list("created_at", flat=True))
+        assert times == sorted(times), f"{project.code}: events out of time order"
+
+    # custody keys for staff and supervisor; their passphrases are printed with the logins
+    assert CustodianKey.objects.filter(user__in=[world.staff, world.supervisor], revoked_at__isnull=True).count() == 2
+    logins = {name: org for name, _role, org in world.logins}
+    assert envelopes_demo.CUSTODY_PASSPHRASES["staff"] in logins["staff"]
+    assert envelopes_demo.CUSTODY_PASSPHRASES["supervisor"] in logins["supervisor"]
+
+    tender = Lot.objects.filter(project__method="open_tender", project__kind="engineering")
+    # (a) sealed, secured, opened at the ceremony, the opening record published
+    opened = tender.get(status="opened", project__title__contains="Donghu")
+    key = OpeningKey.objects.get(lot=opened)
+    assert key.opened_at and key.merkle_root and key.envelope_count == 4
+    assert Envelope.objects.filter(lot=opened, status="replaced").count() == 1
+    bids = list(OpenedBid.objects.filter(lot=opened))
+    assert len(bids) == 4 and all(b.valid and b.price_fen for b in bids)
+    assert all(deposits.is_secured(b.bidder_id, opened) for b in bids)
+    record = Notice.objects.get(lot=opened, kind="opening_record")
+    assert len(record.data["rows"]) == 4
+
+    # (b) evaluated by the experts, candidates under publicity, an objection awaiting its answer
+    pub = tender.get(status="publicity")
+    assert Committee.objects.get(lot=pub).revealed
+    assert Score.objects.filter(evaluation__lot=pub, criterion="technical").count() == 5 * 4
+    publicity = Publicity.objects.get(lot=pub, cancelled=False)
+    assert publicity.ends_at > now and publicity.notice.kind == "candidates"
+    assert Objection.objects.filter(lot=pub, status="open").count() == 1
+
+    # (c) awarded, contract signed, non-winners refunded, the winner's security converted
+    done = tender.get(status="contracted")
+    award = Award.objects.get(lot=done, status="contracted")
+    assert Contract.objects.get(lot=done).deposit_mode == "convert"
+    assert Account.objects.get(lot=done, bidder_id=award.bidder_id, kind="deposit").status == "settled"
+    refunds = RefundOrder.objects.filter(account__lot=done)
+    assert refunds.count() == 3 and {r.reason for r in refunds} == {"non_winner"}
+    assert {r.status for r in refunds} == {"confirmed"}
+    assert Objection.objects.get(lot=done).status == "dismissed"
+
+    # a lot in evaluation where expert1 still has to score
+    evaluating = Lot.objects.get(status="opened", project__kind="procurement")
+    assert world.experts[0].expert_profile.pk in ev.committee_experts(evaluating)
+    assert ev.progress(evaluating)["missing"] > 0
+
+    # (d) taking bids now: bidder1 registered, secured, key registered, no envelope yet -> it seals now
+    live = tender.get(status="published", project__title__contains="Middle School")
+    bidder = world.bidders[0]
+    assert live.bid_deadline > now and OpeningKey.objects.filter(lot=live).exists()
+    assert Registration.objects.filter(lot=live, bidder=bidder.organisation, status="active").exists()
+    assert deposits.is_secured(bidder.organisation, live)
+    key_data = json.loads(envelopes_demo.key_file(bidder.username).read_text())
+    assert BidderKey.objects.filter(organisation=bidder.organisation, revoked_at__isnull=True,
+                                    public_key_hex=E.b64d(key_data["public"]).hex()).exists()
+    assert not Envelope.objects.filter(lot=live, bidder=bidder.organisation).exists()
+    env = envelopes_demo.submit(world, live, 0, "15250000.00")
+    assert env.status == "active" and env.submitted_at >= now
