@@ -266,23 +266,27 @@ def _driver_process(urls: list, cookies: list, origin, rate, seconds, start, inc
 
 
 async def _driver_main(urls, cookies, origin, rate, seconds, start, inc):
-    """Two bidders alternate, each bid one increment above the previous, sent on a fixed schedule
-    (answers are collected as they come, so the schedule does not depend on the server's speed)."""
+    """Two bidders alternate, one increment at a time, paced at `rate`; each bid waits for the
+    answer to the previous one (so an overloaded server shows as a lower achieved rate)."""
     b = [await Client(u, cookie=c, origin=origin).connect() for u, c in zip(urls, cookies)]
-    first = start if not b[0].state.get("leader") else b[0].state["price_fen"] + inc
+    amount = start if not b[0].state.get("leader") else b[0].state["price_fen"] + inc
+    accepted, codes = [], {}
     t0 = time.perf_counter()
-    pending = []
     for k in range(int(rate * seconds)):
         delay = t0 + k / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        pending.append(asyncio.ensure_future(b[k % 2].bid(first + k * inc, timeout=60)))
-    answers = await asyncio.gather(*pending)
+        ans = await b[k % 2].bid(amount, timeout=60)
+        if ans["accepted"]:
+            accepted.append(ans["seq"])
+            amount += inc
+        else:
+            codes[ans["code"]] = codes.get(ans["code"], 0) + 1
+            amount = ans.get("minimum_fen") or amount + inc
     elapsed = time.perf_counter() - t0
-    accepted = sorted(a["seq"] for a in answers if a["accepted"])
     for c in b:
         await c.close()
-    return accepted, sum(not a["accepted"] for a in answers), elapsed
+    return accepted, codes, elapsed
 
 
 def fanout(url_for, cookies, *, watchers: int, rate: float, seconds: float, start: int, inc: int,
@@ -308,7 +312,8 @@ def fanout(url_for, cookies, *, watchers: int, rate: float, seconds: float, star
         [url_for(i, c) for i, c in enumerate(cookies[:2])], list(cookies[:2]), origin, rate, seconds, start, inc,
         child))
     driver.start()
-    accepted, refused, elapsed = parent.recv()
+    accepted, codes, elapsed = parent.recv()
+    refused = sum(codes.values())
     driver.join()
     for pipe in pipes:
         pipe.send(accepted)
@@ -319,7 +324,8 @@ def fanout(url_for, cookies, *, watchers: int, rate: float, seconds: float, star
         lost += lo
         resyncs += rs
         p.join()
-    return {"accepted": len(accepted), "refused": refused, "rate": round(len(accepted) / elapsed, 1),
+    return {"accepted": len(accepted), "refused": refused, "refused_codes": codes,
+            "rate": round(len(accepted) / elapsed, 1),
             "p50_ms": round(percentile(lat, 50), 2) if lat else None,
             "p99_ms": round(percentile(lat, 99), 2) if lat else None,
             "max_ms": round(max(lat), 2) if lat else None, "lost": lost, "client_resyncs": resyncs,

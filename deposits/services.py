@@ -106,9 +106,8 @@ def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None
     caller must look the sub-account up itself (other databases)."""
     if connection.vendor != "postgresql":
         return BankTxn.objects.filter(bank_txn_id=bank_txn_id).first(), False
-    digest = int.from_bytes(hashlib.sha256(f"banktxn:{bank_txn_id}".encode()).digest()[:8], "big", signed=True)
     with connection.cursor() as cur:
-        cur.execute(_FIND_SQL, [digest, bank_txn_id, number])
+        cur.execute(_FIND_SQL, [intake.lock_key(bank_txn_id), bank_txn_id, number])
         row = cur.fetchone()
     existing = BankTxn.objects.get(pk=row[0]) if row[0] else None
     return existing, (_account_from_row(row[1:20]) if row[1] is not None else None)
@@ -147,9 +146,11 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
     refused. Unmatched money goes to suspense with a reason."""
     _validate_incoming(item)
     digest = body_sha256 or hashlib.sha256(repr(item).encode()).hexdigest()
+    if item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql":
+        done = _receive_payment_pg(item=item, digest=digest, source=source)
+        if done is not None:
+            return done
     with transaction.atomic():
-        if item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql":
-            return _receive_payment_pg(item=item, digest=digest, source=source)
         number = _number_of(item) if item.direction == "credit" and item.kind == "payment" else None
         existing, target = _lock_and_find(item.bank_txn_id, number)
         if existing is not None:
@@ -176,30 +177,35 @@ def _known(existing: BankTxn, *, item: Incoming, digest: str, source: str) -> Ba
     raise Conflict(f"bank transaction {item.bank_txn_id} was already received with different content: refused")
 
 
-def _receive_payment_pg(*, item: Incoming, digest: str, source: str) -> tuple[BankTxn, bool]:
-    """A payment on PostgreSQL: one round trip to the ``deposits_credit`` function (deposits/intake.py), which
-    books the plain case completely (transfer, postings, bank transaction, audit event) and hands every other
-    case back with the sub-account locked, for the full rules below. Runs in receive()'s transaction."""
+def _receive_payment_pg(*, item: Incoming, digest: str, source: str) -> tuple[BankTxn, bool] | None:
+    """The hot path: a payment on PostgreSQL in ONE statement, the ``deposits_credit`` function
+    (deposits/intake.py, migration 0004). It books the plain case completely -- transfer, postings, bank
+    transaction, audit event -- and, called outside a transaction, is a transaction of its own (a single
+    statement commits whole or not at all, deferred ledger checks included); inside the caller's transaction
+    it is part of it. Returns None when the payment is not the plain case: nothing was written, and
+    receive() books it with the full rules (suspense and its reasons) under the same advisory lock."""
+    number = _number_of(item)
+    if number is None:
+        return None
     try:
         ledger.validate_legs([("bank", item.amount_fen), ("sub-account", -item.amount_fen)])
     except ledger.LedgerError as exc:
         raise Invalid(f"ledger: {exc.message}", field="amount") from None
     now = timezone.now()
     res = intake.credit_in_one(
-        bank_txn_id=item.bank_txn_id, number=_number_of(item), amount_fen=item.amount_fen, booked_at=item.booked_at,
+        bank_txn_id=item.bank_txn_id, number=number, amount_fen=item.amount_fen, booked_at=item.booked_at,
         now=now, payer_name=item.payer_name, payer_account=item.payer_account, digest=digest, source=source,
         sub_account=item.sub_account, remark=item.remark, bank_info=_bank_info(item, source))
     if res.outcome == "exists":
         return _known(BankTxn.objects.get(pk=res.existing_id), item=item, digest=digest, source=source), True
-    if res.outcome == "credited":
-        return BankTxn(pk=res.txn_id, bank_txn_id=item.bank_txn_id, body_sha256=digest, source=source,
-                       direction="credit", amount_fen=item.amount_fen, currency="CNY",
-                       sub_account=item.sub_account[:40], payer_name=item.payer_name[:200],
-                       payer_account=item.payer_account[:40], remark=item.remark[:300], booked_at=item.booked_at,
-                       received_at=now, outcome="credited", transfer_id=res.transfer_id,
-                       account_id=res.account_id), False
-    acc = _account_from_row(res.account) if res.account is not None else None
-    return _credit(item=item, digest=digest, source=source, now=now, found=acc), False
+    if res.outcome != "credited":
+        return None
+    row = {"id": res.txn_id, "bank_txn_id": item.bank_txn_id, "body_sha256": digest, "source": source,
+           "direction": "credit", "amount_fen": item.amount_fen, "currency": "CNY",
+           "sub_account": item.sub_account[:40], "payer_name": item.payer_name[:200],
+           "payer_account": item.payer_account[:40], "remark": item.remark[:300], "booked_at": item.booked_at,
+           "received_at": now, "outcome": "credited", "transfer_id": res.transfer_id, "account_id": res.account_id}
+    return BankTxn.from_db(connection.alias, None, [row[f.attname] for f in BankTxn._meta.concrete_fields]), False
 
 
 def _bank_info(item: Incoming, source: str) -> dict:

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from tests import factories
+
+# Browser tests call the ORM between Playwright steps, in the thread where Playwright runs its loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)  # a Monday, 09:00 in Shanghai
 
@@ -97,3 +102,32 @@ def replay_equals_live(request):
 
     if db_fixture and os.environ.get("SUNLIGHT_REPLAY_CHECK", "1") != "0":
         check_replay_equals_live(request)
+
+
+# --- real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright -----------------
+CHROMIUM = os.environ.get("SUNLIGHT_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Playwright's sync API keeps an asyncio loop running in the test thread while it is alive; module
+    scope ends it with the browser tests' module, so the other tests never run inside that loop."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test installs it (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def screenshot_dir():
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
+
+

@@ -1,9 +1,12 @@
 """The auction room's websocket: thin. Bidders authenticate with their session; anyone may watch.
 
-The socket only notifies: every accepted bid is decided and committed by
-``services.place_bid`` first. Each frame carries ``seq`` and ``server_time``. The consumer
-never trusts the channel layer to deliver everything: a group message whose first event is
-not the next expected seq makes it read the missing events from the database.
+The socket only notifies: every bid is decided and committed by ``services.place_bids`` (the
+engine under the auction's row lock) before anyone hears of it. Each frame carries ``seq`` and
+``server_time``. Per process and auction a ``_Room`` holds one subscription to the room's group
+(Redis pub/sub: each event reaches each process once) and relays it to its connections; it also
+queues the bids of its connections and decides them in batches, first come first served, one
+transaction per batch. Nothing depends on the channel layer delivering everything: a connection
+that sees a seq gap reads the missing events from the database, and clients resync by seq.
 """
 from __future__ import annotations
 
@@ -191,6 +194,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         self.pending: dict[int, tuple[dict, dict]] = {}
         self.lock = asyncio.Lock()
         self.gap_task = None
+        self.ready = False  # until the first snapshot / catch-up has been sent
         self.seen_refs: collections.OrderedDict[str, None] = collections.OrderedDict()
         try:
             self.auction, self.number = await _in_thread(self._enter)()
@@ -237,6 +241,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
             self.pending = {s: v for s, v in self.pending.items() if s > self.last_sent}
             self._know(frame["state"])
             await self.send(text_data=_dumps(frame))
+            self.ready = True
         await self._flush()
 
     def _know(self, state: dict) -> None:
@@ -249,16 +254,26 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         for ev in events:
             if ev["seq"] > self.last_sent:
                 self.pending[ev["seq"]] = (ev, state)
-        if self.pending and (self.flush_task is None or self.flush_task.done()):
+        if self.ready and self.pending and (self.flush_task is None or self.flush_task.done()):
             self.flush_task = asyncio.ensure_future(self._flush())
 
     async def _flush(self):
         async with self.lock:
             while self.last_sent + 1 in self.pending:
-                ev, state = self.pending.pop(self.last_sent + 1)
-                await self.send(text_data=_event_text(self.auction.pk, ev, state))
-                self.last_sent = ev["seq"]
+                # everything contiguous goes out at once: one "event" frame, or one "events" frame
+                # when this connection fell behind (it catches up instead of queueing frames)
+                run = []
+                while self.last_sent + 1 in self.pending:
+                    ev, state = self.pending.pop(self.last_sent + 1)
+                    run.append(ev)
+                    self.last_sent = ev["seq"]
+                if len(run) == 1:
+                    text = _event_text(self.auction.pk, run[0], state)
+                else:
+                    text = _dumps({"type": "events", "seq": run[-1]["seq"], "server_time": selectors.server_time(),
+                                   "events": run, "state": state})
                 self._know(state)
+                await self.base_send({"type": "websocket.send", "text": text})
             if self.pending and (self.gap_task is None or self.gap_task.done()):
                 self.gap_task = asyncio.ensure_future(self._repair_gap())
 

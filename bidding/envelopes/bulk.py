@@ -21,7 +21,8 @@ from django.db.models.base import ModelState
 
 from bidding.envelopes.models import Envelope, OpenedBid, OpenedDocument
 
-# (id, bidder_id, digest, signature, bidder key hex, bidder name, ciphertext)
+# (id, bidder_id, digest, signature, bidder key hex, bidder name, ciphertext); signature and ciphertext
+# are bytes-like (on PostgreSQL views of the COPY message, valid only during the handler's call)
 EnvelopeRow = tuple[int, int, str, bytes, str, str, bytes]
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

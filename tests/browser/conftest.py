@@ -1,35 +1,6 @@
-"""Real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
-import os
-from pathlib import Path
+"""Browser tests: helpers. The `chromium` and `screenshot_dir` fixtures live in tests/conftest.py (one
+Playwright instance per test process, shared by every app's browser tests)."""
 
-import pytest
-
-# Playwright's sync API runs an event loop in the test thread; the ORM calls made by the test itself
-# between browser steps are still ordinary synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = os.environ.get("SUNLIGHT_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: scripts/test installs it (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def screenshot_dir():
-    OUTPUT.mkdir(exist_ok=True)
-    return OUTPUT
 
 
 def login(page, base_url: str, username: str, password: str = "correct-horse-battery") -> None:

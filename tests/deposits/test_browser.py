@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from deposits.models import Account, Forfeit
-from tests.browser.conftest import chromium, login, screenshot_dir  # noqa: F401  (fixtures)
+from tests.browser.conftest import login
 from trading import clock as trading_clock
 
 from .conftest import register
