@@ -552,9 +552,12 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
         now = timezone.now()
         config = auction.config
         state = auction.state
-        wanted = [r.client_ref for r, a in zip(requests, answers) if a is None]
-        used = set(AuctionBid.objects.filter(auction_id=auction_id, client_ref__in=wanted)
-                   .values_list("bidder_id", "client_ref")) if wanted else set()
+        # references already used by these bidders (the UNIQUE (bidder, client_ref) index answers it);
+        # a bidder whose number is only being assigned now has no bids yet
+        refs = [r.client_ref for r, a, n in zip(requests, answers, numbers) if a is None and n is not None]
+        holders = {n.pk for n, a in zip(numbers, answers) if a is None and n is not None}
+        used = set(AuctionBid.objects.filter(bidder_id__in=holders, client_ref__in=refs)
+                   .values_list("bidder_id", "client_ref")) if refs else set()
         rows = _Rows()
         for i, req in enumerate(requests):
             if answers[i] is not None:

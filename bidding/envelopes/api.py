@@ -18,7 +18,9 @@ GET    receipts/<digest>/proof/  your receipt with its audit-log inclusion proof
 from __future__ import annotations
 
 from django.urls import path
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +31,185 @@ from bidding.envelopes.models import Envelope
 from trading.errors import Forbidden, Invalid, NotFound
 from trading.models import Lot
 from trading.permissions import require_login, require_read_project
+
+
+# -- OpenAPI description (documentation only: the views build their answers themselves) -----------------
+
+class _Doc(serializers.Serializer):
+    """Describes a JSON shape for drf-spectacular; never used to parse or render."""
+
+
+class EnvelopeTransportSerializer(_Doc):
+    format = serializers.ChoiceField(choices=[E.FORMAT], required=False, help_text="envelope format")
+    project = serializers.CharField(required=False, help_text="binding: the project it is sealed for")
+    lot = serializers.CharField(required=False, help_text="binding: the lot it is sealed for")
+    bidder = serializers.CharField(required=False, help_text="binding: the bidder it is sealed for")
+    envelope = serializers.CharField(help_text="the HPKE envelope, base64")
+    digest = serializers.CharField(required=False, help_text="SHA-256 of the envelope, hex (checked if given)")
+    signature = serializers.CharField(help_text="the bidder's Ed25519 signature, base64 (64 bytes)")
+    public_key = serializers.CharField(required=False, allow_blank=True,
+                                       help_text="the signer's Ed25519 public key, base64 (must be the registered one)")
+
+
+class EnvelopeReceiptBodySerializer(_Doc):
+    v = serializers.IntegerField()
+    project = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    bidder = serializers.IntegerField(help_text="the bidder organisation's id")
+    digest = serializers.CharField(help_text="SHA-256 of the envelope, hex")
+    size = serializers.IntegerField(help_text="envelope size in bytes")
+    received_at = serializers.DateTimeField()
+    event = serializers.CharField(help_text="uid of the submission's audit event")
+    event_id = serializers.IntegerField(help_text="id of the submission's audit event")
+
+
+class EnvelopeReceiptSerializer(_Doc):
+    receipt = EnvelopeReceiptBodySerializer()
+    signature = serializers.CharField(help_text="the platform's Ed25519 signature of the receipt, base64")
+    status = serializers.CharField(help_text="active | replaced | withdrawn")
+    digest = serializers.CharField()
+    platform_key = serializers.CharField(help_text="the platform's Ed25519 public key, base64")
+    receipt_url = serializers.CharField(help_text="the receipt page")
+    proof_url = serializers.CharField(help_text="this receipt with its audit-log inclusion proof")
+
+
+class EnvelopeWithdrawnSerializer(_Doc):
+    status = serializers.CharField(help_text="active | replaced | withdrawn")
+    digest = serializers.CharField()
+
+
+class OpeningCustodianSerializer(_Doc):
+    id = serializers.IntegerField(help_text="the custodian's user id")
+    name = serializers.CharField()
+    role = serializers.CharField()
+    x = serializers.IntegerField(help_text="the share's x coordinate")
+    digest = serializers.CharField(help_text="digest of the sealed share (recorded in the audit log)")
+    presented = serializers.BooleanField()
+
+
+class OpeningBidSerializer(_Doc):
+    bidder = serializers.CharField(help_text="the bidder's name")
+    price_fen = serializers.IntegerField(allow_null=True, help_text="price in fen (null if not valid)")
+    terms = serializers.DictField()
+    outcome = serializers.ChoiceField(choices=["valid", "revoked", "withdrawn"])
+    failure_reason = serializers.CharField(allow_blank=True)
+
+
+class EnvelopeBindingSerializer(_Doc):
+    project = serializers.CharField()
+    lot = serializers.CharField()
+    bidder = serializers.CharField()
+
+
+class OpeningStateSerializer(_Doc):
+    lot = serializers.IntegerField()
+    status = serializers.CharField(help_text="the lot's lifecycle status")
+    has_key = serializers.BooleanField(help_text="whether the opening key is set up")
+    deadline_passed = serializers.BooleanField()
+    public_key = serializers.CharField(required=False, help_text="the opening key (X25519), hex; with has_key")
+    k = serializers.IntegerField(required=False, help_text="shares needed to open")
+    n = serializers.IntegerField(required=False, help_text="shares issued")
+    custodians = OpeningCustodianSerializer(many=True, required=False)
+    presented = serializers.IntegerField(required=False, help_text="shares presented so far")
+    opened = serializers.BooleanField(required=False)
+    envelope_count = serializers.IntegerField(required=False, help_text="after the deadline (seal) only")
+    merkle_root = serializers.CharField(required=False, help_text="Merkle root of the envelope digests, after the seal")
+    bids = OpeningBidSerializer(many=True, required=False, help_text="after the opening only")
+    valid = serializers.IntegerField(required=False, help_text="valid bids, after the opening only")
+    binding = EnvelopeBindingSerializer(required=False, help_text="for bidders: what to seal the envelope for")
+
+
+class OpeningKeySetupSerializer(_Doc):
+    custodians = serializers.ListField(child=serializers.IntegerField(), help_text="custodians' user ids")
+    k = serializers.IntegerField(help_text="shares needed to open")
+
+
+class OpeningKeySerializer(_Doc):
+    public_key = serializers.CharField(help_text="X25519 public key, hex")
+    k = serializers.IntegerField()
+    n = serializers.IntegerField()
+
+
+class SharePresentationSerializer(_Doc):
+    passphrase = serializers.CharField(required=False, help_text="unlocks the custody key held by the platform")
+    share = serializers.CharField(required=False, help_text="the share itself, opened off-platform")
+
+
+class SharePresentedSerializer(_Doc):
+    presented = serializers.BooleanField()
+    x = serializers.IntegerField()
+
+
+class OpeningResultSerializer(_Doc):
+    opened = serializers.IntegerField(help_text="envelopes opened")
+    valid = serializers.IntegerField(help_text="valid bids among them")
+
+
+class OpenedBidDocumentSerializer(_Doc):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    content_type = serializers.CharField()
+
+
+class OpenedBidSerializer(_Doc):
+    bidder_org_id = serializers.IntegerField()
+    bidder_name = serializers.CharField()
+    price_fen = serializers.IntegerField(allow_null=True, help_text="price in fen (null if not valid)")
+    terms = serializers.DictField()
+    valid = serializers.BooleanField()
+    outcome = serializers.ChoiceField(choices=["valid", "revoked", "withdrawn"])
+    failure_reason = serializers.CharField(allow_blank=True)
+    envelope_digest = serializers.CharField()
+    documents = OpenedBidDocumentSerializer(many=True)
+
+
+class CustodyKeyCreateSerializer(_Doc):
+    passphrase = serializers.CharField(required=False, help_text="the platform keeps the key wrapped with it")
+    public_key = serializers.CharField(required=False, help_text="X25519 public key, hex (private key off-platform)")
+
+
+class CustodyKeySerializer(_Doc):
+    public_key = serializers.CharField(help_text="X25519 public key, hex")
+
+
+class ReceiptInclusionSerializer(_Doc):
+    event = serializers.IntegerField(help_text="the audit event's id")
+    index = serializers.IntegerField(help_text="leaf index")
+    tree_size = serializers.IntegerField()
+    leaf_hash = serializers.CharField(help_text="base64")
+    proof = serializers.ListField(child=serializers.CharField(), help_text="RFC 6962 audit path, base64 hashes")
+    root = serializers.CharField(help_text="tree root, base64")
+    checkpoint = serializers.CharField(help_text="the signed checkpoint (C2SP signed note)")
+
+
+class AuditLogIdentitySerializer(_Doc):
+    origin = serializers.CharField()
+    verifier_key = serializers.CharField(help_text="name+keyid+base64 (signed-note verifier key)")
+
+
+class ReceiptProofSerializer(_Doc):
+    receipt = EnvelopeReceiptBodySerializer()
+    signature = serializers.CharField(help_text="the platform's Ed25519 signature of the receipt, base64")
+    event = serializers.CharField(help_text="the submission event's canonical JSON (the Merkle leaf's bytes)")
+    inclusion = ReceiptInclusionSerializer()
+    log = AuditLogIdentitySerializer()
+    platform_key = serializers.CharField(help_text="the platform's Ed25519 public key, base64")
+
+
+class PlatformKeySerializer(_Doc):
+    ed25519 = serializers.CharField(help_text="Ed25519 public key, base64")
+
+
+class EnvelopeErrorSerializer(_Doc):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
+def _errors(*codes: int) -> dict:
+    return {code: EnvelopeErrorSerializer for code in codes}
 
 
 def _lot(lot_id: int) -> Lot:
@@ -54,6 +235,8 @@ def receipt_json(env: Envelope) -> dict:
 class EnvelopeView(APIView):
     parser_classes = [JSONParser]
 
+    @extend_schema(operation_id="envelopes_envelope_retrieve", responses={200: EnvelopeReceiptSerializer, **_errors(403, 404)},
+                   description="Your organisation's current envelope for the lot and its signed receipt.")
     def get(self, request, lot_id: int):
         require_login(request.user)
         env = selectors.my_envelope(request.user, _lot(lot_id))
@@ -61,16 +244,26 @@ class EnvelopeView(APIView):
             raise NotFound("you have no envelope for this lot")
         return Response(receipt_json(env))
 
+    @extend_schema(operation_id="envelopes_envelope_submit", request=EnvelopeTransportSerializer,
+                   responses={201: EnvelopeReceiptSerializer, **_errors(400, 403, 404, 409)},
+                   description="Submit a sealed, signed envelope (the JSON of `sunlight-bid seal` or seal.js) "
+                               "before the deadline; answers the platform-signed receipt.")
     def post(self, request, lot_id: int):
         require_login(request.user)
         env = services.submit_envelope(actor=request.user, lot=lot_id, data=_body(request))
         return Response(receipt_json(env), status=status.HTTP_201_CREATED)
 
+    @extend_schema(operation_id="envelopes_envelope_replace", request=EnvelopeTransportSerializer,
+                   responses={201: EnvelopeReceiptSerializer, **_errors(400, 403, 404, 409)},
+                   description="Replace your envelope before the deadline (art. 29); answers the new receipt.")
     def put(self, request, lot_id: int):
         require_login(request.user)
         env = services.replace_envelope(actor=request.user, lot=lot_id, data=_body(request))
         return Response(receipt_json(env), status=status.HTTP_201_CREATED)
 
+    @extend_schema(operation_id="envelopes_envelope_withdraw", responses={200: EnvelopeWithdrawnSerializer,
+                                                                          **_errors(403, 404, 409)},
+                   description="Withdraw your envelope before the deadline (art. 29).")
     def delete(self, request, lot_id: int):
         require_login(request.user)
         env = services.withdraw_envelope(actor=request.user, lot=lot_id)
@@ -78,6 +271,9 @@ class EnvelopeView(APIView):
 
 
 class LotStateView(APIView):
+    @extend_schema(operation_id="envelopes_lot_state", responses={200: OpeningStateSerializer, **_errors(403, 404)},
+                   description="The lot's opening key, custody set, seal and opening state (no envelope count "
+                               "before the deadline); bidders also get the binding to seal for.")
     def get(self, request, lot_id: int):
         lot = _lot(lot_id)
         require_read_project(request.user, lot.project)
@@ -89,6 +285,9 @@ class LotStateView(APIView):
 
 
 class OpeningKeyView(APIView):
+    @extend_schema(operation_id="envelopes_opening_key_setup", request=OpeningKeySetupSerializer,
+                   responses={201: OpeningKeySerializer, **_errors(400, 403, 404, 409)},
+                   description="Staff: set up the lot's opening key, split k-of-n among the custodians.")
     def post(self, request, lot_id: int):
         require_login(request.user)
         data = _body(request)
@@ -99,6 +298,10 @@ class OpeningKeyView(APIView):
 
 
 class ShareView(APIView):
+    @extend_schema(operation_id="envelopes_share_present", request=SharePresentationSerializer,
+                   responses={201: SharePresentedSerializer, **_errors(400, 403, 404, 409)},
+                   description="Custodian: present your share, with the custody key's passphrase or the share "
+                               "itself (opened off-platform).")
     def post(self, request, lot_id: int):
         require_login(request.user)
         data = _body(request)
@@ -108,6 +311,9 @@ class ShareView(APIView):
 
 
 class OpenView(APIView):
+    @extend_schema(operation_id="envelopes_open", request=None,
+                   responses={200: OpeningResultSerializer, **_errors(400, 403, 404, 409)},
+                   description="Staff: open the bids once k shares are presented.")
     def post(self, request, lot_id: int):
         require_login(request.user)
         bids = services.open_bids(actor=request.user, lot=lot_id)
@@ -115,6 +321,10 @@ class OpenView(APIView):
 
 
 class OpenedView(APIView):
+    @extend_schema(operation_id="envelopes_opened_list", responses={200: OpenedBidSerializer(many=True),
+                                                                    **_errors(403, 404)},
+                   description="The opened bids (empty before the opening): the centre's staff, supervisors "
+                               "and admins.")
     def get(self, request, lot_id: int):
         lot = _lot(lot_id)
         if not selectors.can_read_opened(request.user, lot):
@@ -123,6 +333,10 @@ class OpenedView(APIView):
 
 
 class CustodyKeyView(APIView):
+    @extend_schema(operation_id="envelopes_custody_key_register", request=CustodyKeyCreateSerializer,
+                   responses={201: CustodyKeySerializer, **_errors(400, 403)},
+                   description="Staff/supervisor: register your custody key, from a passphrase (kept wrapped by "
+                               "the platform) or as an X25519 public key (hex) whose private key stays off-platform.")
     def post(self, request):
         require_login(request.user)
         data = _body(request)
@@ -134,6 +348,18 @@ class CustodyKeyView(APIView):
 
 
 class ReceiptProofView(APIView):
+    @extend_schema(
+        operation_id="envelopes_receipt_proof",
+        parameters=[
+            OpenApiParameter("digest", OpenApiTypes.STR, OpenApiParameter.PATH,
+                             description="the envelope's SHA-256 digest (64 hex characters)"),
+            OpenApiParameter("size", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
+                             description="prove against the signed checkpoint of this tree size (default: latest)"),
+        ],
+        responses={200: ReceiptProofSerializer, **_errors(400, 403, 404, 409)},
+        description="Your receipt with its audit-log inclusion proof (409 until the submission event is "
+                    "integrated under a signed checkpoint). Check it offline: "
+                    "`sunlight-bid verify-receipt --receipt <this JSON> --platform-key <platform_key>`.")
     def get(self, request, digest: str):
         require_login(request.user)
         size = request.query_params.get("size")
@@ -144,6 +370,8 @@ class ReceiptProofView(APIView):
 
 
 class PlatformKeyView(APIView):
+    @extend_schema(operation_id="envelopes_platform_key", responses={200: PlatformKeySerializer},
+                   description="The platform's Ed25519 public key that signs receipts.")
     def get(self, request):
         return Response({"ed25519": E.b64e(services.platform_public_key())})
 

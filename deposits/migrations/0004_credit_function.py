@@ -13,14 +13,14 @@ or none of it; inside the caller's ``transaction.atomic()`` it is simply part of
    locks the sub-account at once; if another transaction changed the row meanwhile, PostgreSQL re-checks
    the conditions on its newest version. Anything else returns ``slow`` having written nothing, and Python
    books it with the full rules (suspense with a reason, late notices, names written differently);
-3. in the plain case insert the transfer (bank + / sub-account -), its two postings (the counter trigger,
-   the CHECKs and the deferred balance / two-phase checks run as for every other transfer), the bank
-   transaction row, and the audit event: its canonical JSON was made by Python
+3. in the plain case insert, in one more statement, the transfer (bank + / sub-account -), its two postings
+   (the counter trigger, the CHECKs and the deferred balance / two-phase checks run as for every other
+   transfer), the bank transaction row and the audit event: its canonical JSON was made by Python
    (``audit.canonical.canonical_bytes``) with ``format()`` placeholders (``p_template``) where the values
-   only the database knows go; they are plain integers, the
-   sub-account number (digits only, checked above) and a fixed visibility word, so splicing them in gives
-   exactly the bytes ``json.dumps`` would, and the columns (uid, created_at, action, subject, project,
-   actor, visibility) are those ``audit.record`` writes.
+   only the database knows go; they are plain integers, the sub-account number (digits only, checked
+   above) and a fixed visibility word, so filling them in gives exactly the bytes ``json.dumps`` would,
+   and the columns (uid, created_at, action, subject, project, actor, visibility) are those
+   ``audit.record`` writes.
 """
 from django.db import migrations
 
@@ -33,13 +33,11 @@ CREATE OR REPLACE FUNCTION deposits_credit(
 AS $$
 DECLARE
     o_bank bigint;
-    o_number text;
-    o_lot bigint;
     o_bidder bigint;
-    o_deadline timestamptz;
+    o_lot bigint;
     o_project bigint;
+    o_number text;
     vis text;
-    canon text;
 BEGIN
     PERFORM pg_advisory_xact_lock(p_lock);
     SELECT b.id INTO o_existing FROM deposits_banktxn b WHERE b.bank_txn_id = p_txn;
@@ -51,45 +49,48 @@ BEGIN
         -- the plain case, decided and locked in one statement: the UPDATE takes the row lock and, if another
         -- transaction changed the row meanwhile, re-checks these conditions on its newest version
         UPDATE deposits_account a SET paid_at = p_now
-          FROM trading_lot l, trading_organisation o
+          FROM trading_lot l, trading_organisation o, deposits_account bk
          WHERE a.kind = 'deposit' AND a.number = p_number AND l.id = a.lot_id AND o.id = a.bidder_id
+           AND bk.kind = 'bank'
            AND (a.status = 'open' OR (a.status = 'frozen' AND a.frozen_at IS NOT NULL))
            AND p_booked < l.bid_deadline
            AND (o.name = p_payer_norm OR (p_payer_acc <> '' AND replace(o.bank_account, ' ', '') = p_payer_acc))
            AND a.credits_posted - a.debits_posted + p_amount = a.required_fen
            AND a.number ~ '^[0-9]+$' AND l.project_id IS NOT NULL
-        RETURNING a.id, a.number, a.lot_id, a.bidder_id, l.bid_deadline, l.project_id
-             INTO o_acc, o_number, o_lot, o_bidder, o_deadline, o_project;
+        RETURNING a.id, bk.id, a.bidder_id, a.lot_id, l.project_id, a.number,
+                  CASE WHEN p_now < l.bid_deadline THEN 'sealed' ELSE 'supervisors' END
+             INTO o_acc, o_bank, o_bidder, o_lot, o_project, o_number, vis;
     END IF;
     IF o_acc IS NULL THEN
         o_outcome := 'slow';  -- anything else: Python applies the full rules (deposits.services.receive)
         RETURN;
     END IF;
 
-    SELECT b.id INTO o_bank FROM deposits_account b WHERE b.kind = 'bank';
-    IF o_bank IS NULL THEN
-        o_bank := deposits_bank_id();
-    END IF;
-    INSERT INTO deposits_transfer (code, phase, purpose, pending_id, amount_fen, lot_id, actor_id, memo, created_at)
-    VALUES ('in:' || p_txn, 'posted', 'credit', NULL, p_amount, o_lot, NULL, 'security received', p_now)
-    RETURNING id INTO o_transfer;
-    INSERT INTO deposits_posting (transfer_id, account_id, effect, amount)
-    VALUES (o_transfer, o_bank, 'posted', p_amount), (o_transfer, o_acc, 'posted', -p_amount);
-    INSERT INTO deposits_banktxn (bank_txn_id, body_sha256, source, direction, amount_fen, currency, sub_account,
-                                  payer_name, payer_account, remark, booked_at, received_at, outcome, transfer_id,
-                                  account_id)
-    VALUES (p_txn, p_digest, p_source, 'credit', p_amount, 'CNY', p_sub, p_payer, p_payer_account, p_remark,
-            p_booked, p_now, 'credited', o_transfer, o_acc)
-    RETURNING id INTO o_txn;
-
-    -- sealed before the deadline: who paid is secret until then
-    vis := CASE WHEN p_now < o_deadline THEN 'sealed' ELSE 'supervisors' END;
-    -- p_template: the canonical text with %1$s .. %9$s where the values below go (literal % doubled)
-    canon := format(p_template, o_transfer, o_bank, o_acc, o_bidder, o_lot, o_project, '"' || o_number || '"',
-                    '"' || vis || '"', '"lot:' || o_lot::text || '"');
-    INSERT INTO audit_event (uid, created_at, action, subject, project_id, actor_id, actor_label, actor_role,
-                             visibility, canonical)
-    VALUES (p_uid, p_now, 'deposit.credit', 'lot:' || o_lot::text, o_project, NULL, 'system', 'system', vis, canon);
+    -- one statement for the rows: transfer, its postings, the bank transaction and the audit event.
+    -- Visibility: sealed before the deadline (who paid is secret until then). p_template is the canonical
+    -- text with %1$s .. %9$s where these values go (literal % doubled).
+    WITH t AS (
+        INSERT INTO deposits_transfer (code, phase, purpose, pending_id, amount_fen, lot_id, actor_id, memo, created_at)
+        VALUES ('in:' || p_txn, 'posted', 'credit', NULL, p_amount, o_lot, NULL, 'security received', p_now)
+        RETURNING id),
+    p AS (
+        INSERT INTO deposits_posting (transfer_id, account_id, effect, amount)
+        SELECT t.id, o_bank, 'posted', p_amount FROM t UNION ALL SELECT t.id, o_acc, 'posted', -p_amount FROM t),
+    b AS (
+        INSERT INTO deposits_banktxn (bank_txn_id, body_sha256, source, direction, amount_fen, currency, sub_account,
+                                      payer_name, payer_account, remark, booked_at, received_at, outcome, transfer_id,
+                                      account_id)
+        SELECT p_txn, p_digest, p_source, 'credit', p_amount, 'CNY', p_sub, p_payer, p_payer_account, p_remark,
+               p_booked, p_now, 'credited', t.id, o_acc FROM t
+        RETURNING id),
+    e AS (
+        INSERT INTO audit_event (uid, created_at, action, subject, project_id, actor_id, actor_label, actor_role,
+                                 visibility, canonical)
+        SELECT p_uid, p_now, 'deposit.credit', 'lot:' || o_lot::text, o_project, NULL, 'system', 'system', vis,
+               format(p_template, t.id, o_bank, o_acc, o_bidder, o_lot, o_project, '"' || o_number || '"',
+                      '"' || vis || '"', '"lot:' || o_lot::text || '"')
+          FROM t)
+    SELECT t.id, b.id INTO o_transfer, o_txn FROM t, b;
     o_outcome := 'credited';
 END
 $$ LANGUAGE plpgsql;

@@ -7,13 +7,13 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from bidding.envelopes import envelope as E
 from bidding.envelopes import selectors, services
 from bidding.envelopes.models import CustodianKey, CustodyShare, Envelope
-from trading.errors import NotFound
+from trading.errors import Conflict, NotFound
 from trading.models import Lot
 from trading.permissions import is_staff_of, is_supervisor, require_bidder, require_read_project, role_of
 
@@ -55,10 +55,15 @@ def receipt(request, digest: str):
     if env is None or env.bidder_id != getattr(request.user, "organisation_id", None) or role_of(request.user) != "bidder":
         raise NotFound("no such receipt")
     data = {"receipt": env.receipt, "signature": env.receipt_signature}
+    try:  # is the submission event in the audit log yet (integrated under a signed checkpoint)?
+        inclusion = selectors.receipt_proof(request.user, env.digest)["inclusion"]
+    except Conflict:
+        inclusion = None
     return render(request, "frontend/envelopes/receipt.html", {
         "env": env, "receipt_json": json.dumps(data, ensure_ascii=False, indent=2),
         "platform_key": E.b64e(services.platform_public_key()),
         "verified": E.verify_receipt(services.platform_public_key(), env.receipt, E.b64d(env.receipt_signature)),
+        "inclusion": inclusion, "proof_url": reverse("envelopes-receipt-proof", args=[env.digest]),
     })
 
 

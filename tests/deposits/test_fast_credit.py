@@ -16,6 +16,7 @@ from audit.canonical import canonical_bytes
 from audit.models import Event
 from deposits import intake, services
 from deposits.models import Account, BankTxn, Posting, SuspenseItem, Transfer
+from deposits.posting import bank
 
 from .test_services import acc_of, assert_invariant, pay, snapshot
 
@@ -104,6 +105,7 @@ def test_fast_and_ordinary_credit_write_the_same(world, tender, regs, fake_bank)
     org1 = world.bidder_orgs[1]
     org1.name = "投标人（集团） 建设有限公司"
     org1.save(update_fields=["name"])
+    bank()
     now = timezone.now()
     for acc, org, txn, expect in ((a0, world.bidder_orgs[0], "FAST-1", "credited"), (a1, org1, "SLOW-1", "slow")):
         probe = intake.credit_in_one(bank_txn_id=txn, number=acc.number, amount_fen=acc.required_fen, booked_at=now,
@@ -134,6 +136,7 @@ def test_function_paths(world, tender, regs):
     """deposits_credit books only the plain case; every other case comes back 'slow' having written nothing."""
     a0 = acc_of(regs[0])
     org = world.bidder_orgs[0]
+    bank()
     booked = timezone.now()
 
     def call(txn, **kw):
@@ -180,6 +183,7 @@ def test_one_statement_is_all_or_nothing(world, tender, regs):
     (the audit event: here a malformed template) leaves no transfer, posting, bank row or paid_at behind."""
     a0 = acc_of(regs[0])
     org = world.bidder_orgs[0]
+    bank()  # (a flushed database has none until the first transfer; the function then answers 'slow')
     assert connection.get_autocommit()
     before = snapshot()
     now = timezone.now()
