@@ -418,6 +418,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer watchers, shorter runs")
     ap.add_argument("--watchers", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None)
+    ap.add_argument("--ws", default="websockets", help="uvicorn websocket implementation")
     ap.add_argument("--only", choices=["fanout", "contention"], default=None, help="run one scenario")
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (scale-out)")
     args = ap.parse_args()
@@ -443,10 +444,10 @@ def main():
 
     connection.close()
 
-    server = Server(workers=args.workers, extra_env={"DEBUG": "0"}).start()  # production-like: no query log
+    server = Server(workers=args.workers, ws=args.ws, extra_env={"DEBUG": "0"}).start()  # production-like: no query log
     base = Baseline(start, inc)
     results: dict = {"bench": "auction", "quick": args.quick, "watchers": watchers, "seconds": seconds,
-                     "workers": args.workers}
+                     "workers": args.workers, "ws": args.ws}
     fan_ours = fan_base = con_ours = con_base = None
 
     def ours(auction_id):

@@ -101,9 +101,9 @@ FROM (SELECT 1) AS one LEFT JOIN LATERAL (
 
 
 def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None, Account | None | bool]:
-    """Serialise on the bank's transaction id (a transaction-scoped advisory lock on PostgreSQL), look it up,
-    and lock the target sub-account -- one round trip on the hot path. The second value is False when the
-    caller must look the sub-account up itself (other databases)."""
+    """Serialise on the bank's transaction id (a transaction-scoped advisory lock on PostgreSQL, the same key
+    as the one-statement hot path takes), look it up, and lock the target sub-account -- one round trip.
+    The second value is False when the caller must look the sub-account up itself (other databases)."""
     if connection.vendor != "postgresql":
         return BankTxn.objects.filter(bank_txn_id=bank_txn_id).first(), False
     with connection.cursor() as cur:
@@ -143,7 +143,10 @@ def _same(existing: BankTxn, item: Incoming) -> bool:
 def receive(*, item: Incoming, body_sha256: str = "", source: str = "notification") -> tuple[BankTxn, bool]:
     """Book one movement on the unified account. The bank's transaction id is the idempotency key:
     the same movement twice books once (returns ``(txn, True)``); the same id with a different body is
-    refused. Unmatched money goes to suspense with a reason."""
+    refused. Unmatched money goes to suspense with a reason.
+
+    On PostgreSQL a payment is first offered to the one-statement hot path (``_receive_payment_pg``); what it
+    does not book in full -- anything but a plain matched payment -- is booked here in one transaction."""
     _validate_incoming(item)
     digest = body_sha256 or hashlib.sha256(repr(item).encode()).hexdigest()
     if item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql":

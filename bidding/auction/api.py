@@ -3,6 +3,7 @@ for clients without websockets. Thin: parse, authorise, call a service, answer."
 from __future__ import annotations
 
 from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,16 +15,16 @@ from trading.serializers import MoneyField
 from trading.permissions import require_login
 
 
-class BidSerializer(serializers.Serializer):
+class AuctionBidSerializer(serializers.Serializer):
     amount = MoneyField(help_text='decimal yuan string, e.g. "1234.56"')
     ref = serializers.RegexField(r"^[A-Za-z0-9_.:-]{1,64}$", help_text="a unique id per bid (replays are refused)")
 
 
-class ReasonSerializer(serializers.Serializer):
+class PauseReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True)
 
 
-class ScheduleSerializer(serializers.Serializer):
+class AuctionScheduleSerializer(serializers.Serializer):
     lot = serializers.IntegerField()
     reserve = MoneyField(required=False)
     closing_rule = serializers.ChoiceField(choices=["countdown", "soft_close"], required=False)
@@ -31,6 +32,102 @@ class ScheduleSerializer(serializers.Serializer):
     countdown_s = serializers.IntegerField(min_value=1, required=False)
     window_s = serializers.IntegerField(min_value=0, required=False)
     max_jump = serializers.IntegerField(min_value=1, required=False)
+
+
+# -- response shapes (for the OpenAPI description) ------------------------------------------------
+
+class AuctionErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="what was wrong, in words")
+    code = serializers.CharField(help_text="invalid | forbidden | not_found | conflict")
+    field = serializers.CharField(required=False)
+
+
+class AuctionStateSerializer(serializers.Serializer):
+    """The public state of an auction (the reserve only once closed)."""
+
+    auction = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    seq = serializers.IntegerField(help_text="the last event's sequence number")
+    mode = serializers.CharField(help_text="one of: auction, listing")
+    phase = serializers.CharField(help_text="one of: scheduled, listing, live, paused, closed")
+    paused_phase = serializers.CharField(allow_null=True)
+    pause_reason = serializers.CharField(required=False)
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField(help_text="the server's end time (moves with bids and pauses)")
+    price_fen = serializers.IntegerField(help_text="highest accepted price, fen (0: none yet)")
+    leader = serializers.CharField(allow_null=True, help_text="bidder number (竞买号) of the highest price")
+    bid_count = serializers.IntegerField()
+    minimum_fen = serializers.IntegerField(help_text="the lowest acceptable amount now")
+    maximum_fen = serializers.IntegerField(allow_null=True, help_text="the highest acceptable amount (max jump)")
+    increment_fen = serializers.IntegerField()
+    starting_price_fen = serializers.IntegerField()
+    max_jump = serializers.IntegerField()
+    closing_rule = serializers.CharField(help_text="one of: countdown, soft_close")
+    countdown_s = serializers.IntegerField()
+    continuing = serializers.IntegerField(help_text="listing: how many bidders asked for live bidding")
+    eligible = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    outcome = serializers.CharField(help_text="one of: deal, failed", allow_null=True)
+    outcome_reason = serializers.CharField(allow_blank=True)
+    has_reserve = serializers.BooleanField()
+    reserve_commitment = serializers.CharField(help_text="sha256 of 'reserve_fen:salt', published at scheduling")
+    reserve_fen = serializers.IntegerField(required=False, help_text="only once the auction is closed")
+    reserve_salt = serializers.CharField(required=False, help_text="only once the auction is closed")
+
+
+class AuctionDetailSerializer(AuctionStateSerializer):
+    my_number = serializers.CharField(allow_null=True, help_text="your bidder number, if you have one")
+    server_time = serializers.DateTimeField()
+
+
+class AuctionBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    project = serializers.CharField()
+    title = serializers.CharField()
+    mode = serializers.CharField()
+    phase = serializers.CharField()
+    start_at = serializers.DateTimeField()
+    end_at = serializers.DateTimeField()
+    price = serializers.CharField(help_text='decimal yuan, e.g. "1234.56"')
+    bid_count = serializers.IntegerField()
+    outcome = serializers.CharField(allow_null=True)
+
+
+class AuctionEventSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    kind = serializers.CharField(help_text="one of: opened, bid, posted, continue, live, paused, resumed, closed")
+    data = serializers.DictField(help_text="the event's public data (bidder numbers, amounts in fen, times)")
+    at = serializers.DateTimeField()
+
+
+class AuctionResyncSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="one of: snapshot, events — a snapshot when after is 0 or too old")
+    seq = serializers.IntegerField()
+    server_time = serializers.DateTimeField()
+    state = AuctionStateSerializer()
+    events = AuctionEventSerializer(many=True)
+    me = serializers.DictField(required=False)
+
+
+class AuctionBidReceiptSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    seq = serializers.IntegerField(help_text="the accepted bid's sequence number")
+    amount = serializers.CharField()
+    number = serializers.CharField(help_text="your bidder number (竞买号)")
+    state = AuctionStateSerializer()
+    server_time = serializers.DateTimeField()
+
+
+class AuctionContinueReceiptSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    message = serializers.CharField()
+    seq = serializers.IntegerField()
+    number = serializers.CharField()
+
+
+ERRORS = {400: AuctionErrorSerializer, 403: AuctionErrorSerializer, 404: AuctionErrorSerializer, 409: AuctionErrorSerializer}
 
 
 def _valid(serializer_class, data):
@@ -51,12 +148,17 @@ def _money(fen: int) -> str:
 
 
 class AuctionList(APIView):
+    @extend_schema(operation_id="auctions_list", responses={200: AuctionBriefSerializer(many=True)},
+                   summary="Auctions and listings (public)")
     def get(self, request):
         return Response([_brief(a) for a in selectors.auctions_for_listing()[:200]])
 
+    @extend_schema(operation_id="auctions_schedule", request=AuctionScheduleSerializer,
+                   responses={201: AuctionStateSerializer, **ERRORS},
+                   summary="Schedule the auction / listing of a sale lot (staff of its centre; reserve sealed)")
     def post(self, request):
         require_login(request.user)
-        d = _valid(ScheduleSerializer, request.data)
+        d = _valid(AuctionScheduleSerializer, request.data)
         try:
             lot = Lot.objects.select_related("project").get(pk=d.pop("lot"))
         except Lot.DoesNotExist:
@@ -67,6 +169,8 @@ class AuctionList(APIView):
 
 
 class AuctionDetail(APIView):
+    @extend_schema(operation_id="auctions_retrieve", responses={200: AuctionDetailSerializer, 404: AuctionErrorSerializer},
+                   summary="The public state of an auction, with your bidder number and the server time")
     def get(self, request, auction_id: int):
         auction = selectors.get_auction(auction_id)
         data = services.public_state(auction)
@@ -76,6 +180,11 @@ class AuctionDetail(APIView):
 
 
 class AuctionEvents(APIView):
+    @extend_schema(operation_id="auctions_events", responses={200: AuctionResyncSerializer, 400: AuctionErrorSerializer,
+                                                              404: AuctionErrorSerializer},
+                   parameters=[OpenApiParameter("after", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
+                                                description="the last seq you saw (0 or absent: a snapshot)")],
+                   summary="Events after a sequence number (what a client missed), or a snapshot")
     def get(self, request, auction_id: int):
         auction = selectors.get_auction(auction_id)
         raw = request.query_params.get("after", "0")
@@ -85,9 +194,11 @@ class AuctionEvents(APIView):
 
 
 class PlaceBid(APIView):
+    @extend_schema(operation_id="auctions_bid", request=AuctionBidSerializer, responses={201: AuctionBidReceiptSerializer, **ERRORS},
+                   summary="Place a bid (the same service as the websocket); refused bids change nothing")
     def post(self, request, auction_id: int):
         require_login(request.user)
-        d = _valid(BidSerializer, request.data)
+        d = _valid(AuctionBidSerializer, request.data)
         amount = d["amount"]
         receipt = services.place_bid(auction=auction_id, user=request.user, amount_fen=amount, client_ref=d["ref"],
                                      via="http")
@@ -97,6 +208,9 @@ class PlaceBid(APIView):
 
 
 class RequestLive(APIView):
+    @extend_schema(operation_id="auctions_continue", request=None,
+                   responses={201: AuctionContinueReceiptSerializer, **ERRORS},
+                   summary="Listing: ask to go on to live bidding at the end of the listing (要求现场竞价)")
     def post(self, request, auction_id: int):
         require_login(request.user)
         receipt = services.request_live_bidding(auction=auction_id, user=request.user)
@@ -105,14 +219,19 @@ class RequestLive(APIView):
 
 
 class Pause(APIView):
+    @extend_schema(operation_id="auctions_pause", request=PauseReasonSerializer,
+                   responses={200: AuctionStateSerializer, **ERRORS},
+                   summary="Suspend trading with a reason (staff); the end moves by the paused time")
     def post(self, request, auction_id: int):
         require_login(request.user)
-        d = _valid(ReasonSerializer, request.data)
+        d = _valid(PauseReasonSerializer, request.data)
         auction = services.pause_auction(auction=auction_id, actor=request.user, reason=d["reason"])
         return Response(services.public_state(auction))
 
 
 class Resume(APIView):
+    @extend_schema(operation_id="auctions_resume", request=None, responses={200: AuctionStateSerializer, **ERRORS},
+                   summary="Resume a paused auction (staff)")
     def post(self, request, auction_id: int):
         require_login(request.user)
         auction = services.resume_auction(auction=auction_id, actor=request.user)

@@ -34,7 +34,9 @@ def free_port() -> int:
 class Server:
     """`uvicorn config.asgi:application` against the current test database."""
 
-    def __init__(self, *, workers: int = 1, port: int | None = None, extra_env: dict | None = None):
+    def __init__(self, *, workers: int = 1, port: int | None = None, extra_env: dict | None = None,
+                 ws: str = "websockets"):
+        self.ws = ws
         self.port = port or free_port()
         self.workers = workers
         self.extra_env = extra_env or {}
@@ -56,7 +58,7 @@ class Server:
 
     def start(self) -> "Server":
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-               "--port", str(self.port), "--ws", "websockets", "--lifespan", "off", "--log-level", "warning",
+               "--port", str(self.port), "--ws", self.ws, "--lifespan", "off", "--log-level", "warning",
                "--no-access-log"]
         if self.workers > 1:
             cmd += ["--workers", str(self.workers)]

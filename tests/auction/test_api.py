@@ -97,3 +97,35 @@ def test_staff_schedule_pause_resume_over_http(world, clock):
     assert staff.post(f"/api/auctions/{a.pk}/resume/", {}, format="json").json()["phase"] == E.PHASE_LIVE
     listing = client_for().get("/api/auctions/").json()
     assert [x["id"] for x in listing] == [a.pk]
+
+
+def test_auction_api_is_described_in_openapi_without_warnings():
+    import warnings
+
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+
+    GENERATOR_STATS.reset()
+    try:
+        with GENERATOR_STATS.silence(), warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            schema = SchemaGenerator().get_schema(request=None, public=True)
+        messages = list(GENERATOR_STATS._warn_cache) + list(GENERATOR_STATS._error_cache)
+    finally:
+        GENERATOR_STATS.reset()
+    assert [m for m in messages if "auction" in m.lower()] == []
+    paths = schema["paths"]
+
+    def ref(media) -> str:
+        return media["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+
+    bid = paths["/api/auctions/{auction_id}/bids/"]["post"]
+    assert ref(bid["requestBody"]) == "AuctionBidRequest"
+    assert ref(bid["responses"]["201"]) == "AuctionBidReceipt"
+    assert ref(bid["responses"]["409"]) == "AuctionError"
+    assert ref(paths["/api/auctions/{auction_id}/"]["get"]["responses"]["200"]) == "AuctionDetail"
+    events = paths["/api/auctions/{auction_id}/events/"]["get"]
+    assert ref(events["responses"]["200"]) == "AuctionResync"
+    assert any(p["name"] == "after" and p["in"] == "query" for p in events["parameters"])
+    state = schema["components"]["schemas"]["AuctionState"]["properties"]
+    assert {"seq", "end_at", "minimum_fen", "leader", "reserve_commitment"} <= set(state)

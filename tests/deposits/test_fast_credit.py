@@ -101,23 +101,27 @@ def test_fast_and_ordinary_credit_write_the_same(world, tender, regs, fake_bank)
     """A plain payment takes the one-statement path; a payment whose registered bidder name has full-width
     brackets and a space (only Python's rules normalise names; the database compares exactly) takes the
     ordinary ORM path. Both book the same rows and the same event."""
-    a0, a1 = acc_of(regs[0]), acc_of(regs[1])
+    a0, a1, a2 = (acc_of(r) for r in regs)
     org1 = world.bidder_orgs[1]
     org1.name = "投标人（集团） 建设有限公司"
     org1.save(update_fields=["name"])
     bank()
     now = timezone.now()
-    for acc, org, txn, expect in ((a0, world.bidder_orgs[0], "FAST-1", "credited"), (a1, org1, "SLOW-1", "slow")):
-        probe = intake.credit_in_one(bank_txn_id=txn, number=acc.number, amount_fen=acc.required_fen, booked_at=now,
-                                     now=now, payer_name=org.name, payer_account="", digest="d" * 64,
-                                     source="notification", sub_account=acc.number, remark="", bank_info={})
-        assert probe.outcome == expect
-        if expect == "credited":  # the probe booked it: start again from a clean sub-account
-            a0 = acc = Account.objects.get(registration_id=regs[2].pk)
-    assert pay(fake_bank, a0, world, 2, txn_id="FAST-2")["status"] == "credited"
+
+    def probe(acc, org, txn):  # the database function alone: which path does it take?
+        return intake.credit_in_one(bank_txn_id=txn, number=acc.number, amount_fen=acc.required_fen, booked_at=now,
+                                    now=now, payer_name=org.name, payer_account="", digest="d" * 64,
+                                    source="notification", sub_account=acc.number, remark="", bank_info={}).outcome
+
+    before = snapshot()
+    assert probe(a1, org1, "SLOW-1") == "slow"
+    assert snapshot() == before  # wrote nothing
+    assert probe(a0, world.bidder_orgs[0], "FAST-0") == "credited"
+    # through the service: a2 by the hot path, a1 by the ordinary path
+    assert pay(fake_bank, a2, world, 2, txn_id="FAST-2")["status"] == "credited"
     assert pay(fake_bank, a1, world, 1, txn_id="SLOW-1", payer_account="unknown")["status"] == "credited"
     t0, t1 = BankTxn.objects.get(bank_txn_id="FAST-2"), BankTxn.objects.get(bank_txn_id="SLOW-1")
-    for t, acc in ((t0, a0), (t1, a1)):
+    for t, acc in ((t0, a2), (t1, a1)):
         acc.refresh_from_db()
         assert t.outcome == "credited" and t.account_id == acc.pk
         assert acc.balance_fen == acc.required_fen and acc.paid_at is not None
