@@ -25,6 +25,7 @@ SEEDERS: list[str] = [
     "deposits.demo.seed",
     "bidding.envelopes.demo.seed",
     "bidding.evaluation.demo.seed",
+    "bidding.auction.demo.seed",
 ]
 
 

@@ -4,6 +4,7 @@ contracted with deposits settled, a lot taking bids that a demo bidder can seal 
 autouse fixture) the replay of every project from its events equals its live state."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -98,3 +99,57 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     assert not Envelope.objects.filter(lot=live, bidder=bidder.organisation).exists()
     env = envelopes_demo.submit(world, live, 0, "15250000.00")
     assert env.status == "active" and env.submitted_at >= now
+
+    _assert_auctions(world, now)
+
+
+def _assert_auctions(world, now):
+    """The auction demo: a finished deal, a failed auction (流拍), one live now that bidder1 can bid in,
+    the trading demo's asset auction scheduled with bidder1..3 secured, its land listing scheduled."""
+    import deposits
+    from audit.models import Event
+    from bidding.auction import engine as AE
+    from bidding.auction import services as AS
+    from bidding.auction.models import Auction, AuctionBid, BidderNumber
+    from deposits.models import Account, RefundOrder
+    from trading.models import Notice
+
+    for a in Auction.objects.all():  # each auction project's events in time order
+        times = list(Event.objects.filter(project_id=a.lot.project_id).order_by("id").values_list("created_at", flat=True))
+        assert times == sorted(times), f"{a.lot.project.code}: events out of time order"
+    orgs = world.bidder_orgs
+    # (b) finished with a deal: accepted bids from three bidders, the result notice, the winner's security converted
+    deal = Auction.objects.get(phase=AE.PHASE_CLOSED, outcome=AE.OUTCOME_DEAL)
+    assert deal.lot.status == "awarded" and deal.price_fen >= deal.reserve_fen > 0
+    assert AuctionBid.objects.filter(auction=deal).values("bidder").distinct().count() == 3
+    winner = BidderNumber.objects.get(auction=deal, number=deal.leader).organisation
+    notice = Notice.objects.get(lot=deal.lot, kind="result")
+    assert notice.data["outcome"] == "deal" and notice.data["winner_organisation"] == winner.pk
+    assert "成交" in notice.title
+    won = Account.objects.get(lot=deal.lot, bidder=winner, kind="deposit")
+    assert won.winner and won.status == "settled" and not RefundOrder.objects.filter(account=won).exists()
+    assert RefundOrder.objects.filter(account__lot=deal.lot, reason="non_winner").count() == 2
+    # (c) failed: the highest bid below the reserve, with its 流拍 notice, every security refunded
+    failed = Auction.objects.get(phase=AE.PHASE_CLOSED, outcome=AE.OUTCOME_FAILED)
+    assert failed.outcome_reason == "below_reserve" and 0 < failed.price_fen < failed.reserve_fen
+    assert failed.lot.status == "failed"
+    flop = Notice.objects.get(lot=failed.lot, kind="result")
+    assert flop.data["outcome"] == "failed" and "流拍" in flop.title
+    assert RefundOrder.objects.filter(account__lot=failed.lot).count() == 2
+    # (d) live now with a 30-minute countdown; bidder1 and bidder2 secured, numbered, and bidder1 can bid
+    live = Auction.objects.get(mode="auction", phase=AE.PHASE_LIVE)
+    assert live.lot.status == "live" and live.closing_rule == AE.RULE_COUNTDOWN and live.countdown_s >= 1800
+    assert live.start_at < now < live.end_at - dt.timedelta(minutes=30)
+    for user in world.bidders[:2]:
+        assert deposits.is_secured(user.organisation, live.lot)
+        assert BidderNumber.objects.filter(auction=live, organisation=user.organisation).exists()
+    receipt = AS.place_bid(auction=live, user=world.bidders[0], amount_fen=live.price_fen + live.increment_fen,
+                           client_ref="test-demo-1", via="http")
+    assert receipt.accepted and receipt.state["price_fen"] == live.price_fen + live.increment_fen
+    # (a) the trading demo's asset auction: scheduled for ~tomorrow with a reserve, bidder1..3 secured
+    asset = Auction.objects.get(lot__project__kind="asset", phase=AE.PHASE_SCHEDULED)
+    assert asset.lot.status == "auction_scheduled" and asset.reserve_fen > 0 and asset.start_at > now
+    assert all(deposits.is_secured(org, asset.lot) for org in orgs[:3])
+    # the trading demo's land listing: scheduled, running, its end decided by the clock
+    listing = Auction.objects.get(mode="listing")
+    assert listing.phase == AE.PHASE_LISTING and listing.lot.status == "listing" and listing.end_at > now

@@ -4,6 +4,8 @@
  * time counted down against the server's clock. */
 (function () {
   "use strict";
+  // Times are shown in Beijing time whatever the browser's own time zone (the page says so in its footer).
+  const BEIJING = { timeZone: "Asia/Shanghai", hour12: false };
   var root = document.getElementById("auction-room");
   if (!root) return;
 
@@ -109,7 +111,7 @@
       else what = e.kind;
       tr.innerHTML = "<td></td><td></td><td></td>";
       tr.children[0].textContent = e.seq;
-      tr.children[1].textContent = when.toLocaleTimeString();
+      tr.children[1].textContent = when.toLocaleTimeString("zh-CN", BEIJING);
       tr.children[2].textContent = what;
       tr.className = "ev-" + e.kind;
       body.appendChild(tr);
@@ -132,7 +134,7 @@
     var hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
     el.textContent = (d ? d + "d " : "") + [hh, mm, ss].map(function (n) { return n.toString().padStart(2, "0"); }).join(":");
     el.dataset.leftMs = left;
-    $("auction-end").textContent = new Date(state.end_at).toLocaleString();
+    $("auction-end").textContent = new Date(state.end_at).toLocaleString("zh-CN", BEIJING);
   }
   var askedAt = null;
   setInterval(tick, 250);
