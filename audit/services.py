@@ -15,7 +15,8 @@ from audit.models import Event, Visibility
 VISIBILITIES = {v.value for v in Visibility}
 
 
-def _iso(at: dt.datetime) -> str:
+def event_time(at: dt.datetime) -> str:
+    """The timestamp format inside canonical events (UTC, microseconds, Z)."""
     return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -53,7 +54,7 @@ def record_event(
     body = {
         "v": 1,
         "uid": uid,
-        "at": _iso(at),
+        "at": event_time(at),
         "action": action,
         "subject": subject,
         "project": project_id,

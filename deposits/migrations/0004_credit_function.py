@@ -4,8 +4,9 @@ Called by ``deposits.intake.credit_in_one`` (from ``deposits.services.receive``)
 statement is a transaction of its own (autocommit): all of it commits -- deferred balance checks included --
 or none of it; inside the caller's ``transaction.atomic()`` it is simply part of that transaction. In order:
 
-1. serialise on the bank's transaction id (transaction-scoped advisory lock) and look it up: when it is
-   already booked, return ``exists`` (Python compares the bodies, as before);
+1. serialise on the bank's transaction id (transaction-scoped advisory lock); when that id is already
+   booked, return ``exists`` (Python compares the bodies, as before) -- the check is part of step 2's
+   statement, whose snapshot is taken after the lock;
 2. decide whether the payment is the plain case -- open (or frozen at the deadline but paid in time),
    booked before the deadline, paid by the registered bidder (exact name or bank account), completing
    exactly the required security. The test is deliberately narrower than ``deposits.rules.match_payment``
@@ -40,11 +41,7 @@ DECLARE
     vis text;
 BEGIN
     PERFORM pg_advisory_xact_lock(p_lock);
-    SELECT b.id INTO o_existing FROM deposits_banktxn b WHERE b.bank_txn_id = p_txn;
-    IF FOUND THEN
-        o_outcome := 'exists';
-        RETURN;
-    END IF;
+    -- (a new statement, so its snapshot is taken after the lock: it sees what an earlier holder committed)
     IF p_number IS NOT NULL AND p_template IS NOT NULL THEN
         -- the plain case, decided and locked in one statement: the UPDATE takes the row lock and, if another
         -- transaction changed the row meanwhile, re-checks these conditions on its newest version
@@ -52,6 +49,7 @@ BEGIN
           FROM trading_lot l, trading_organisation o, deposits_account bk
          WHERE a.kind = 'deposit' AND a.number = p_number AND l.id = a.lot_id AND o.id = a.bidder_id
            AND bk.kind = 'bank'
+           AND NOT EXISTS (SELECT 1 FROM deposits_banktxn x WHERE x.bank_txn_id = p_txn)
            AND (a.status = 'open' OR (a.status = 'frozen' AND a.frozen_at IS NOT NULL))
            AND p_booked < l.bid_deadline
            AND (o.name = p_payer_norm OR (p_payer_acc <> '' AND replace(o.bank_account, ' ', '') = p_payer_acc))
@@ -62,7 +60,9 @@ BEGIN
              INTO o_acc, o_bank, o_bidder, o_lot, o_project, o_number, vis;
     END IF;
     IF o_acc IS NULL THEN
-        o_outcome := 'slow';  -- anything else: Python applies the full rules (deposits.services.receive)
+        SELECT x.id INTO o_existing FROM deposits_banktxn x WHERE x.bank_txn_id = p_txn;
+        -- already booked, or anything else: Python compares / applies the full rules (deposits.services.receive)
+        o_outcome := CASE WHEN o_existing IS NULL THEN 'slow' ELSE 'exists' END;
         RETURN;
     END IF;
 

@@ -27,7 +27,7 @@ def _pg_format(template: str, values: list[str]) -> str:
 
 
 pg_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="deposits_credit is a PostgreSQL function")
-_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+_text = st.text(st.one_of(st.characters(blacklist_categories=("Cs",)), st.sampled_from(list('%$1"\\s{}'))), max_size=30)
 
 
 @settings(max_examples=200, deadline=None)
@@ -38,27 +38,32 @@ def test_template_gives_the_canonical_bytes(payer, account, txn, amount, ids, nu
     now = dt.datetime(2026, 3, 2, 1, 2, 3, 456789, tzinfo=dt.timezone.utc)
     info = {"bank_txn_id": txn, "amount_fen": amount, "payer_name": payer, "payer_account": account,
             "booked_at": "2026-03-02T01:00:00Z", "source": "notification"}
-    body = intake.credit_body(uid="u" * 32, now=now, code=f"in:{txn}", amount_fen=amount, bank_info=info)
-    template = intake.format_template(body)
+    template = intake.format_template(uid="u" * 32, now=now, code=f"in:{txn}", amount_fen=amount, bank_info=info)
     assert template is not None
     transfer, bank, acc, bidder, lot, project = ids
     vis = "sealed" if sealed else "supervisors"
     filled = _pg_format(template, [str(transfer), str(bank), str(acc), str(bidder), str(lot), str(project),
                                    f'"{number}"', f'"{vis}"', f'"lot:{lot}"'])
-    real = json.loads(json.dumps(body))
-    real.update(subject=f"lot:{lot}", project=project, visibility=vis)
-    p = real["payload"]
-    p.update(transfer=transfer, lot=lot, account=acc, bidder=bidder)
-    p["legs"][0]["account"], p["legs"][1]["account"], p["legs"][1]["number"] = bank, acc, number
+    # what audit.record writes for the ordinary path (deposits.posting._record + audit.services.record_event)
+    real = {"v": 1, "uid": "u" * 32, "at": "2026-03-02T01:02:03.456789Z", "action": "deposit.credit",
+            "subject": f"lot:{lot}", "project": project,
+            "actor": {"id": None, "label": "system", "role": "system", "org": None}, "visibility": vis,
+            "payload": {"transfer": transfer, "code": f"in:{txn}", "phase": "posted", "purpose": "credit",
+                        "pending": None, "amount_fen": amount, "lot": lot, "memo": "security received",
+                        "legs": [{"account": bank, "kind": "bank", "number": None, "effect": "posted", "amount": amount},
+                                 {"account": acc, "kind": "deposit", "number": number, "effect": "posted",
+                                  "amount": -amount}],
+                        "bank": info, "account": acc, "bidder": bidder}}
     assert filled.encode("utf-8") == canonical_bytes(real)
 
 
 def test_placeholder_lookalikes_are_not_placeholders():
-    """A value equal to a placeholder (it would need the per-process token) disables the template."""
+    """A value carrying the placeholder token (it would need the per-process secret) disables the template."""
     now = timezone.now()
-    info = {"payer_name": intake.slot("transfer")}  # the real placeholder text, smuggled into a value
-    body = intake.credit_body(uid="u" * 32, now=now, code="in:x", amount_fen=1, bank_info=info)
-    assert intake.format_template(body) is None  # -> the ordinary path
+    for info in ({"payer_name": intake.slot("transfer")}, {"payer_name": "x" + intake.slot("bank_info")}):
+        assert intake.format_template(uid="u" * 32, now=now, code="in:x", amount_fen=1, bank_info=info) is None
+    assert intake.format_template(uid="u" * 32, now=now, code="in:" + intake.slot("code"), amount_fen=1,
+                                  bank_info={}) is None
 
 
 def _event_of(txn_id: str) -> Event:
