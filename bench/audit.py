@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import statistics
 import sys
@@ -27,7 +26,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,24 +34,9 @@ BENCH_DB = "sunlight_audit_bench"
 
 
 def setup_django() -> None:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight_audit")
-    u = urlparse(base)
-    os.environ["DATABASE_URL"] = urlunparse(u._replace(path="/" + BENCH_DB))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import psycopg2
+    from bench.common import setup_django_on
 
-    admin = psycopg2.connect(urlunparse(u._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {BENCH_DB}")
-    admin.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django_on(BENCH_DB)
 
 
 def ms(seconds: float) -> float:

@@ -23,15 +23,34 @@ def free_port() -> int:
 
 
 def fresh_database(name: str) -> str:
+    """Drop and create the scratch database `name` on the server of DATABASE_URL; return its URL."""
     import psycopg2
+    from urllib.parse import urlparse, urlunparse
 
-    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    base = urlparse(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
+    if base.scheme not in ("postgres", "postgresql"):
+        base = urlparse("postgres://postgres@127.0.0.1:5432/postgres")
+    conn = psycopg2.connect(urlunparse(base._replace(path="/postgres")))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         cur.execute(f"CREATE DATABASE {name}")
     conn.close()
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
+    return urlunparse(base._replace(path="/" + name))
+
+
+def setup_django_on(name: str) -> str:
+    """In this process: a fresh scratch database, Django set up on it and migrated; returns its URL."""
+    url = fresh_database(name)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return url
 
 
 def start_server(env: dict, port: int, workers: int = 2) -> subprocess.Popen:

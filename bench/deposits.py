@@ -29,7 +29,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,27 +38,10 @@ WRITERS = 8
 
 
 def setup_django() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight_deposits")
-    u = urlparse(base)
-    url = urlunparse(u._replace(path="/" + BENCH_DB))
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "0")
-    import psycopg2
+    from bench.common import setup_django_on
 
-    admin = psycopg2.connect(urlunparse(u._replace(path="/postgres")))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {BENCH_DB}")
-    admin.close()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return url
+    return setup_django_on(BENCH_DB)
 
 
 def make_world(n_accounts: int):
