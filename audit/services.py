@@ -9,10 +9,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit import sql
 from audit.canonical import canonical_bytes
 from audit.models import Event, Visibility
 
 VISIBILITIES = {v.value for v in Visibility}
+EVENT_COLUMNS = ("uid", "created_at", "action", "subject", "project_id", "actor_id", "actor_label", "actor_role",
+                 "visibility", "canonical")
 
 
 def event_time(at: dt.datetime) -> str:
@@ -32,7 +35,7 @@ def actor_fields(actor: Any) -> dict[str, Any]:
     }
 
 
-def record_event(
+def _build_event(
     *,
     action: str,
     subject: str,
@@ -42,8 +45,7 @@ def record_event(
     visibility: str = Visibility.PUBLIC,
     at: dt.datetime | None = None,
 ) -> Event:
-    if not connection.in_atomic_block:
-        raise RuntimeError("audit.record must run inside the transaction of the action it records")
+    """The unsaved event with its canonical text, after checking what the log refuses."""
     if visibility not in VISIBILITIES:
         raise ValueError(f"unknown visibility {visibility!r}")
     if not action or len(action) > 64 or not subject or len(subject) > 100:
@@ -62,8 +64,7 @@ def record_event(
         "visibility": str(visibility),
         "payload": payload,
     }
-    text = canonical_bytes(body).decode("utf-8")
-    event = Event.objects.create(
+    return Event(
         uid=uid,
         created_at=at,
         action=action,
@@ -73,9 +74,45 @@ def record_event(
         actor_label=who["label"],
         actor_role=who["role"],
         visibility=str(visibility),
-        canonical=text,
+        canonical=canonical_bytes(body).decode("utf-8"),
     )
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.record must run inside the transaction of the action it records")
+
+
+def record_event(
+    *,
+    action: str,
+    subject: str,
+    payload: dict[str, Any],
+    actor: Any = None,
+    project_id: int | None = None,
+    visibility: str = Visibility.PUBLIC,
+    at: dt.datetime | None = None,
+) -> Event:
+    _require_transaction()
+    event = _build_event(action=action, subject=subject, payload=payload, actor=actor, project_id=project_id,
+                         visibility=visibility, at=at)
+    event.save(force_insert=True)
     return event
+
+
+def events_statement(items: list[dict[str, Any]]) -> tuple[sql.Statement | None, list[Event]]:
+    """The one INSERT appending several events in the given order (each item has the fields of
+    ``record_event``), for a hot path to send together with its own rows (``audit.sql.execute``)
+    in the transaction of the action; ``event_id_of(event.uid)`` refers to an event's id inside
+    that same round trip. Items the log refuses raise before anything is written."""
+    _require_transaction()
+    events = [_build_event(**item) for item in items]
+    return sql.insert(events, EVENT_COLUMNS), events
+
+
+def event_id_of(uid: str) -> sql.Sql:
+    """The id of the event ``uid``, looked up by the database (UNIQUE index) where it is needed."""
+    return sql.Sql(f"(SELECT id FROM {Event._meta.db_table} WHERE uid = %s)", (uid,))
 
 
 def on_commit(func) -> None:

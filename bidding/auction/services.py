@@ -20,6 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+from audit import services as audit_services
+from audit import sql
 from bidding.auction import engine as E
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber
 from trading.errors import Conflict, DomainError, Invalid, NotFound
@@ -93,6 +95,30 @@ def _locked(auction: Auction | int, *, related: str = "lot__project") -> Auction
                 .get(pk=auction_id))
     except (Auction.DoesNotExist, ValueError, TypeError):
         raise NotFound("no such auction") from None
+
+
+def _locked_with_refs(auction_id: int, pairs: list[tuple[int, str]]) -> tuple[Auction, set[tuple[int, str]]]:
+    """The hot path of bids, one round trip: the auction row alone, locked, and which of these
+    (bidder, client_ref) pairs are already taken by accepted bids (the UNIQUE index answers)."""
+    table, bids = Auction._meta.db_table, AuctionBid._meta.db_table
+    params: list[Any] = []
+    join = "SELECT NULL AS used_bidder, NULL AS used_ref"
+    if pairs:
+        match = " OR ".join(["(b.bidder_id = %s AND b.client_ref = %s)"] * len(pairs))
+        join = f"SELECT b.bidder_id AS used_bidder, b.client_ref AS used_ref FROM {bids} b WHERE {match}"
+        params += [v for pair in pairs for v in pair]
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    try:
+        rows = list(Auction.objects.raw(
+            f"SELECT a.*, u.used_bidder, u.used_ref FROM {table} a LEFT JOIN ({join}) u ON TRUE "
+            f"WHERE a.id = %s{lock}", [*params, int(auction_id)]))
+    except (ValueError, TypeError):
+        rows = []
+    if not rows:
+        raise NotFound("no such auction")
+    return rows[0], {(r.used_bidder, r.used_ref) for r in rows if r.used_bidder is not None}
 
 
 def public_state(auction: Auction, state: E.State | None = None) -> dict[str, Any]:
@@ -249,11 +275,39 @@ def _yuan(fen: int) -> str:
 
 @dataclasses.dataclass
 class _Rows:
-    """Rows written at the end of an action (bulk), and the frames to broadcast after commit."""
+    """Rows written at the end of an action (bulk), and the frames to broadcast after commit.
+    The audit events of bids wait in ``audit`` (their ``AuctionEvent`` rows in ``unaudited``) and
+    are appended with one INSERT, in order, before any other audit event of the action."""
 
     events: list[AuctionEvent] = dataclasses.field(default_factory=list)
     bids: list[AuctionBid] = dataclasses.field(default_factory=list)
     frames: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    unaudited: list[AuctionEvent] = dataclasses.field(default_factory=list)
+
+    def audit_statement(self) -> sql.Statement | None:
+        """The INSERT of the waiting audit events; their rows refer to them by uid."""
+        statement, records = audit_services.events_statement(self.audit)
+        for row, record in zip(self.unaudited, records):
+            row.audit_event_id = audit_services.event_id_of(record.uid)
+        self.audit, self.unaudited = [], []
+        return statement
+
+    def flush_audit(self) -> None:
+        sql.execute([self.audit_statement()])
+
+
+_PROJECT_OF_LOT: dict[int, int] = {}  # a lot never changes project
+
+
+def _project_id(auction: Auction) -> int:
+    if Auction.lot.is_cached(auction):
+        return auction.lot.project_id
+    project_id = _PROJECT_OF_LOT.get(auction.lot_id)
+    if project_id is None:
+        project_id = Lot.objects.values_list("project_id", flat=True).get(pk=auction.lot_id)
+        _PROJECT_OF_LOT[auction.lot_id] = project_id
+    return project_id
 
 
 def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User | None, now: dt.datetime,
@@ -271,6 +325,9 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
         if ev.kind == "closed":
             data["reserve_salt"] = auction.reserve_salt
         payload = {"auction": auction.pk, "lot": auction.lot_id, "seq": seq, "kind": ev.kind, **data}
+        deferred = ev.kind in ("bid", "posted")  # no side effects: audited with the batch's other bids
+        if not deferred:
+            rows.flush_audit()  # the bids before this event keep their place in the log
         if ev.kind == "closed":
             payload.update(_apply_result(auction, ev, now))
         elif ev.kind == "opened":
@@ -278,11 +335,16 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
             _assign_all_numbers(auction, now)
         elif ev.kind == "live":
             _ensure_lot(auction.lot, "live", actor=None)
-        record = audit.record(action=f"auction.{ev.kind}", subject=f"auction:{auction.pk}",
-                              actor=actor if ev.kind not in ("opened", "live", "closed") else None,
-                              project_id=auction.lot.project_id, payload=payload, at=now)
-        rows.events.append(AuctionEvent(auction=auction, seq=seq, kind=ev.kind, data=data, at=now,
-                                        audit_event_id=record.pk))
+        item = {"action": f"auction.{ev.kind}", "subject": f"auction:{auction.pk}", "payload": payload, "at": now,
+                "actor": actor if ev.kind not in ("opened", "live", "closed") else None,
+                "project_id": _project_id(auction)}
+        row = AuctionEvent(auction=auction, seq=seq, kind=ev.kind, data=data, at=now)
+        rows.events.append(row)
+        if deferred:
+            rows.audit.append(item)
+            rows.unaudited.append(row)
+        else:
+            row.audit_event_id = audit.record(**item).pk
         if ev.kind in ("bid", "posted"):
             assert bidder is not None
             rows.bids.append(AuctionBid(auction=auction, seq=seq, bidder=bidder, amount_fen=data["amount_fen"],
@@ -294,9 +356,13 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
 
 def _finish(auction: Auction, rows: _Rows) -> None:
     """Write the collected rows and the new state; broadcast once, after commit."""
-    AuctionEvent.objects.bulk_create(rows.events)
-    AuctionBid.objects.bulk_create(rows.bids)
-    auction.save(update_fields=Auction.STATE_FIELDS + ["pause_reason", "result_applied"])
+    # one round trip on PostgreSQL: the bids' audit events, the event and bid rows, the new state
+    sql.execute([
+        rows.audit_statement(),
+        sql.insert(rows.events, ("auction", "seq", "kind", "data", "at", "audit_event_id")),
+        sql.insert(rows.bids, ("auction", "seq", "bidder", "amount_fen", "kind", "client_ref", "placed_at", "via")),
+        sql.update(auction, Auction.STATE_FIELDS + ["pause_reason", "result_applied"]),
+    ])
     if rows.frames:
         state = public_state(auction)
         frames, auction_id = list(rows.frames), auction.pk
@@ -542,28 +608,40 @@ def _precheck(req: BidRequest) -> BidAnswer | None:
 def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
     """Decide bids in their order of arrival, each by the engine, under one row lock and in one
     transaction (group commit): accepted bids get consecutive sequence numbers and their own audit
-    events; the broadcast goes out once, after commit. Refused bids change nothing."""
+    events; the broadcast goes out once, after commit. Refused bids change nothing.
+
+    A reference a bidder already used is refused as replayed: the references are read with the
+    lock, and the UNIQUE (bidder, client_ref) index is the judge of a race the read cannot see (a
+    batch committed while this one waited for the lock): its transaction then rolls back whole and
+    the batch is decided again."""
     auction_id = auction.pk if isinstance(auction, Auction) else auction
     answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
     numbers = [None if a is not None else _known_number(auction_id, r.user.organisation_id)
                for r, a in zip(requests, answers)]
+    try:
+        return _decide_bids(auction_id, requests, list(answers), numbers)
+    except IntegrityError as exc:
+        if "auction_bid_ref_once" not in str(exc):
+            raise
+    return _decide_bids(auction_id, requests, answers, numbers)
+
+
+def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
+                 numbers: list[BidderNumber | None]) -> list[BidAnswer]:
+    # a bidder whose number is only being assigned now has no bids yet
+    pairs = [(n.pk, r.client_ref) for r, a, n in zip(requests, answers, numbers) if a is None and n is not None]
     with transaction.atomic():
-        auction = _locked(auction_id, related="lot")
+        auction, used = _locked_with_refs(auction_id, pairs)
         now = timezone.now()
         config = auction.config
         state = auction.state
-        # references already used by these bidders (the UNIQUE (bidder, client_ref) index answers it);
-        # a bidder whose number is only being assigned now has no bids yet
-        refs = [r.client_ref for r, a, n in zip(requests, answers, numbers) if a is None and n is not None]
-        holders = {n.pk for n, a in zip(numbers, answers) if a is None and n is not None}
-        used = set(AuctionBid.objects.filter(bidder_id__in=holders, client_ref__in=refs)
-                   .values_list("bidder_id", "client_ref")) if refs else set()
         rows = _Rows()
         for i, req in enumerate(requests):
             if answers[i] is not None:
                 continue
             bidder = numbers[i]
             if bidder is None:
+                rows.flush_audit()  # the number's audit event comes after the bids decided before it
                 try:
                     bidder = _bidder_for(auction, req.user, now)
                 except BidRefused as exc:
@@ -599,13 +677,7 @@ def place_bid(*, auction: Auction | int, user: User, amount_fen: int, client_ref
         raise BidRefused(early.code, early.message)
     auction_id = auction.pk if isinstance(auction, Auction) else auction
     _fast_refusal(auction_id, amount_fen)
-    try:
-        (answer,) = place_bids(auction=auction_id, requests=[req])
-    except IntegrityError as exc:
-        # the (bidder, client_ref) UNIQUE constraint: the whole transaction rolled back, nothing changed
-        if "auction_bid_ref_once" in str(exc) or "client_ref" in str(exc):
-            raise BidRefused(E.REPLAYED, _REPLAYED) from None
-        raise
+    (answer,) = place_bids(auction=auction_id, requests=[req])
     if not answer.accepted:
         raise BidRefused(answer.code, answer.message, minimum_fen=answer.minimum_fen)
     return BidReceipt(True, E.OK, answer.message, answer.seq, amount_fen, answer.number, answer.state)

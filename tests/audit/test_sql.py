@@ -1,0 +1,63 @@
+"""The audit log's batch append (``events_statement`` + ``audit.sql.execute``): one round trip on
+PostgreSQL, the same events as ``record_event`` writes one by one."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import connection, transaction
+
+from audit import sql
+from audit.models import Event
+from audit.services import event_id_of, events_statement, record_event
+
+pytestmark = pytest.mark.django_db
+
+
+def items(n: int, **extra):
+    return [{"action": "t.batch", "subject": f"thing:{i}", "payload": {"i": i, "text": "中文"}, **extra}
+            for i in range(n)]
+
+
+def test_batch_appends_in_order_as_record_event_would(world):
+    with transaction.atomic():
+        single = record_event(action="t.batch", subject="thing:single", payload={"i": -1})
+        statement, events = events_statement(items(3, project_id=7, actor=world.staff))
+        sql.execute([statement])
+    rows = list(Event.objects.filter(id__gt=single.pk).order_by("id"))
+    assert [r.uid for r in rows] == [e.uid for e in events]
+    assert [json.loads(r.canonical)["payload"]["i"] for r in rows] == [0, 1, 2]
+    for row, built in zip(rows, events):
+        assert row.canonical == built.canonical  # the exact bytes the Merkle leaf will hash
+        assert (row.project_id, row.actor_id, row.actor_role) == (7, world.staff.pk, world.staff.role)
+    body = rows[0].body
+    assert body["actor"]["label"] == world.staff.username and body["uid"] == rows[0].uid
+
+
+def test_event_id_of_refers_to_an_event_of_the_same_round_trip():
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMPORARY TABLE probe (event_id bigint NOT NULL)")
+    with transaction.atomic():
+        statement, (event,) = events_statement(items(1))
+        ref = event_id_of(event.uid)  # a column filled by the database from the event appended just before
+        sql.execute([statement, sql.Statement(f"INSERT INTO probe (event_id) VALUES ({ref.text})", ref.params)])
+    with connection.cursor() as cur:
+        cur.execute("SELECT event_id FROM probe")
+        assert cur.fetchall() == [(Event.objects.get(uid=event.uid).pk,)]
+
+
+def test_a_refused_item_writes_nothing():
+    before = Event.objects.count()
+    with pytest.raises(ValueError, match="visibility"):
+        with transaction.atomic():
+            events_statement([*items(2), {"action": "t.batch", "subject": "x", "payload": {}, "visibility": "nope"}])
+    assert Event.objects.count() == before
+
+
+def test_a_failing_statement_rolls_back_the_whole_round_trip():
+    before = Event.objects.count()
+    with pytest.raises(Exception):
+        with transaction.atomic():
+            statement, _ = events_statement(items(2))
+            sql.execute([statement, sql.Statement("INSERT INTO trading_lot (id) VALUES (%s)", (None,))])
+    assert Event.objects.count() == before
