@@ -200,7 +200,7 @@ class Client:
                 self.events[e["seq"]] = {k: e[k] for k in ("seq", "kind", "data", "at")}
                 self.arrival[e["seq"]] = t
                 self.last_seq = e["seq"]
-            self.state = m["state"]
+            self.state = {**self.state, **m["state"]}  # events carry the state's changing fields
             self.changed.set()
         elif kind == "bid_result":
             self.answers[m["ref"]] = m

@@ -166,7 +166,7 @@ class Room:
                     break
                 self.events[e["seq"]] = {k: e[k] for k in ("seq", "kind", "data", "at")}
                 self.last_seq = e["seq"]
-            self.state = msg["state"]
+            self.state = {**(self.state or {}), **msg["state"]}  # events carry the changing fields
         elif kind in ("bid_result", "continue_result"):
             self.answers[msg["ref"]] = msg
         elif kind == "error":

@@ -78,7 +78,14 @@ def test_twenty_bidders_at_the_same_moment(server):
         everyone = bidders + watchers
         await asyncio.gather(*(c.wait_for(lambda r: r.last_seq >= final) for c in everyone))
         histories = {tuple(c.history()) for c in everyone}
-        for c in everyone:
+        # event frames carry only the state's changing fields; merged into the snapshot's state they
+        # give exactly the state a newcomer's snapshot shows
+        event_frames = [f for f in watchers[0].frames if f["type"] in ("event", "events")]
+        assert event_frames and all(not (S.STATIC_STATE_KEYS & f["state"].keys()) for f in event_frames)
+        newcomer = await Room(server, auction.pk).connect()
+        fresh = dict(newcomer.state)
+        assert all(c.state == fresh for c in everyone)
+        for c in everyone + [newcomer]:
             await c.close()
         return histories, price
 

@@ -162,10 +162,10 @@
       var ok = true;
       msg.events.forEach(function (e) { ok = apply(e) && ok; });
       if (!ok) return resync();
-      state = msg.state; renderHistory(); renderState();
+      state = Object.assign({}, state, msg.state); renderHistory(); renderState();
     } else if (msg.type === "event") {
       if (!apply(msg)) return resync();
-      state = msg.state; renderHistory(); renderState();
+      state = Object.assign({}, state, msg.state); renderHistory(); renderState();
       if (msg.kind === "bid" && msg.data.bidder !== myNumber && msg.data.bidder) flash();
     } else if (msg.type === "bid_result") {
       if (msg.accepted) say("出价成功 Bid accepted: " + yuan(msg.amount_fen), "ok");
