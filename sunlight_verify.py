@@ -28,6 +28,15 @@ import zipfile
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+def _b64decode(text):
+    """Strict base64: only the canonical encoding (unused padding bits zero), so a note cannot be
+    changed without changing what it says (a flipped padding bit would otherwise decode the same)."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw) != (text.encode("ascii") if isinstance(text, str) else bytes(text)):
+        raise binascii.Error("non-canonical base64")
+    return raw
+
+
 FORMAT = "sunlight-archive/1"
 MAX_MEMBER = 1 << 30  # refuse archive members larger than 1 GiB
 
@@ -126,7 +135,7 @@ def _key_id(name: str, pub: bytes) -> bytes:
 def parse_vkey(vkey: str):
     try:
         name, hexid, b64 = vkey.strip().split("+", 2)
-        raw = base64.b64decode(b64, validate=True)
+        raw = _b64decode(b64)
         ok = len(raw) == 33 and raw[0] == 1 and bytes.fromhex(hexid) == _key_id(name, raw[1:])
     except (ValueError, binascii.Error):
         ok = False
@@ -146,7 +155,7 @@ def open_checkpoint(note: str, vkey: str):
     for line in sigs[:-1].split("\n"):
         sig_name, _, b64 = line.removeprefix("\u2014 ").partition(" ")
         try:
-            raw = base64.b64decode(b64, validate=True)
+            raw = _b64decode(b64)
         except binascii.Error:
             raise VerifyError("malformed checkpoint signature line") from None
         if line.startswith("\u2014 ") and sig_name == name and raw[:4] == kid:
@@ -159,7 +168,7 @@ def open_checkpoint(note: str, vkey: str):
         raise VerifyError("the checkpoint is not signed by the platform key")
     lines = text[:-1].split("\n")
     try:
-        origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+        origin, size, root = lines[0], int(lines[1]), _b64decode(lines[2])
     except (IndexError, ValueError, binascii.Error):
         raise VerifyError("the checkpoint body is malformed") from None
     if not origin or len(root) != 32 or lines[1] != str(size) or size < 0:
@@ -238,7 +247,7 @@ def verify_archive(path: str, trusted_key: str | None = None, log=print) -> dict
             rec = _json(line, f"events.jsonl line {n}")
             try:
                 index, event = rec["index"], rec["event"]
-                proof = [base64.b64decode(p, validate=True) for p in rec["proof"]]
+                proof = [_b64decode(p) for p in rec["proof"]]
             except (TypeError, KeyError, ValueError, binascii.Error):
                 raise VerifyError(f"events.jsonl line {n} is malformed") from None
             if not isinstance(index, int) or isinstance(index, bool) or index in seen:

@@ -31,6 +31,15 @@ SIG_PREFIX = "\u2014 "  # em dash + space
 MAX_SIGNATURES = 100
 _SIZE_RE = re.compile(r"0|[1-9][0-9]{0,19}")
 
+def _b64decode(text):
+    """Strict base64: only the canonical encoding (unused padding bits zero), so a note cannot be
+    changed without changing what it says (a flipped padding bit would otherwise decode the same)."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw) != (text.encode("ascii") if isinstance(text, str) else bytes(text)):
+        raise binascii.Error("non-canonical base64")
+    return raw
+
+
 
 class CheckpointError(ValueError):
     """A checkpoint or note is malformed or its signature does not verify."""
@@ -78,7 +87,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
     if not _SIZE_RE.fullmatch(size_s) or int(size_s) >= 1 << 64:
         raise CheckpointError(f"checkpoint size {size_s!r} is not a decimal tree size")
     try:
-        root = base64.b64decode(root_s, validate=True)
+        root = _b64decode(root_s)
     except binascii.Error as exc:
         raise CheckpointError("checkpoint root is not base64") from exc
     if len(root) != 32:
@@ -111,7 +120,7 @@ def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
         raise CheckpointError("verifier key must look like name+hexid+base64key")
     name, hexid, b64 = parts
     try:
-        raw = base64.b64decode(b64, validate=True)
+        raw = _b64decode(b64)
         kid = bytes.fromhex(hexid)
     except (binascii.Error, ValueError) as exc:
         raise CheckpointError("verifier key is not valid hex/base64") from exc
@@ -168,7 +177,7 @@ def split_note(note: str) -> tuple[str, list[tuple[str, bytes, bytes]]]:
             raise CheckpointError(f"malformed signature line {line[:40]!r}")
         name, _, b64 = line[len(SIG_PREFIX) :].partition(" ")
         try:
-            raw = base64.b64decode(b64, validate=True)
+            raw = _b64decode(b64)
         except binascii.Error as exc:
             raise CheckpointError("signature is not base64") from exc
         if not name or len(raw) < 5:

@@ -104,6 +104,7 @@ def _closed(state: dict, ev: Ev) -> None:
     p = ev.payload
     a = _auction(state, p["auction"])
     a["phase"] = "closed"
+    a["end_at"] = _t(p["at"])  # the engine closes at the end instant (the clock's or the listing's)
     a["outcome"] = p["outcome"]
     a["outcome_reason"] = p["reason"]
     a["reserve_fen"] = p["reserve_fen"]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 import sunlight_verify as sv
 from audit import checkpoint as ck
@@ -34,6 +34,7 @@ def test_round_trip_and_format():
 
 
 @given(st.integers(0, 400), st.integers(0, 7))
+@example(pos=210, bit=1)  # found by hypothesis: an unused padding bit of the signature's base64
 def test_any_flipped_bit_breaks_the_checkpoint(pos, bit):
     note = ck.sign_checkpoint(make(), KEY).encode()
     pos %= len(note)
