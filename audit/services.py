@@ -100,12 +100,16 @@ def record_event(
     return event
 
 
-def events_statement(items: list[dict[str, Any]]) -> tuple[sql.Statement | None, list[Event]]:
+def events_statement(items: list[dict[str, Any]], *, alone: bool = False
+                     ) -> tuple[sql.Statement | None, list[Event]]:
     """The one INSERT appending several events in the given order (each item has the fields of
     ``record_event``), for a hot path to send together with its own rows (``audit.sql.execute``)
     in the transaction of the action; ``event_id_of(event.uid)`` refers to an event's id inside
-    that same round trip. Items the log refuses raise before anything is written."""
-    _require_transaction()
+    that same round trip. Items the log refuses raise before anything is written.
+    ``alone``: the caller sends it with ``audit.sql.execute_alone`` (the round trip is the action's
+    one transaction), so no transaction needs to be open now."""
+    if not alone:
+        _require_transaction()
     events = [_build_event(**item) for item in items]
     return sql.insert(events, EVENT_COLUMNS), events
 

@@ -54,15 +54,21 @@ def insert(objs: Sequence[Model], names: Sequence[str]) -> Statement | None:
                      tuple(params))
 
 
-def update(obj: Model, names: Sequence[str]) -> Statement:
-    """The UPDATE of one row's ``names`` from the instance (like ``save(update_fields=…)``)."""
+def update(obj: Model, names: Sequence[str], *, expect: dict[str, Any] | None = None) -> Statement:
+    """The UPDATE of one row's ``names`` from the instance (like ``save(update_fields=…)``);
+    ``expect``: columns the row must still hold (a compare-and-set; the caller checks the count)."""
     model = type(obj)
     fields = [model._meta.get_field(n) for n in names]
     params: list[Any] = []
     sets = ", ".join(f"{connection.ops.quote_name(f.column)} = {_value(f, obj, params)}" for f in fields)
-    pk = connection.ops.quote_name(model._meta.pk.column)
-    return Statement(f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sets} WHERE {pk} = %s",
-                     (*params, obj.pk))
+    where = [f"{connection.ops.quote_name(model._meta.pk.column)} = %s"]
+    params.append(obj.pk)
+    for name, value in (expect or {}).items():
+        field = model._meta.get_field(name)
+        where.append(f"{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    return Statement(f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sets} WHERE {' AND '.join(where)}",
+                     tuple(params))
 
 
 def execute(statements: Iterable[Statement | None]) -> None:
@@ -78,3 +84,17 @@ def execute(statements: Iterable[Statement | None]) -> None:
         else:
             for s in todo:
                 cur.execute(s.sql, s.params)
+
+
+def execute_alone(statements: Iterable[Statement | None]) -> None:
+    """Run the statements as one transaction of their own, in one round trip (PostgreSQL only,
+    outside any transaction): a simple query holding several statements is one implicit
+    transaction, all or nothing, committed at its end; the first error rolls it all back and is
+    raised here. What the caller would run on commit it runs after this returns."""
+    todo = [s for s in statements if s is not None]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        raise RuntimeError("execute_alone needs PostgreSQL and no open transaction")
+    if not todo:
+        return
+    with connection.cursor() as cur:
+        cur.execute(";\n".join(s.sql for s in todo), [p for s in todo for p in s.params])

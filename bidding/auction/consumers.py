@@ -131,6 +131,7 @@ class _Room:
     def know(self, state: dict | None) -> None:
         if state and (self.state is None or state.get("seq", 0) >= self.state.get("seq", 0)):
             self.state = state
+            services.seen_seq(self.auction_id, state.get("seq", 0))
 
     def final_refusal(self, amount_fen: int) -> services.BidAnswer | None:
         """Refusals that the committed state already makes final (the minimum never decreases, a

@@ -4,18 +4,25 @@ Every action: keyword-only, one ``transaction.atomic()``, the auction row locked
 ``select_for_update``, the pure engine decides, the decision's events are persisted with the
 gap-free per-auction sequence and recorded in the audit log in the same transaction, and the
 websocket broadcast is sent only on commit.  The database is the source of truth.
+
+The hot path, a batch of bids, may instead be decided against the state this process last
+committed and written in one round trip that is its own transaction, its first statement a
+compare-and-set of the auction row that the database judges (``_decide_on_head``); if the row
+moved on, nothing is written and the batch is decided under the lock as above.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import secrets
+import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -295,10 +302,11 @@ class _Rows:
     frames: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     unaudited: list[AuctionEvent] = dataclasses.field(default_factory=list)
+    alone: bool = False  # written by ``sql.execute_alone`` (the fast path): no transaction is open yet
 
     def audit_statement(self) -> sql.Statement | None:
         """The INSERT of the waiting audit events; their rows refer to them by uid."""
-        statement, records = audit_services.events_statement(self.audit)
+        statement, records = audit_services.events_statement(self.audit, alone=self.alone)
         for row, record in zip(self.unaudited, records):
             row.audit_event_id = audit_services.event_id_of(record.uid)
         self.audit, self.unaudited = [], []
@@ -307,6 +315,8 @@ class _Rows:
     def flush_audit(self) -> None:
         sql.execute([self.audit_statement()])
 
+
+SIDE_EFFECT_FREE = ("bid", "posted")  # events that write only their own rows (no lot transition, no numbers)
 
 _PROJECT_OF_LOT: dict[int, int] = {}  # a lot never changes project
 
@@ -336,7 +346,7 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
         if ev.kind == "closed":
             data["reserve_salt"] = auction.reserve_salt
         payload = {"auction": auction.pk, "lot": auction.lot_id, "seq": seq, "kind": ev.kind, **data}
-        deferred = ev.kind in ("bid", "posted")  # no side effects: audited with the batch's other bids
+        deferred = ev.kind in SIDE_EFFECT_FREE  # audited with the batch's other bids
         if not deferred:
             rows.flush_audit()  # the bids before this event keep their place in the log
         if ev.kind == "closed":
@@ -365,15 +375,22 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
     return frames
 
 
-def _finish(auction: Auction, rows: _Rows) -> None:
-    """Write the collected rows and the new state; broadcast once, after commit."""
-    # one round trip on PostgreSQL: the bids' audit events, the event and bid rows, the new state
-    sql.execute([
+_WRITTEN_FIELDS = Auction.STATE_FIELDS + ["pause_reason", "result_applied"]
+
+
+def _row_statements(rows: _Rows) -> list[sql.Statement | None]:
+    """The bids' audit events, then the event and bid rows that refer to them."""
+    return [
         rows.audit_statement(),
         sql.insert(rows.events, ("auction", "seq", "kind", "data", "at", "audit_event_id")),
         sql.insert(rows.bids, ("auction", "seq", "bidder", "amount_fen", "kind", "client_ref", "placed_at", "via")),
-        sql.update(auction, Auction.STATE_FIELDS + ["pause_reason", "result_applied"]),
-    ])
+    ]
+
+
+def _finish(auction: Auction, rows: _Rows) -> None:
+    """Write the collected rows and the new state; broadcast once, after commit."""
+    # one round trip on PostgreSQL: the bids' audit events, the event and bid rows, the new state
+    sql.execute([*_row_statements(rows), sql.update(auction, _WRITTEN_FIELDS)])
     if rows.frames:
         state = changing_state(public_state(auction))
         frames, auction_id = list(rows.frames), auction.pk
@@ -616,25 +633,133 @@ def _precheck(req: BidRequest) -> BidAnswer | None:
     return None
 
 
-def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
-    """Decide bids in their order of arrival, each by the engine, under one row lock and in one
-    transaction (group commit): accepted bids get consecutive sequence numbers and their own audit
-    events; the broadcast goes out once, after commit. Refused bids change nothing.
+# ---------------------------------------------------------------------------------------------
+# the batch of bids: decided against this process's head in one round trip, else under the lock
+# ---------------------------------------------------------------------------------------------
 
-    A reference a bidder already used is refused as replayed: the references are read with the
-    lock, and the UNIQUE (bidder, client_ref) index is the judge of a race the read cannot see (a
-    batch committed while this one waited for the lock): its transaction then rolls back whole and
-    the batch is decided again."""
+# Per process: the newest committed row of each auction that this process read under its lock or
+# wrote itself (the "head"). Only ever a starting point: a batch decided against it is written
+# with a compare-and-set on ``last_seq`` that the database judges (see ``_decide_on_head``).
+_HEADS: dict[int, Auction] = {}
+_HEADS_LOCK = threading.Lock()
+
+
+def _remember(auction: Auction) -> None:
+    snapshot = copy.copy(auction)
+    with _HEADS_LOCK:
+        known = _HEADS.get(auction.pk)
+        if known is None or known.last_seq <= snapshot.last_seq:
+            if len(_HEADS) > 10_000:
+                _HEADS.clear()
+            _HEADS[auction.pk] = snapshot
+
+
+def _head(auction_id: int) -> Auction | None:
+    with _HEADS_LOCK:
+        known = _HEADS.get(auction_id)
+    return None if known is None else copy.copy(known)  # a private copy: deciding mutates it
+
+
+def seen_seq(auction_id: int, seq: int) -> None:
+    """A server process learnt (from the room's group) that the auction reached ``seq``: a head
+    behind it is stale, so the next batch goes straight to the lock instead of failing once."""
+    with _HEADS_LOCK:
+        known = _HEADS.get(auction_id)
+        if known is not None and known.last_seq < seq:
+            del _HEADS[auction_id]
+
+
+def _guarded_update(auction: Auction, seen: int) -> sql.Statement:
+    """The new state, written only over the state it was decided from (``last_seq`` = ``seen``);
+    any other count of rows updated aborts the round trip (SQLSTATE 40001, migration 0004)."""
+    update = sql.update(auction, _WRITTEN_FIELDS, expect={"last_seq": seen})
+    return sql.Statement(f"WITH head AS ({update.sql} RETURNING 1) "
+                         f"SELECT auction_expect_head((SELECT count(*) FROM head))", update.params)
+
+
+def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
+    """Decide bids in their order of arrival, each by the engine, as one transaction (group
+    commit): accepted bids get consecutive sequence numbers and their own audit events; the
+    broadcast goes out once, after commit. Refused bids change nothing.
+
+    Usually the batch is decided against this process's head and written in one round trip whose
+    first statement is a compare-and-set on the auction row (``_decide_on_head``). When that cannot
+    be done or the database refuses it, the batch is decided under the row lock
+    (``_decide_bids``): a reference a bidder already used is then refused as replayed (the
+    references are read with the lock), and the UNIQUE (bidder, client_ref) index is the judge of
+    a race the read cannot see (a batch committed while this one waited for the lock): its
+    transaction then rolls back whole and the batch is decided again."""
     auction_id = auction.pk if isinstance(auction, Auction) else auction
     answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
     numbers = [None if a is not None else _known_number(auction_id, r.user.organisation_id)
                for r, a in zip(requests, answers)]
+    fast = _decide_on_head(auction_id, requests, answers, numbers)
+    if fast is not None:
+        return fast
     try:
         return _decide_bids(auction_id, requests, list(answers), numbers)
     except IntegrityError as exc:
         if "auction_bid_ref_once" not in str(exc):
             raise
     return _decide_bids(auction_id, requests, answers, numbers)
+
+
+def _decide_on_head(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
+                    numbers: list[BidderNumber | None]) -> list[BidAnswer] | None:
+    """The batch decided by the engine against this process's head (no read), written in one
+    round trip that is its own transaction (``sql.execute_alone``): first the compare-and-set of
+    the auction row (it also takes the row lock, in the same order as every other action), then
+    the audit events, the event rows and the bid rows. The database is the judge of the head:
+
+    - another process or action wrote the auction since → the row no longer holds the head's
+      ``last_seq``: 0 rows updated → serialization failure, and whatever it wrote holds the next
+      sequence numbers too (UNIQUE (auction, seq));
+    - a reference already used → UNIQUE (bidder, client_ref).
+
+    Either way the round trip rolls back whole and None is returned: the caller decides the batch
+    under the lock. None too, before anything is sent, when this path cannot decide it: not on
+    PostgreSQL or inside a transaction, no head, a bidder without a number yet, an outcome with
+    side effects (opening, closing…), or no accepted bid (no write would check the head)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    if any(a is None and n is None for a, n in zip(answers, numbers)):
+        return None
+    head = _head(auction_id)
+    if head is None:
+        return None
+    seen, now = head.last_seq, timezone.now()
+    config, state = head.config, head.state
+    answers = list(answers)
+    rows = _Rows(alone=True)
+    for i, req in enumerate(requests):
+        bidder = numbers[i]
+        if answers[i] is not None or bidder is None:
+            continue
+        out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
+        if any(ev.kind not in SIDE_EFFECT_FREE for ev in out.events):
+            return None
+        if not out.decision.accepted:
+            answers[i] = BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
+                                   minimum_fen=E.minimum_bid(config, state))
+            continue
+        frames = _write_events(head, out, rows, actor=req.user, now=now, bidder=bidder,
+                               client_ref=req.client_ref, via=req.via)
+        state = out.state
+        seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
+        answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
+    if not rows.frames:
+        return None
+    try:
+        sql.execute_alone([_guarded_update(head, seen), *_row_statements(rows)])
+    except (IntegrityError, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and getattr(exc.__cause__, "pgcode", None) != "40001":
+            raise
+        seen_seq(auction_id, seen + 1)
+        return None
+    _remember(head)
+    final = public_state(head, state)
+    broadcast(auction_id, list(rows.frames), changing_state(final))  # committed: the round trip was the transaction
+    return [dataclasses.replace(a, state=final) for a in answers]
 
 
 def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
@@ -670,11 +795,12 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidA
                                    client_ref=req.client_ref, via=req.via)
             state = out.state
             used.add((bidder.pk, req.client_ref))
-            seq = next(f["seq"] for f in frames if f["kind"] in ("bid", "posted"))
+            seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
             answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
         if rows.frames:
             _finish(auction, rows)
         final = public_state(auction, state)
+        transaction.on_commit(lambda: _remember(auction))  # read under the lock, then written: the newest
     return [dataclasses.replace(a, state=final) for a in answers]
 
 

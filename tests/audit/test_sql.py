@@ -61,3 +61,44 @@ def test_a_failing_statement_rolls_back_the_whole_round_trip():
             statement, _ = events_statement(items(2))
             sql.execute([statement, sql.Statement("INSERT INTO trading_lot (id) VALUES (%s)", (None,))])
     assert Event.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_execute_alone_is_one_transaction_of_its_own_all_or_nothing():
+    if connection.vendor != "postgresql":
+        pytest.skip("a multi-statement simple query as one implicit transaction: PostgreSQL")
+    before = Event.objects.count()
+    with pytest.raises(RuntimeError, match="no open transaction"):
+        with transaction.atomic():
+            sql.execute_alone([events_statement(items(1))[0]])
+    with pytest.raises(Exception):
+        statement, _ = events_statement(items(2), alone=True)
+        sql.execute_alone([statement, sql.Statement("INSERT INTO trading_lot (id) VALUES (%s)", (None,))])
+    assert Event.objects.count() == before  # the first statement was rolled back with the second
+    statement, events = events_statement(items(2), alone=True)
+    sql.execute_alone([statement])
+    assert list(Event.objects.order_by("-id")[:2].values_list("uid", flat=True)) == [events[1].uid, events[0].uid]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_statement_needs_a_transaction_unless_sent_alone():
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        events_statement(items(1))
+    statement, _ = events_statement(items(1), alone=True)
+    assert statement is not None
+
+
+def test_update_with_expect_is_a_compare_and_set(world):
+    from trading.models import Organisation
+
+    org = world.centre
+    old_name = org.name
+    org.name = "改名"
+    statement = sql.update(org, ["name"], expect={"name": "not the current name"})
+    assert statement.sql.endswith("WHERE \"id\" = %s AND \"name\" = %s")
+    with transaction.atomic():
+        sql.execute([statement])
+    assert Organisation.objects.get(pk=org.pk).name == old_name  # nothing matched
+    with transaction.atomic():
+        sql.execute([sql.update(org, ["name"], expect={"name": old_name})])
+    assert Organisation.objects.get(pk=org.pk).name == "改名"
