@@ -23,8 +23,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
+from audit import sql
 from bidding.auction import engine as E
 from bidding.auction import protocol as P
 from bidding.auction import selectors, services
@@ -127,6 +128,7 @@ class _Room:
         self.layer = None
         self.queue: list = []
         self.drainer: asyncio.Task | None = None
+        self.writer: sql.AsyncAlone | None = None  # the room's own connection for batches on the loop
 
     def know(self, state: dict | None) -> None:
         if state and (self.state is None or state.get("seq", 0) >= self.state.get("seq", 0)):
@@ -172,7 +174,8 @@ class _Room:
             requests = [services.BidRequest(user=u, amount_fen=f.amount_fen, client_ref=f.ref, via="ws")
                         for u, f, _ in live]
             try:
-                answers = await _in_thread(services.place_bids)(auction=self.auction_id, requests=requests)
+                answers = await self._on_head(requests) or await _in_thread(services.place_bids)(
+                    auction=self.auction_id, requests=requests)
             except Exception as exc:  # e.g. the database is down: every bid of the batch gets the error
                 for _, _, future in live:
                     if not future.done():
@@ -182,6 +185,37 @@ class _Room:
             for (_, _, future), answer in zip(live, answers):
                 if not future.done():
                     future.set_result(answer)
+
+    async def _on_head(self, requests: list) -> list | None:
+        """The usual batch, on the event loop without a thread: decided against this process's head
+        and written by the room's own asynchronous connection in one round trip that is its own
+        transaction. None when it cannot be done that way or the database refused it (the head was
+        stale, a reference used) or the round trip failed: then ``place_bids`` decides the batch in a
+        thread, under the lock."""
+        if self.writer is None:
+            if connection.vendor != "postgresql":
+                return None
+            self.writer = sql.AsyncAlone()
+        batch = services.decide_on_head(auction_id=self.auction_id, requests=requests)
+        if batch is None:
+            return None
+        try:
+            await self.writer.execute_alone(batch.statements)
+        except Exception as exc:
+            # refused (a conflict): nothing was written. Any other failure (e.g. the connection was
+            # lost) leaves it unknown whether the round trip committed: deciding the batch again under
+            # the lock tells, since a committed batch holds its references (then "replayed").
+            if not sql.is_conflict(exc):
+                log.warning("auction %s: a batch's round trip failed (%s); deciding it under the lock",
+                            self.auction_id, exc)
+            services.head_refused(batch)
+            return None
+        answers = services.head_written(batch)
+        if self.layer is not None:  # committed: the room's group hears of it (each process relays it)
+            message = services.events_message(batch.frames, services.changing_state(batch.final))
+            task = asyncio.ensure_future(self.layer.group_send(services.group_name(self.auction_id), message))
+            task.add_done_callback(_log_failed_send)
+        return answers
 
     async def join(self, consumer: "AuctionConsumer") -> None:
         self.members.add(consumer)
@@ -206,6 +240,9 @@ class _Room:
                     await layer.group_discard(services.group_name(self.auction_id), channel)
                 except Exception:  # pragma: no cover - the layer is gone with the process anyway
                     log.exception("group_discard failed")
+            if not self.members and self.writer is not None and (self.drainer is None or self.drainer.done()):
+                self.writer.close()
+                self.writer = None
 
     async def _relay(self, layer, channel) -> None:
         while True:
@@ -222,6 +259,11 @@ class _Room:
             self.know(message["state"])
             for consumer in list(self.members):
                 consumer.offer(message["events"], message["state"])
+
+
+def _log_failed_send(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:  # clients resync by seq: nothing is lost
+        log.error("auction fan-out failed: %s", task.exception())
 
 
 _ROOMS: dict[int, _Room] = {}

@@ -408,6 +408,11 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
     return frames
 
 
+def events_message(frames: list[dict[str, Any]], state: dict[str, Any]) -> dict[str, Any]:
+    """The room group's message: the committed events and the state's changing fields."""
+    return {"type": "auction.events", "events": frames, "state": state}
+
+
 def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, Any]) -> None:
     """Notify the room (after commit). Losing this message loses nothing: clients resync.
     Inside the ASGI server the send is handed to the event loop without blocking the worker thread."""
@@ -421,7 +426,7 @@ def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, An
         layer = get_channel_layer(LAYER_ALIAS)
         if layer is None:
             return
-        message = {"type": "auction.events", "events": frames, "state": state}
+        message = events_message(frames, state)
         local = SyncToAsync.threadlocal
         loop = getattr(local, "main_event_loop", None)
         if loop is not None and getattr(local, "main_event_loop_pid", None) == os.getpid() and loop.is_running():
@@ -645,6 +650,7 @@ _HEADS_LOCK = threading.Lock()
 
 
 def _remember(auction: Auction) -> None:
+    _project_id(auction)  # cached for the batches decided on the event loop (no database there)
     snapshot = copy.copy(auction)
     with _HEADS_LOCK:
         known = _HEADS.get(auction.pk)
@@ -677,6 +683,21 @@ def _guarded_update(auction: Auction, seen: int) -> sql.Statement:
                          f"SELECT auction_expect_head((SELECT count(*) FROM head))", update.params)
 
 
+@dataclasses.dataclass
+class HeadBatch:
+    """A batch decided against the process's head, not yet written: ``statements`` are its one
+    round trip (``audit.sql.execute_alone`` or ``AsyncAlone``); once that committed,
+    ``head_written`` gives the answers and the frames go to the room."""
+
+    auction_id: int
+    head: Auction
+    seen: int
+    statements: list[sql.Statement | None]
+    answers: list[BidAnswer]
+    frames: list[dict[str, Any]]
+    final: dict[str, Any]
+
+
 def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
     """Decide bids in their order of arrival, each by the engine, as one transaction (group
     commit): accepted bids get consecutive sequence numbers and their own audit events; the
@@ -693,9 +714,19 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
     numbers = [None if a is not None else _known_number(auction_id, r.user.organisation_id)
                for r, a in zip(requests, answers)]
-    fast = _decide_on_head(auction_id, requests, answers, numbers)
-    if fast is not None:
-        return fast
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        batch = _decide_on_head(auction_id, requests, answers, numbers)
+        if batch is not None:
+            try:
+                sql.execute_alone(batch.statements)
+            except (IntegrityError, OperationalError) as exc:
+                if not sql.is_conflict(exc):
+                    raise
+                head_refused(batch)
+            else:
+                answers_now = head_written(batch)
+                broadcast(auction_id, batch.frames, changing_state(batch.final))  # the round trip committed
+                return answers_now
     try:
         return _decide_bids(auction_id, requests, list(answers), numbers)
     except IntegrityError as exc:
@@ -704,28 +735,50 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     return _decide_bids(auction_id, requests, answers, numbers)
 
 
+def decide_on_head(*, auction_id: int, requests: list[BidRequest]) -> HeadBatch | None:
+    """For the room's event loop: the batch decided against the head without touching the
+    database at all (numbers and the lot's project from this process's caches), or None when that
+    cannot be done (then ``place_bids`` in a thread). The caller sends ``statements`` as one round
+    trip and then calls ``head_written``, or ``head_refused`` if the database refused it
+    (``audit.sql.is_conflict``: decide the batch again with ``place_bids``)."""
+    answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
+    numbers = [None if a is not None else _NUMBERS.get((auction_id, r.user.organisation_id))
+               for r, a in zip(requests, answers)]
+    return _decide_on_head(auction_id, requests, answers, numbers)
+
+
+def head_written(batch: HeadBatch) -> list[BidAnswer]:
+    """The batch's round trip committed: its state is the process's head now."""
+    _remember(batch.head)
+    return [dataclasses.replace(a, state=batch.final) for a in batch.answers]
+
+
+def head_refused(batch: HeadBatch) -> None:
+    """The database refused the batch (the head was stale, or a reference was used): nothing was
+    written, and the next batch goes to the lock without trying this head again."""
+    seen_seq(batch.auction_id, batch.seen + 1)
+
+
 def _decide_on_head(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
-                    numbers: list[BidderNumber | None]) -> list[BidAnswer] | None:
-    """The batch decided by the engine against this process's head (no read), written in one
-    round trip that is its own transaction (``sql.execute_alone``): first the compare-and-set of
-    the auction row (it also takes the row lock, in the same order as every other action), then
-    the audit events, the event rows and the bid rows. The database is the judge of the head:
+                    numbers: list[BidderNumber | None]) -> HeadBatch | None:
+    """The batch decided by the engine against this process's head (no read), to be written in one
+    round trip that is its own transaction: first the compare-and-set of the auction row (it also
+    takes the row lock, in the same order as every other action), then the audit events, the event
+    rows and the bid rows. The database is the judge of the head:
 
     - another process or action wrote the auction since → the row no longer holds the head's
       ``last_seq``: 0 rows updated → serialization failure, and whatever it wrote holds the next
       sequence numbers too (UNIQUE (auction, seq));
     - a reference already used → UNIQUE (bidder, client_ref).
 
-    Either way the round trip rolls back whole and None is returned: the caller decides the batch
-    under the lock. None too, before anything is sent, when this path cannot decide it: not on
-    PostgreSQL or inside a transaction, no head, a bidder without a number yet, an outcome with
-    side effects (opening, closing…), or no accepted bid (no write would check the head)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return None
+    Either way the round trip rolls back whole and the batch is decided under the lock. None,
+    before anything is sent, when this path cannot decide it: no head, a bidder without a known
+    number, an outcome with side effects (opening, closing…), or no accepted bid (no write would
+    check the head)."""
     if any(a is None and n is None for a, n in zip(answers, numbers)):
         return None
     head = _head(auction_id)
-    if head is None:
+    if head is None or head.lot_id not in _PROJECT_OF_LOT:
         return None
     seen, now = head.last_seq, timezone.now()
     config, state = head.config, head.state
@@ -749,17 +802,8 @@ def _decide_on_head(auction_id: int, requests: list[BidRequest], answers: list[B
         answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
     if not rows.frames:
         return None
-    try:
-        sql.execute_alone([_guarded_update(head, seen), *_row_statements(rows)])
-    except (IntegrityError, OperationalError) as exc:
-        if isinstance(exc, OperationalError) and getattr(exc.__cause__, "pgcode", None) != "40001":
-            raise
-        seen_seq(auction_id, seen + 1)
-        return None
-    _remember(head)
-    final = public_state(head, state)
-    broadcast(auction_id, list(rows.frames), changing_state(final))  # committed: the round trip was the transaction
-    return [dataclasses.replace(a, state=final) for a in answers]
+    statements = [_guarded_update(head, seen), *_row_statements(rows)]
+    return HeadBatch(auction_id, head, seen, statements, answers, list(rows.frames), public_state(head, state))
 
 
 def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],

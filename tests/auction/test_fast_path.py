@@ -166,3 +166,31 @@ def test_the_guard_function_raises_a_serialization_failure():
     assert info.value.__cause__.pgcode == "40001"
     with connection.cursor() as cur:
         cur.execute("SELECT auction_expect_head(1)")
+
+
+def test_the_room_writes_a_batch_on_the_event_loop_and_hands_a_stale_head_to_the_lock(world, clock):
+    import asyncio
+
+    from bidding.auction.consumers import _Room
+
+    a, p, inc = warm(world, clock)
+    b1, b2 = world.bidders[1:3]
+    room = _Room(a.pk)
+
+    async def batch(*requests):
+        return await room._on_head(list(requests))
+
+    try:
+        answers = asyncio.run(batch(bid(b1, p + inc, "loop1"), bid(b2, p + inc, "loop2")))
+        assert [x.code for x in answers] == [E.OK, E.TOO_LOW] and answers[0].seq == 3
+        assert answers[1].state["seq"] == 3 and answers[1].minimum_fen == p + 2 * inc
+        assert rows(a)[1][-1] == (3, "loop1", p + inc)
+
+        S.pause_auction(auction=a.pk, actor=world.staff, reason="system failure")  # seq 4, elsewhere
+        before = rows(a)
+        assert asyncio.run(batch(bid(b2, p + 2 * inc, "loop3"))) is None  # refused by the database
+        assert rows(a) == before
+        assert S._head(a.pk) is None  # the next batch goes straight to the lock
+    finally:
+        if room.writer is not None:
+            room.writer.close()
