@@ -10,6 +10,9 @@ each scenario beside a minimal `websockets` broadcast server serving the same cl
 
     .venv/bin/python bench/auction.py [--quick]
 
+The clients run on uvloop (it comes with uvicorn[standard]) for both servers alike: they share the
+machine's cores with the servers, and the lighter they are the less they weigh on either.
+
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sunlight_bench_auction,
 dropped and re-created), REDIS_URL (default redis://127.0.0.1:6379/7). Prints one JSON line last.
 """
