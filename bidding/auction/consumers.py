@@ -212,7 +212,8 @@ class _Room:
             return None
         answers = services.head_written(batch)
         if self.layer is not None:  # committed: the room's group hears of it (each process relays it)
-            message = services.events_message(batch.frames, services.changing_state(batch.final))
+            message = services.events_message(batch.frames, services.changing_state(batch.final),
+                                              services.row_of(batch.head))
             task = asyncio.ensure_future(self.layer.group_send(services.group_name(self.auction_id), message))
             task.add_done_callback(_log_failed_send)
         return answers
@@ -256,6 +257,7 @@ class _Room:
                 continue
             if message.get("type") != "auction.events":
                 continue
+            services.adopt_row(self.auction_id, message.get("row"))  # before know(): a current head stays
             self.know(message["state"])
             for consumer in list(self.members):
                 consumer.offer(message["events"], message["state"])

@@ -393,8 +393,8 @@ def _finish(auction: Auction, rows: _Rows) -> None:
     sql.execute([*_row_statements(rows), sql.update(auction, _WRITTEN_FIELDS)])
     if rows.frames:
         state = changing_state(public_state(auction))
-        frames, auction_id = list(rows.frames), auction.pk
-        transaction.on_commit(lambda: broadcast(auction_id, frames, state))
+        frames, auction_id, row = list(rows.frames), auction.pk, row_of(auction)
+        transaction.on_commit(lambda: broadcast(auction_id, frames, state, row))
 
 
 def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.datetime,
@@ -408,12 +408,40 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
     return frames
 
 
-def events_message(frames: list[dict[str, Any]], state: dict[str, Any]) -> dict[str, Any]:
-    """The room group's message: the committed events and the state's changing fields."""
-    return {"type": "auction.events", "events": frames, "state": state}
+def events_message(frames: list[dict[str, Any]], state: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The room group's message: the committed events and the state's changing fields (both relayed
+    to the clients), and for the other server processes the auction row as committed (``adopt_row``)."""
+    return {"type": "auction.events", "events": frames, "state": state, "row": row}
 
 
-def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, Any]) -> None:
+_DATETIME_FIELDS = frozenset(f for f in _WRITTEN_FIELDS
+                             if Auction._meta.get_field(f).get_internal_type() == "DateTimeField")
+
+
+def row_of(auction: Auction) -> dict[str, Any]:
+    """The written fields of the row, as plain values for the channel layer (datetimes in ISO 8601)."""
+    return {f: (v.isoformat() if f in _DATETIME_FIELDS and v is not None else v)
+            for f in _WRITTEN_FIELDS for v in (getattr(auction, f),)}
+
+
+def adopt_row(auction_id: int, row: dict[str, Any] | None) -> None:
+    """Another process committed the auction at ``row["last_seq"]`` (from the room's group): this
+    process's head moves there without a read. Only ever a starting point: the compare-and-set
+    of the next batch is judged by the database all the same."""
+    if not row or set(row) != set(_WRITTEN_FIELDS):
+        return
+    with _HEADS_LOCK:
+        known = _HEADS.get(auction_id)
+        if known is None or known.last_seq >= row["last_seq"]:
+            return
+        head = copy.copy(known)
+        for name, value in row.items():
+            setattr(head, name, dt.datetime.fromisoformat(value) if name in _DATETIME_FIELDS and value else value)
+        _HEADS[auction_id] = head
+
+
+def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, Any],
+              row: dict[str, Any]) -> None:
     """Notify the room (after commit). Losing this message loses nothing: clients resync.
     Inside the ASGI server the send is handed to the event loop without blocking the worker thread."""
     try:
@@ -426,7 +454,7 @@ def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, An
         layer = get_channel_layer(LAYER_ALIAS)
         if layer is None:
             return
-        message = events_message(frames, state)
+        message = events_message(frames, state, row)
         local = SyncToAsync.threadlocal
         loop = getattr(local, "main_event_loop", None)
         if loop is not None and getattr(local, "main_event_loop_pid", None) == os.getpid() and loop.is_running():
@@ -725,7 +753,7 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
                 head_refused(batch)
             else:
                 answers_now = head_written(batch)
-                broadcast(auction_id, batch.frames, changing_state(batch.final))  # the round trip committed
+                broadcast(auction_id, batch.frames, changing_state(batch.final), row_of(batch.head))  # committed
                 return answers_now
     try:
         return _decide_bids(auction_id, requests, list(answers), numbers)

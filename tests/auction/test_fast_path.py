@@ -194,3 +194,24 @@ def test_the_room_writes_a_batch_on_the_event_loop_and_hands_a_stale_head_to_the
     finally:
         if room.writer is not None:
             room.writer.close()
+
+
+def test_a_head_adopts_the_row_another_process_committed(world, clock):
+    a, p, inc = warm(world, clock)
+    S.place_bids(auction=a.pk, requests=[bid(world.bidders[1], p + inc, "elsewhere")])
+    behind = S._head(a.pk)
+    # another process's batch (here: under the lock, inside a transaction, so this head is not told)
+    with transaction.atomic():
+        (other,) = S.place_bids(auction=a.pk, requests=[bid(world.bidders[2], p + 2 * inc, "other")])
+    assert other.seq == 4
+    S._HEADS[a.pk] = behind  # as seen by a process that only hears the group
+    fresh = Auction.objects.get(pk=a.pk)
+    S.adopt_row(a.pk, {"last_seq": 99})  # not a whole row: ignored
+    S.adopt_row(a.pk, S.row_of(behind))  # not newer: ignored
+    assert S._head(a.pk).last_seq == 3
+    S.adopt_row(a.pk, S.row_of(fresh))
+    head = S._head(a.pk)
+    assert (head.last_seq, head.price_fen, head.leader, head.end_at) == (4, p + 2 * inc, fresh.leader, fresh.end_at)
+    with CaptureQueriesContext(connection) as queries:
+        (answer,) = S.place_bids(auction=a.pk, requests=[bid(world.bidders[0], p + 3 * inc, "after")])
+    assert answer.seq == 5 and len(queries) == 1  # decided on the adopted head, accepted by the database
