@@ -212,10 +212,9 @@ class _Room:
             return None
         answers = services.head_written(batch)
         if self.layer is not None:  # committed: the room's group hears of it (each process relays it)
-            message = services.events_message(batch.frames, services.changing_state(batch.final),
-                                              services.row_of(batch.head))
+            message = services.events_message(batch.head, batch.frames)
             task = asyncio.ensure_future(self.layer.group_send(services.group_name(self.auction_id), message))
-            task.add_done_callback(_log_failed_send)
+            task.add_done_callback(services.log_failed_broadcast)
         return answers
 
     async def join(self, consumer: "AuctionConsumer") -> None:
@@ -261,11 +260,6 @@ class _Room:
             self.know(message["state"])
             for consumer in list(self.members):
                 consumer.offer(message["events"], message["state"])
-
-
-def _log_failed_send(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:  # clients resync by seq: nothing is lost
-        log.error("auction fan-out failed: %s", task.exception())
 
 
 _ROOMS: dict[int, _Room] = {}

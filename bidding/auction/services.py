@@ -392,9 +392,8 @@ def _finish(auction: Auction, rows: _Rows) -> None:
     # one round trip on PostgreSQL: the bids' audit events, the event and bid rows, the new state
     sql.execute([*_row_statements(rows), sql.update(auction, _WRITTEN_FIELDS)])
     if rows.frames:
-        state = changing_state(public_state(auction))
-        frames, auction_id, row = list(rows.frames), auction.pk, row_of(auction)
-        transaction.on_commit(lambda: broadcast(auction_id, frames, state, row))
+        auction_id, message = auction.pk, events_message(auction, rows.frames)
+        transaction.on_commit(lambda: broadcast(auction_id, message))
 
 
 def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.datetime,
@@ -408,10 +407,12 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
     return frames
 
 
-def events_message(frames: list[dict[str, Any]], state: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    """The room group's message: the committed events and the state's changing fields (both relayed
-    to the clients), and for the other server processes the auction row as committed (``adopt_row``)."""
-    return {"type": "auction.events", "events": frames, "state": state, "row": row}
+def events_message(auction: Auction, frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """The room group's message once ``auction`` is committed with the events of ``frames``: the
+    events and the state's changing fields (both relayed to the clients), and for the other server
+    processes the auction row as committed (``adopt_row``)."""
+    return {"type": "auction.events", "events": list(frames), "state": changing_state(public_state(auction)),
+            "row": row_of(auction)}
 
 
 _DATETIME_FIELDS = frozenset(f for f in _WRITTEN_FIELDS
@@ -440,8 +441,7 @@ def adopt_row(auction_id: int, row: dict[str, Any] | None) -> None:
         _HEADS[auction_id] = head
 
 
-def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, Any],
-              row: dict[str, Any]) -> None:
+def broadcast(auction_id: int, message: dict[str, Any]) -> None:
     """Notify the room (after commit). Losing this message loses nothing: clients resync.
     Inside the ASGI server the send is handed to the event loop without blocking the worker thread."""
     try:
@@ -454,19 +454,19 @@ def broadcast(auction_id: int, frames: list[dict[str, Any]], state: dict[str, An
         layer = get_channel_layer(LAYER_ALIAS)
         if layer is None:
             return
-        message = events_message(frames, state, row)
         local = SyncToAsync.threadlocal
         loop = getattr(local, "main_event_loop", None)
         if loop is not None and getattr(local, "main_event_loop_pid", None) == os.getpid() and loop.is_running():
             future = asyncio.run_coroutine_threadsafe(layer.group_send(group_name(auction_id), message), loop)
-            future.add_done_callback(_log_failure)
+            future.add_done_callback(log_failed_broadcast)
         else:
             async_to_sync(layer.group_send)(group_name(auction_id), message)
     except Exception:  # the database is the truth; a lost notification is repaired by resync
         log.exception("broadcast of auction %s failed", auction_id)
 
 
-def _log_failure(future) -> None:
+def log_failed_broadcast(future) -> None:
+    """Done-callback of a send to the room's group: a failure is logged (clients resync by seq)."""
     if not future.cancelled() and future.exception() is not None:
         log.error("auction broadcast failed: %s", future.exception())
 
@@ -753,7 +753,7 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
                 head_refused(batch)
             else:
                 answers_now = head_written(batch)
-                broadcast(auction_id, batch.frames, changing_state(batch.final), row_of(batch.head))  # committed
+                broadcast(auction_id, events_message(batch.head, batch.frames))  # the round trip committed
                 return answers_now
     try:
         return _decide_bids(auction_id, requests, list(answers), numbers)
@@ -819,19 +819,24 @@ def _decide_on_head(auction_id: int, requests: list[BidRequest], answers: list[B
         out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
         if any(ev.kind not in SIDE_EFFECT_FREE for ev in out.events):
             return None
-        if not out.decision.accepted:
-            answers[i] = BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
-                                   minimum_fen=E.minimum_bid(config, state))
-            continue
-        frames = _write_events(head, out, rows, actor=req.user, now=now, bidder=bidder,
-                               client_ref=req.client_ref, via=req.via)
-        state = out.state
-        seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
-        answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
+        answers[i], state = _take(head, config, state, out, rows, req=req, bidder=bidder, now=now)
     if not rows.frames:
         return None
     statements = [_guarded_update(head, seen), *_row_statements(rows)]
     return HeadBatch(auction_id, head, seen, statements, answers, list(rows.frames), public_state(head, state))
+
+
+def _take(auction: Auction, config: E.Config, state: E.State, out: E.Outcome, rows: _Rows, *,
+          req: BidRequest, bidder: BidderNumber, now: dt.datetime) -> tuple[BidAnswer, E.State]:
+    """One bid's answer from the engine's outcome and the state after it; an accepted bid's rows
+    are collected in ``rows`` (both paths of a batch)."""
+    if not out.decision.accepted:
+        return BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
+                         minimum_fen=E.minimum_bid(config, state)), state
+    frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
+                           client_ref=req.client_ref, via=req.via)
+    seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
+    return BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number), out.state
 
 
 def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
@@ -859,16 +864,9 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidA
                 answers[i] = BidAnswer(False, E.REPLAYED, _REPLAYED, number=bidder.number)
                 continue
             out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
-            if not out.decision.accepted:
-                answers[i] = BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
-                                       minimum_fen=E.minimum_bid(config, state))
-                continue
-            frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
-                                   client_ref=req.client_ref, via=req.via)
-            state = out.state
-            used.add((bidder.pk, req.client_ref))
-            seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
-            answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
+            answers[i], state = _take(auction, config, state, out, rows, req=req, bidder=bidder, now=now)
+            if answers[i].accepted:
+                used.add((bidder.pk, req.client_ref))
         if rows.frames:
             _finish(auction, rows)
         final = public_state(auction, state)
