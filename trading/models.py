@@ -227,3 +227,32 @@ class LoginFailure(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     address = models.GenericIPAddressField(null=True, db_index=True)
     at = models.DateTimeField(db_index=True)
+
+
+class CalendarYear(models.Model):
+    """A year of the official calendar loaded by an administrator (the State Council's arrangement of
+    public holidays and make-up working days), replacing the library's days for that year."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    source = models.CharField(max_length=300, help_text="the notice it comes from, e.g. 国办发明电〔2026〕N号")
+    loaded_at = models.DateTimeField()
+    loaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["year"]
+        constraints = [models.CheckConstraint(condition=Q(year__gte=2000) & Q(year__lte=2200), name="calendar_year_range")]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A special day of a loaded year: a public holiday (working=False) or a make-up working day (working=True)."""
+
+    calendar = models.ForeignKey(CalendarYear, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(unique=True)
+    working = models.BooleanField()
+    name = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["date"]

@@ -404,3 +404,38 @@ def attach_document(*, actor: User, notice: Notice, name: str, content: bytes, c
                      payload={"document": doc.pk, "notice": notice.pk, "name": doc.name, "sha256": digest,
                               "size": doc.size, "access": access})
     return doc
+
+
+# --- the official calendar ----------------------------------------------------------------------
+
+
+def load_calendar_year(*, actor: User | None, year: int, days: dict[dt.date, tuple[bool, str]], source: str) -> "CalendarYear":
+    """Load (or replace) one year of the official calendar: its public holidays (False) and make-up working
+    days (True). actor=None: an administrator at the command line. Checked: every day lies in that year and
+    a make-up working day falls on a weekend."""
+    from trading.models import CalendarDay, CalendarYear
+
+    if actor is not None:
+        require_role(actor, "admin")
+    if not (2000 <= year <= 2200):
+        raise Invalid(f"year {year} is out of range", field="year")
+    if not source.strip():
+        raise Invalid("say which notice the calendar comes from (e.g. 国办发明电〔2026〕N号)", field="source")
+    if not days:
+        raise Invalid("a year's arrangement lists at least its public holidays", field="days")
+    for d, (working, _name) in days.items():
+        if d.year != year:
+            raise Invalid(f"{d.isoformat()} is not in {year}", field="days")
+        if working and d.weekday() < 5:
+            raise Invalid(f"{d.isoformat()} is a weekday: only a weekend day can be a make-up working day", field="days")
+    with transaction.atomic():
+        now = timezone.now()
+        CalendarYear.objects.filter(year=year).delete()
+        cal = CalendarYear.objects.create(year=year, source=source.strip(), loaded_at=now, loaded_by=actor)
+        CalendarDay.objects.bulk_create(
+            CalendarDay(calendar=cal, date=d, working=w, name=name[:60]) for d, (w, name) in sorted(days.items()))
+        audit.record(action="calendar.load", subject=f"calendar:{year}", actor=actor,
+                     payload={"year": year, "source": cal.source,
+                              "holidays": sorted(d.isoformat() for d, (w, _) in days.items() if not w),
+                              "workdays": sorted(d.isoformat() for d, (w, _) in days.items() if w)})
+    return cal
