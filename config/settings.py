@@ -6,6 +6,7 @@ Redis (REDIS_URL) channel layer, Celery worker + exactly one beat (CELERY_BROKER
 """
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "channels",
+    "axes",
     "audit",
     "trading",
     "deposits",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "frontend.middleware.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a throttled login with trading.auth.lockout_response
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -137,14 +140,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["trading.auth.RateLimitedModelBackend"]
+# axes checks the throttle first; the model backend checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+# Login throttle (trading/login_throttle.py): per (account, address) the first LOGIN_FAILS_PER_ACCOUNT failures
+# are free, then each further attempt waits LOGIN_DELAY_SECONDS · 2^k after the last failure (up to
+# LOGIN_MAX_DELAY_SECONDS); one address failing LOGIN_FAILS_PER_ADDRESS times within LOGIN_FAIL_WINDOW seconds
+# (any accounts) waits until its failures age out. Failures from one address never slow another address down.
 LOGIN_RATE_LIMIT = {
     "per_account": env_int("LOGIN_FAILS_PER_ACCOUNT", 5, minimum=1),
-    "per_address": env_int("LOGIN_FAILS_PER_ADDRESS", 20, minimum=1),
+    "delay_seconds": env_int("LOGIN_DELAY_SECONDS", 60, minimum=1),
+    "max_delay_seconds": env_int("LOGIN_MAX_DELAY_SECONDS", 3600, minimum=1),
+    "per_address": env_int("LOGIN_FAILS_PER_ADDRESS", 50, minimum=1),
     "window_seconds": env_int("LOGIN_FAIL_WINDOW", 900, minimum=1),
 }
+AXES_HANDLER = "trading.auth.ThrottleHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # what a successful login resets: its own pair only
+AXES_LOCK_OUT_AT_FAILURE = False  # a wrong password answers "wrong password"; the throttle judges the next try
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused attempts are not counted
+AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_TIME = datetime.timedelta(hours=24)  # failures are forgotten after a quiet day
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # one row per failure: the per-address ceiling counts them
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not kept by axes
+AXES_USERNAME_CALLABLE = "trading.auth.username_key"
+AXES_CLIENT_IP_CALLABLE = "trading.auth.client_address"
+AXES_LOCKOUT_CALLABLE = "trading.auth.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp", "token"]
+AXES_VERBOSE = False
 
 # --- security (production) ------------------------------------------------------------------
 SESSION_COOKIE_SECURE = PRODUCTION

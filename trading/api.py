@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import authenticate
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import include, path
@@ -19,7 +18,6 @@ from rest_framework.views import APIView
 
 from audit.models import Event
 from trading import ocds, selectors, services
-from trading.auth import client_address, is_locked
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Notice, Organisation, Project
 from trading.permissions import require_read_project, require_role
@@ -236,14 +234,10 @@ class TokenView(APIView):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        # django.contrib.auth.authenticate() swallows the backend's PermissionDenied (it just returns None),
-        # so the lock is checked here first, as the login page does.
-        if is_locked(username, client_address(request)):
-            return Response({"detail": "too many failed logins; try again later", "code": "throttled"}, status=429)
-        try:
-            user = authenticate(request, username=username, password=data.validated_data["password"])
-        except DjangoPermissionDenied:
-            return Response({"detail": "too many failed logins; try again later", "code": "throttled"}, status=429)
+        # the Django request, so that the throttle's verdict (axes) is seen by its middleware, which answers 429
+        user = authenticate(request._request, username=username, password=data.validated_data["password"])
+        if getattr(request._request, "axes_locked_out", False):
+            return Response(status=429)  # replaced by trading.auth.lockout_response
         if user is None:
             return Response({"detail": "wrong user name or password", "code": "invalid_login"}, status=400)
         token, _ = Token.objects.get_or_create(user=user)

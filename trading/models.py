@@ -221,14 +221,6 @@ class Document(models.Model):
         ]
 
 
-class LoginFailure(models.Model):
-    """Failed logins, for rate limiting per account and per address."""
-
-    username = models.CharField(max_length=150, db_index=True)
-    address = models.GenericIPAddressField(null=True, db_index=True)
-    at = models.DateTimeField(db_index=True)
-
-
 class CalendarYear(models.Model):
     """A year of the official calendar loaded by an administrator (the State Council's arrangement of
     public holidays and make-up working days), replacing the library's days for that year."""

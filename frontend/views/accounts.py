@@ -8,7 +8,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from trading.auth import client_address, is_locked
 
 
 class LoginForm(forms.Form):
@@ -21,21 +20,23 @@ def login_view(request):
     error = None
     status = 200
     if request.method == "POST" and form.is_valid():
-        username = form.cleaned_data["username"]
-        if is_locked(username, client_address(request)):
-            error, status = _("Too many failed logins. Try again in 15 minutes."), 429
+        user = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            error, status = "", 429  # the throttle (axes' middleware) answers with trading.auth.lockout_response
+        elif user is None:
+            error, status = _("Wrong user name or password."), 400
         else:
-            user = authenticate(request, username=username, password=form.cleaned_data["password"])
-            if user is None:
-                error, status = _("Wrong user name or password."), 400
-            else:
-                login(request, user)
-                nxt = request.GET.get("next", "")
-                # url_has_allowed_host_and_scheme also refuses "/\\evil.example", which browsers read as "//evil.example"
-                safe = nxt.startswith("/") and url_has_allowed_host_and_scheme(
-                    nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-                return redirect(nxt if safe else "/")
+            login(request, user)
+            return redirect(safe_next(request))
     return render(request, "frontend/accounts/login.html", {"form": form, "error": error}, status=status)
+
+
+def safe_next(request) -> str:
+    nxt = request.GET.get("next", "")
+    # url_has_allowed_host_and_scheme also refuses "/\\evil.example", which browsers read as "//evil.example"
+    safe = nxt.startswith("/") and url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return nxt if safe else "/"
 
 
 @require_POST

@@ -101,7 +101,9 @@ def test_token_refused(world, clock):
     for _ in range(5):
         client.post("/api/auth/token/", {"username": world.bidders[0].username, "password": "nope"}, format="json")
     response = client.post("/api/auth/token/", {"username": world.bidders[0].username, "password": PASSWORD}, format="json")
-    assert response.status_code == 429 and "too many failed logins" in response.json()["detail"]
+    assert response.status_code == 429 and response["Retry-After"] == "60"
+    body = response.json()
+    assert body["code"] == "throttled" and "Too many failed logins" in body["detail"] and body["fields"] == {}
 
 
 BAD_PROJECTS = {

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from trading.models import LoginFailure
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery"
@@ -38,21 +37,54 @@ def test_good_login_and_safe_redirects(world, client):
 
 
 @pytest.mark.django_db
-def test_sixth_attempt_on_an_account_is_locked(world, client, clock):
+def test_failures_from_other_addresses_never_lock_an_account_out(world, clock):
+    """The attack of the old table: anyone failing five times against the admin or a staff member before an
+    opening locked them out. Now 100 failures from 20 other addresses change nothing for them."""
+    for victim in (world.staff, world.admin):
+        for i in range(20):
+            attacker = Client(REMOTE_ADDR=f"198.51.100.{i + 1}")
+            for _ in range(5):
+                assert login(attacker, victim.username, "guess").status_code == 400
+        assert login(Client(REMOTE_ADDR="10.0.0.5"), victim.username, PASSWORD).status_code == 302
+    # the attackers' own addresses are slowed down on those accounts, each on its own
+    response = login(Client(REMOTE_ADDR="198.51.100.1"), world.staff.username, PASSWORD)
+    assert response.status_code == 429 and "_auth_user_id" not in response.client.session
+
+
+@pytest.mark.django_db
+def test_delays_grow_per_account_and_address_and_a_login_resets_them(world, clock):
     user = world.bidders[0].username
+    client = Client(REMOTE_ADDR="10.1.1.1")
     for _ in range(5):
         response = login(client, user, "wrong password")
         assert response.status_code == 400 and "Wrong user name or password" in response.content.decode()
-    # the sixth attempt is refused even with the right password, from another address too
-    response = login(client, user, PASSWORD, REMOTE_ADDR="10.9.9.9")
-    assert response.status_code == 429
-    assert "Too many failed logins" in response.content.decode()
+    # the sixth attempt waits a minute after the fifth failure, even with the right password
+    response = login(client, user, PASSWORD)
+    assert response.status_code == 429 and response["Retry-After"] == "60"
+    assert "Too many failed logins. Try again in 1 minute." in response.content.decode()
     assert "_auth_user_id" not in client.session
-    # other accounts are not affected
-    assert login(Client(), world.bidders[1].username, PASSWORD).status_code == 302
-    # the window passes
-    clock.advance(minutes=16)
+    clock.advance(seconds=59)
+    assert login(client, user, PASSWORD).status_code == 429  # refused attempts are not counted ...
+    clock.advance(seconds=1)
+    assert login(client, user, "wrong again").status_code == 400  # ... and the minute is over
+    # the sixth failure doubles the delay: two minutes
+    response = login(client, user, PASSWORD)
+    assert response.status_code == 429 and response["Retry-After"] == "120"
+    clock.advance(seconds=61)
+    assert login(client, user, PASSWORD).status_code == 429
+    clock.advance(seconds=60)
+    assert login(client, user, "wrong").status_code == 400
+    assert login(client, user, PASSWORD)["Retry-After"] == "240"
+    # the same account from another address, and another account from this one, are not slowed at all
+    assert login(Client(REMOTE_ADDR="10.1.1.2"), user, PASSWORD).status_code == 302
+    assert login(Client(REMOTE_ADDR="10.1.1.1"), world.bidders[1].username, PASSWORD).status_code == 302
+    clock.advance(minutes=4)
     assert login(client, user, PASSWORD).status_code == 302
+    # a good login forgets the pair's failures: five free tries again
+    other = Client(REMOTE_ADDR="10.1.1.1")
+    for _ in range(5):
+        assert login(other, user, "wrong").status_code == 400
+    assert login(other, user, PASSWORD).status_code == 429
 
 
 @pytest.mark.django_db
@@ -64,15 +96,31 @@ def test_user_names_are_counted_case_insensitively(world, client, clock):
 
 
 @pytest.mark.django_db
-def test_address_limit(world, clock):
+def test_address_ceiling(world, clock):
+    from axes.models import AccessFailureLog
+
     client = Client(REMOTE_ADDR="203.0.113.7")
-    for i in range(20):
+    for i in range(50):
         assert login(client, f"nobody{i}", "guess").status_code == 400
-    assert LoginFailure.objects.filter(address="203.0.113.7").count() == 20
+        clock.advance(seconds=6)
+    assert AccessFailureLog.objects.filter(ip_address="203.0.113.7").count() == 50
+    assert "guess" not in str(list(AccessFailureLog.objects.values()))  # no password is kept
     response = login(client, world.staff.username, PASSWORD)
-    assert response.status_code == 429 and "Too many failed logins" in response.content.decode()
+    # the oldest failure leaves the 15-minute window 15·60 − 50·6 = 600 s from now
+    assert response.status_code == 429 and response["Retry-After"] == "600"
+    assert "Too many failed logins" in response.content.decode()
     # another address can still log in to the same account
     assert login(Client(REMOTE_ADDR="203.0.113.8"), world.staff.username, PASSWORD).status_code == 302
+    clock.advance(seconds=600)
+    assert login(client, world.staff.username, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_forwarded_headers_do_not_choose_the_address(world, clock):
+    client = Client(REMOTE_ADDR="10.2.2.2")
+    for i in range(5):
+        login(client, world.bidders[0].username, "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{i}")
+    assert login(client, world.bidders[0].username, PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.99").status_code == 429
 
 
 @pytest.mark.django_db
