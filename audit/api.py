@@ -1,8 +1,8 @@
 """Audit log API (mounted at /api/audit/): checkpoints, public key, proofs, events by visibility.
 
 Anyone may read it: public events in full, every other event only as its leaf hash (so proofs
-still verify for everyone); supervisors also see supervisors-only events in full. Sealed events
-are never shown in full here.
+still verify for everyone); supervisors read the others as `audit.visibility` allows (bidder
+activity only after its lot's deadline).
 """
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from audit import merkle, proofs, sequencer
+from django.utils import timezone
+
+from audit import merkle, proofs, sequencer, visibility
 from audit.checkpoint import parse_checkpoint
-from audit.log_models import Checkpoint
+from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
+from audit.visibility import Disclosure
 
 MAX_PAGE = 500
 
@@ -47,13 +50,9 @@ def checkpoint_json(cp: Checkpoint) -> dict:
             "origin": body.origin, "note": cp.note}
 
 
-def _can_see_supervisors(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", "") in ("supervisor", "admin")
-
-
-def event_json(event: Event, index: int | None, user) -> dict:
+def event_json(event: Event, index: int | None, seen: Disclosure) -> dict:
     out = {"id": event.pk, "index": index, "leaf_hash": proofs.b64(event.leaf_hash), "visibility": event.visibility}
-    if event.visibility == "public" or (event.visibility == "supervisors" and _can_see_supervisors(user)):
+    if seen is Disclosure.FULL:
         out["event"] = event.body
     return out
 
@@ -132,29 +131,31 @@ def consistency(request):
 def events(request):
     """Events in log order; ?project=<id>, ?after=<event id>, ?limit=.
 
-    The whole log lists every event (others than public ones by leaf hash only, with no project), so
-    proofs verify for everyone. A project's listing holds only the events the caller may read in full:
-    counting a project's sealed events would reveal, before the deadline, how many bidders registered."""
-    qs = Event.objects.order_by("id")
+    What the caller may see of each event is decided by `audit.visibility` (the one rule). The whole
+    log lists every event (the ones the caller may not read by leaf hash only), so proofs verify for
+    everyone. A project's listing holds only the events the caller may know exist: before a lot's
+    deadline, nobody learns there that anyone registered, paid or submitted, nor how many."""
     project = _int(request, "project", required=False)
-    if project is not None:
-        visible = ["public", "supervisors"] if _can_see_supervisors(request.user) else ["public"]
-        qs = qs.filter(project_id=project, visibility__in=visible)
     after = _int(request, "after", required=False)
-    if after is not None:
-        qs = qs.filter(id__gt=after)
     limit = min(_int(request, "limit", required=False, default=100, minimum=1), MAX_PAGE)
-    rows = list(qs.select_related("leaf")[:limit])
-    user = request.user
-
-    def index_of(e):
-        try:
-            return e.leaf.index
-        except Event.leaf.RelatedObjectDoesNotExist:
-            return None
-
-    data = [event_json(e, index_of(e), user) for e in rows]
-    return Response({"results": data, "next_after": rows[-1].pk if len(rows) == limit else None})
+    now = timezone.now()
+    if project is not None:
+        pairs, next_after = visibility.project_events(project, user=request.user, now=now, after=after, limit=limit)
+    else:
+        qs = Event.objects.order_by("id")
+        if after is not None:
+            qs = qs.filter(id__gt=after)
+        rows = list(qs[:limit])
+        facts = visibility.facts_for(rows)
+        supervisor = visibility.is_supervisor(request.user)
+        pairs = [(e, visibility.of_event(e, supervisor=supervisor, facts=facts, now=now)) for e in rows]
+        next_after = rows[-1].pk if len(rows) == limit else None
+    index = dict(Leaf.objects.filter(event_id__in=[e.pk for e, _ in pairs]).values_list("event_id", "index"))
+    data = []
+    for e, seen in pairs:
+        data.append(event_json(e, index.get(e.pk), seen if project is not None or seen is Disclosure.FULL
+                               else Disclosure.HASH))
+    return Response({"results": data, "next_after": next_after})
 
 
 urlpatterns = [

@@ -24,7 +24,9 @@ def _open(cp: Checkpoint):
     return sv.open_checkpoint(cp.note, sequencer.verifier_key())
 
 
-def check_project(project_id: int) -> Check:
+def check_project(project_id: int, *, event_ids: list[int] | None = None) -> Check:
+    """Are this project's events (or those of `event_ids`, the ones the viewer may know of) in the
+    signed log, unchanged?"""
     cp = proofs.latest_checkpoint()
     if cp is None:
         return Check(False, "Nothing to check against yet: the platform has not signed a checkpoint.")
@@ -34,7 +36,10 @@ def check_project(project_id: int) -> Check:
         return Check(False, f"The latest checkpoint is NOT validly signed by the platform key: {exc}")
     if size != cp.size or root != bytes(cp.root):
         return Check(False, "The latest checkpoint's stored size or root differ from what was signed.")
-    events = list(Event.objects.filter(project_id=project_id).order_by("id").values_list("id", "canonical"))
+    qs = Event.objects.filter(project_id=project_id)
+    if event_ids is not None:
+        qs = qs.filter(id__in=event_ids)
+    events = list(qs.order_by("id").values_list("id", "canonical"))
     leaves = dict(Leaf.objects.filter(event_id__in=[e for e, _ in events]).values_list("event_id", "index"))
     covered = [(eid, text, leaves[eid]) for eid, text in events if eid in leaves and leaves[eid] < size]
     pending = len(events) - len(covered)

@@ -229,6 +229,8 @@ LOGGING = {
 SUNLIGHT_SITE_NAME = env_str("SUNLIGHT_SITE_NAME", "Sunlight 公共资源交易平台")
 SUNLIGHT_LOG_ORIGIN = env_str("SUNLIGHT_LOG_ORIGIN", "sunlight.example/log")
 SUNLIGHT_AUDIT_KEY_FILE = env_str("SUNLIGHT_AUDIT_KEY_FILE", str(VAR_DIR / "audit-log-ed25519.pem"))  # created on first use
+# who may know of which audit event depends on the lots' deadlines: the provider of those facts (audit/visibility.py)
+SUNLIGHT_AUDIT_HORIZONS = "trading.selectors.audit_horizons"
 SUNLIGHT_AUDIT_CHECKPOINT_SECONDS = env_int("SUNLIGHT_AUDIT_CHECKPOINT_SECONDS", 2, minimum=1)
 SUNLIGHT_PUBLIC_URL = env_str("SUNLIGHT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")

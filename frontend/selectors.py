@@ -56,13 +56,15 @@ def project_state(project, now: dt.datetime | None = None) -> dict:
     return out
 
 
-def replayed_state(project, as_of: dt.datetime | None = None) -> dict:
-    """The state rebuilt from the project's audit events alone, as of a moment (default: now)."""
+def replayed_state(project, as_of: dt.datetime | None = None, *, events=None) -> dict:
+    """The state rebuilt from the project's audit events alone (or from `events`, the ones a viewer
+    may know of), as of a moment (default: now)."""
     from audit.models import Event
     from audit.replay import Ev, replay
 
-    events = (Ev.from_body(e.body, e.pk) for e in Event.objects.filter(project_id=project.pk).order_by("id"))
-    return replay(events, as_of=as_of or timezone.now())
+    if events is None:
+        events = Event.objects.filter(project_id=project.pk).order_by("id")
+    return replay((Ev.from_body(e.body, e.pk) for e in events), as_of=as_of or timezone.now())
 
 
 def replay_differences(project, now: dt.datetime | None = None) -> list[str]:

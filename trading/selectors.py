@@ -72,3 +72,22 @@ def can_download(user, document: Document, now) -> bool:
         if in_period and lot.registrations.filter(bidder_id=user.organisation_id, status="active").exists():
             return True
     return False
+
+
+# statuses in which a lot has its result (the audit rule opens result-sealed events then)
+RESULT_STATES = frozenset({"awarded", "contracted", "complete", "failed", "terminated"})
+
+
+def audit_horizons(project_ids, lot_ids):
+    """The deadline facts `audit.visibility` needs (setting SUNLIGHT_AUDIT_HORIZONS)."""
+    from audit.visibility import Facts, Horizon
+
+    rows = list(Lot.objects.filter(Q(project_id__in=list(project_ids)) | Q(pk__in=list(lot_ids)))
+                .values_list("pk", "project_id", "bid_deadline", "status"))
+    by_project: dict[int, list] = {}
+    for pk, project_id, deadline, status in rows:
+        by_project.setdefault(project_id, []).append((pk, deadline, status))
+    projects = {pid: Horizon(lot_deadlines={pk: d for pk, d, _ in lots},
+                             result_known=all(s in RESULT_STATES for _, _, s in lots))
+                for pid, lots in by_project.items()}
+    return Facts(projects=projects, lots={pk: deadline for pk, _, deadline, _ in rows})

@@ -12,17 +12,14 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from audit import check, sequencer
+from audit import check, sequencer, visibility
 from audit.log_models import Checkpoint, Leaf
-from audit.models import Event
+from audit.visibility import Disclosure
 from frontend.selectors import replayed_state
 from trading import selectors
 from trading.errors import Invalid
 from trading.models import Project
 from trading.permissions import require_role
-
-RESULT_STATES = {"awarded", "contracted", "complete", "failed", "terminated"}
-
 
 def _supervisor(request):
     require_role(request.user, "supervisor", "admin")
@@ -55,20 +52,21 @@ def console(request, code):
     if project is None:
         raise Http404("no such project")
     at = _parse_at(request.GET.get("at", "").strip())
-    events = list(Event.objects.filter(project_id=project.pk).order_by("id"))
+    # the one rule (audit/visibility.py): before a lot's deadline its bidders' activity is not even listed
+    pairs, _ = visibility.project_events(project.pk, user=request.user)
+    events = [e for e, _ in pairs]
     leaves = dict(Leaf.objects.filter(event_id__in=[e.pk for e in events]).values_list("event_id", "index"))
-    result_known = all(lot.status in RESULT_STATES for lot in project.lots.all())
     rows = []
-    for e in events:
+    for e, seen in pairs:
         body = e.body
-        hidden = e.visibility == "sealed" and not result_known
+        hidden = seen is not Disclosure.FULL
         rows.append({
             "event": e, "index": leaves.get(e.pk), "actor": body.get("actor") or {}, "after": at is not None and e.created_at > at,
             "payload": "(sealed until the result)" if hidden else json.dumps(body["payload"], ensure_ascii=False, indent=1, sort_keys=True),
             "at_param": timezone.localtime(e.created_at).strftime("%Y-%m-%dT%H:%M:%S"),
         })
-    state = replayed_state(project, at)
-    verdict = check.check_project(project.pk) if request.GET.get("verify") else None
+    state = replayed_state(project, at, events=[e for e, seen in pairs if seen is Disclosure.FULL])
+    verdict = check.check_project(project.pk, event_ids=[e.pk for e in events]) if request.GET.get("verify") else None
     return render(request, "frontend/audit/console.html", {
         "project": project, "rows": rows, "at": at, "verdict": verdict,
         "at_value": timezone.localtime(at).strftime("%Y-%m-%dT%H:%M:%S") if at else "",
