@@ -99,7 +99,7 @@ def build(project_id: int, out: str | Path | BinaryIO, *, integrate: bool = True
     }
     vkey = sequencer.verifier_key()
     lines = io.StringIO()
-    for (index, canonical), body in zip(rows, bodies):
+    for (index, _canonical), body in zip(rows, bodies):
         rec = {"index": index, "event": body, "proof": [proofs.b64(h) for h in proof_map[index]]}
         lines.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
     name = Path(out).name if isinstance(out, (str, Path)) else "archive.zip"

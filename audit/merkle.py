@@ -15,7 +15,7 @@ Pure module (no Django). Conventions:
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -178,9 +178,11 @@ class CompactRange:
     def __init__(self, size: int = 0, border: Mapping[Node, bytes] | None = None) -> None:
         self.size = size
         needed = perfect_nodes(0, size)
-        if border is None and needed:
-            raise ValueError("a non-empty compact range needs its border hashes")
-        self.stack: list[tuple[Node, bytes]] = [(n, border[n]) for n in needed] if needed else []
+        if border is None:
+            if needed:
+                raise ValueError("a non-empty compact range needs its border hashes")
+            border = {}
+        self.stack: list[tuple[Node, bytes]] = [(n, border[n]) for n in needed]
 
     @staticmethod
     def border_nodes(size: int) -> list[Node]:

@@ -362,7 +362,7 @@ async def contention(url_for, cookies, *, watchers: int, seconds: float, inc: in
                 c.changed.clear()
                 try:
                     await asyncio.wait_for(c.changed.wait(), 0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 minimum = c.state.get("minimum_fen", minimum)
                 continue
@@ -371,7 +371,7 @@ async def contention(url_for, cookies, *, watchers: int, seconds: float, inc: in
             stats["sent"] += 1
             try:
                 ans = await c.bid(amount)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 stats["unanswered"] += 1
                 continue
             if ans["accepted"]:

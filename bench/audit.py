@@ -198,13 +198,13 @@ def main() -> None:
     archive_n = args.archive_events or (5_000 if args.quick else 100_000)
     setup_django()
     out = {"bench": "audit", "quick": args.quick, "events": n}
-    print(f"(a) business transaction with/without audit append …", flush=True)
+    print("(a) business transaction with/without audit append …", flush=True)
     out.update(bench_business(100 if args.quick else 400))
     print(f"    {out}", flush=True)
     project_id = 990_001
     print(f"(b) loading {n} events …", flush=True)
     out["load_events_s"] = round(insert_events(n, max(1, n // archive_n), project_id), 2)
-    print(f"    integrating …", flush=True)
+    print("    integrating …", flush=True)
     out.update(bench_integrate(n))
     print(f"    {out}", flush=True)
     print("(c) proofs …", flush=True)

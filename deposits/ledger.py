@@ -29,7 +29,7 @@ specification, and services call :func:`validate_legs` before touching the datab
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 MAX_AMOUNT = 10**17  # same ceiling as trading.money.MAX_FEN
@@ -252,7 +252,7 @@ class Ledger:
             raise LedgerError("exists_with_different_fields", f"transfer {transfer_id} already exists with other fields")
         return existing  # idempotent: the same request twice moves the money once
 
-    def _apply(self, legs: Sequence[Leg], deltas) -> None:
+    def _apply(self, legs: Sequence[Leg], deltas: Callable[[Leg], dict[str, int]]) -> None:
         staged: dict[str, Account] = {}
         for leg in legs:
             acc = self.accounts.get(leg.account)

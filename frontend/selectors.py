@@ -7,7 +7,7 @@ replay-equals-live test compares exactly these sections.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from django.utils import timezone
 from django.utils.module_loading import import_string

@@ -4,14 +4,12 @@ from __future__ import annotations
 import django_filters
 from django.contrib.auth import authenticate
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.urls import include, path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
@@ -20,7 +18,7 @@ from audit.models import Event
 from trading import ocds, selectors, services
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Notice, Organisation, Project
-from trading.permissions import require_read_project, require_role
+from trading.permissions import require_role
 from trading.serializers import (
     AmendmentSerializer, ChangeSerializer, DocumentSerializer, DocumentUploadSerializer, LotSerializer,
     NoticeSerializer, OrganisationCreateSerializer, OrganisationSerializer, ProjectCreateSerializer,

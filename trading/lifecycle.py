@@ -7,6 +7,7 @@ publicity over…) are checked by the capability's own service before it asks fo
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trading.errors import Conflict, Forbidden
@@ -44,7 +45,8 @@ class Transition:
     needs_reason: bool = False
 
 
-def _t(source, action, target, roles, paths=ALL_PATHS, guard=None, needs_reason=False) -> Transition:
+def _t(source: str, action: str, target: str, roles: Iterable[str], paths: Iterable[str] = ALL_PATHS,
+       guard: str | None = None, needs_reason: bool = False) -> Transition:
     return Transition(source, action, target, frozenset(roles), frozenset(paths), guard, needs_reason)
 
 

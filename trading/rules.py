@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from trading.errors import Invalid
 
@@ -116,8 +117,8 @@ _FEES_AUCTION = (
 )
 
 
-def _tender(kind: str, method: str, basis: dict[str, str], **kw) -> Rule:
-    defaults = dict(
+def _tender(kind: str, method: str, basis: dict[str, str], **kw: Any) -> Rule:
+    defaults: dict[str, Any] = dict(
         path="tender",
         min_notice_days=20,
         amendment_min_days=15,
@@ -130,8 +131,8 @@ def _tender(kind: str, method: str, basis: dict[str, str], **kw) -> Rule:
     return Rule(kind=kind, method=method, basis=basis, **defaults)
 
 
-def _sale(kind: str, method: str, basis: dict[str, str], **kw) -> Rule:
-    defaults = dict(
+def _sale(kind: str, method: str, basis: dict[str, str], **kw: Any) -> Rule:
+    defaults: dict[str, Any] = dict(
         path=method,
         min_notice_days=20,
         amendment_min_days=0,

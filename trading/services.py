@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 import os
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -215,7 +215,7 @@ def _locked_lot(lot: Lot | int) -> Lot:
         raise NotFound("no such lot") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hooks(action: str) -> tuple:
     return tuple(import_string(path) for path in settings.SUNLIGHT_LIFECYCLE_HOOKS.get(action, ()))
 

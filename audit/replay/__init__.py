@@ -25,7 +25,8 @@ import datetime as dt
 import importlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 AREAS = ["trading", "registration", "deposits", "envelopes", "evaluation", "auction"]
 
@@ -53,7 +54,7 @@ class Ev:
         return iso(self.at)
 
     @classmethod
-    def from_body(cls, body: dict, event_id: int | None = None) -> "Ev":
+    def from_body(cls, body: dict, event_id: int | None = None) -> Ev:
         return cls(
             id=event_id, at=parse_time(body["at"]), action=body["action"], subject=body["subject"],
             project=body.get("project"), actor=body.get("actor") or {}, visibility=body.get("visibility", "public"),

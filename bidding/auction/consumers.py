@@ -217,7 +217,7 @@ class _Room:
             task.add_done_callback(services.log_failed_broadcast)
         return answers
 
-    async def join(self, consumer: "AuctionConsumer") -> None:
+    async def join(self, consumer: AuctionConsumer) -> None:
         self.members.add(consumer)
         # under the lock: subscribing awaits, and connections arriving meanwhile must not each
         # start their own relay (measured before: ~34 relays per process after a burst of
@@ -229,7 +229,7 @@ class _Room:
                 await self.layer.group_add(services.group_name(self.auction_id), self.channel)
                 self.task = asyncio.ensure_future(self._relay(self.layer, self.channel))
 
-    async def leave(self, consumer: "AuctionConsumer") -> None:
+    async def leave(self, consumer: AuctionConsumer) -> None:
         self.members.discard(consumer)
         async with self.lock:
             if not self.members and self.task is not None:

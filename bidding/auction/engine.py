@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Union
+from typing import Any
 
 # ---------------------------------------------------------------------------
 # configuration and state
@@ -148,7 +148,7 @@ class State:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "State":
+    def from_json(cls, data: dict[str, Any]) -> State:
         return cls(
             phase=data["phase"],
             start_at=datetime.fromisoformat(data["start_at"]),
@@ -210,7 +210,7 @@ class Tick:
     """Time passes: opens, turns a listing into live bidding or a result, closes."""
 
 
-Command = Union[Bid, Continue, Pause, Resume, Tick]
+Command = Bid | Continue | Pause | Resume | Tick
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hpke, serialization
@@ -102,7 +103,7 @@ def b64e(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def b64d(text: str, *, what: str = "value") -> bytes:
+def b64d(text: object, *, what: str = "value") -> bytes:
     if not isinstance(text, str):
         raise MalformedEnvelope(f"{what} must be base64 text")
     try:
@@ -111,7 +112,7 @@ def b64d(text: str, *, what: str = "value") -> bytes:
         raise MalformedEnvelope(f"{what} is not valid base64") from None
 
 
-def canonical_json(obj) -> bytes:
+def canonical_json(obj: object) -> bytes:
     """Sorted keys, no spaces, UTF-8 (matches seal.js's canonicalJSON for our data)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -120,14 +121,14 @@ def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def check_ref(value, what: str) -> str:
-    value = str(value)
-    if not _REF_RE.match(value):
+def check_ref(value: object, what: str) -> str:
+    text = str(value)
+    if not _REF_RE.match(text):
         raise MalformedEnvelope(f"{what} reference must be 1-64 characters of A-Z a-z 0-9 . _ / -")
-    return value
+    return text
 
 
-def binding_info(project, lot, bidder) -> bytes:
+def binding_info(project: object, lot: object, bidder: object) -> bytes:
     """HPKE `info`: binds the envelope to one project, lot and bidder (no replay elsewhere)."""
     p, l, b = check_ref(project, "project"), check_ref(lot, "lot"), check_ref(bidder, "bidder")
     return f"sunlight/envelope/v1\x00project={p}\x00lot={l}\x00bidder={b}".encode("ascii")
@@ -285,7 +286,7 @@ def hpke_open_base(sealed: bytes, sk_r: X25519PrivateKey, info: bytes, *, aad: b
 @dataclass(frozen=True)
 class Document:
     name: str
-    content: bytes
+    content: bytes | memoryview  # a view into the decrypted plaintext when opened without copying
     type: str = "application/octet-stream"
     sha256_hex: str = field(default="", compare=False)  # set when decoded (already verified)
 
@@ -300,11 +301,11 @@ class BidContent:
     lot: str
     bidder: str
     price_fen: int
-    terms: dict = field(default_factory=dict)
-    documents: list = field(default_factory=list)  # list[Document]
+    terms: dict[str, str] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
 
 
-def _check_terms(terms) -> dict:
+def _check_terms(terms: object) -> dict[str, str]:
     if not isinstance(terms, dict):
         raise MalformedContent("terms must be an object of text values")
     for key, value in terms.items():
@@ -318,7 +319,7 @@ MAX_DOCUMENTS = 1000
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _check_document_meta(name, type_) -> None:
+def _check_document_meta(name: object, type_: object) -> None:
     """What the opening stores and publishes about a document must fit its columns and be text."""
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or len(name) > 200 \
             or _CONTROL_RE.search(name):
@@ -327,7 +328,7 @@ def _check_document_meta(name, type_) -> None:
         raise MalformedContent("document types must be short media types")
 
 
-def _check_price(price_fen) -> int:
+def _check_price(price_fen: object) -> int:
     if isinstance(price_fen, bool) or not isinstance(price_fen, int) or not 0 < price_fen <= MAX_PRICE_FEN:
         raise MalformedContent("price_fen must be a positive integer number of fen")
     return price_fen
@@ -408,14 +409,15 @@ class SealedEnvelope:
     lot: str
     bidder: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str]:
         """The transport form shared by the CLI, the browser and the API."""
         return {"format": FORMAT, "project": self.project, "lot": self.lot, "bidder": self.bidder,
                 "envelope": b64e(self.envelope), "digest": self.digest.hex(),
                 "signature": b64e(self.signature), "public_key": b64e(self.signer_public_key)}
 
 
-def seal(*, lot_public_key: bytes, project, lot, bidder, price_fen: int, terms: dict | None = None,
+def seal(*, lot_public_key: bytes, project: object, lot: object, bidder: object, price_fen: int,
+         terms: dict[str, str] | None = None,
          documents: list[Document] | None = None, signing_key: Ed25519PrivateKey,
          ephemeral_key: X25519PrivateKey | None = None) -> SealedEnvelope:
     """Seal a bid on the bidder's machine. `ephemeral_key` only for deterministic tests."""
@@ -454,7 +456,7 @@ def verify_signature(*, public_key: bytes, info: bytes, digest: bytes, signature
             from None
 
 
-def open_envelope(*, envelope: bytes, private_key: X25519PrivateKey, project, lot, bidder,
+def open_envelope(*, envelope: bytes, private_key: X25519PrivateKey, project: object, lot: object, bidder: object,
                   signature: bytes | None = None, signer_public_key: bytes | None = None,
                   max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> BidContent:
     """Verify (optionally) the signature, decrypt with the binding, parse and cross-check."""
@@ -474,7 +476,8 @@ def open_envelope(*, envelope: bytes, private_key: X25519PrivateKey, project, lo
     return content
 
 
-def open_envelope_keyed(*, envelope: bytes, private_key: X25519PrivateKey, project, lot, bidder,
+def open_envelope_keyed(*, envelope: bytes, private_key: X25519PrivateKey, project: object, lot: object,
+                        bidder: object,
                         signature: bytes, signer_public_key: bytes, expected_digest: str | None = None,
                         max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> tuple[BidContent, bytes]:
     """Like open_envelope, and also returns the envelope's own content key (AEAD key || base nonce).
@@ -506,7 +509,7 @@ class EnvelopeOpener:
     _ZERO = b"\x00" * 32
 
     def __init__(self, private_key: X25519PrivateKey, *, max_bytes: int | None = DEFAULT_MAX_ENVELOPE_BYTES):
-        self._sk = private_key
+        self._sk: X25519PrivateKey | None = private_key
         self._pk = x25519_public_bytes(private_key)
         self.max_bytes = max_bytes
         sid, lab = self._SUITE_ID, self._LABEL
@@ -526,6 +529,8 @@ class EnvelopeOpener:
 
     def content_key(self, enc: bytes, info: bytes) -> tuple[bytes, bytes]:
         """(AEAD key, base nonce) of the envelope whose encapsulated key is `enc`."""
+        if self._sk is None:
+            raise DecryptionFailed("this opener was closed: its key is forgotten")
         dh = self._sk.exchange(X25519PublicKey.from_public_bytes(enc))
         eae_prk = hmac.digest(self._ZERO, self._eae_prefix + dh, "sha256")
         shared = hmac.digest(eae_prk, self._shared_info + enc + self._pk + b"\x01", "sha256")
@@ -538,7 +543,8 @@ class EnvelopeOpener:
         nonce = hmac.digest(secret, self._nonce_label + context + b"\x01", "sha256")[:12]
         return key, nonce
 
-    def open(self, *, envelope: bytes, project, lot, bidder, signature: bytes, signer_public_key: bytes,
+    def open(self, *, envelope: bytes, project: object, lot: object, bidder: object, signature: bytes,
+             signer_public_key: bytes,
              expected_digest: str | None = None, copy_documents: bool = True) -> tuple[BidContent, bytes]:
         """Digest (against the accepted one), signature, decryption with the binding, content and
         its binding: returns (content, content key = AEAD key || base nonce)."""
@@ -572,7 +578,7 @@ def decrypt_with_content_key(envelope: bytes, content_key: bytes) -> BidContent:
         raise DecryptionFailed("the content key does not open this envelope") from None
 
 
-def parse_transport(data: dict, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> tuple[bytes, bytes]:
+def parse_transport(data: object, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> tuple[bytes, bytes]:
     """Parse the JSON transport form; returns (envelope, signature)."""
     if not isinstance(data, dict):
         raise MalformedEnvelope("expected a JSON object")
@@ -595,15 +601,15 @@ def parse_transport(data: dict, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) 
 
 # -- receipts (platform-signed) ---------------------------------------------------------
 
-def receipt_message(receipt: dict) -> bytes:
+def receipt_message(receipt: dict[str, Any]) -> bytes:
     return b"sunlight/receipt/v1\x00" + canonical_json(receipt)
 
 
-def sign_receipt(key: Ed25519PrivateKey, receipt: dict) -> bytes:
+def sign_receipt(key: Ed25519PrivateKey, receipt: dict[str, Any]) -> bytes:
     return key.sign(receipt_message(receipt))
 
 
-def verify_receipt(public_key: bytes, receipt: dict, signature: bytes) -> bool:
+def verify_receipt(public_key: bytes, receipt: dict[str, Any], signature: bytes) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, receipt_message(receipt))
         return True
@@ -664,16 +670,16 @@ def unwrap_private_key(blob: bytes, passphrase: str, *, label: bytes = b"") -> X
     return X25519PrivateKey.from_private_bytes(raw)
 
 
-def share_info(context: str, custodian) -> bytes:
+def share_info(context: str, custodian: object) -> bytes:
     return f"sunlight/custody-share/v1\x00{context}\x00custodian={custodian}".encode()
 
 
-def seal_share(custodian_public_key: bytes, share_text: str, *, context: str, custodian) -> bytes:
+def seal_share(custodian_public_key: bytes, share_text: str, *, context: str, custodian: object) -> bytes:
     return SUITE.encrypt(share_text.encode("ascii"), load_x25519_public(custodian_public_key),
                          info=share_info(context, custodian))
 
 
-def open_share(sealed: bytes, private_key: X25519PrivateKey, *, context: str, custodian) -> str:
+def open_share(sealed: bytes, private_key: X25519PrivateKey, *, context: str, custodian: object) -> str:
     try:
         return SUITE.decrypt(sealed, private_key, info=share_info(context, custodian)).decode("ascii")
     except (InvalidTag, ValueError, UnicodeDecodeError):

@@ -5,7 +5,6 @@ deadline every envelope event is `sealed` (who bid, and how many, stays hidden).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -17,12 +16,11 @@ from django.utils import timezone
 import audit
 from bidding.envelopes import envelope as E
 from bidding.envelopes import bulk, outcomes, shamir
-from bidding.envelopes.models import (CustodianKey, CustodyShare, Envelope, OpenedBid, OpenedDocument,
-                                      OpeningKey)
+from bidding.envelopes.models import (CustodianKey, CustodyShare, Envelope, OpenedBid, OpeningKey)
 from bidding.models import BidderKey, Registration
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, User
-from trading.permissions import require_bidder, require_role, require_staff_of, role_of
+from trading.permissions import require_bidder, require_role, require_staff_of
 from trading.services import iso
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = ["DrawError", "Candidate", "DrawResult", "new_seed", "commit", "verify", "committee_split",
            "eligible", "draw", "draw_statement", "statement_digest"]

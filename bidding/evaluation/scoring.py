@@ -29,7 +29,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "REJECTION_GROUNDS", "TIE_BREAK_RULES", "ScoringError", "IncompleteEvaluation",
@@ -45,7 +46,7 @@ class ScoringError(ValueError):
 
 
 class IncompleteEvaluation(ScoringError):
-    def __init__(self, message: str, missing: tuple = (), pending: tuple = ()):
+    def __init__(self, message: str, missing: tuple[Missing, ...] = (), pending: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.missing = missing
         self.pending = pending
@@ -144,8 +145,8 @@ class Criterion:
     name: str = ""
     ground: str = "non_responsive"  # art. 51 ground used when a compliance criterion fails
 
-    def to_dict(self) -> dict:
-        d = {"code": self.code, "kind": self.kind, "name": self.name}
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, str | None] = {"code": self.code, "kind": self.kind, "name": self.name}
         if self.kind == "compliance":
             d["ground"] = self.ground
         else:
@@ -162,7 +163,7 @@ class AdjustmentRule:
     fen: int = 0
     name: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "rate": frac_str(self.rate), "fen": self.fen, "name": self.name}
 
 
@@ -251,7 +252,7 @@ class Method:
         raise ScoringError(f"unknown criterion {code!r}")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Method":
+    def from_dict(cls, data: Mapping[str, Any]) -> Method:
         if not isinstance(data, Mapping):
             raise ScoringError("method must be an object")
         unknown = set(data) - {"kind", "criteria", "adjustments", "drop_extremes", "abnormal_low_ratio",
@@ -283,7 +284,7 @@ class Method:
             min_valid=_int(data.get("min_valid", 1), "min_valid"),
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "criteria": [c.to_dict() for c in self.criteria],
@@ -346,7 +347,7 @@ class Exclusion:
     reason: str
     by: str  # opening | committee | ceiling | compliance | abnormal_low | negotiation
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ground": self.ground, "reason": self.reason, "by": self.by,
                 "basis": REJECTION_GROUNDS.get(self.ground) or OTHER_EXCLUSIONS.get(self.ground, "")}
 
@@ -371,7 +372,7 @@ class RankedBid:
     abnormal_low: bool = False
     abnormal_reason: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "bidder": self.bidder, "rank": self.rank, "price_fen": self.price_fen,
             "evaluated_price": frac_str(self.evaluated_price),
@@ -405,7 +406,7 @@ class Result:
     def candidates(self) -> tuple[RankedBid, ...]:
         return () if self.failed else self.ranking[: self.max_candidates]
 
-    def require_complete(self) -> "Result":
+    def require_complete(self) -> Result:
         if self.pending:
             raise IncompleteEvaluation(
                 "the committee must decide on abnormally low bids of bidders "
@@ -417,7 +418,7 @@ class Result:
                 f"{m.criterion} for bidder {m.bidder}", missing=self.missing)
         return self
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "ranking": [r.to_dict() for r in self.ranking],
@@ -493,12 +494,13 @@ def _check_rejection(bidder: int, r: Rejection) -> None:
         raise ScoringError(f"bidder {bidder}: a rejection needs a recorded reason")
 
 
-def _rank(entries: list[dict], primary, tie_break: tuple[str, ...], seed: bytes | None) -> list[dict]:
+def _rank(entries: list[dict[str, Any]], primary: Callable[[dict[str, Any]], Any], tie_break: tuple[str, ...],
+          seed: bytes | None) -> list[dict[str, Any]]:
     """Sort entries (dicts with bidder, evaluated_price, technical, scores, submitted_seq)
     by ``primary`` then the declared tie-break rules, then bidder id (always a total order)."""
     rules = list(tie_break)
 
-    def key_for(rule: str, e: dict):
+    def key_for(rule: str, e: dict[str, Any]) -> Any:
         if rule == "price":
             return (e["evaluated_price"], e["price_fen"])
         if rule == "technical":
@@ -516,7 +518,7 @@ def _rank(entries: list[dict], primary, tie_break: tuple[str, ...], seed: bytes 
 
     chain = rules + ["bidder"]
 
-    def full_key(e: dict):
+    def full_key(e: dict[str, Any]) -> tuple[Any, ...]:
         return (primary(e),) + tuple(key_for(r, e) for r in chain)
 
     ordered = sorted(entries, key=full_key)
@@ -536,13 +538,16 @@ def _rank(entries: list[dict], primary, tie_break: tuple[str, ...], seed: bytes 
 
 # --------------------------------------------------------------------------- tenders
 
+Key = tuple[int, int, str]  # (expert, bidder, criterion)
+
+
 def evaluate(
     method: Method,
     bids: Iterable[Bid],
     *,
     experts: Iterable[int],
-    votes: Mapping[tuple[int, int, str], bool] | None = None,
-    scores: Mapping[tuple[int, int, str], Any] | None = None,
+    votes: Mapping[Key, bool] | None = None,
+    scores: Mapping[Key, Any] | None = None,
     rejections: Mapping[int, Rejection] | None = None,
     abnormal_decisions: Mapping[int, AbnormalDecision] | None = None,
     seed: bytes | None = None,
@@ -551,33 +556,66 @@ def evaluate(
     ``scores[(expert, bidder, criterion)] = points`` for scored criteria.  Returns a :class:`Result`;
     when inputs are missing or abnormally low bids await a decision, ``result.complete`` is False
     and the ranking is empty."""
-    bids = _check_bids(bids)
-    experts = sorted(set(experts))
-    if not experts:
+    lot_bids = _check_bids(bids)
+    committee = sorted(set(experts))
+    if not committee:
         raise ScoringError("the committee has no experts")
-    votes = dict(votes or {})
-    raw_scores = dict(scores or {})
-    rejections = dict(rejections or {})
-    abnormal_decisions = dict(abnormal_decisions or {})
-    by_id = {b.bidder: b for b in bids}
-    expert_set = set(experts)
-
+    cast_votes = dict(votes or {})
+    rejected = dict(rejections or {})
+    decisions = dict(abnormal_decisions or {})
+    by_id = {b.bidder: b for b in lot_bids}
     # validate the shape of the inputs first: nothing outside the lot, committee or criteria
+    _check_votes(method, cast_votes, set(committee), by_id)
+    scores_f = _check_scores(method, dict(scores or {}), set(committee), by_id)
+    _check_decisions(rejected, decisions, by_id)
+
+    missing: list[Missing] = []
+    excluded = _excluded_before_compliance(method, lot_bids, rejected)  # 1.-3.
+    _apply_compliance(method, lot_bids, committee, cast_votes, excluded, missing)  # 4.
+    # 5. evaluated prices of the bids still in
+    remaining = [b for b in lot_bids if b.bidder not in excluded]
+    prices = {b.bidder: evaluated_price(method, b) for b in remaining}
+    # 6. abnormally low: flag, the committee decides
+    flagged = abnormal_low_flags(prices, method.abnormal_low_ratio) if not missing else {}
+    pending, accepted_low = _apply_abnormal_decisions(flagged, decisions, excluded, check=not missing)
+    remaining = [b for b in remaining if b.bidder not in excluded]
+    # 7. scores for the remaining bids
+    committee_scores = _committee_scores(method, remaining, committee, scores_f, missing)
+
+    if missing or pending:
+        return Result(method=method.kind, ranking=(), excluded=excluded, flagged=flagged, pending=pending,
+                      missing=tuple(missing), max_candidates=method.max_candidates)
+    # 8. rank
+    benchmark = min(prices[b.bidder] for b in remaining) if remaining else None
+    ranking = _rank_tender(method, remaining, prices, committee_scores, benchmark, accepted_low, seed)
+    failed = len(ranking) < method.min_valid
+    return Result(method=method.kind, ranking=ranking, excluded=excluded, flagged=flagged,
+                  benchmark=benchmark, failed=failed, max_candidates=method.max_candidates,
+                  failure_reason=(f"only {len(ranking)} valid bid(s), at least {method.min_valid} required"
+                                  if failed else ""))
+
+
+def _check_voter(expert: int, bidder: int, experts: set[int], by_id: Mapping[int, Bid]) -> None:
+    if expert not in experts:
+        raise ScoringError(f"expert {expert} is not on this committee")
+    if bidder not in by_id:
+        raise ScoringError(f"bidder {bidder} has no bid in this lot")
+
+
+def _check_votes(method: Method, votes: Mapping[Key, object], experts: set[int], by_id: Mapping[int, Bid]) -> None:
     for (e, b, c), v in votes.items():
-        if e not in expert_set:
-            raise ScoringError(f"expert {e} is not on this committee")
-        if b not in by_id:
-            raise ScoringError(f"bidder {b} has no bid in this lot")
+        _check_voter(e, b, experts, by_id)
         if method.criterion(c).kind != "compliance":
             raise ScoringError(f"criterion {c} is not a pass/fail criterion")
         if not isinstance(v, bool):
             raise ScoringError("a compliance vote is true (pass) or false (fail)")
-    scores_f: dict[tuple[int, int, str], Fraction] = {}
-    for (e, b, c), v in raw_scores.items():
-        if e not in expert_set:
-            raise ScoringError(f"expert {e} is not on this committee")
-        if b not in by_id:
-            raise ScoringError(f"bidder {b} has no bid in this lot")
+
+
+def _check_scores(method: Method, raw: Mapping[Key, Any], experts: set[int],
+                  by_id: Mapping[int, Bid]) -> dict[Key, Fraction]:
+    scores_f: dict[Key, Fraction] = {}
+    for (e, b, c), v in raw.items():
+        _check_voter(e, b, experts, by_id)
         crit = method.criterion(c)
         if crit.kind != "score":
             raise ScoringError(f"criterion {c} is not scored by the experts")
@@ -585,112 +623,129 @@ def evaluate(
         if not (0 <= s <= crit.weight):
             raise ScoringError(f"score {display(s)} for {c} is outside 0–{display(crit.weight)}")
         scores_f[(e, b, c)] = s
+    return scores_f
+
+
+def _check_decisions(rejections: Mapping[int, Rejection], decisions: Mapping[int, AbnormalDecision],
+                     by_id: Mapping[int, Bid]) -> None:
     for b, r in rejections.items():
         if b not in by_id:
             raise ScoringError(f"bidder {b} has no bid in this lot")
         _check_rejection(b, r)
-    for b, d in abnormal_decisions.items():
+    for b, d in decisions.items():
         if b not in by_id:
             raise ScoringError(f"bidder {b} has no bid in this lot")
         if not d.reason or not d.reason.strip():
             raise ScoringError(f"bidder {b}: the committee's decision on an abnormally low bid needs a reason")
 
+
+def _excluded_before_compliance(method: Method, bids: list[Bid],
+                                rejections: Mapping[int, Rejection]) -> dict[int, Exclusion]:
     excluded: dict[int, Exclusion] = {}
-    missing: list[Missing] = []
     # 1. the opening
-    for b in bids:
-        if not b.valid:
-            excluded[b.bidder] = Exclusion("opening_invalid", b.failure_reason or "invalid at opening", "opening")
+    for bid in bids:
+        if not bid.valid:
+            excluded[bid.bidder] = Exclusion("opening_invalid", bid.failure_reason or "invalid at opening",
+                                             "opening")
     # 2. committee rejections on art. 51 grounds
     for bidder, r in sorted(rejections.items()):
         if bidder not in excluded:
             excluded[bidder] = Exclusion(r.ground, r.reason.strip(), "committee")
     # 3. the ceiling price (最高投标限价)
     if method.ceiling_fen is not None:
-        for b in bids:
-            if b.bidder not in excluded and b.price_fen > method.ceiling_fen:
-                excluded[b.bidder] = Exclusion(
-                    "above_ceiling", f"price {b.price_fen} fen above the ceiling {method.ceiling_fen} fen", "ceiling")
-    # 4. compliance (majority of the committee per criterion)
-    for b in bids:
-        if b.bidder in excluded:
+        for bid in bids:
+            if bid.bidder not in excluded and bid.price_fen > method.ceiling_fen:
+                excluded[bid.bidder] = Exclusion(
+                    "above_ceiling", f"price {bid.price_fen} fen above the ceiling {method.ceiling_fen} fen",
+                    "ceiling")
+    return excluded
+
+
+def _apply_compliance(method: Method, bids: list[Bid], experts: list[int], votes: Mapping[Key, bool],
+                      excluded: dict[int, Exclusion], missing: list[Missing]) -> None:
+    """4. compliance: the majority of the committee per criterion; a missing vote is recorded."""
+    for bid in bids:
+        if bid.bidder in excluded:
             continue
         for crit in method.compliance_criteria:
-            cast = [votes.get((e, b.bidder, crit.code)) for e in experts]
+            cast = [votes.get((e, bid.bidder, crit.code)) for e in experts]
             for e, v in zip(experts, cast):
                 if v is None:
-                    missing.append(Missing(e, b.bidder, crit.code, "vote"))
+                    missing.append(Missing(e, bid.bidder, crit.code, "vote"))
             if any(v is None for v in cast):
                 continue
             passes = sum(1 for v in cast if v)
             if 2 * passes <= len(cast):
-                excluded[b.bidder] = Exclusion(
+                excluded[bid.bidder] = Exclusion(
                     crit.ground, f"failed {crit.name or crit.code} ({passes} of {len(cast)} experts passed)",
                     "compliance")
                 break
-    # 5. evaluated prices of the bids still in
-    remaining = [b for b in bids if b.bidder not in excluded]
-    prices = {b.bidder: evaluated_price(method, b) for b in remaining}
-    # 6. abnormally low: flag, the committee decides
-    flagged = abnormal_low_flags(prices, method.abnormal_low_ratio) if not missing else {}
-    for b in abnormal_decisions:
-        if b not in flagged and not missing:
+
+
+def _apply_abnormal_decisions(flagged: Mapping[int, Fraction], decisions: Mapping[int, AbnormalDecision],
+                              excluded: dict[int, Exclusion], *, check: bool) -> tuple[tuple[int, ...], dict[int, str]]:
+    """6. the committee's decisions on flagged bids: (still pending, accepted with their reasons)."""
+    for b in decisions:
+        if b not in flagged and check:
             raise ScoringError(f"bidder {b}'s bid is not flagged as abnormally low")
-    pending = tuple(sorted(b for b in flagged if b not in abnormal_decisions))
+    pending = tuple(sorted(b for b in flagged if b not in decisions))
     accepted_low: dict[int, str] = {}
     for b in sorted(flagged):
-        d = abnormal_decisions.get(b)
+        d = decisions.get(b)
         if d is None:
             continue
         if d.accept:
             accepted_low[b] = d.reason.strip()
         else:
             excluded[b] = Exclusion("below_cost", d.reason.strip(), "abnormal_low")
-    remaining = [b for b in remaining if b.bidder not in excluded]
+    return pending, accepted_low
 
-    # 7. scores for the remaining bids
+
+def _committee_scores(method: Method, bids: list[Bid], experts: list[int], scores: Mapping[Key, Fraction],
+                      missing: list[Missing]) -> dict[int, dict[str, Fraction]]:
+    """7. the committee's score per bid and scored criterion (mean of the experts'); missing recorded."""
     committee: dict[int, dict[str, Fraction]] = {}
-    for b in remaining:
-        committee[b.bidder] = {}
+    for bid in bids:
+        committee[bid.bidder] = {}
         for crit in method.score_criteria:
-            given = [scores_f.get((e, b.bidder, crit.code)) for e in experts]
+            given = [scores.get((e, bid.bidder, crit.code)) for e in experts]
+            present = [v for v in given if v is not None]
             for e, v in zip(experts, given):
                 if v is None:
-                    missing.append(Missing(e, b.bidder, crit.code, "score"))
-            if all(v is not None for v in given):
-                committee[b.bidder][crit.code] = committee_mean(given, drop_extremes=method.drop_extremes)
+                    missing.append(Missing(e, bid.bidder, crit.code, "score"))
+            if len(present) == len(given):
+                committee[bid.bidder][crit.code] = committee_mean(present, drop_extremes=method.drop_extremes)
+    return committee
 
-    base = dict(method=method.kind, excluded=excluded, flagged=flagged, max_candidates=method.max_candidates)
-    if missing or pending:
-        return Result(ranking=(), pending=pending, missing=tuple(missing), **base)
 
-    benchmark = min(prices[b.bidder] for b in remaining) if remaining else None
-    entries = []
-    for b in remaining:
-        sc = dict(committee[b.bidder])
+def _rank_tender(method: Method, bids: list[Bid], prices: Mapping[int, Fraction],
+                 committee: Mapping[int, dict[str, Fraction]], benchmark: Fraction | None,
+                 accepted_low: Mapping[int, str], seed: bytes | None) -> tuple[RankedBid, ...]:
+    """8. totals (the price criterion against the benchmark) and the ranking with its tie-break."""
+    entries: list[dict[str, Any]] = []
+    for bid in bids:
+        sc = dict(committee[bid.bidder])
         total = None
         technical = sum(sc.values(), Fraction(0))
         if method.kind == "comprehensive":
             pc = method.price_criterion
-            sc[pc.code] = pc.weight * benchmark / prices[b.bidder]
+            assert pc is not None and benchmark is not None  # Method checks a comprehensive one has it
+            sc[pc.code] = pc.weight * benchmark / prices[bid.bidder]
             total = sum(sc.values(), Fraction(0))
-        entries.append(dict(bidder=b.bidder, price_fen=b.price_fen, evaluated_price=prices[b.bidder],
-                            scores=sc, total=total, technical=technical, submitted_seq=b.submitted_seq))
+        entries.append(dict(bidder=bid.bidder, price_fen=bid.price_fen, evaluated_price=prices[bid.bidder],
+                            scores=sc, total=total, technical=technical, submitted_seq=bid.submitted_seq))
+    primary: Callable[[dict[str, Any]], Any]
     if method.kind == "comprehensive":
         primary = lambda e: -e["total"]  # noqa: E731
     else:
         primary = lambda e: e["evaluated_price"]  # noqa: E731
     ordered = _rank(entries, primary, method.tie_break, seed)
-    ranking = tuple(
+    return tuple(
         RankedBid(bidder=e["bidder"], rank=e["rank"], price_fen=e["price_fen"],
                   evaluated_price=e["evaluated_price"], total=e["total"], scores=e["scores"],
                   tie_broken_by=e["tie_broken_by"], abnormal_low=e["bidder"] in accepted_low,
                   abnormal_reason=accepted_low.get(e["bidder"], ""))
         for e in ordered)
-    failed = len(ranking) < method.min_valid
-    return Result(ranking=ranking, benchmark=benchmark, failed=failed,
-                  failure_reason=(f"only {len(ranking)} valid bid(s), at least {method.min_valid} required"
-                                  if failed else ""), **base)
 
 
 # --------------------------------------------------------------------------- negotiation / inquiry
@@ -769,9 +824,10 @@ def negotiate(
                                     f"final quote {final.price_fen} fen above the budget {ceiling_fen} fen", "ceiling")
         else:
             finals[s] = final
-    entries = [dict(bidder=s, price_fen=q.price_fen, evaluated_price=Fraction(q.price_fen), scores={},
-                    total=None, technical=Fraction(0), submitted_seq=q.submitted_seq)
-               for s, q in finals.items()]
+    entries: list[dict[str, Any]] = [
+        dict(bidder=s, price_fen=q.price_fen, evaluated_price=Fraction(q.price_fen), scores={},
+             total=None, technical=Fraction(0), submitted_seq=q.submitted_seq)
+        for s, q in finals.items()]
     ordered = _rank(entries, lambda e: e["evaluated_price"], tuple(tie_break), seed)
     ranking = tuple(RankedBid(bidder=e["bidder"], rank=e["rank"], price_fen=e["price_fen"],
                               evaluated_price=e["evaluated_price"], tie_broken_by=e["tie_broken_by"])

@@ -14,7 +14,8 @@ import hashlib
 import re
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone

@@ -15,7 +15,6 @@ from audit.models import Event
 from trading import lifecycle, selectors
 from trading.errors import Forbidden
 from trading.models import Document, Notice
-from trading.permissions import can_read_project
 from trading.rules import KINDS, METHODS
 from frontend.cache import public_page_cache
 

@@ -56,7 +56,7 @@ class Server:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
                "--port", str(self.port), "--ws", self.ws, "--lifespan", "off", "--log-level", "warning",
                "--no-access-log"]

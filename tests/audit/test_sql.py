@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from audit import sql
 from audit.models import Event
@@ -56,7 +56,7 @@ def test_a_refused_item_writes_nothing():
 
 def test_a_failing_statement_rolls_back_the_whole_round_trip():
     before = Event.objects.count()
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         with transaction.atomic():
             statement, _ = events_statement(items(2))
             sql.execute([statement, sql.Statement("INSERT INTO trading_lot (id) VALUES (%s)", (None,))])
@@ -71,7 +71,7 @@ def test_execute_alone_is_one_transaction_of_its_own_all_or_nothing():
     with pytest.raises(RuntimeError, match="no open transaction"):
         with transaction.atomic():
             sql.execute_alone([events_statement(items(1))[0]])
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         statement, _ = events_statement(items(2), alone=True)
         sql.execute_alone([statement, sql.Statement("INSERT INTO trading_lot (id) VALUES (%s)", (None,))])
     assert Event.objects.count() == before  # the first statement was rolled back with the second

@@ -61,7 +61,7 @@ def test_csv_bad_rows(row, msg):
 
 def test_csv_structure_errors():
     with pytest.raises(S.StatementError, match="header"):
-        S.parse_csv("a,b,c\n1,2,3\n".encode())
+        S.parse_csv(b"a,b,c\n1,2,3\n")
     with pytest.raises(S.StatementError, match="empty"):
         S.parse_csv(b"   ")
     with pytest.raises(S.StatementError, match="too large"):

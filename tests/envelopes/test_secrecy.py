@@ -47,7 +47,7 @@ def test_database_dump_and_logs_hold_no_bid_before_the_opening(world, clock, cap
     connection.force_debug_cursor = True  # log every SQL statement with its parameters
     try:
         client = Client()
-        for bidder, (price, fen), secret in zip(world.bidders, PRICES, SECRETS):
+        for bidder, (_price, fen), secret in zip(world.bidders, PRICES, SECRETS):
             data = tender.seal(bidder, fen, terms={"质保": secret},
                                documents=[E.Document(name="proposal.txt", content=(secret * 50).encode())])
             client.force_login(bidder)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bidding.evaluation import scoring
 from bidding.evaluation import services as ev
 from tests import factories
 

@@ -3,7 +3,6 @@ candidate publicity → objection → award → signed contract; plus the API's 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from bidding.evaluation import services as ev
 from bidding.evaluation.models import Quote
-from tests.evaluation.conftest import draw_committee, members, open_lot, pass_all
+from tests.evaluation.conftest import open_lot, pass_all
 from tests.evaluation.test_services import snapshot, unchanged
 from trading.errors import Conflict, Forbidden, Invalid
 

@@ -1,7 +1,6 @@
 """Evaluation services on PostgreSQL: the draw, both methods, publicity, objections, award, contract."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 import pytest
@@ -15,7 +14,6 @@ from bidding.evaluation.models import (
 )
 from tests.evaluation.conftest import DAY, draw_committee, members, open_lot, pass_all
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
-from trading.models import Lot
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +57,6 @@ def test_draw_commit_reveal_and_replay(ew, clock):
     committee = ev.commit_draw(actor=world.staff, lot=lot, size=5)
     assert not committee.revealed
     commit_event = Event.objects.filter(action="evaluation.draw_commit").get()
-    payload = commit_event.body["payload"] if hasattr(commit_event, "body") else None
     committee = ev.reveal_draw(actor=world.staff, lot=lot)
     seated = set(ev.committee_experts(lot))
     assert len(seated) == 5

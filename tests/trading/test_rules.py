@@ -1,6 +1,8 @@
 """The rules table (pure): completeness, legal numbers, basis texts, unknown kinds/methods."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,7 +104,7 @@ def test_pairs_not_allowed_are_refused_with_the_allowed_list(pair):
 
 def test_rules_are_frozen():
     rule = rule_for("engineering", "open_tender")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         rule.min_notice_days = 1  # type: ignore[misc]
     assert isinstance(rule, Rule)
 
