@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 import audit
 from trading import credit_code, lifecycle, periods
 from trading.errors import Conflict, Invalid, NotFound
-from trading.models import Document, Lot, LotTransition, Notice, Organisation, Project, User
+from trading.models import CalendarDay, CalendarYear, Document, Lot, LotTransition, Notice, Organisation, Project, User
 from trading.permissions import require_role, require_staff_of, role_of
 from trading.rules import rule_for, security_cap_fen
 from trading.money import format_fen
@@ -409,12 +409,10 @@ def attach_document(*, actor: User, notice: Notice, name: str, content: bytes, c
 # --- the official calendar ----------------------------------------------------------------------
 
 
-def load_calendar_year(*, actor: User | None, year: int, days: dict[dt.date, tuple[bool, str]], source: str) -> "CalendarYear":
+def load_calendar_year(*, actor: User | None, year: int, days: dict[dt.date, tuple[bool, str]], source: str) -> CalendarYear:
     """Load (or replace) one year of the official calendar: its public holidays (False) and make-up working
     days (True). actor=None: an administrator at the command line. Checked: every day lies in that year and
     a make-up working day falls on a weekend."""
-    from trading.models import CalendarDay, CalendarYear
-
     if actor is not None:
         require_role(actor, "admin")
     if not (2000 <= year <= 2200):
