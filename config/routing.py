@@ -6,3 +6,7 @@ try:
 except ImportError:  # the auction app may not define routes yet
     auction_ws = []
 websocket_urlpatterns += auction_ws
+
+from supervision.routing import websocket_urlpatterns as supervision_ws  # noqa: E402
+
+websocket_urlpatterns += supervision_ws

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "bidding.envelopes",
     "bidding.evaluation",
     "bidding.auction",
+    "supervision",
     "frontend",
 ]
 
@@ -253,7 +254,13 @@ SUNLIGHT_CLOCK_TICKS = [
     "bidding.auction.services.tick",
     "bidding.evaluation.services.tick",
     "audit.sequencer.tick",
+    "supervision.services.tick",
 ]
+
+# Electronic supervision: modules whose CLOCKS list the watched clocks (yellow / red cards); callables
+# (now) -> project ids suspended at that moment (their clocks stop). See supervision/clocks.py.
+SUNLIGHT_WATCHED_CLOCKS = ["supervision.watches.CLOCKS"]
+SUNLIGHT_SUSPENDED_PROJECTS: list[str] = []
 
 # Lifecycle hooks: lot action -> dotted paths called as hook(*, lot, action, actor, now) inside the
 # transition's transaction, after the state change and its audit event.

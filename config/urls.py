@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/envelopes/", include("bidding.envelopes.api")),
     path("api/evaluation/", include("bidding.evaluation.api")),
     path("api/auctions/", include("bidding.auction.api")),
+    path("api/supervision/", include("supervision.api")),
     path("api/", include("trading.api")),
     path("", include("frontend.urls")),
 ]

@@ -43,6 +43,7 @@ LIVE_SECTIONS: dict[str, str | Callable] = {
     "envelopes": "bidding.envelopes.selectors.live_envelopes",
     "auction": "bidding.auction.selectors.live_auction_state",
     "deposits": "deposits.selectors.live_deposits",
+    "supervision": "supervision.selectors.live_supervision",
 }
 
 

@@ -1,7 +1,7 @@
 """Page routes: each area module under frontend/views/ has its own `urlpatterns`."""
 from importlib import import_module
 
-AREAS = ["portal", "accounts", "staff", "bidder", "supervisor", "audit", "deposits", "envelopes", "evaluation", "auction"]
+AREAS = ["portal", "accounts", "staff", "bidder", "supervisor", "audit", "deposits", "envelopes", "evaluation", "auction", "supervision"]
 
 urlpatterns: list = []
 for area in AREAS:

@@ -1,0 +1,55 @@
+"""Supervisor console for electronic supervision: live alerts and acting on them. Thin."""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from supervision import lifecycle, selectors, services
+from supervision.models import Alert
+from trading.errors import NotFound
+from trading.permissions import require_role
+
+
+@login_required
+def console(request):
+    require_role(request.user, "supervisor")
+    status = request.GET.get("status", "open")
+    qs = selectors.visible_alerts(request.user)
+    if status == "open":
+        qs = qs.filter(status__in=["new", "acknowledged"])
+    elif status in lifecycle.STATUSES:
+        qs = qs.filter(status=status)
+    return render(request, "frontend/supervision/console.html", {
+        "alerts": [selectors.alert_row(a) for a in qs[:300]], "status": status, "statuses": lifecycle.STATUSES,
+        "escalations": lifecycle.ESCALATIONS,
+    })
+
+
+@login_required
+def alert_detail(request, alert_id: int):
+    require_role(request.user, "supervisor")
+    alert = selectors.visible_alerts(request.user).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound("no such alert")
+    return render(request, "frontend/supervision/alert.html", {
+        "alert": selectors.alert_row(alert), "steps": alert.steps.select_related("actor"),
+        "escalations": lifecycle.ESCALATIONS})
+
+
+@login_required
+@require_POST
+def act(request, alert_id: int):
+    services.act_on_alert(actor=request.user, alert=alert_id, action=request.POST.get("action", ""),
+                          reason=request.POST.get("reason", ""), escalation=request.POST.get("escalation", ""))
+    return redirect("supervision-alert", alert_id=alert_id)
+
+
+urlpatterns = [
+    path("supervise/alerts/", console, name="supervision-console"),
+    path("supervise/alerts/<int:alert_id>/", alert_detail, name="supervision-alert"),
+    path("supervise/alerts/<int:alert_id>/act/", act, name="supervision-act"),
+]
+
+_ = Alert  # the console reads alerts only through supervision.selectors

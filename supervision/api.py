@@ -1,0 +1,55 @@
+"""Supervision API (mounted at /api/supervision/). Thin: parse, call the service, render."""
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from supervision import selectors, services
+from trading.errors import Invalid, NotFound
+from trading.permissions import require_role
+
+
+def _int(value, name: str) -> int:
+    text = str(value)
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(f"no such {name}")
+    return int(text)
+
+
+@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def alerts(request):
+    """The alerts a supervisor may see now (newest first; ?status=new|acknowledged|dismissed|escalated)."""
+    require_role(request.user, "supervisor")
+    qs = selectors.visible_alerts(request.user)
+    status = request.query_params.get("status")
+    if status:
+        from supervision.lifecycle import STATUSES
+
+        if status not in STATUSES:
+            raise Invalid(f"unknown status {status!r}", field="status")
+        qs = qs.filter(status=status)
+    return Response({"alerts": [selectors.alert_row(a) for a in qs[:500]]})
+
+
+@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@api_view(["POST"])
+def act(request, alert_id: str):
+    """Act on an alert: {"action": "acknowledge" | "dismiss" | "escalate", "reason": "...",
+    "escalation": "suspension" | "investigation"}."""
+    data = request.data if isinstance(request.data, dict) else {}
+    fields = {k: data.get(k, "") for k in ("action", "reason", "escalation")}
+    for k, v in fields.items():
+        if not isinstance(v, str):
+            raise Invalid(f"{k} must be text", field=k)
+    alert = services.act_on_alert(actor=request.user, alert=_int(alert_id, "alert"), **fields)
+    return Response({"alert": selectors.alert_row(alert)})
+
+
+urlpatterns = [
+    path("alerts/", alerts, name="api-supervision-alerts"),
+    path("alerts/<str:alert_id>/actions/", act, name="api-supervision-act"),
+]
