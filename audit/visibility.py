@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Events recording what bidders did (besides any event whose actor is a bidder). Prefix match.
-BIDDER_ACTIVITY = ("registration.", "deposit.", "envelope.", "auction.number", "bidder_key.")
+# supervision.embargoed_alert: an alert computed before a deadline from what bidders did (issue 16).
+BIDDER_ACTIVITY = ("registration.", "deposit.", "envelope.", "auction.number", "bidder_key.",
+                   "supervision.embargoed_alert")
 SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 
 

@@ -9,7 +9,7 @@ def _alerts(state: dict) -> dict:
     return section(state, "supervision", lambda: {"alerts": {}})["alerts"]
 
 
-@on("supervision.alert_raise")
+@on("supervision.alert_raise", "supervision.embargoed_alert")
 def _raise(state: dict, ev) -> None:
     p = ev.payload
     _alerts(state)[p["key"]] = {"kind": p["kind"], "rule": p["rule"], "severity": p["severity"], "status": "new",

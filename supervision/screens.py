@@ -12,7 +12,7 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 ART40 = "《招标投标法实施条例》第四十条"
 
@@ -173,7 +173,7 @@ GAP_TOLERANCE_FEN = 100  # equal gaps up to one yuan (percent-based cover prices
 def constant_gaps(bids: list[BidFacts]) -> list[Finding]:
     """A run of three or more sorted prices with equal non-zero gaps (arithmetic progression)."""
     p = _priced(bids)
-    prices = [b.price_fen for b in p]
+    prices = [b.price_fen or 0 for b in p]
     out = []
     i = 0
     while i + 2 < len(prices):
@@ -200,7 +200,7 @@ def trailing_digits(bids: list[BidFacts]) -> list[Finding]:
     p = _priced(bids)
     tails: dict[str, list[BidFacts]] = defaultdict(list)
     for b in p:
-        yuan = b.price_fen // 100
+        yuan = (b.price_fen or 0) // 100
         tail = f"{yuan % 10 ** TRAILING:0{TRAILING}d}"
         if yuan >= 10 ** TRAILING and tail.strip("0") and len(set(tail)) > 1:
             tails[tail].append(b)
@@ -240,7 +240,7 @@ def _stat_screen(name: str, test: Callable[[dict], bool], need: int = 3) -> Call
         p = _priced(bids)
         if len(p) < need:
             return []
-        stats = price_stats([b.price_fen for b in p])
+        stats = price_stats([b.price_fen or 0 for b in p])
         if test(stats):
             clean = {k: v if isinstance(v, int) else (f"{v:.4f}" if math.isfinite(v) else "inf")
                      for k, v in stats.items()}  # canonical JSON has no floats

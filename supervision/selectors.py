@@ -33,7 +33,7 @@ def alert_row(alert: Alert) -> dict[str, Any]:
         "id": alert.pk, "key": alert.key, "kind": alert.kind, "kind_label": KINDS[alert.kind][0],
         "rule": alert.rule, "severity": alert.severity, "severity_label": SEVERITIES[alert.severity][0],
         "title": alert.title, "title_en": alert.title_en, "basis": alert.basis, "evidence": alert.evidence,
-        "project": alert.project.code if alert.project_id else None, "lot": alert.lot_id,
+        "project": alert.project.code if alert.project is not None else None, "lot": alert.lot_id,
         "status": alert.status, "status_label": lifecycle.STATUSES[alert.status][0],
         "escalation": alert.escalation, "raised_at": iso(alert.raised_at), "visible_from": iso(alert.visible_from),
         "actions": lifecycle.available(alert.status),

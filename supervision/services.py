@@ -5,6 +5,8 @@ alert after commit (Channels group), and only once it may be shown (``visible_fr
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import logging
 from typing import Any
 
@@ -31,9 +33,15 @@ def group_for(org_id: int | None) -> str:
     return f"supervision.org.{org_id}" if org_id else GROUP_ALL
 
 
-def _visibility(alert_visible_from: dt.datetime, now: dt.datetime) -> str:
-    """Alerts on pre-deadline secret facts are sealed until the deadline, like the facts themselves."""
-    return "sealed" if alert_visible_from > now else "supervisors"
+def _subject(key: str) -> str:
+    """The event's subject names the alert by a digest of its key (the key may name bidders)."""
+    return "alert:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+# An alert raised before the deadline it waits for rests on what bidders did: its event is bidder
+# activity for audit.visibility (embargoed until the deadline, for supervisors too).
+RAISE = "supervision.alert_raise"
+RAISE_EMBARGOED = "supervision.embargoed_alert"
 
 
 def raise_alert(*, key: str, kind: str, rule: str, severity: str, title: str, title_en: str = "", basis: str,
@@ -53,8 +61,8 @@ def raise_alert(*, key: str, kind: str, rule: str, severity: str, title: str, ti
             if Alert.objects.filter(key=key).exists():
                 return None
             event = audit.record(
-                action="supervision.alert_raise", subject=f"alert:{key}"[:100], project_id=project_id,
-                visibility=_visibility(visible_from, now), at=now,
+                action=RAISE_EMBARGOED if visible_from > now else RAISE, subject=_subject(key),
+                project_id=project_id, visibility="supervisors", at=now,
                 payload={"key": key, "kind": kind, "rule": rule, "severity": severity, "title": title,
                          "basis": basis, "evidence": evidence, "lot": lot_id, "visible_from": iso(visible_from)},
             )
@@ -66,35 +74,35 @@ def raise_alert(*, key: str, kind: str, rule: str, severity: str, title: str, ti
     except IntegrityError:  # another tick raised the same alert meanwhile
         return None
     if alert.pushed:
-        transaction.on_commit(lambda: push(alert.pk))
+        transaction.on_commit(functools.partial(push, alert.pk))
     return alert
 
 
-def act_on_alert(*, actor, alert: Alert | int, action: str, reason: str = "", escalation: str = "") -> Alert:
+def act_on_alert(*, actor: Any, alert: Alert | int, action: str, reason: str = "", escalation: str = "") -> Alert:
     """A supervisor acknowledges, dismisses (with a reason) or escalates (with a reason, to a
     suspension or an investigation) an alert. An alert not yet shown answers as a missing one."""
     require_role(actor, "supervisor")
-    alert_id = alert.pk if isinstance(alert, Alert) else alert
+    alert_id: int = alert.pk if isinstance(alert, Alert) else alert
     with transaction.atomic():
         now = timezone.now()
-        alert = Alert.objects.select_for_update().filter(pk=alert_id, visible_from__lte=now).first()
-        if alert is None:
+        row = Alert.objects.select_for_update().filter(pk=alert_id, visible_from__lte=now).first()
+        if row is None:
             raise NotFound("no such alert")
-        step = lifecycle.find(status=alert.status, action=action, reason=reason, escalation=escalation)
-        source = alert.status
+        step = lifecycle.find(status=row.status, action=action, reason=reason, escalation=escalation)
+        source = row.status
         event = audit.record(
-            action=f"supervision.alert_{action}", subject=f"alert:{alert.key}"[:100], actor=actor,
-            project_id=alert.project_id, visibility="supervisors", at=now,
-            payload={"key": alert.key, "from": source, "to": step.target, "reason": reason.strip(),
+            action=f"supervision.alert_{action}", subject=_subject(row.key), actor=actor,
+            project_id=row.project_id, visibility="supervisors", at=now,
+            payload={"key": row.key, "from": source, "to": step.target, "reason": reason.strip(),
                      "escalation": escalation, "at": iso(now)},
         )
-        alert.status = step.target
-        alert.escalation = escalation
-        alert.save(update_fields=["status", "escalation"])
-        AlertStep.objects.create(alert=alert, source=source, action=action, target=step.target, actor=actor,
+        row.status = step.target
+        row.escalation = escalation
+        row.save(update_fields=["status", "escalation"])
+        AlertStep.objects.create(alert=row, source=source, action=action, target=step.target, actor=actor,
                                  reason=reason.strip(), escalation=escalation, at=now, event_id=event.pk)
-        transaction.on_commit(lambda: push(alert.pk))
-    return alert
+        transaction.on_commit(functools.partial(push, row.pk))
+    return row
 
 
 # --- live push -----------------------------------------------------------------------------------
@@ -129,7 +137,7 @@ def release(now: dt.datetime) -> int:
         with transaction.atomic():
             n = Alert.objects.filter(pk=alert_id, pushed=False).update(pushed=True)
             if n:
-                transaction.on_commit(lambda a=alert_id: push(a))
+                transaction.on_commit(functools.partial(push, alert_id))
                 released += 1
     return released
 

@@ -8,7 +8,7 @@ the lot's ``Rule`` (one rule, one place).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from supervision.clocks import Watch, WatchedClock

@@ -93,12 +93,17 @@ def test_same_payer_is_flagged_at_once_but_shown_only_after_the_deadline(world, 
     for user, org in zip(world.bidders[:2], world.bidder_orgs[:2]):
         bidding_services.register(actor=user, lot=lot, declaration=[{"condition": c, "met": True} for c in lot.eligibility])
         acc = Account.objects.get(lot=lot, bidder=org, kind="deposit")
-        BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name="某某个人",
+        BANK.pay_in(sub_account=acc.number or "", amount_fen=acc.required_fen, payer_name="某某个人",
                     payer_account="6222 0000 1111 2222")
     services.tick()
     alert = Alert.objects.get(lot=lot, rule="same_payer")
     assert alert.visible_from == lot.bid_deadline and not alert.pushed
-    assert Event.objects.get(pk=alert.event_id).visibility == "sealed"
+    event = Event.objects.get(pk=alert.event_id)
+    assert event.action == "supervision.embargoed_alert"
+    # nobody may know of it before the deadline: not even supervisors, in the audit listing
+    from audit.visibility import project_events
+
+    assert event.pk not in [e.pk for e, _ in project_events(project.pk, user=world.supervisor)[0]]
     # a supervisor sees nothing of it before the deadline: not on the console, the API, nor by id
     client.force_login(world.supervisor)
     assert client.get("/api/supervision/alerts/").json() == {"alerts": []}
@@ -115,6 +120,7 @@ def test_same_payer_is_flagged_at_once_but_shown_only_after_the_deadline(world, 
     alert.refresh_from_db()
     assert alert.pushed
     client.force_login(world.supervisor)  # three weeks later: a new session
+    assert event.pk in [e.pk for e, _ in project_events(project.pk, user=world.supervisor)[0]]
     rows = client.get("/api/supervision/alerts/").json()["alerts"]
     assert [r["rule"] for r in rows if r["rule"] == "same_payer"] == ["same_payer"]
     assert sorted(b["id"] for b in rows[[r["rule"] for r in rows].index("same_payer")]["evidence"]["bidders"]) == \
