@@ -20,22 +20,13 @@ from audit.checkpoint import parse_checkpoint
 from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
 from audit.visibility import Disclosure
+from trading.ids import query_int
 
 MAX_PAGE = 500
 
 
 def _int(request, name: str, *, required: bool = True, default: int | None = None, minimum: int = 0) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise ValidationError({"detail": f"query parameter {name!r} is required"})
-        return default
-    if not raw.isdigit() or len(raw) > 19:
-        raise ValidationError({"detail": f"{name} must be a non-negative integer, got {raw[:30]!r}"})
-    value = int(raw)
-    if value < minimum:
-        raise ValidationError({"detail": f"{name} must be at least {minimum}"})
-    return value
+    return query_int(request.query_params, name, required=required, default=default, minimum=minimum)
 
 
 def _proof_error(exc: merkle.ProofError):

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "trading.inputs.HostileInputMiddleware",  # NUL/control/bidi text refused before anything reads it
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -198,6 +199,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- DRF ------------------------------------------------------------------------------------
+CSRF_FAILURE_VIEW = "trading.api_errors.csrf_failure"  # JSON in the error shape under /api/
+SUNLIGHT_JSON_MAX_DEPTH = env_int("SUNLIGHT_JSON_MAX_DEPTH", 32, minimum=4)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [  # token first: a bad token answers 401 with its WWW-Authenticate
         "rest_framework.authentication.TokenAuthentication",
@@ -209,6 +212,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "trading.api_errors.exception_handler",
+    # JSON bodies: size, depth, text rules, an object at the top (trading/inputs.py)
+    "DEFAULT_PARSER_CLASSES": [
+        "trading.inputs.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"login": "30/min"},
 }
 SPECTACULAR_SETTINGS = {

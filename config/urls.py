@@ -23,3 +23,9 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
+
+# Under /api/ every error is JSON in the one error shape (trading/api_errors.py); pages keep Django's.
+handler400 = "trading.api_errors.handler400"
+handler403 = "trading.api_errors.handler403"
+handler404 = "trading.api_errors.handler404"
+handler500 = "trading.api_errors.handler500"

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from deposits import selectors, services
 from deposits.models import Account, Forfeit, RefundOrder
 from trading.errors import Invalid
+from trading.inputs import SafeJSONParser
 from trading.models import Lot
 from trading.money import format_fen
 from trading.permissions import require_login
@@ -174,7 +175,7 @@ def forfeit_countersign(request, pk: int):
 
 
 class StatementView(APIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, SafeJSONParser]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):

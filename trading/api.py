@@ -16,7 +16,9 @@ from rest_framework.views import APIView
 
 from audit.models import Event
 from trading import ocds, selectors, services
-from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from trading.api_errors import error_body
+from trading.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from trading.ids import is_ascii_int, query_int
 from trading.models import Lot, Notice, Organisation, Project
 from trading.permissions import require_role
 from trading.serializers import (
@@ -52,7 +54,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 
 def _anon():
-    raise Forbidden("please log in first")
+    raise NotAuthenticated("please log in first")
 
 
 class ProjectFilter(django_filters.FilterSet):
@@ -84,7 +86,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_object(self):
         key = self.kwargs["pk"]
         qs = self.get_queryset()
-        project = qs.filter(code=key).first() or (qs.filter(pk=key).first() if key.isdigit() else None)
+        project = qs.filter(code=key).first() or (qs.filter(pk=int(key)).first() if is_ascii_int(key) else None)
         if project is None:
             raise NotFound("no such project")
         return project
@@ -209,13 +211,8 @@ class ChangeFeedView(APIView):
         })},
     )
     def get(self, request):
-        try:
-            after = int(request.query_params.get("after", 0))
-            limit = min(int(request.query_params.get("limit", 100)), 500)
-        except ValueError:
-            raise Invalid("after and limit must be integers") from None
-        if after < 0 or limit < 1:
-            raise Invalid("after must be ≥ 0 and limit ≥ 1")
+        after = query_int(request.query_params, "after", default=0)
+        limit = min(query_int(request.query_params, "limit", default=100, minimum=1), 500)
         events = list(Event.objects.filter(id__gt=after, visibility="public", action__in=TRADING_ACTIONS).order_by("id")[:limit])
         items = [{"id": e.id, "created_at": e.created_at, "action": e.action, "subject": e.subject,
                   "project_id": e.project_id, "payload": e.payload} for e in events]
@@ -237,7 +234,7 @@ class TokenView(APIView):
         if getattr(request._request, "axes_locked_out", False):
             return Response(status=429)  # replaced by trading.auth.lockout_response
         if user is None:
-            return Response({"detail": "wrong user name or password", "code": "invalid_login"}, status=400)
+            return Response(error_body("invalid_login", "wrong user name or password"), status=400)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "role": user.role})
 

@@ -22,6 +22,13 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class NotAuthenticated(Forbidden):
+    """Refused because nobody is signed in (the API answers 401; a Forbidden for every other purpose)."""
+
+    status_code = 401
+    code = "not_authenticated"
+
+
 class NotFound(DomainError):
     status_code = 404
     code = "not_found"

@@ -5,7 +5,7 @@ nothing (except their own remarks, countersignatures and custody shares); bidder
 """
 from __future__ import annotations
 
-from trading.errors import Forbidden
+from trading.errors import Forbidden, NotAuthenticated
 
 PUBLIC = "public"
 
@@ -18,11 +18,13 @@ def role_of(user) -> str:
 
 def require_login(user) -> None:
     if role_of(user) == PUBLIC:
-        raise Forbidden("please log in first")
+        raise NotAuthenticated("please log in first")
 
 
 def require_role(user, *roles: str) -> None:
     role = role_of(user)
+    if role == PUBLIC:
+        raise NotAuthenticated(f"please log in first (this action is for {' or '.join(roles)} accounts)")
     if role not in roles:
         wanted = " or ".join(roles)
         raise Forbidden(f"this action is for {wanted} accounts; you are signed in as {role}")

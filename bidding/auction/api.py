@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from bidding.auction import selectors, services
 from trading.errors import Invalid, NotFound
+from trading.ids import query_int
 from trading.models import Lot
 from trading.serializers import MoneyField
 from trading.permissions import require_login
@@ -187,10 +188,8 @@ class AuctionEvents(APIView):
                    summary="Events after a sequence number (what a client missed), or a snapshot")
     def get(self, request, auction_id: int):
         auction = selectors.get_auction(auction_id)
-        raw = request.query_params.get("after", "0")
-        if not raw.isdigit():
-            raise Invalid("after must be a non-negative integer (the last seq you saw)", field="after")
-        return Response(selectors.resync(auction, int(raw) or None, request.user))
+        after = query_int(request.query_params, "after", default=0)
+        return Response(selectors.resync(auction, after or None, request.user))
 
 
 class PlaceBid(APIView):

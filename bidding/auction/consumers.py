@@ -30,6 +30,7 @@ from bidding.auction import engine as E
 from bidding.auction import protocol as P
 from bidding.auction import selectors, services
 from trading.errors import DomainError
+from trading.ids import is_ascii_int
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +336,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         await self.accept()
         last_seq = None
         raw = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("last_seq")
-        if raw and raw[0].isdigit():
+        if raw and is_ascii_int(raw[0]):  # anything else (e.g. "²"): treated as absent, a snapshot
             last_seq = int(raw[0])
         await self._resync(last_seq)
 

@@ -21,7 +21,8 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
+from trading.ids import query_int
+from trading.inputs import SafeJSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -233,7 +234,7 @@ def receipt_json(env: Envelope) -> dict:
 
 
 class EnvelopeView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
 
     @extend_schema(operation_id="envelopes_envelope_retrieve", responses={200: EnvelopeReceiptSerializer, **_errors(403, 404)},
                    description="Your organisation's current envelope for the lot and its signed receipt.")
@@ -362,10 +363,8 @@ class ReceiptProofView(APIView):
                     "`sunlight-bid verify-receipt --receipt <this JSON> --platform-key <platform_key>`.")
     def get(self, request, digest: str):
         require_login(request.user)
-        size = request.query_params.get("size")
-        if size is not None and (not size.isdigit() or len(size) > 19):
-            raise Invalid("size must be a tree size (a non-negative integer)", field="size")
-        bundle = selectors.receipt_proof(request.user, digest, size=int(size) if size is not None else None)
+        size = query_int(request.query_params, "size")
+        bundle = selectors.receipt_proof(request.user, digest, size=size)
         return Response({**bundle, "platform_key": E.b64e(services.platform_public_key())})
 
 

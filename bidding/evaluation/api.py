@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from bidding.evaluation import scoring, selectors, services
 from bidding.evaluation.models import Candidate, Expert, Objection
 from trading.errors import Forbidden, Invalid, NotFound
+from trading.ids import parse_id
 from trading.models import Lot, Organisation, User
 from trading.money import format_fen, parse_money
 from trading.permissions import can_read_project, require_login, role_of
@@ -30,10 +31,7 @@ def _user(request) -> User:
 
 
 def _int(data, name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
-        raise Invalid(f"{name} must be an id", field=name)
-    return int(value)
+    return parse_id(data.get(name), field=name)
 
 
 def _dict(data, name: str) -> dict:
@@ -112,7 +110,8 @@ def draw_commit(request, lot_id: int):
     reps = request.data.get("representatives") or []
     if not isinstance(reps, list):
         raise Invalid("representatives must be a list of expert ids", field="representatives")
-    rep_experts = list(Expert.objects.filter(pk__in=[int(r) for r in reps if str(r).isdigit()]))
+    rep_ids = [parse_id(r, field="representatives") for r in reps]
+    rep_experts = list(Expert.objects.filter(pk__in=rep_ids))
     if len(rep_experts) != len(reps):
         raise Invalid("unknown representative", field="representatives")
     size = request.data.get("size", lot.rule.committee_min)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from bidding.auction import selectors, services
 from bidding.auction.models import Auction
 from trading.errors import DomainError, Invalid
+from trading.ids import parse_int
 from trading.models import Lot
 from trading.money import parse_money
 from trading.permissions import require_role, require_staff_of, role_of
@@ -59,9 +60,7 @@ def schedule(request, lot_id: int):
         for name in ("live_duration_s", "countdown_s", "window_s", "max_jump"):
             raw = (request.POST.get(name) or "").strip()
             if raw:
-                if not raw.isdigit():
-                    raise Invalid(f"{name} must be a whole number", field=name)
-                kw[name] = int(raw)
+                kw[name] = parse_int(raw, field=name)
         auction = services.schedule_auction(lot=lot, actor=request.user, reserve_fen=reserve,
                                             closing_rule=request.POST.get("closing_rule", ""), **kw)
     except DomainError as exc:

@@ -18,6 +18,7 @@ from audit.visibility import Disclosure
 from frontend.selectors import replayed_state
 from trading import selectors
 from trading.errors import Invalid
+from trading.ids import is_ascii_int
 from trading.models import Project
 from trading.permissions import require_role
 
@@ -81,7 +82,7 @@ def checkpoints_page(request):
     verdict = None
     first, second = request.GET.get("first", "").strip(), request.GET.get("second", "").strip()
     if first or second:
-        if not (first.isdigit() and second.isdigit()):
+        if not (is_ascii_int(first) and is_ascii_int(second)):
             verdict = check.Check(False, "Give two tree sizes (whole numbers) from the list below.")
         else:
             verdict = check.check_consistency(int(first), int(second))

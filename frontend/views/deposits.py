@@ -11,6 +11,7 @@ from django.urls import path
 from deposits import conf, selectors, services
 from deposits.models import Account, RefundOrder
 from trading.errors import DomainError, Invalid
+from trading.ids import is_ascii_int, optional_int, parse_int
 from trading.models import Lot
 from trading.permissions import require_bidder, role_of
 
@@ -64,11 +65,9 @@ def suspense(request):
     error = None
     if request.method == "POST":
         try:
-            account_id = request.POST.get("account") or None
-            if account_id is not None and not account_id.isdigit():
-                raise Invalid("the sub-account id must be a number", field="account")
-            services.resolve_suspense(actor=request.user, item=int(request.POST.get("item", "0") or 0),
-                                      action=request.POST.get("action", ""), account=int(account_id) if account_id else None,
+            account_id = optional_int(request.POST.get("account"), field="account")
+            services.resolve_suspense(actor=request.user, item=optional_int(request.POST.get("item"), field="item", default=0),
+                                      action=request.POST.get("action", ""), account=account_id,
                                       note=request.POST.get("note", ""))
         except DomainError as exc:
             error = exc.message
@@ -82,7 +81,7 @@ def suspense(request):
 @login_required
 def refunds(request):
     if request.method == "POST":
-        order = get_object_or_404(RefundOrder, pk=request.POST.get("order") or 0)
+        order = get_object_or_404(RefundOrder, pk=optional_int(request.POST.get("order"), field="order", default=0))
         try:
             if request.POST.get("action") == "cancel":
                 services.cancel_refund(actor=request.user, order=order, reason=request.POST.get("reason", ""))
@@ -94,7 +93,7 @@ def refunds(request):
     batch = request.GET.get("batch")
     return render(request, "frontend/deposits/refunds.html", {
         "orders": selectors.refund_orders(request.user, status=request.GET.get("status") or None,
-                                          batch=int(batch) if batch and batch.isdigit() else None),
+                                          batch=int(batch) if is_ascii_int(batch) else None),
         "batches": selectors.refund_batches(request.user), "writable": role_of(request.user) == "staff",
         "ref": services.order_ref,
     })
@@ -105,11 +104,11 @@ def forfeits(request):
     if request.method == "POST":
         try:
             if request.POST.get("forfeit"):
-                services.countersign_forfeit(actor=request.user, forfeit=int(request.POST["forfeit"]),
+                services.countersign_forfeit(actor=request.user, forfeit=parse_int(request.POST["forfeit"], field="forfeit"),
                                              approve=request.POST.get("approve") == "yes",
                                              note=request.POST.get("note", ""))
             else:
-                acc = get_object_or_404(Account, pk=request.POST.get("account") or 0)
+                acc = get_object_or_404(Account, pk=optional_int(request.POST.get("account"), field="account", default=0))
                 services.request_forfeit(actor=request.user, account=acc, grounds=request.POST.get("grounds", ""),
                                          reason=request.POST.get("reason", ""))
         except DomainError as exc:

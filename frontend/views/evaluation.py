@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from bidding.evaluation import scoring, selectors, services
 from bidding.evaluation.models import Objection
 from trading.errors import DomainError, Invalid
+from trading.ids import is_ascii_int, parse_int
 from trading.models import Lot
 from trading.money import format_fen, parse_money
 from trading.permissions import is_staff_of, require_role, role_of
@@ -55,7 +56,7 @@ def workspace(request, lot_id: int):
 def _workspace_post(request, lot: Lot) -> None:
     p = request.POST
     bidder = p.get("bidder", "")
-    if not bidder.isdigit():
+    if not is_ascii_int(bidder):
         raise Invalid("choose a bid")
     if p.get("form") == "review":
         ground = p.get("rejection_ground") or None
@@ -126,9 +127,7 @@ def _staff_action(request, lot_id: int, fn, ok: str):
 
 
 def _int(value: str, field: str) -> int:
-    if not (value or "").strip().isdigit():
-        raise Invalid(f"{field} must be a whole number", field=field)
-    return int(value)
+    return parse_int((value or "").strip(), field=field)
 
 
 @require_POST

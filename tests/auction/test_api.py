@@ -50,7 +50,7 @@ def test_bid_over_http(world, clock):
     ("b0", {"amount": "1000000.00"}, 400, "invalid"),
     ("b0", {"amount": "1.00", "ref": "x"}, 400, "invalid"),          # too low
     ("b0", {"amount": "1000000.01", "ref": "x"}, 400, "invalid"),    # off the increment
-    ("anon", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
+    ("anon", {"amount": "1000000.00", "ref": "x"}, 401, "not_authenticated"),
     ("staff", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
     ("supervisor", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
     ("outsider", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
