@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from audit.models import Event
 from trading import ocds, selectors, services
 from trading.api_errors import error_body
-from trading.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
+from trading.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from trading.ids import is_ascii_int, query_int
 from trading.models import Lot, Notice, Organisation, Project
 from trading.permissions import require_role

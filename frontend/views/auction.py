@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from bidding.auction import selectors, services
 from bidding.auction.models import Auction
-from trading.errors import DomainError, Invalid
+from trading.errors import DomainError
 from trading.ids import parse_int
 from trading.models import Lot
 from trading.money import parse_money
