@@ -10,7 +10,7 @@ the API answers with a 400 in the one error shape and the pages with a 400 page.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, overload
 
 from trading.errors import Invalid
 
@@ -48,6 +48,11 @@ def parse_id(raw: Any, *, field: str) -> int:
     return parse_int(raw, field=field, minimum=1)
 
 
+@overload
+def optional_int(raw: Any, *, field: str, default: int, minimum: int = 0, maximum: int = BIGINT_MAX) -> int: ...
+@overload
+def optional_int(raw: Any, *, field: str, default: None = None, minimum: int = 0,
+                 maximum: int = BIGINT_MAX) -> int | None: ...
 def optional_int(raw: Any, *, field: str, default: int | None = None, minimum: int = 0,
                  maximum: int = BIGINT_MAX) -> int | None:
     """`parse_int`, with None or "" giving `default`."""
@@ -56,7 +61,13 @@ def optional_int(raw: Any, *, field: str, default: int | None = None, minimum: i
     return parse_int(raw, field=field, minimum=minimum, maximum=maximum)
 
 
-def query_int(params, name: str, *, required: bool = False, default: int | None = None, minimum: int = 0,
+@overload
+def query_int(params: Any, name: str, *, required: bool = False, default: int, minimum: int = 0,
+              maximum: int = BIGINT_MAX) -> int: ...
+@overload
+def query_int(params: Any, name: str, *, required: bool = False, default: None = None, minimum: int = 0,
+              maximum: int = BIGINT_MAX) -> int | None: ...
+def query_int(params: Any, name: str, *, required: bool = False, default: int | None = None, minimum: int = 0,
               maximum: int = BIGINT_MAX) -> int | None:
     """An integer query-string parameter (`request.GET` / `request.query_params`)."""
     raw = params.get(name)
