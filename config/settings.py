@@ -145,6 +145,15 @@ AUTH_PASSWORD_VALIDATORS = [
 # axes checks the throttle first; the model backend checks the password.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "/login/"
+# E-mail (bidder self-registration confirmations): the console in the demo, SMTP in production.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "sunlight@localhost")
+SUNLIGHT_SIGNUP_MAX_AGE = env_int("SUNLIGHT_SIGNUP_MAX_AGE", 3 * 86400, minimum=60)  # confirmation link, seconds
 LOGIN_REDIRECT_URL = "/"
 # Login throttle (trading/login_throttle.py): per (account, address) the first LOGIN_FAILS_PER_ACCOUNT failures
 # are free, then each further attempt waits LOGIN_DELAY_SECONDS · 2^k after the last failure (up to
@@ -218,7 +227,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {"login": "30/min"},
+    "DEFAULT_THROTTLE_RATES": {"login": "30/min", "signup": "30/hour"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sunlight public-resource trading API",

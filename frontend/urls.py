@@ -1,7 +1,20 @@
 """Page routes: each area module under frontend/views/ has its own `urlpatterns`."""
 from importlib import import_module
 
-AREAS = ["portal", "accounts", "staff", "bidder", "supervisor", "audit", "deposits", "envelopes", "evaluation", "auction", "supervision"]
+AREAS = [  # one per line: several capabilities add theirs
+    "portal",
+    "accounts",
+    "signup",
+    "staff",
+    "bidder",
+    "supervisor",
+    "audit",
+    "deposits",
+    "envelopes",
+    "evaluation",
+    "auction",
+    "supervision",
+]
 
 urlpatterns: list = []
 for area in AREAS:

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.models import Event
@@ -19,13 +20,14 @@ from trading import ocds, selectors, services
 from trading.api_errors import error_body
 from trading.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from trading.ids import is_ascii_int, query_int
-from trading.models import Lot, Notice, Organisation, Project
+from trading.models import Lot, Notice, Organisation, Project, User
 from trading.permissions import require_role
 from trading.serializers import (
     AmendmentSerializer, ChangeSerializer, DocumentSerializer, DocumentUploadSerializer, LotSerializer,
     NoticeSerializer, OrganisationCreateSerializer, OrganisationSerializer, ProjectCreateSerializer,
     ProjectSerializer, ReasonSerializer, TokenRequestSerializer,
 )
+from trading.serializers import BidderSignupSerializer, SignupConfirmSerializer, UserCreateSerializer, UserSerializer
 
 
 def _org(pk, field: str, *, required: bool = True) -> Organisation | None:
@@ -239,7 +241,81 @@ class TokenView(APIView):
         return Response({"token": token.key, "role": user.role})
 
 
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Accounts: the administrator lists and creates them; staff see their own centre's colleagues."""
+
+    serializer_class = UserSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_fields = ["role", "organisation"]
+
+    queryset = User.objects.none()  # the schema's model; get_queryset chooses the rows per caller
+
+    def get_queryset(self):
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+            return User.objects.none()
+        if user.role == "admin":
+            return User.objects.order_by("id")
+        if user.role == "staff":
+            return User.objects.filter(organisation_id=user.organisation_id).order_by("id")
+        return User.objects.filter(pk=user.pk)
+
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
+    def create(self, request):
+        require_role(request.user, "admin")
+        data = UserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        org = _org(d["organisation"], "organisation", required=False)
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
+
+        try:
+            validate_password(d["password"], user=User(username=d["username"], email=d["email"]))
+        except ValidationError as exc:
+            raise Invalid(" ".join(exc.messages), field="password") from None
+        user = services.create_user(actor=request.user, username=d["username"], password=d["password"], role=d["role"],
+                                    organisation=org, email=d["email"], display_name=d["display_name"])
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class SignupView(APIView):
+    """Bidder self-registration: the company and its first user; the account works once its e-mail
+    address is confirmed through the link mailed to it (``POST /api/auth/confirm/`` or the page)."""
+
+    permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup"
+
+    @extend_schema(request=BidderSignupSerializer, responses={201: UserSerializer})
+    def post(self, request):
+        data = BidderSignupSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        from django.conf import settings
+
+        user = services.register_bidder(
+            name=d["name"], credit_code_value=d["credit_code"], region=d["region"], contact=d["contact"],
+            username=d["username"], email=d["email"], password=d["password"],
+            confirm_url=settings.SUNLIGHT_PUBLIC_URL + "/accounts/confirm/{token}/")
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class SignupConfirmView(APIView):
+    permission_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup"
+
+    @extend_schema(request=SignupConfirmSerializer, responses={200: UserSerializer})
+    def post(self, request):
+        data = SignupConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.confirm_bidder(token=data.validated_data["token"])
+        return Response(UserSerializer(user).data)
+
+
 router = DefaultRouter()
+router.register("users", UserViewSet, basename="user")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("lots", LotViewSet, basename="lot")
@@ -248,5 +324,7 @@ router.register("notices", NoticeViewSet, basename="notice")
 urlpatterns = [
     path("changes/", ChangeFeedView.as_view(), name="api-changes"),
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/signup/", SignupView.as_view(), name="api-signup"),
+    path("auth/confirm/", SignupConfirmView.as_view(), name="api-signup-confirm"),
     path("", include(router.urls)),
 ]

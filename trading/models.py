@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from trading import credit_code, lifecycle
+from trading.managers import UserManager
 from trading.rules import KINDS, METHODS, rule_for
 
 
@@ -54,6 +55,8 @@ class User(AbstractUser):
 
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.BIDDER)
+
+    objects = UserManager()
 
     class Meta:
         constraints = [

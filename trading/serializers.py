@@ -168,3 +168,37 @@ class ChangeSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    role = serializers.CharField(read_only=True)
+    organisation = serializers.IntegerField(source="organisation_id", read_only=True, allow_null=True)
+    email = serializers.EmailField(read_only=True)
+    display_name = serializers.CharField(source="first_name", read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(style={"input_type": "password"}, write_only=True)
+    role = serializers.ChoiceField(choices=["bidder", "staff", "supervisor", "expert", "admin"])
+    organisation = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                            help_text="the organisation's id (every role but admin)")
+    email = serializers.EmailField(required=False, default="")
+    display_name = serializers.CharField(max_length=150, required=False, default="")
+
+
+class BidderSignupSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text="the company's registered name")
+    credit_code = serializers.CharField(max_length=40, help_text="统一社会信用代码 (18 characters, check character verified)")
+    region = serializers.CharField(max_length=100, required=False, default="")
+    contact = serializers.CharField(max_length=200, required=False, default="")
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    password = serializers.CharField(style={"input_type": "password"}, write_only=True)
+
+
+class SignupConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)

@@ -35,6 +35,8 @@ def create_organisation(
 ) -> Organisation:
     if actor is not None:
         require_role(actor, "admin", "staff")
+        if kind in ("centre", "supervisor"):
+            require_role(actor, "admin")
     code = (credit_code_value or "").strip().upper()
     reason = credit_code.validate(code)
     if reason:
@@ -58,9 +60,16 @@ def create_organisation(
 
 
 def create_user(*, actor: User | None, username: str, password: str, role: str, organisation: Organisation | None,
-                email: str = "", display_name: str = "") -> User:
+                email: str = "", display_name: str = "", superuser: bool = False, active: bool = True) -> User:
+    """A user account. ``actor`` None is the operator at the command line (manage.py create_user,
+    createsuperuser) or the system (bidder self-registration)."""
     if actor is not None:
         require_role(actor, "admin")
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        raise Invalid("a user name has 1 to 150 characters", field="username")
+    if superuser and role != "admin":
+        raise Invalid("only an admin account can be a superuser", field="role")
     if role not in User.Role.values:
         raise Invalid(f"unknown role {role!r}", field="role")
     if role != "admin" and organisation is None:
@@ -71,11 +80,83 @@ def create_user(*, actor: User | None, username: str, password: str, role: str, 
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(f"user name {username!r} is taken", field="username")
-        user = User.objects.create_user(username=username, password=password, email=email, role=role,
-                                        organisation=organisation, first_name=display_name)
+        user = User.objects.model(username=username, email=email, role=role, organisation=organisation,
+                                  first_name=display_name, is_active=active, is_staff=superuser,
+                                  is_superuser=superuser)
+        user.set_password(password)
+        user.save(force_insert=True)
         audit.record(action="user.create", subject=f"user:{user.pk}", actor=actor, visibility="supervisors",
                      payload={"id": user.pk, "username": username, "role": role,
-                              "organisation": organisation.pk if organisation else None})
+                              "organisation": organisation.pk if organisation else None,
+                              "active": active, "superuser": superuser})
+    return user
+
+
+# --- bidder self-registration with e-mail confirmation ----------------------------------------------
+
+SIGNUP_SALT = "sunlight.signup"
+
+
+def signup_token(user: User) -> str:
+    """A signed, expiring confirmation token for ``user`` (no table: the signature is the proof)."""
+    from django.core import signing
+
+    return signing.dumps({"u": user.pk, "e": user.email}, salt=SIGNUP_SALT, compress=True)
+
+
+def register_bidder(*, name: str, credit_code_value: str, username: str, email: str, password: str,
+                    region: str = "", contact: str = "", confirm_url: str) -> User:
+    """A bidding company registers itself and its first user, who stays inactive until the e-mail
+    address is confirmed. ``confirm_url`` has ``{token}`` where the token goes; the mail leaves on commit."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.mail import send_mail
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid("a valid e-mail address is needed to confirm the account", field="email") from None
+    try:
+        validate_password(password, user=User(username=username, email=email))
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), field="password") from None
+    with transaction.atomic():
+        code = (credit_code_value or "").strip().upper()
+        if Organisation.objects.filter(credit_code=code).exists():
+            raise Conflict("this organisation is already registered; its existing users can sign in, or the "
+                           "centre's administrator adds a user to it", field="credit_code")
+        org = create_organisation(actor=None, name=name, credit_code_value=code, kind="bidder", region=region,
+                                  contact=contact)
+        user = create_user(actor=None, username=username, password=password, role="bidder", organisation=org,
+                           email=email, active=False)
+        link = confirm_url.format(token=signup_token(user))
+        transaction.on_commit(lambda: send_mail(
+            subject="Sunlight: confirm your e-mail address / 确认电子邮箱",
+            message=f"Open this link to activate the account {user.username} / 打开链接以激活账户:\n\n{link}\n",
+            from_email=None, recipient_list=[email]))
+    return user
+
+
+def confirm_bidder(*, token: str) -> User:
+    """Activate the account a confirmation token names; confirming twice is harmless."""
+    from django.core import signing
+
+    try:
+        data = signing.loads(token, salt=SIGNUP_SALT, max_age=settings.SUNLIGHT_SIGNUP_MAX_AGE)
+    except signing.SignatureExpired:
+        raise Invalid("this confirmation link has expired; register again", field="token") from None
+    except signing.BadSignature:
+        raise Invalid("this confirmation link is not valid", field="token") from None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
+        if user is None:
+            raise Invalid("this confirmation link is not valid", field="token")
+        if not user.is_active:
+            user.is_active = True
+            user.save(update_fields=["is_active"])
+            audit.record(action="user.confirm", subject=f"user:{user.pk}", actor=user, visibility="supervisors",
+                         payload={"id": user.pk})
     return user
 
 
