@@ -10,6 +10,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
@@ -256,7 +257,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return User.objects.none()
         if user.role == "admin":
             return User.objects.order_by("id")
-        if user.role == "staff":
+        if user.role == "staff" and user.organisation_id is not None:
             return User.objects.filter(organisation_id=user.organisation_id).order_by("id")
         return User.objects.filter(pk=user.pk)
 

@@ -1,6 +1,8 @@
 """Parties, projects, lots, their recorded transitions, notices and documents."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
@@ -56,7 +58,7 @@ class User(AbstractUser):
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.BIDDER)
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         constraints = [

@@ -105,12 +105,15 @@ def test_a_bidder_registers_confirms_by_email_and_then_signs_in(django_capture_o
         answer = _signup(client)
     assert answer.status_code == 201, answer.content
     user = User.objects.get(username="chenguang")
+    assert user.organisation is not None
     assert (user.role, user.is_active, user.organisation.kind) == ("bidder", False, "bidder")
     assert client.post("/api/auth/token/", {"username": "chenguang", "password": PASSWORD},
                        format="json").status_code == 400  # not confirmed yet
 
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["bid@chenguang.example"]
-    token = re.search(r"/accounts/confirm/([^/\s]+)/", mail.outbox[0].body).group(1)
+    link = re.search(r"/accounts/confirm/([^/\s]+)/", str(mail.outbox[0].body))
+    assert link is not None
+    token = link.group(1)
     page = client.get(f"/accounts/confirm/{token}/")
     assert page.status_code == 200 and b'id="confirmed"' in page.content
     user.refresh_from_db()
