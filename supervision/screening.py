@@ -97,3 +97,55 @@ def screen_project(project_id: int, *, now: dt.datetime) -> int:
         raised += screen_lot(lot, now=now)
     return raised
 
+
+
+# --- market-level indicators --------------------------------------------------------------------
+
+RESULT_STATES = ("awarded", "contracted", "complete", "failed")
+
+
+def market_outcomes(lot_ids: list[int] | None = None) -> list:
+    """Finished tender lots as market.LotOutcome (valid opened prices, the awarded bidder)."""
+    from bidding.envelopes.models import OpenedBid
+    from bidding.evaluation.models import Award
+    from supervision import market
+    from trading.models import Lot
+
+    lots = Lot.objects.filter(status__in=RESULT_STATES, opened_bids__isnull=False).distinct().select_related("project")
+    if lot_ids is not None:
+        lots = lots.filter(pk__in=lot_ids)
+    lots = list(lots)
+    prices: dict[int, dict[str, int]] = {lot.pk: {} for lot in lots}
+    for lot_id, bidder, price in OpenedBid.objects.filter(lot__in=lots, outcome="valid", price_fen__isnull=False) \
+            .values_list("lot_id", "bidder_id", "price_fen"):
+        prices[lot_id][str(bidder)] = price
+    winners = dict(Award.objects.filter(lot__in=lots).exclude(status__in=["withdrawn", "disqualified", "refused"])
+                   .values_list("lot_id", "bidder_id"))
+    return [market.LotOutcome(lot=str(lot.pk), estimate_fen=lot.estimate_fen, prices=prices[lot.pk],
+                              winner=str(winners[lot.pk]) if lot.pk in winners else None, notice_at=lot.notice_at,
+                              deadline=lot.bid_deadline, min_notice_days=lot.rule.min_notice_days) for lot in lots]
+
+
+def screen_market(*, now: dt.datetime) -> int:
+    """Every market-level indicator over every finished lot; an alert per finding (idempotent)."""
+    import hashlib
+
+    from supervision import market
+    from supervision.services import raise_alert
+    from trading.models import Lot
+
+    raised = 0
+    for f in market.indicators(market_outcomes()):
+        digest = hashlib.sha256(("|".join(f.lots) + "/" + "|".join(f.bidders)).encode()).hexdigest()[:20]
+        project_id = None
+        if len(f.lots) == 1:
+            project_id = Lot.objects.filter(pk=int(f.lots[0])).values_list("project_id", flat=True).first()
+        zh, en = market.TITLES[f.indicator]
+        alert = raise_alert(
+            key=f"market:{f.indicator}:{digest}", kind="market", rule=f.indicator,
+            severity="high" if f.indicator in ("bid_rotation", "same_winner") else "medium",
+            title=f"市场层面指标：{zh}", title_en=f"Market red flag: {en}", basis=market.BASIS[f.indicator],
+            evidence={"lots": [int(x) for x in f.lots], "bidders": [int(x) for x in f.bidders], **f.evidence},
+            project_id=project_id, lot_id=int(f.lots[0]) if project_id else None, now=now)
+        raised += alert is not None
+    return raised

@@ -179,7 +179,7 @@ def scan_events(now: dt.datetime, batch: int = SCAN_BATCH) -> int:
     and screen again the lots of every project with new facts. Returns how many alerts were raised."""
     from audit.models import Event
     from supervision import review
-    from supervision.screening import screen_project
+    from supervision.screening import screen_market, screen_project
 
     with transaction.atomic():
         cursor, _ = Cursor.objects.select_for_update().get_or_create(name="events")
@@ -188,16 +188,21 @@ def scan_events(now: dt.datetime, batch: int = SCAN_BATCH) -> int:
             return 0
         raised = 0
         dirty: set[int] = set()
+        results = False
         for ev in events:
             if ev.action.startswith("supervision."):
                 continue
             if ev.project_id is not None and ev.action in review.SCREEN_TRIGGERS:
                 dirty.add(ev.project_id)
+            if ev.action == "lot.transition" and ev.body["payload"].get("to") in ("awarded", "failed"):
+                results = True
             found = review.classify(ev)
             if found is not None:
                 raised += bool(review.raise_review(ev, found, now=now))
         for project_id in sorted(dirty):
             raised += screen_project(project_id, now=now)
+        if results:  # a lot got its result: the market's indicators are read again
+            raised += screen_market(now=now)
         cursor.position = events[-1].pk
         cursor.save(update_fields=["position"])
     return raised
