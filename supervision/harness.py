@@ -106,11 +106,8 @@ def evaluate(lots: list[SynthLot]) -> dict[str, dict]:
             flagged[f.screen].add(s.lot)
     outcomes = [market.LotOutcome(lot=s.lot, estimate_fen=s.estimate_fen,
                                   prices={b.bidder: b.price_fen or 0 for b in s.bids}, winner=s.winner) for s in lots]
-    for f in market.indicators(outcomes):
-        if f.indicator in ("never_winning", "same_winner"):
-            flagged[f.indicator] |= set(f.lots)
-        else:
-            flagged[f.indicator] |= set(f.lots)
+    for mf in market.indicators(outcomes):
+        flagged[mf.indicator] |= set(mf.lots)
     report = {}
     for name in list(screens.BASIS) + list(market.BASIS):
         hits = flagged.get(name, set())

@@ -111,14 +111,14 @@ def market_outcomes(lot_ids: list[int] | None = None) -> list:
     from supervision import market
     from trading.models import Lot
 
-    lots = Lot.objects.filter(status__in=RESULT_STATES, opened_bids__isnull=False).distinct().select_related("project")
+    qs = Lot.objects.filter(status__in=RESULT_STATES, opened_bids__isnull=False).distinct().select_related("project")
     if lot_ids is not None:
-        lots = lots.filter(pk__in=lot_ids)
-    lots = list(lots)
+        qs = qs.filter(pk__in=lot_ids)
+    lots = list(qs)
     prices: dict[int, dict[str, int]] = {lot.pk: {} for lot in lots}
     for lot_id, bidder, price in OpenedBid.objects.filter(lot__in=lots, outcome="valid", price_fen__isnull=False) \
             .values_list("lot_id", "bidder_id", "price_fen"):
-        prices[lot_id][str(bidder)] = price
+        prices[lot_id][str(bidder)] = price or 0
     winners = dict(Award.objects.filter(lot__in=lots).exclude(status__in=["withdrawn", "disqualified", "refused"])
                    .values_list("lot_id", "bidder_id"))
     return [market.LotOutcome(lot=str(lot.pk), estimate_fen=lot.estimate_fen, prices=prices[lot.pk],
