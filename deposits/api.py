@@ -130,8 +130,7 @@ def refund_list(request):
 @api_view(["POST"])
 def refund_retry(request, pk: int):
     require_login(request.user)
-    order = get_object_or_404(RefundOrder, pk=pk)
-    order = services.retry_refund(actor=request.user, order=order)
+    order = services.retry_refund(actor=request.user, order=pk)
     return Response(refund_json(order))
 
 

@@ -206,9 +206,20 @@ def ledger_summary(user) -> dict:
     from deposits.services import ledger_bank_balance
 
     liabilities = sum(v or 0 for v in totals.values())
-    return {"by_kind": {k: v or 0 for k, v in totals.items()}, "liabilities_fen": liabilities,
-            "bank_fen": bank_postings, "bank_from_bank_txns_fen": ledger_bank_balance(),
-            "refunds_in_flight_fen": pending_out, "balanced": liabilities == bank_postings,
+    balanced = liabilities == bank_postings
+    # money held for lots still before their deadline is left out of every figure shown (it is counted
+    # in `balanced`): a total that moved with each payment would tell how many paid
+    sealed = Account.objects.filter(kind="deposit", lot__bid_deadline__gt=timezone.now()).aggregate(
+        s=Sum("credits_posted") - Sum("debits_posted"))["s"] or 0
+    sealed_pending = Account.objects.filter(kind="deposit", lot__bid_deadline__gt=timezone.now()).aggregate(
+        s=Sum("debits_pending"))["s"] or 0
+    by_kind = {k: v or 0 for k, v in totals.items()}
+    if "deposit" in by_kind:
+        by_kind["deposit"] -= sealed
+    return {"by_kind": by_kind, "liabilities_fen": liabilities - sealed,
+            "bank_fen": bank_postings - sealed, "bank_from_bank_txns_fen": ledger_bank_balance() - sealed,
+            "refunds_in_flight_fen": pending_out - sealed_pending, "balanced": balanced,
+            "sealed_excluded": "money held for lots before their bid deadline is not shown",
             "open_suspense": SuspenseItem.objects.filter(status="open").count()}
 
 

@@ -31,7 +31,7 @@ from deposits.posting import Leg, bank, resolve_pending, system_account, write_t
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.money import format_fen
-from trading.permissions import require_role, require_staff_of
+from trading.permissions import is_staff_of, require_role, require_staff_of
 from trading.services import iso
 
 log = logging.getLogger(__name__)
@@ -349,7 +349,9 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
                  payload={"order": order.pk, "account": source.pk, "suspense": suspense.pk if suspense else None,
                           "reason": reason, "amount_fen": amount, "payee_name": payee_name,
                           "payee_account": payee_account, "due_on": due_on.isoformat(), "transfer": pending.pk,
-                          "batch": batch.pk if batch else None})
+                          "batch": batch.pk if batch else None,
+                          # the lot the money was for: a refund before its deadline stays unknown until then
+                          "lot": acc.lot_id if suspense is None else (suspense.account.lot_id if suspense.account_id else None)})
     order_id = order.pk
     if payee_account:
         transaction.on_commit(lambda: _enqueue_send(order_id))
@@ -482,15 +484,29 @@ def _confirm_from_bank(*, item: Incoming, digest: str, source: str, now) -> Bank
     return txn
 
 
-def cancel_refund(*, actor: User, order: RefundOrder, reason: str) -> RefundOrder:
+NO_SUCH_ACCOUNT = "no such deposit sub-account"
+NO_SUCH_REFUND = "no such refund order"
+
+
+def _known_order(actor: User, order: RefundOrder | int) -> RefundOrder:
+    """The refund order, locked, if the staff member may know of it: of its centre's lots (or of
+    suspense), and not a refund of a lot still before its deadline (a withdrawn registrant)."""
+    row = RefundOrder.objects.select_for_update(of=("self",)).select_related("account__lot__project").filter(
+        pk=getattr(order, "pk", order)).first()
+    lot = row.account.lot if row is not None else None
+    if row is None or (lot is not None and (not is_staff_of(actor, lot.project)
+                                            or timezone.now() < lot.bid_deadline)):
+        raise NotFound(NO_SUCH_REFUND)
+    return row
+
+
+def cancel_refund(*, actor: User, order: RefundOrder | int, reason: str) -> RefundOrder:
     """Staff stop a refund the bank cannot pay (e.g. account closed): the reservation is voided."""
     require_role(actor, "staff")
     if not reason.strip():
         raise Invalid("a reason is required", field="reason")
     with transaction.atomic():
-        order = RefundOrder.objects.select_for_update(of=("self",)).select_related("account__lot__project").get(pk=order.pk)
-        if order.account.lot is not None:
-            require_staff_of(actor, order.account.lot.project)
+        order = _known_order(actor, order)
         if order.status not in ("pending", "failed"):
             raise Conflict(f"refund {order_ref(order)} is {order.status}; only pending or failed refunds can be cancelled")
         now = timezone.now()
@@ -507,11 +523,11 @@ def cancel_refund(*, actor: User, order: RefundOrder, reason: str) -> RefundOrde
     return order
 
 
-def retry_refund(*, actor: User, order: RefundOrder) -> RefundOrder:
+def retry_refund(*, actor: User, order: RefundOrder | int) -> RefundOrder:
     """Staff ask for another attempt now (after the automatic retries gave up, or early)."""
     require_role(actor, "staff")
     with transaction.atomic():
-        order = RefundOrder.objects.select_for_update().get(pk=order.pk)
+        order = _known_order(actor, order)
         if order.status != "failed":
             raise Conflict(f"refund {order_ref(order)} is {order.status}; only failed refunds can be retried")
         if not order.payee_account:
@@ -678,12 +694,11 @@ def request_forfeit(*, actor: User, account: Account | int, grounds: str, reason
     with transaction.atomic():
         acc = Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project").filter(
             pk=getattr(account, "pk", account), kind="deposit").first()
-        if acc is None:
-            raise NotFound("no such deposit sub-account")
-        require_staff_of(actor, acc.lot.project)
         now = timezone.now()
-        if now < acc.lot.bid_deadline:
-            raise Conflict("a security can be forfeited only after the bid deadline")
+        # a sub-account the caller may not know of (another centre's, or before its lot's deadline)
+        # answers exactly like a missing one: probing ids must not count registrations
+        if acc is None or not is_staff_of(actor, acc.lot.project) or now < acc.lot.bid_deadline:
+            raise NotFound(NO_SUCH_ACCOUNT)
         if acc.available_fen <= 0:
             raise Conflict("nothing is held on this sub-account (refunded, forfeited, converted or being refunded)")
         amount = acc.available_fen
@@ -746,13 +761,12 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
     with transaction.atomic():
         it = SuspenseItem.objects.select_for_update(of=("self",)).select_related("bank_txn", "account__lot__project").filter(
             pk=getattr(item, "pk", item)).first()
-        if it is None:
+        if it is None or (it.account is not None and not is_staff_of(actor, it.account.lot.project)):
             raise NotFound("no such suspense item")
-        if it.account is not None:
-            require_staff_of(actor, it.account.lot.project)
         if it.status != "open":
             raise Conflict(f"this suspense item is already {it.status}")
         now = timezone.now()
+        target = None
         if action == "return":
             _order_refund(acc=it.account or system_account("suspense"), reason="suspense", now=now, actor=actor,
                           suspense=it, working_days=rules.REFUND_WORKING_DAYS)
@@ -760,14 +774,18 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
         else:
             target = Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project").filter(
                 pk=getattr(account, "pk", account), kind="deposit").first() if account is not None else None
-            if target is None:
+            if account is None:
                 raise Invalid("choose the sub-account to assign the money to", field="account")
-            require_staff_of(actor, target.lot.project)
+            # before its lot's deadline staff may assign only to the sub-account the payment was aimed
+            # at (they never see which one it is); any other answers like a missing sub-account
+            if (target is None or not is_staff_of(actor, target.lot.project)
+                    or (now < target.lot.bid_deadline and target.pk != it.account_id)):
+                raise NotFound(NO_SUCH_ACCOUNT)
             if it.bank_txn.booked_at >= target.lot.bid_deadline:
                 raise Conflict("the money arrived after that lot's deadline: it can only be returned")
             if target.status not in ("open", "frozen") or target.balance_fen + it.amount_fen != target.required_fen:
-                raise Conflict(f"assigning {format_fen(it.amount_fen)} would not complete the security of "
-                               f"{format_fen(target.required_fen)} on {target.number}")
+                raise Conflict("this payment does not complete that sub-account's security exactly: "
+                               "it can only be returned")
             write_transfer(code=f"assign:{it.pk}", purpose="assign", lot=target.lot, actor=actor, now=now,
                            legs=[Leg(system_account("suspense"), it.amount_fen), Leg(target, -it.amount_fen)],
                            memo=f"suspense {it.pk} assigned: {note}"[:300])
@@ -779,7 +797,9 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
         it.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
         audit.record(action="deposit.suspense_resolve", subject=f"suspense:{it.pk}", actor=actor,
                      visibility="supervisors", payload={"item": it.pk, "action": action, "note": it.resolution_note,
-                                                        "account": getattr(account, "pk", account)})
+                                                        "account": getattr(account, "pk", account),
+                                                        # the lot, so the event stays unknown until its deadline
+                                                        "lot": (it.account or target).lot_id if (it.account or target) else None})
     return it
 
 

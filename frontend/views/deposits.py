@@ -9,8 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
 from deposits import conf, selectors, services
-from deposits.models import Account, RefundOrder
-from trading.errors import DomainError, Invalid
+from trading.errors import DomainError, Invalid, NotFound
 from trading.ids import is_ascii_int, optional_int, parse_int
 from trading.models import Lot
 from trading.permissions import require_bidder, role_of
@@ -81,8 +80,11 @@ def suspense(request):
 @login_required
 def refunds(request):
     if request.method == "POST":
-        order = get_object_or_404(RefundOrder, pk=optional_int(request.POST.get("order"), field="order", default=0))
+        order = request.POST.get("order", "")
         try:
+            if not is_ascii_int(order):
+                raise NotFound(services.NO_SUCH_REFUND)
+            order = int(order)
             if request.POST.get("action") == "cancel":
                 services.cancel_refund(actor=request.user, order=order, reason=request.POST.get("reason", ""))
             else:
@@ -108,8 +110,10 @@ def forfeits(request):
                                              approve=request.POST.get("approve") == "yes",
                                              note=request.POST.get("note", ""))
             else:
-                acc = get_object_or_404(Account, pk=optional_int(request.POST.get("account"), field="account", default=0))
-                services.request_forfeit(actor=request.user, account=acc, grounds=request.POST.get("grounds", ""),
+                acc = request.POST.get("account", "")
+                if not is_ascii_int(acc):  # answered like any sub-account one may not know of
+                    raise NotFound(services.NO_SUCH_ACCOUNT)
+                services.request_forfeit(actor=request.user, account=int(acc), grounds=request.POST.get("grounds", ""),
                                          reason=request.POST.get("reason", ""))
         except DomainError as exc:
             messages.error(request, exc.message)

@@ -80,3 +80,56 @@ def test_supervisor_cannot_write(world, tender, regs, fake_bank, clock):
                                         format="json").status_code == 403
     r = c.post(f"/api/deposits/forfeits/{fid}/countersign/", {"approve": True, "note": "同意"}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "countersigned"
+
+
+def _answer(r):
+    return r.status_code, r.json()
+
+
+def test_probing_ids_answers_like_missing(world, tender, regs, fake_bank, clock, django_capture_on_commit_callbacks):
+    """Staff probing sub-account, refund and suspense ids learn nothing before the deadline, and staff
+    of another centre nothing ever: an object they may not know of answers like a missing one."""
+    from deposits import services
+    from deposits.models import RefundOrder, SuspenseItem
+
+    a0, a1, a2 = (acc_of(r) for r in regs)
+    pay(fake_bank, a0, world, 0)
+    pay(fake_bank, a1, world, 1)
+    pay(fake_bank, a2, world, 2, amount=1)  # a suspense item aimed at a2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.registration_withdrawn(registration_id=regs[1].pk)  # a refund order to a withdrawn registrant
+    order = RefundOrder.objects.get()
+    item = SuspenseItem.objects.get()
+    missing = a2.pk + 1000
+    staff = client_for(world.staff)
+
+    def probes(c):
+        return {
+            "forfeit": [_answer(c.post("/api/deposits/forfeits/", {"account": pk, "grounds": "collusion", "reason": "x"},
+                                       format="json")) for pk in (a0.pk, a1.pk, missing)],
+            "assign": [_answer(c.post(f"/api/deposits/suspense/{item.pk}/resolve/",
+                                      {"action": "assign", "account": pk, "note": "x"}, format="json"))
+                       for pk in (a0.pk, a1.pk, missing)],
+            "retry": [_answer(c.post(f"/api/deposits/refunds/{pk}/retry/", {}, format="json"))
+                      for pk in (order.pk, order.pk + 1000)],
+            "ledger": _answer(c.get("/api/deposits/ledger/")),
+        }
+
+    before = probes(staff)
+    for kind in ("forfeit", "assign", "retry"):
+        assert len(set(map(str, before[kind]))) == 1, (kind, before[kind])
+        assert before[kind][0][0] == 404
+    assert "fen" not in str(before["assign"]) and a0.number not in str(before)
+    # the ledger summary does not move with a new registration and payment before the deadline
+    from .conftest import register
+
+    pay(fake_bank, acc_of(register(world, tender, 3)), world, 3)
+    assert probes(staff)["ledger"] == before["ledger"]
+    # after the deadline: the lot's staff find them; another centre's staff still get "missing"
+    clock.move_to(tender.bid_deadline + dt.timedelta(seconds=1))
+    other = probes(client_for(world.other_staff))
+    for kind in ("forfeit", "assign", "retry"):
+        assert len(set(map(str, other[kind]))) == 1, (kind, other[kind])
+    after = probes(staff)
+    assert after["forfeit"][0][0] == 201 and after["forfeit"][2][0] == 404
+    assert after["ledger"] != before["ledger"]

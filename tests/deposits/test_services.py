@@ -227,10 +227,10 @@ def test_refund_retry_after_bank_failure(world, tender, regs, fake_bank, clock, 
 def test_forfeit_needs_countersign(world, tender, regs, fake_bank, clock, django_capture_on_commit_callbacks):
     a0 = acc_of(regs[0])
     pay(fake_bank, a0, world, 0)
-    with pytest.raises(Conflict):  # not before the deadline
+    with pytest.raises(NotFound, match="^no such deposit sub-account$"):  # before the deadline: as if missing
         services.request_forfeit(actor=world.staff, account=a0, grounds="collusion", reason="证据")
     freeze(clock, tender)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="^no such deposit sub-account$"):  # another centre's: as if missing
         services.request_forfeit(actor=world.other_staff, account=a0, grounds="collusion", reason="证据")
     with pytest.raises(Forbidden):
         services.request_forfeit(actor=world.supervisor, account=a0, grounds="collusion", reason="证据")
