@@ -761,7 +761,8 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
     with transaction.atomic():
         it = SuspenseItem.objects.select_for_update(of=("self",)).select_related("bank_txn", "account__lot__project").filter(
             pk=getattr(item, "pk", item)).first()
-        if it is None or (it.account is not None and not is_staff_of(actor, it.account.lot.project)):
+        aimed = it.account.lot if it is not None and it.account is not None else None
+        if it is None or (aimed is not None and not is_staff_of(actor, aimed.project)):
             raise NotFound("no such suspense item")
         if it.status != "open":
             raise Conflict(f"this suspense item is already {it.status}")
@@ -778,10 +779,11 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
                 raise Invalid("choose the sub-account to assign the money to", field="account")
             # before its lot's deadline staff may assign only to the sub-account the payment was aimed
             # at (they never see which one it is); any other answers like a missing sub-account
-            if (target is None or not is_staff_of(actor, target.lot.project)
-                    or (now < target.lot.bid_deadline and target.pk != it.account_id)):
+            target_lot = target.lot if target is not None else None
+            if (target is None or target_lot is None or not is_staff_of(actor, target_lot.project)
+                    or (now < target_lot.bid_deadline and target.pk != it.account_id)):
                 raise NotFound(NO_SUCH_ACCOUNT)
-            if it.bank_txn.booked_at >= target.lot.bid_deadline:
+            if it.bank_txn.booked_at >= target_lot.bid_deadline:
                 raise Conflict("the money arrived after that lot's deadline: it can only be returned")
             if target.status not in ("open", "frozen") or target.balance_fen + it.amount_fen != target.required_fen:
                 raise Conflict("this payment does not complete that sub-account's security exactly: "
@@ -799,7 +801,8 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
                      visibility="supervisors", payload={"item": it.pk, "action": action, "note": it.resolution_note,
                                                         "account": getattr(account, "pk", account),
                                                         # the lot, so the event stays unknown until its deadline
-                                                        "lot": (it.account or target).lot_id if (it.account or target) else None})
+                                                        "lot": aimed.pk if aimed is not None else
+                                                        (target.lot_id if target is not None else None)})
     return it
 
 

@@ -6,7 +6,6 @@ the role may not know exist answer exactly like missing ones. After the deadline
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
@@ -101,10 +100,10 @@ def scene(world, clock, settings):
     tender = make_tender(world, bidders=world.bidders[:1], security_fen=100_00)
     lot = tender.lot
     acc0 = Account.objects.get(lot=lot, bidder=world.bidder_orgs[0])
-    BANK.pay_in(sub_account=acc0.number, amount_fen=acc0.required_fen, payer_name=world.bidder_orgs[0].name,
+    BANK.pay_in(sub_account=str(acc0.number), amount_fen=acc0.required_fen, payer_name=world.bidder_orgs[0].name,
                 payer_account=world.bidder_orgs[0].bank_account)
     tender.submit(world.bidders[0], 1_000_000)
-    notice = Notice.objects.filter(project=lot.project).first()
+    notice = Notice.objects.filter(project=lot.project).get()
     ids = {"lot_id": lot.pk, "code": lot.project.code, "number": notice.number, "auction_id": 1,
            "objection_id": 1, "size": 1, "digest": "0" * 64,
            "pk": {"projects/": lot.project.pk, "lots/": lot.pk, "notices/": notice.pk,
@@ -133,7 +132,7 @@ def _act(world, tender):
     for i in (1, 3):
         reg = bidding_services.register(actor=world.bidders[i], lot=lot, declaration=decl)
         acc = Account.objects.get(lot=lot, bidder=world.bidder_orgs[i])
-        BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=world.bidder_orgs[i].name,
+        BANK.pay_in(sub_account=str(acc.number), amount_fen=acc.required_fen, payer_name=world.bidder_orgs[i].name,
                     payer_account=world.bidder_orgs[i].bank_account)
         made[i] = (reg, acc)
     key = Ed25519PrivateKey.generate()
@@ -178,8 +177,8 @@ def test_objects_one_may_not_know_answer_like_missing_ones(world, clock, scene):
     tender, urls, users = scene
     made, env = _act(world, tender)
     events_before = Event.objects.count()
-    missing_account = Account.objects.order_by("-pk").first().pk + 100
-    missing_reg = Registration.objects.order_by("-pk").first().pk + 100
+    missing_account = Account.objects.order_by("-pk")[0].pk + 100
+    missing_reg = Registration.objects.order_by("-pk")[0].pk + 100
     for phase in ("before", "after"):
         for who, user in users.items():
             if phase == "after" and who in ("staff", "supervisor", "admin"):
