@@ -61,3 +61,14 @@ class Event(models.Model):
 
 
 from audit.log_models import Checkpoint, Leaf, TreeNode  # noqa: E402,F401  (the Merkle tree's own tables)
+
+
+class EventContext(models.Model):
+    """Private: the network address and client (and for bids/deposits the signing key and paying
+    account) of the action an event records. The event's canonical body holds only
+    sha256(salt ‖ canonical(context)) under "ctx". Supervisors' screens read it; nothing public does."""
+
+    event_uid = models.CharField(max_length=32, unique=True)
+    context = models.JSONField()
+    salt = models.CharField(max_length=32)
+    created_at = models.DateTimeField()

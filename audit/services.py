@@ -9,9 +9,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit import sql
+from audit import context, sql
 from audit.canonical import canonical_bytes
-from audit.models import Event, Visibility
+from audit.models import Event, EventContext, Visibility
 
 VISIBILITIES = {v.value for v in Visibility}
 EVENT_COLUMNS = ("uid", "created_at", "action", "subject", "project_id", "actor_id", "actor_label", "actor_role",
@@ -44,6 +44,7 @@ def _build_event(
     project_id: int | None = None,
     visibility: str = Visibility.PUBLIC,
     at: dt.datetime | None = None,
+    with_context: bool = True,
 ) -> Event:
     """The unsaved event with its canonical text, after checking what the log refuses."""
     if visibility not in VISIBILITIES:
@@ -53,6 +54,7 @@ def _build_event(
     at = at or timezone.now()
     who = actor_fields(actor)
     uid = uuid.uuid4().hex
+    ctx = context.commit_current() if with_context else None
     body = {
         "v": 1,
         "uid": uid,
@@ -64,7 +66,9 @@ def _build_event(
         "visibility": str(visibility),
         "payload": payload,
     }
-    return Event(
+    if ctx is not None:
+        body["ctx"] = ctx[0]  # salted hash of who acted from where (audit.context); the row stays private
+    event = Event(
         uid=uid,
         created_at=at,
         action=action,
@@ -76,6 +80,8 @@ def _build_event(
         visibility=str(visibility),
         canonical=canonical_bytes(body).decode("utf-8"),
     )
+    event._context = ctx  # type: ignore[attr-defined]
+    return event
 
 
 def _require_transaction() -> None:
@@ -97,6 +103,9 @@ def record_event(
     event = _build_event(action=action, subject=subject, payload=payload, actor=actor, project_id=project_id,
                          visibility=visibility, at=at)
     event.save(force_insert=True)
+    if event._context is not None:  # type: ignore[attr-defined]
+        _, ctx, salt = event._context  # type: ignore[attr-defined]
+        EventContext.objects.create(event_uid=event.uid, context=ctx, salt=salt.hex(), created_at=event.created_at)
     return event
 
 
@@ -110,7 +119,7 @@ def events_statement(items: list[dict[str, Any]], *, alone: bool = False
     one transaction), so no transaction needs to be open now."""
     if not alone:
         _require_transaction()
-    events = [_build_event(**item) for item in items]
+    events = [_build_event(**item, with_context=False) for item in items]  # hot path: no private context rows
     return sql.insert(events, EVENT_COLUMNS), events
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import audit
+from audit.canonical import canonical_bytes
 from supervision import lifecycle
 from supervision.models import Alert, AlertStep, Cursor
 from trading.errors import NotFound
@@ -63,8 +64,10 @@ def raise_alert(*, key: str, kind: str, rule: str, severity: str, title: str, ti
             event = audit.record(
                 action=RAISE_EMBARGOED if visible_from > now else RAISE, subject=_subject(key),
                 project_id=project_id, visibility="supervisors", at=now,
+                # the evidence may hold private facts (network addresses, payer accounts): committed by hash only
                 payload={"key": key, "kind": kind, "rule": rule, "severity": severity, "title": title,
-                         "basis": basis, "evidence": evidence, "lot": lot_id, "visible_from": iso(visible_from)},
+                         "basis": basis, "evidence_sha256": hashlib.sha256(canonical_bytes(evidence)).hexdigest(),
+                         "lot": lot_id, "visible_from": iso(visible_from)},
             )
             alert = Alert.objects.create(
                 key=key, kind=kind, rule=rule, severity=severity, title=title[:300], title_en=title_en[:300],

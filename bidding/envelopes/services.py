@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+from audit import context as audit_context
 from bidding.envelopes import envelope as E
 from bidding.envelopes import bulk, outcomes, shamir
 from bidding.envelopes.models import (CustodianKey, CustodyShare, Envelope, OpenedBid, OpeningKey)
@@ -270,11 +271,12 @@ def _store(*, actor: User, lot: Lot, envelope: bytes, signature: bytes, bidder_k
     digest = E.envelope_digest(envelope).hex()
     if Envelope.objects.filter(digest=digest).exists():
         raise Conflict("this envelope has already been submitted")
-    event = audit.record(action=action, subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
-                         visibility="sealed",
-                         payload={"lot": lot.pk, "bidder": actor.organisation_id, "digest": digest,
-                                  "size": len(envelope), "key": bidder_key.pk,
-                                  "replaces": replaced.digest if replaced else None, "at": iso(now)})
+    with audit_context.noting(signing_key=bidder_key.public_key_hex):  # private, committed by hash
+        event = audit.record(action=action, subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
+                             visibility="sealed",
+                             payload={"lot": lot.pk, "bidder": actor.organisation_id, "digest": digest,
+                                      "size": len(envelope), "key": bidder_key.pk,
+                                      "replaces": replaced.digest if replaced else None, "at": iso(now)})
     receipt = {"v": 1, "project": lot.project_id, "lot": lot.pk, "bidder": actor.organisation_id,
                "digest": digest, "size": len(envelope), "received_at": iso(now), "event": event.uid,
                "event_id": event.pk}

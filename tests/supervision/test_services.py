@@ -170,3 +170,26 @@ def test_market_outcomes_read_the_finished_lots(ew, clock):
     assert o.lot == str(lot.pk) and o.winner == str(award.bidder_id) and sorted(o.prices.values()) == [900_000, 950_000, 1_000_000]
     services.tick()  # the award's transition re-reads the market: nothing to flag in one honest lot
     assert screen_market(now=clock.now) == 0
+
+
+def test_same_network_address_behind_two_bidders(world, clock):
+    """Two bidders register from one address: the screen reads the audit app's private context."""
+    from rest_framework.test import APIClient
+
+    project = factories.make_project(world, publish=True)
+    lot = project.lots.get()
+    for user in world.bidders[:3]:
+        api = APIClient()
+        api.force_authenticate(user)
+        address = "198.51.100.9" if user in world.bidders[:2] else "192.0.2.44"
+        response = api.post("/api/bidding/registrations/", {
+            "lot": lot.pk, "declaration": [{"condition": c, "met": True} for c in lot.eligibility]},
+            format="json", REMOTE_ADDR=address, HTTP_USER_AGENT=f"Client-{user.pk}")
+        assert response.status_code == 201, response.content
+    services.tick()
+    alert = Alert.objects.get(lot=lot, rule="same_address")
+    assert alert.evidence["shared"] == ["198.51.100.9"]
+    assert sorted(b["id"] for b in alert.evidence["bidders"]) == sorted(o.pk for o in world.bidder_orgs[:2])
+    assert alert.visible_from == lot.bid_deadline
+    for e in Event.objects.filter(project_id=project.pk):
+        assert "198.51.100.9" not in e.canonical  # never in an event body, only its salted hash
