@@ -66,7 +66,7 @@ def update(obj: Model, names: Sequence[str], *, expect: dict[str, Any] | None = 
     params.append(obj.pk)
     for name, value in (expect or {}).items():
         field = model._meta.get_field(name)
-        where.append(f"{connection.ops.quote_name(field.column)} = %s")
+        where.append(f"{connection.ops.quote_name(field.column)} IS NOT DISTINCT FROM %s")  # NULL too
         params.append(field.get_db_prep_save(value, connection))
     return Statement(f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {sets} WHERE {' AND '.join(where)}",
                      tuple(params))
@@ -104,17 +104,20 @@ def is_conflict(exc: BaseException) -> bool:
     return any(getattr(e, "pgcode", None) in CONFLICTS for e in (exc, exc.__cause__))
 
 
-def execute_alone(statements: Iterable[Statement | None]) -> None:
+def execute_alone(statements: Iterable[Statement | None]) -> tuple[Any, ...] | None:
     """Run the statements as one transaction of their own, in one round trip (PostgreSQL only,
     outside any transaction): a simple query holding several statements is one implicit
     transaction, all or nothing, committed at its end; the first error rolls it all back and is
-    raised here. What the caller would run on commit it runs after this returns."""
+    raised here. What the caller would run on commit it runs after this returns. Returns the first
+    row of the last statement's result (e.g. an ``INSERT … RETURNING``), if it has one."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         raise RuntimeError("execute_alone needs PostgreSQL and no open transaction")
     query = _joined(statements)
-    if query is not None:
-        with connection.cursor() as cur:
-            cur.execute(*query)
+    if query is None:
+        return None
+    with connection.cursor() as cur:
+        cur.execute(*query)
+        return cur.fetchone() if cur.description else None
 
 
 class AsyncAlone:

@@ -10,11 +10,12 @@ Uses its own PostgreSQL database (``sunlight_deposits_bench``, dropped and migra
     money flowing through the one bank account; baseline: raw psycopg2 balanced transfers (INSERT
     transfer + 2 postings, the same tables and triggers) with 8 writers. Goal: service >= 50 % of raw.
     The machine is shared: the run makes 3 back-to-back (raw, service) pairs and reports the median of
-    the per-pair ratios (and every pair). On PostgreSQL the service books a matched payment with ONE statement (the deposits_credit function,
-    deposits/intake.py): advisory lock on the bank's transaction id, idempotency lookup, the sub-account
-    checked + locked + marked paid by one UPDATE, transfer, postings, bank row and the audit event (its
-    canonical JSON made by audit.canonical in Python). The run checks afterwards that every service
-    transfer has its bank row and its audit event, byte-for-byte canonical.
+    the per-pair ratios (and every pair). On PostgreSQL the service books a plain matched payment by the fast path
+    (deposits/intake.py): one read (earlier booking of the bank's id, the sub-account, a transfer id), the
+    payment judged by the deposit rules in Python, then one round trip that is its own transaction: advisory
+    lock, the sub-account's paid_at (compare-and-set), transfer, postings, the audit event (made by the
+    audit app: audit.services.events_statement) and the bank row. The run checks afterwards that every
+    service transfer has its bank row and its audit event, byte-for-byte canonical.
 (b) the hot-row question, measured: the same raw transfers but also keeping a running balance on
     the bank account row (what the design avoids) -- shows how one hot row serialises 8 writers.
 (c) importing and reconciling a 100,000-line statement (GBK CSV) against a ledger holding those

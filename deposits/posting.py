@@ -70,10 +70,11 @@ def _visibility(lot, now) -> str:
 def write_transfer(*, code: str, purpose: str, legs: list[Leg], phase: str = "posted", pending: Transfer | None = None,
                    lot=None, actor=None, memo: str = "", now=None, audit_payload: dict | None = None,
                    check_existing: bool = True, visibility: str | None = None, audit_action: str = "deposit.transfer",
-                   audit_subject: str | None = None) -> Transfer:
+                   audit_subject: str | None = None, transfer_id: int | None = None) -> Transfer:
     """Insert a posted or pending transfer. Idempotent by ``code``: the same code with the same legs
     returns the existing transfer; with different legs it is a Conflict (callers that already hold the
-    idempotency lock pass ``check_existing=False``; the UNIQUE code still guards)."""
+    idempotency lock pass ``check_existing=False``; the UNIQUE code still guards). ``transfer_id``: an id the
+    caller already drew from the table's sequence (deposits.intake), else the database assigns one."""
     if not connection.in_atomic_block:
         raise RuntimeError("write_transfer must run inside the service's transaction")
     try:
@@ -92,8 +93,8 @@ def write_transfer(*, code: str, purpose: str, legs: list[Leg], phase: str = "po
     if any(leg.amount > 0 and leg.account.kind != "bank" for leg in legs):
         # only a debit can take a liability account below zero: lock and check those (credits never can)
         _lock_and_check([(leg.account, leg.amount, effect) for leg in legs])
-    transfer = Transfer.objects.create(code=code, phase=phase, purpose=purpose, amount_fen=amount, lot=lot,
-                                       actor=actor, memo=memo[:300], created_at=now)
+    transfer = Transfer.objects.create(id=transfer_id, code=code, phase=phase, purpose=purpose, amount_fen=amount,
+                                       lot=lot, actor=actor, memo=memo[:300], created_at=now)
     _insert([Posting(transfer=transfer, account=leg.account, effect=effect, amount=leg.amount) for leg in legs])
     _record(transfer, legs=[(leg.account, effect, leg.amount) for leg in legs], lot=lot, actor=actor, now=now,
             extra=audit_payload, visibility=visibility, action=audit_action, subject=audit_subject)
@@ -155,9 +156,14 @@ def _lock_and_check(rows: list[tuple[Account, int, str]]) -> None:
                     setattr(a, f, getattr(acc, f))
 
 
+def posting_order(postings: list[Posting]) -> list[Posting]:
+    """The order postings are inserted in: by account, release before posted for the same account, so the
+    immediate CHECK never sees a transient overdraft."""
+    return sorted(postings, key=lambda p: (p.account_id, EFFECT_ORDER[p.effect]))
+
+
 def _insert(postings: list[Posting]) -> None:
-    # release before posted for the same account, so the immediate CHECK never sees a transient overdraft
-    postings.sort(key=lambda p: (p.account_id, EFFECT_ORDER[p.effect]))
+    postings = posting_order(postings)
     try:
         Posting.objects.bulk_create(postings)
     except IntegrityError as exc:  # the database refused what the checks above let through
@@ -166,6 +172,14 @@ def _insert(postings: list[Posting]) -> None:
 
 def _record(transfer: Transfer, *, legs, lot, actor, now, extra: dict | None, visibility: str | None = None,
             action: str = "deposit.transfer", subject: str | None = None) -> None:
+    audit.record(**transfer_event(transfer, legs=legs, lot=lot, actor=actor, now=now, extra=extra,
+                                  visibility=visibility, action=action, subject=subject))
+
+
+def transfer_event(transfer: Transfer, *, legs, lot, actor, now, extra: dict | None, visibility: str | None = None,
+                   action: str = "deposit.transfer", subject: str | None = None) -> dict:
+    """The audit event of a transfer (the fields of ``audit.record``): every path that writes a transfer
+    describes it with this, whether through ``audit.record`` or the audit app's batch statement."""
     payload = {
         "transfer": transfer.pk, "code": transfer.code, "phase": transfer.phase, "purpose": transfer.purpose,
         "pending": transfer.pending_id, "amount_fen": transfer.amount_fen, "lot": transfer.lot_id,
@@ -175,6 +189,6 @@ def _record(transfer: Transfer, *, legs, lot, actor, now, extra: dict | None, vi
     }
     if extra:
         payload.update(extra)
-    audit.record(action=action, subject=(subject or f"transfer:{transfer.code}")[:100], actor=actor,
-                 project_id=lot.project_id if lot is not None else None,
-                 visibility=visibility or _visibility(lot, now), payload=payload, at=now)
+    return {"action": action, "subject": (subject or f"transfer:{transfer.code}")[:100], "actor": actor,
+            "project_id": lot.project_id if lot is not None else None,
+            "visibility": visibility or _visibility(lot, now), "payload": payload, "at": now}

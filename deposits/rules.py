@@ -8,7 +8,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 REFUND_WORKING_DAYS = 5
 
@@ -113,6 +114,22 @@ class Expectation:
     bidder_name: str = ""
     bidder_credit_code: str = ""
     known_payer_accounts: frozenset[str] = frozenset()
+
+
+def expectation_of(acc: Any, booked_at: datetime) -> Expectation:
+    """What the sub-account ``acc`` (a deposit Account with its lot and bidder, or None) expects of a payment
+    the bank booked at ``booked_at``. Duck-typed: no models here."""
+    if acc is None:
+        return Expectation(exists=False)
+    in_time = booked_at < acc.lot.bid_deadline
+    return Expectation(
+        exists=True, required_fen=acc.required_fen, already_fen=acc.balance_fen,
+        # frozen, or closed at the deadline for non-payment (frozen_at set): money the bank booked before the
+        # deadline still counts -- a late notification must not cost the bidder its bid
+        open=acc.status == "open" or (acc.status in ("frozen", "closed") and acc.frozen_at is not None and in_time),
+        deadline_passed=not in_time, bidder_name=acc.bidder.name,
+        known_payer_accounts=frozenset(a for a in [acc.bidder.bank_account.replace(" ", "")] if a),
+    )
 
 
 def _norm_name(name: str) -> str:

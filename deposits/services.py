@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
-from deposits import conf, intake, ledger, numbers, rules
+from deposits import conf, intake, numbers, rules
 from deposits import statements as stmt_mod
 from deposits.models import (Account, BankTxn, Forfeit, RefundBatch, RefundOrder, StatementImport, SuspenseItem,
                              Transfer)
@@ -88,21 +88,16 @@ class Incoming:
     kind: str = "payment"  # payment | interest | refund_failed
 
 
-_FIND_SQL = """
+_FIND_SQL = f"""
 SELECT pg_advisory_xact_lock(%s);
 SELECT (SELECT id FROM deposits_banktxn WHERE bank_txn_id = %s), x.*
-FROM (SELECT 1) AS one LEFT JOIN LATERAL (
-    SELECT a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending, a.number, a.lot_id,
-           a.bidder_id, a.registration_id, a.required_fen, a.status, a.winner, a.paid_at, a.frozen_at, a.created_at,
-           l.bid_deadline, l.project_id, o.name, o.bank_account
-    FROM deposits_account a JOIN trading_lot l ON l.id = a.lot_id JOIN trading_organisation o ON o.id = a.bidder_id
-    WHERE a.kind = 'deposit' AND a.number = %s FOR UPDATE OF a) AS x ON true
+FROM (SELECT 1) AS one LEFT JOIN LATERAL ({intake.ACCOUNT_SQL} FOR UPDATE OF a) AS x ON true
 """
 
 
 def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None, Account | None | bool]:
     """Serialise on the bank's transaction id (a transaction-scoped advisory lock on PostgreSQL, the same key
-    as the one-statement hot path takes), look it up, and lock the target sub-account -- one round trip.
+    as the fast path takes), look it up, and lock the target sub-account -- one round trip.
     The second value is False when the caller must look the sub-account up itself (other databases)."""
     if connection.vendor != "postgresql":
         return BankTxn.objects.filter(bank_txn_id=bank_txn_id).first(), False
@@ -110,21 +105,7 @@ def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None
         cur.execute(_FIND_SQL, [intake.lock_key(bank_txn_id), bank_txn_id, number])
         row = cur.fetchone()
     existing = BankTxn.objects.get(pk=row[0]) if row[0] else None
-    return existing, (_account_from_row(row[1:20]) if row[1] is not None else None)
-
-
-def _account_from_row(row) -> Account:
-    """A locked sub-account row (id, counters, number, lot, bidder ... lot deadline, project, bidder name and
-    bank account) as unsaved-looking model instances, without a second query."""
-    (acc_id, dp, cp, dpe, cpe, num, lot_id, bidder_id, reg_id, required, status, winner, paid_at, frozen_at, created,
-     deadline, project_id, bidder_name, bidder_bank) = row
-    acc = Account(id=acc_id, kind="deposit", track=True, debits_posted=dp, credits_posted=cp, debits_pending=dpe,
-                  credits_pending=cpe, number=num, lot_id=lot_id, bidder_id=bidder_id, registration_id=reg_id,
-                  required_fen=required, status=status, winner=winner, paid_at=paid_at, frozen_at=frozen_at,
-                  created_at=created)
-    acc.lot = Lot(id=lot_id, bid_deadline=deadline, project_id=project_id, security_fen=required)
-    acc.bidder = Organisation(id=bidder_id, name=bidder_name, bank_account=bidder_bank)
-    return acc
+    return existing, (intake.account_from_row(row[1:1 + intake.ACCOUNT_COLUMNS]) if row[1] is not None else None)
 
 
 def _number_of(item: Incoming) -> str | None:
@@ -145,14 +126,19 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
     the same movement twice books once (returns ``(txn, True)``); the same id with a different body is
     refused. Unmatched money goes to suspense with a reason.
 
-    On PostgreSQL a payment is first offered to the one-statement hot path (``_receive_payment_pg``); what it
-    does not book in full -- anything but a plain matched payment -- is booked here in one transaction."""
+    On PostgreSQL, outside a transaction, a payment is first offered to the fast path (``deposits.intake``);
+    what it does not book -- anything but a plain matched payment -- is booked here in one transaction."""
     _validate_incoming(item)
     digest = body_sha256 or hashlib.sha256(repr(item).encode()).hexdigest()
-    if item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql":
-        done = _receive_payment_pg(item=item, digest=digest, source=source)
-        if done is not None:
-            return done
+    transfer_id = None
+    if (item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql"
+            and not connection.in_atomic_block and (number := _number_of(item)) is not None):
+        fast = intake.credit(item=item, number=number, digest=digest, source=source, bank_info=_bank_info(item, source))
+        if fast.existing_id is not None:
+            return _known(BankTxn.objects.get(pk=fast.existing_id), item=item, digest=digest, source=source), True
+        if fast.booked is not None:
+            return fast.booked, False
+        transfer_id = fast.transfer_id
     with transaction.atomic():
         number = _number_of(item) if item.direction == "credit" and item.kind == "payment" else None
         existing, target = _lock_and_find(item.bank_txn_id, number)
@@ -168,7 +154,7 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
                                       memo="interest")
             txn = _bank_txn(item, digest, source, now, "interest", transfer, acc)
         else:
-            txn = _credit(item=item, digest=digest, source=source, now=now, found=target)
+            txn = _credit(item=item, digest=digest, source=source, now=now, found=target, transfer_id=transfer_id)
     return txn, False
 
 
@@ -178,37 +164,6 @@ def _known(existing: BankTxn, *, item: Incoming, digest: str, source: str) -> Ba
     if existing.body_sha256 == digest or (source != "notification" or existing.source != "notification") and _same(existing, item):
         return existing
     raise Conflict(f"bank transaction {item.bank_txn_id} was already received with different content: refused")
-
-
-def _receive_payment_pg(*, item: Incoming, digest: str, source: str) -> tuple[BankTxn, bool] | None:
-    """The hot path: a payment on PostgreSQL in ONE statement, the ``deposits_credit`` function
-    (deposits/intake.py, migration 0004). It books the plain case completely -- transfer, postings, bank
-    transaction, audit event -- and, called outside a transaction, is a transaction of its own (a single
-    statement commits whole or not at all, deferred ledger checks included); inside the caller's transaction
-    it is part of it. Returns None when the payment is not the plain case: nothing was written, and
-    receive() books it with the full rules (suspense and its reasons) under the same advisory lock."""
-    number = _number_of(item)
-    if number is None:
-        return None
-    try:
-        ledger.validate_legs([("bank", item.amount_fen), ("sub-account", -item.amount_fen)])
-    except ledger.LedgerError as exc:
-        raise Invalid(f"ledger: {exc.message}", field="amount") from None
-    now = timezone.now()
-    res = intake.credit_in_one(
-        bank_txn_id=item.bank_txn_id, number=number, amount_fen=item.amount_fen, booked_at=item.booked_at,
-        now=now, payer_name=item.payer_name, payer_account=item.payer_account, digest=digest, source=source,
-        sub_account=item.sub_account, remark=item.remark, bank_info=_bank_info(item, source))
-    if res.outcome == "exists":
-        return _known(BankTxn.objects.get(pk=res.existing_id), item=item, digest=digest, source=source), True
-    if res.outcome != "credited":
-        return None
-    row = {"id": res.txn_id, "bank_txn_id": item.bank_txn_id, "body_sha256": digest, "source": source,
-           "direction": "credit", "amount_fen": item.amount_fen, "currency": "CNY",
-           "sub_account": item.sub_account[:40], "payer_name": item.payer_name[:200],
-           "payer_account": item.payer_account[:40], "remark": item.remark[:300], "booked_at": item.booked_at,
-           "received_at": now, "outcome": "credited", "transfer_id": res.transfer_id, "account_id": res.account_id}
-    return BankTxn.from_db(connection.alias, None, [row[f.attname] for f in BankTxn._meta.concrete_fields]), False
 
 
 def _bank_info(item: Incoming, source: str) -> dict:
@@ -247,20 +202,10 @@ def _find_sub_account(item: Incoming) -> Account | None:
             .filter(kind="deposit", number=number).first())
 
 
-def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | None | bool = False) -> BankTxn:
+def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | None | bool = False,
+            transfer_id: int | None = None) -> BankTxn:
     acc = _find_sub_account(item) if found is False else found
-    if acc is None:
-        expect = rules.Expectation(exists=False)
-    else:
-        in_time = item.booked_at < acc.lot.bid_deadline
-        expect = rules.Expectation(
-            exists=True, required_fen=acc.required_fen, already_fen=acc.balance_fen,
-            # frozen, or closed at the deadline for non-payment (frozen_at set): money the bank booked before the
-            # deadline still counts -- a late notification must not cost the bidder its bid
-            open=acc.status == "open" or (acc.status in ("frozen", "closed") and acc.frozen_at is not None and in_time),
-            deadline_passed=not in_time, bidder_name=acc.bidder.name,
-            known_payer_accounts=frozenset(a for a in [acc.bidder.bank_account.replace(" ", "")] if a),
-        )
+    expect = rules.expectation_of(acc, item.booked_at)
     reason = rules.match_payment(amount_fen=item.amount_fen, payer_name=item.payer_name,
                                  payer_account=item.payer_account.replace(" ", ""), expect=expect)
     lot = acc.lot if acc is not None else None
@@ -269,7 +214,7 @@ def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | N
         # one audit event carries both the transfer and the credit (sealed before the deadline: who paid)
         transfer = write_transfer(code=f"in:{item.bank_txn_id}", purpose="credit", lot=lot, now=now,
                                   legs=[Leg(bank(), item.amount_fen), Leg(acc, -item.amount_fen)],
-                                  memo="security received", check_existing=False,
+                                  memo=intake.MEMO, check_existing=False, transfer_id=transfer_id,
                                   audit_action="deposit.credit", audit_subject=f"lot:{lot.pk}",
                                   audit_payload={"bank": info, "account": acc.pk, "bidder": acc.bidder_id})
         if acc.status == "closed":  # closed at the deadline, paid in time after all: held like the others
@@ -286,7 +231,8 @@ def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | N
     suspense = system_account("suspense")
     transfer = write_transfer(code=f"in:{item.bank_txn_id}", purpose="suspense", lot=lot, now=now,
                               legs=[Leg(bank(), item.amount_fen), Leg(suspense, -item.amount_fen)],
-                              memo=f"suspense: {reason.value}", audit_payload={"bank": info, "reason": reason.value})
+                              memo=f"suspense: {reason.value}", audit_payload={"bank": info, "reason": reason.value},
+                              transfer_id=transfer_id)
     txn = _bank_txn(item, digest, source, now, "suspense", transfer, acc)
     detail = rules.REASON_TEXT[reason]
     if reason is rules.Reason.WRONG_AMOUNT and acc is not None:

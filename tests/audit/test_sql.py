@@ -95,7 +95,7 @@ def test_update_with_expect_is_a_compare_and_set(world):
     old_name = org.name
     org.name = "改名"
     statement = sql.update(org, ["name"], expect={"name": "not the current name"})
-    assert statement.sql.endswith("WHERE \"id\" = %s AND \"name\" = %s")
+    assert statement.sql.endswith("WHERE \"id\" = %s AND \"name\" IS NOT DISTINCT FROM %s")  # NULL expected too
     with transaction.atomic():
         sql.execute([statement])
     assert Organisation.objects.get(pk=org.pk).name == old_name  # nothing matched
