@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    "config.dbrouter.ReplicaReadsMiddleware",  # anonymous safe reads from the replica, if there is one
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -104,6 +105,19 @@ except Exception as exc:  # dj_database_url raises several kinds
     raise ImproperlyConfigured(f"Environment variable DATABASE_URL is malformed: {exc}") from None
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+# A PostgreSQL streaming replica for public reads (config/dbrouter.py): anonymous GETs read from it.
+DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", "", schemes={"postgres", "postgresql", "pgsql"})
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.dbrouter.PrimaryReplicaRouter"]
+# HTTP requests one ASGI process runs in Django at once (config/bounded.py): its database connections for HTTP.
+SUNLIGHT_HTTP_CONCURRENCY = env_int("SUNLIGHT_HTTP_CONCURRENCY", 8, minimum=1)
+# Behind PgBouncer in transaction pooling mode a server-side cursor cannot outlive its transaction.
+if env_bool("DB_PGBOUNCER", False):
+    for _alias in DATABASES.values():
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
+SUNLIGHT_REPLICA_PIN_SECONDS = env_int("SUNLIGHT_REPLICA_PIN_SECONDS", 10, minimum=1)  # reads on the primary after a write
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis, channels, celery ----------------------------------------------------------------
