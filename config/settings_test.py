@@ -12,3 +12,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; p
 MEDIA_ROOT = os.environ["SUNLIGHT_VAR_DIR"] + "/media"
 TEST_OUTPUT_DIR = BASE_DIR / "test-output"
 SUNLIGHT_PORTAL_CACHE_SECONDS = 0  # tests see every change at once
+SUNLIGHT_STATS_MAX_AGE = 0  # the statistics page is computed afresh in the tests

@@ -14,6 +14,7 @@ AREAS = [  # one per line: several capabilities add theirs
     "evaluation",
     "auction",
     "supervision",
+    "statistics",
 ]
 
 urlpatterns: list = []
