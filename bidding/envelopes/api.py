@@ -6,10 +6,11 @@ DELETE lots/<lot>/envelope/      withdraw it (before the deadline)
 GET    lots/<lot>/envelope/      your current envelope and its receipt
 GET    lots/<lot>/               the lot's opening key, custody set, seal and opening state
 POST   lots/<lot>/opening-key/   staff: set up the opening key {custodians: [user ids], k}
-POST   lots/<lot>/shares/        custodian: present a share {passphrase} or {share}
+POST   lots/<lot>/shares/        custodian: present a share {share} (or, demo only, {passphrase})
+GET    lots/<lot>/shares/mine/   custodian: its sealed share, to decrypt off-platform (after the deadline)
 POST   lots/<lot>/open/          staff: open the bids
 GET    lots/<lot>/opened/        opened bids (after the opening: staff, supervisors, experts)
-POST   custody-keys/             staff/supervisor: {passphrase} or {public_key} (hex, off-platform)
+POST   custody-keys/             staff/supervisor: {public_key} (hex, off-platform) or, demo only, {passphrase}
 GET    platform-key/             the platform's Ed25519 key that signs receipts
 GET    receipts/<digest>/proof/  your receipt with its audit-log inclusion proof (once integrated;
                                  409 until then), ?size= for a given signed checkpoint; check it
@@ -311,6 +312,15 @@ class ShareView(APIView):
         return Response({"presented": True, "x": row.x}, status=status.HTTP_201_CREATED)
 
 
+class MyShareView(APIView):
+    @extend_schema(operation_id="envelopes_my_sealed_share", responses={200: OpenApiTypes.OBJECT, **_errors(403, 404, 409)},
+                   description="Custodian: your sealed share (HPKE to your custody key), to decrypt in your browser "
+                               "or with `sunlight-custody open-share` and present; only after the deadline.")
+    def get(self, request, lot_id: int):
+        require_login(request.user)
+        return Response(services.my_sealed_share(actor=request.user, lot=lot_id))
+
+
 class OpenView(APIView):
     @extend_schema(operation_id="envelopes_open", request=None,
                    responses={200: OpeningResultSerializer, **_errors(400, 403, 404, 409)},
@@ -380,6 +390,7 @@ urlpatterns = [
     path("lots/<int:lot_id>/envelope/", EnvelopeView.as_view(), name="envelopes-envelope"),
     path("lots/<int:lot_id>/opening-key/", OpeningKeyView.as_view(), name="envelopes-opening-key"),
     path("lots/<int:lot_id>/shares/", ShareView.as_view(), name="envelopes-shares"),
+    path("lots/<int:lot_id>/shares/mine/", MyShareView.as_view(), name="envelopes-my-share"),
     path("lots/<int:lot_id>/open/", OpenView.as_view(), name="envelopes-open"),
     path("lots/<int:lot_id>/opened/", OpenedView.as_view(), name="envelopes-opened"),
     path("custody-keys/", CustodyKeyView.as_view(), name="envelopes-custody-keys"),

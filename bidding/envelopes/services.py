@@ -31,6 +31,17 @@ TENDER = "tender"
 
 # --- settings -----------------------------------------------------------------------------------
 
+def custody_keys_wrapped_allowed() -> bool:
+    """Passphrase-wrapped custody keys (the platform stores the private key, wrapped by scrypt from the
+    custodian's passphrase) are for the demo only: in production (SUNLIGHT_PRODUCTION=1) a custodian's
+    private key never reaches the platform (browser WebCrypto key, or `sunlight-custody`)."""
+    return not getattr(settings, "PRODUCTION", False)
+
+
+OFF_PLATFORM_ONLY = ("in production a custody key is created in your browser (custody page) or with "
+                     "`sunlight-custody keygen`: the platform never holds a custodian's private key")
+
+
 def max_envelope_bytes() -> int:
     return int(getattr(settings, "SUNLIGHT_ENVELOPE_MAX_BYTES", 12 * 1024 * 1024))
 
@@ -85,8 +96,11 @@ def _wipe(buf: bytearray | None) -> None:
 # --- custodian keys ----------------------------------------------------------------------------
 
 def register_custodian_key(*, actor: User, passphrase: str) -> CustodianKey:
-    """Create the custodian's X25519 key; its private half is kept only wrapped by the passphrase."""
+    """Demo only: create the custodian's X25519 key; its private half is kept only wrapped by the
+    passphrase (scrypt, memory-hard). Refused in production."""
     require_role(actor, "staff", "supervisor")
+    if not custody_keys_wrapped_allowed():
+        raise Forbidden(OFF_PLATFORM_ONLY)
     try:
         private = X25519PrivateKey.generate()
         wrapped = E.wrap_private_key(private, passphrase, label=str(actor.pk).encode())
@@ -376,6 +390,24 @@ def _ceremony_key(lot: Lot) -> OpeningKey:
         raise Conflict("this lot has no opening key") from None
 
 
+def my_sealed_share(*, actor: User, lot: Lot | int) -> dict:
+    """The custodian's own sealed share, to decrypt off-platform (browser or `sunlight-custody`) and
+    present. Only at the ceremony, after the deadline, like the presentation itself."""
+    require_role(actor, "staff", "supervisor")
+    found = Lot.objects.filter(pk=getattr(lot, "pk", lot)).first()
+    if found is None:
+        raise NotFound("no such lot")
+    row = CustodyShare.objects.select_related("opening_key").filter(opening_key__lot=found, custodian=actor).first()
+    if row is None:
+        raise Forbidden("you are not an opening custodian of this lot")
+    if timezone.now() < found.bid_deadline or found.status != "bidding_closed":
+        raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {found.status})")
+    return {"lot": found.pk, "context": row.opening_key.context, "custodian": actor.pk, "x": row.x,
+            "digest": row.digest, "sealed_share": E.b64e(bytes(row.sealed_share)),
+            "custodian_public_key": bytes(row.custodian_key.public_key).hex(),
+            "presented": row.presented_at is not None}
+
+
 def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
                   share: str | None = None) -> CustodyShare:
     """A custodian presents its share at the opening: unwrapped with its passphrase, or in clear
@@ -384,7 +416,7 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
     with transaction.atomic():
         lot = _locked_lot(lot)
         now = timezone.now()
-        if lot.status != "bidding_closed":
+        if now < lot.bid_deadline or lot.status != "bidding_closed":
             raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {lot.status})")
         key = _ceremony_key(lot)
         row = CustodyShare.objects.select_for_update().select_related("custodian_key").filter(
@@ -397,6 +429,8 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
         if share is None:
             if not passphrase:
                 raise Invalid("give your custody passphrase (or your share)", field="passphrase")
+            if not custody_keys_wrapped_allowed():
+                raise Forbidden(OFF_PLATFORM_ONLY)
             wrapped = row.custodian_key.wrapped_private_key
             if not wrapped:
                 raise Invalid("your custody key is held off-platform: present the share itself", field="share")

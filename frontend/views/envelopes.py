@@ -77,7 +77,7 @@ def ceremony(request, lot_id: int):
     my_share = CustodyShare.objects.filter(opening_key__lot=lot, custodian=request.user).first()
     return render(request, "frontend/envelopes/ceremony.html", {
         "lot": lot, "state": state, "my_share": my_share,
-        "can_open": is_staff_of(request.user, lot.project),
+        "can_open": is_staff_of(request.user, lot.project), "wrapped_allowed": services.custody_keys_wrapped_allowed(),
         "opened": selectors.opened_bids(lot) if state.get("opened") else [],
     })
 
@@ -113,7 +113,8 @@ def custody(request):
         return redirect("envelopes-custody")
     key = CustodianKey.objects.filter(user=request.user, revoked_at__isnull=True).first()
     shares = CustodyShare.objects.filter(custodian=request.user).select_related("opening_key__lot__project")
-    return render(request, "frontend/envelopes/custody.html", {"key": key, "shares": shares})
+    return render(request, "frontend/envelopes/custody.html", {"key": key, "shares": shares,
+                                                               "wrapped_allowed": services.custody_keys_wrapped_allowed()})
 
 
 def follow(request, lot_id: int):

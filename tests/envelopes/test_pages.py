@@ -135,7 +135,7 @@ def test_custody_and_share_forms_are_stacked(tender, world, clock):
     fresh = factories.make_user("staff", world.centre)  # no custody key yet: the form is shown
     layout = _layout(get(fresh, "/envelopes/custody/").content, "custody-form")
     assert "stack" in layout.form_class.split() and layout.loose == []
-    assert [p["fields"] for p in layout.paragraphs if p["fields"]] == [["custody-passphrase"], ["custody-public-key"]]
+    assert [p["fields"] for p in layout.paragraphs if p["fields"]] == [["custody-public-key"], ["custody-passphrase"]]
     clock.move_to(tender.lot.bid_deadline)
     transition_lot(lot=tender.lot, action="close_bidding")
     layout = _layout(get(world.supervisor, f"/envelopes/lots/{tender.lot.pk}/ceremony/").content, "present-form")

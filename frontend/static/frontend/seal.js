@@ -117,6 +117,27 @@
     return concat(encKey, ct);
   }
 
+  /* RFC 9180 SetupBaseR + single-shot Open (sequence 0): the recipient's private key `skR` is a
+     WebCrypto CryptoKey (it may be non-extractable), `pkR` its raw public key; sealed = enc || ct. */
+  async function hpkeOpenBase(skR, pkR, info, sealed, aad, aeadId) {
+    aeadId = aeadId || AEAD_AES_256_GCM;
+    if (sealed.length < 32 + 16) throw new Error("sealed data too short");
+    const encKey = sealed.slice(0, 32);
+    const dh = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: await x25519Public(encKey) }, skR, 256));
+    const eaePrk = await labeledExtract(KEM_SID, new Uint8Array(0), "eae_prk", dh);
+    const shared = await labeledExpand(KEM_SID, eaePrk, "shared_secret", concat(encKey, pkR), 32);
+    const sid = hpkeSid(aeadId);
+    const pskIdHash = await labeledExtract(sid, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
+    const infoHash = await labeledExtract(sid, new Uint8Array(0), "info_hash", info);
+    const ctx = concat(new Uint8Array([0]), pskIdHash, infoHash);
+    const secret = await labeledExtract(sid, shared, "secret", new Uint8Array(0));
+    const key = await labeledExpand(sid, secret, "key", ctx, NK[aeadId]);
+    const nonce = await labeledExpand(sid, secret, "base_nonce", ctx, 12);
+    const aesKey = await subtle.importKey("raw", key, { name: "AES-GCM" }, false, ["decrypt"]);
+    return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: nonce, additionalData: aad || new Uint8Array(0), tagLength: 128 },
+      aesKey, sealed.slice(32)));
+  }
+
   function checkRef(v, what) {
     v = String(v);
     if (!REF_RE.test(v)) throw new Error(what + " reference must be 1-64 characters of A-Z a-z 0-9 . _ / -");
@@ -244,6 +265,6 @@
     });
   }
 
-  global.SunlightSeal = { seal, hpkeSealBase, bindingInfo, parsePrice, canonicalJSON, encodePlaintext,
+  global.SunlightSeal = { seal, hpkeSealBase, hpkeOpenBase, csrfToken, bindingInfo, parsePrice, canonicalJSON, encodePlaintext,
     generateKeyFile, b64e, b64d, toHex, hex, AEAD_AES_128_GCM, AEAD_AES_256_GCM };
 })(typeof window !== "undefined" ? window : globalThis);
