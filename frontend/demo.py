@@ -26,6 +26,7 @@ SEEDERS: list[str] = [
     "bidding.envelopes.demo.seed",
     "bidding.evaluation.demo.seed",
     "bidding.auction.demo.seed",
+    "supervision.demo.seed",
 ]
 
 
