@@ -271,6 +271,7 @@ SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")
 # OCDS contributors: dotted paths, each contribute(*, project, release, notice) adding awards/contracts.
 SUNLIGHT_OCDS_CONTRIBUTORS: list[str] = [
     "bidding.evaluation.ocds.contribute",
+    "bidding.auction.ocds.contribute",
 ]
 SUNLIGHT_HOLIDAYS = env_list("SUNLIGHT_HOLIDAYS", [])  # ISO dates of public holidays (non-working days)
 SUNLIGHT_WORKDAYS = env_list("SUNLIGHT_WORKDAYS", [])  # ISO dates of weekend days worked (调休)

@@ -1,9 +1,14 @@
 """OCDS 1.1 export: one release package per project, one release per notice, with the lots and
 participationFee extensions. Later capabilities add awards and contracts through
-settings.SUNLIGHT_OCDS_CONTRIBUTORS (dotted paths, each `contribute(project, release, notice)`)."""
+settings.SUNLIGHT_OCDS_CONTRIBUTORS (dotted paths, each `contribute(project, release, notice)`).
+
+Releases are not cumulative (OCDS merges them into a record): each carries the amendment its own notice
+made, not every earlier one, so a package grows linearly with the project's notices; the project's lots
+and notices are read once per package, not once per release."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -62,8 +67,8 @@ def parties(project: Project) -> list[dict]:
     return items
 
 
-def tender_section(project: Project, notice: Notice) -> dict:
-    lots = list(project.lots.order_by("number"))
+def tender_section(project: Project, notice: Notice, lots: list | None = None) -> dict:
+    lots = lots if lots is not None else list(project.lots.order_by("number"))
     tender = {
         "id": project.code,
         "title": project.title,
@@ -87,13 +92,10 @@ def tender_section(project: Project, notice: Notice) -> dict:
     }
     if project.kind in CATEGORY:
         tender["mainProcurementCategory"] = CATEGORY[project.kind]
-    amendments = [
-        {"id": n.number, "date": iso(n.published_at), "rationale": n.title, "description": n.body[:2000]}
-        for n in project.notices.filter(kind__in=("amendment", "clarification"), published_at__lte=notice.published_at)
-        .order_by("published_at", "id")
-    ]
-    if amendments:
-        tender["amendments"] = amendments
+    if notice.kind in ("amendment", "clarification"):  # this release's own amendment only (OCDS merges them)
+        tender["amendments"] = [
+            {"id": notice.number, "date": iso(notice.published_at), "rationale": notice.title,
+             "description": notice.body[:2000]}]
     if not tender["participationFees"]:
         del tender["participationFees"]
     return tender
@@ -108,7 +110,7 @@ def _tender_status(lots) -> str:
     return "active"
 
 
-def release_for(project: Project, notice: Notice) -> dict:
+def release_for(project: Project, notice: Notice, *, lots: list | None = None, notices: list | None = None) -> dict:
     release = {
         "ocid": ocid(project),
         "id": f"{ocid(project)}-{notice.number}",
@@ -118,16 +120,22 @@ def release_for(project: Project, notice: Notice) -> dict:
         "language": "zh",
         "parties": parties(project),
         "buyer": {"id": f"CN-USCC-{project.owner.credit_code}", "name": project.owner.name},
-        "tender": tender_section(project, notice),
+        "tender": tender_section(project, notice, lots),
     }
     for path in settings.SUNLIGHT_OCDS_CONTRIBUTORS:
-        import_string(path)(project=project, release=release, notice=notice)
+        contribute = import_string(path)
+        if notices is not None and "notices" in inspect.signature(contribute).parameters:
+            contribute(project=project, release=release, notice=notice, notices=notices)
+        else:
+            contribute(project=project, release=release, notice=notice)
     return release
 
 
 def release_package(project: Project) -> dict:
-    notices = list(project.notices.order_by("published_at", "id"))
-    releases = [release_for(project, n) for n in notices]
+    project = (Project.objects.select_related("owner", "centre", "supervisor", "agent").get(pk=project.pk))
+    notices = list(project.notices.select_related("lot").order_by("published_at", "id"))
+    lots = list(project.lots.order_by("number"))
+    releases = [release_for(project, n, lots=lots, notices=notices) for n in notices]
     published = max((n.published_at for n in notices), default=project.created_at)
     return {
         "uri": f"{settings.SUNLIGHT_PUBLIC_URL}/api/projects/{project.code}/ocds/",
