@@ -6,6 +6,7 @@ the role may not know exist answer exactly like missing ones. After the deadline
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -208,3 +209,69 @@ def test_objects_one_may_not_know_answer_like_missing_ones(world, clock, scene):
     rows = c.get(f"/api/audit/events/?project={tender.lot.project.pk}&limit=500").json()["results"]
     seen = {r["event"]["action"] for r in rows if "event" in r}
     assert {"registration.create", "registration.withdraw", "deposit.refund_order", "envelope.submit"} <= seen
+
+
+def test_role_action_matrix_on_the_money(world, clock, scene):
+    """After the deadline, who may do what with this centre's deposits. Staff of another centre see
+    nothing of this centre's money on any route and every action of theirs answers like a missing
+    object; supervisors read but never write; bidders and experts reach nothing but their own."""
+    from deposits.models import Posting, RefundOrder, SuspenseItem
+
+    tender, urls, users = scene
+    made, env = _act(world, tender)
+    acc = made[1][1]
+    wrong = Account.objects.get(lot=tender.lot, bidder=world.bidder_orgs[0])
+    BANK.pay_in(sub_account=str(wrong.number), amount_fen=1, payer_name="某集团", payer_account="999")  # suspense
+    item = SuspenseItem.objects.get()
+    order = RefundOrder.objects.get()
+    clock.move_to(tender.lot.bid_deadline + dt.timedelta(minutes=1))
+    secrets = [str(a.number).encode() for a in Account.objects.filter(lot=tender.lot)]
+    secrets += [o.bank_account.encode() for o in world.bidder_orgs[:4]]
+    # staff of another centre: no route shows any of this centre's sub-accounts or payers' accounts
+    # (the lot's own staff do see them: the check has teeth)
+    own = _client(world.staff).get(f"/deposits/lots/{tender.lot.pk}/").content
+    assert [s for s in secrets if s in own]
+    c = _client(world.other_staff)
+    for url in urls:
+        body = c.get(url).content
+        assert not [s for s in secrets if s in body], url
+
+    def state():
+        return (Event.objects.count(), Posting.objects.count(), Account.objects.order_by("pk").values_list("status").__str__(),
+                SuspenseItem.objects.order_by("pk").values_list("status").__str__(),
+                RefundOrder.objects.order_by("pk").values_list("status", "attempts").__str__())
+
+    actions = {
+        "forfeit": ("post", "/api/deposits/forfeits/", {"account": acc.pk, "grounds": "collusion", "reason": "串标"}),
+        "assign": ("post", f"/api/deposits/suspense/{item.pk}/resolve/", {"action": "return", "note": "退回"}),
+        "retry": ("post", f"/api/deposits/refunds/{order.pk}/retry/", {}),
+        "lot": ("get", f"/api/deposits/lots/{tender.lot.pk}/", None),
+        "account": ("get", f"/api/deposits/accounts/{acc.pk}/", None),
+    }
+    expected = {  # role -> action -> allowed?
+        "other_centre_staff": dict.fromkeys(actions, False),
+        "fellow_bidder": dict.fromkeys(actions, False),
+        "other_bidder": dict.fromkeys(actions, False),
+        "expert": dict.fromkeys(actions, False),
+        "public": dict.fromkeys(actions, False),
+        "supervisor": {"forfeit": False, "assign": False, "retry": False, "lot": True, "account": True},
+    }
+    for who, allowed in expected.items():
+        api = APIClient()
+        if users[who] is not None:
+            api.force_authenticate(users[who])
+        for name, (method, url, body) in actions.items():
+            before = state()
+            r = getattr(api, method)(url, body, format="json") if method == "post" else api.get(url)
+            if allowed[name]:
+                assert r.status_code == 200, (who, name, r.status_code)
+            else:
+                assert r.status_code in (401, 403, 404), (who, name, r.status_code, r.content)
+                assert state() == before, (who, name)  # a refused action changes nothing
+                if who == "other_centre_staff" and method == "post":
+                    assert r.status_code == 404  # answered like a missing object
+    # the lot's own staff may act
+    api = APIClient()
+    api.force_authenticate(world.staff)
+    assert api.post(*actions["forfeit"][1:], format="json").status_code == 201
+    assert api.post(*actions["assign"][1:], format="json").status_code == 200
