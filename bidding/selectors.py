@@ -35,3 +35,13 @@ def registered_count_after_deadline(lot: Lot) -> int | None:
     if not deadline_passed(lot):
         return None
     return Registration.objects.filter(lot=lot, status="active").count()
+
+
+def live_registrations(project, now) -> dict | None:
+    """The live counterpart of ``bidding/replay.py`` (section "registrations")."""
+    from audit.replay import iso
+
+    regs = {str(r.pk): {"lot": r.lot_id, "bidder": r.bidder_id, "declaration": r.declaration, "status": r.status,
+                        "at": iso(r.created_at)}
+            for r in Registration.objects.filter(lot__project=project, created_at__lte=now).order_by("id")}
+    return regs or None  # like the replay: no section without registrations

@@ -228,7 +228,7 @@ def bank_txn_count() -> int:
 
 
 def live_deposits(project, now=None) -> dict:
-    """The live counterpart of the replayed ``deposits`` section (audit/replay/deposits.py)."""
+    """The live counterpart of the replayed ``deposits`` section (deposits/replay.py)."""
     from trading.services import iso
 
     accounts = Account.objects.filter(kind="deposit", lot__project=project).order_by("id")

@@ -1,7 +1,7 @@
 """Live project state in the same shape as ``audit.replay`` builds from events.
 
 ``LIVE_SECTIONS`` maps a replay section name to a function ``(project, now) -> dict`` that reads
-the live tables. Each capability adds one line here next to its ``audit/replay/<area>.py``; the
+the live tables. Each capability adds one line here next to its ``<app>/replay.py``; the
 replay-equals-live test compares exactly these sections.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit.replay import iso
-from audit.replay.trading import LOT_FIELDS, PROJECT_FIELDS, SCHEDULE_FIELDS
+from trading.replay import LOT_FIELDS, PROJECT_FIELDS, SCHEDULE_FIELDS
 
 
 def live_trading(project, now: dt.datetime) -> dict:
@@ -43,6 +43,7 @@ LIVE_SECTIONS: dict[str, str | Callable] = {
     "envelopes": "bidding.envelopes.selectors.live_envelopes",
     "auction": "bidding.auction.selectors.live_auction_state",
     "deposits": "deposits.selectors.live_deposits",
+    "registrations": "bidding.selectors.live_registrations",
     "supervision": "supervision.selectors.live_supervision",
 }
 

@@ -7,5 +7,8 @@ class SupervisionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # explicit registration of this app's replay reducers with the audit replay engine
-        from supervision import replay  # noqa: F401
+        # this app's replay reducers, registered explicitly with the audit replay engine
+        from audit import replay
+        from supervision import replay as reducers
+
+        replay.register(reducers)

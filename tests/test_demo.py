@@ -101,6 +101,7 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     assert env.status == "active" and env.submitted_at >= now
 
     _assert_auctions(world, now)
+    _assert_replay_everywhere()
 
 
 def _assert_auctions(world, now):
@@ -153,3 +154,22 @@ def _assert_auctions(world, now):
     # the trading demo's land listing: scheduled, running, its end decided by the clock
     listing = Auction.objects.get(mode="listing")
     assert listing.phase == AE.PHASE_LISTING and listing.lot.status == "listing" and listing.end_at > now
+
+
+def _assert_replay_everywhere():
+    """Replay equals live over every demo project, which cover every kind; registrations are replayed too."""
+    from audit.models import Event
+    from audit.replay import replay
+    from bidding.models import Registration
+    from frontend.selectors import replay_differences
+    from trading.models import Project
+    from trading.rules import KINDS
+
+    assert {p.kind for p in Project.objects.all()} == set(KINDS)
+    for project in Project.objects.order_by("id"):
+        assert replay_differences(project) == [], project.code
+    regs = Registration.objects.filter(lot__project__kind="engineering").select_related("lot")
+    assert regs.exists()
+    for project_id in {r.lot.project_id for r in regs}:
+        replayed = replay(e.body for e in Event.objects.filter(project_id=project_id).order_by("id"))
+        assert set(replayed["registrations"]) == {str(r.pk) for r in regs if r.lot.project_id == project_id}

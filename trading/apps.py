@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class TradingConfig(AppConfig):
     name = "trading"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # this app's replay reducers, registered explicitly with the audit replay engine
+        from audit import replay
+        from trading import replay as reducers
+
+        replay.register(reducers)

@@ -1,8 +1,9 @@
 """Replay: rebuild a project's state at any moment from its audit events alone.
 
-The engine is pure (no Django, no models of other apps). Each capability adds one module
-``audit/replay/<area>.py`` next to ``trading.py`` and lists it in ``AREAS``:
+This package is the machinery only; every app owns the replay of its own events, in ``<app>/replay.py``
+beside its services, and registers that module explicitly when Django starts (``AppConfig.ready``):
 
+    # <app>/replay.py
     from audit.replay import on, section
 
     @on("deposit.transfer")                       # one or more event actions
@@ -13,6 +14,17 @@ The engine is pure (no Django, no models of other apps). Each capability adds on
     def finalize(state: dict, as_of: datetime) -> None:   # optional: e.g. hide counts before deadline
         ...
 
+    NO_STATE = ("deposit.refund_send", ...)       # your events that change no replayed section
+
+    # <app>/apps.py
+    def ready(self) -> None:
+        from audit import replay
+        from deposits import replay as reducers
+        replay.register(reducers)
+
+An event whose action no registered module claims (by a reducer or in ``NO_STATE``) makes replay fail
+loudly (:class:`UnclaimedEvent`): a new event type needs its reducer.
+
 Rules: a reducer touches only ``state[<area>]``; it uses only ``ev`` (time, action, actor,
 visibility, payload) and the state so far; values are plain JSON (ints for money, ISO-8601
 strings ending in "Z" for times), so that replayed state equals the live state built by
@@ -22,18 +34,21 @@ compares every section that has a live counterpart in ``frontend.selectors.LIVE_
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
-from dataclasses import dataclass
-from typing import Any
 from collections.abc import Callable, Iterable
-
-AREAS = ["trading", "registration", "deposits", "envelopes", "evaluation", "auction"]
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 Reducer = Callable[[dict, "Ev"], None]
 REDUCERS: dict[str, list[Reducer]] = {}
+NO_STATE: dict[str, str] = {}  # action -> the module that says it changes no section
 FINALIZERS: list[Callable[[dict, dt.datetime], None]] = []
-_loaded = False
+REGISTERED: dict[str, ModuleType] = {}
+
+
+class UnclaimedEvent(LookupError):
+    """An event no registered replay module claims: its app must add a reducer (or list it in NO_STATE)."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +87,32 @@ def parse_time(text: str) -> dt.datetime:
 
 
 def on(*actions: str) -> Callable[[Reducer], Reducer]:
-    def register(fn: Reducer) -> Reducer:
-        for action in actions:
-            REDUCERS.setdefault(action, []).append(fn)
+    """Mark a reducer of these actions; it takes part once its module is registered (:func:`register`)."""
+    def mark(fn: Reducer) -> Reducer:
+        fn.replay_actions = getattr(fn, "replay_actions", ()) + actions  # type: ignore[attr-defined]
         return fn
 
-    return register
+    return mark
+
+
+def register(module: ModuleType) -> None:
+    """Add an app's replay module: its marked reducers, its ``finalize`` and its ``NO_STATE`` actions.
+    Registering the same module again changes nothing."""
+    if REGISTERED.get(module.__name__) is module:
+        return
+    REGISTERED[module.__name__] = module
+    for value in vars(module).values():
+        for action in getattr(value, "replay_actions", ()):
+            REDUCERS.setdefault(action, []).append(value)
+    for action in getattr(module, "NO_STATE", ()):
+        NO_STATE[action] = module.__name__
+    fin = getattr(module, "finalize", None)
+    if fin is not None:
+        FINALIZERS.append(fin)
+
+
+def claimed(action: str) -> bool:
+    return action in REDUCERS or action in NO_STATE
 
 
 def section(state: dict, area: str, factory: Callable[[], Any]) -> Any:
@@ -86,26 +121,9 @@ def section(state: dict, area: str, factory: Callable[[], Any]) -> Any:
     return state[area]
 
 
-def load_areas() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for area in AREAS:
-        try:
-            module = importlib.import_module(f"audit.replay.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"audit.replay.{area}":
-                raise
-            continue
-        fin = getattr(module, "finalize", None)
-        if fin is not None:
-            FINALIZERS.append(fin)
-
-
 def replay(events: Iterable[Ev | dict], *, as_of: dt.datetime | None = None) -> dict:
-    """Fold events (in log order) into state; events after ``as_of`` are ignored."""
-    load_areas()
+    """Fold events (in log order) into state; events after ``as_of`` are ignored. Raises
+    :class:`UnclaimedEvent` for an event no registered module claims."""
     state: dict = {}
     last: dt.datetime | None = None
     for ev in events:
@@ -114,6 +132,9 @@ def replay(events: Iterable[Ev | dict], *, as_of: dt.datetime | None = None) -> 
         if as_of is not None and ev.at > as_of:
             continue
         last = ev.at
+        if not claimed(ev.action):
+            raise UnclaimedEvent(f"no replay reducer claims the event {ev.action!r} (id {ev.id}): its app's "
+                                 f"replay.py must handle it or list it in NO_STATE")
         for fn in REDUCERS.get(ev.action, ()):
             fn(state, ev)
     moment = as_of or last or dt.datetime.now(dt.timezone.utc)

@@ -80,7 +80,7 @@ def live_auctions():
 
 
 def live_auction_state(project, now=None) -> dict:
-    """The live counterpart of ``audit/replay/auction.py`` (same shape, from the tables)."""
+    """The live counterpart of ``bidding/auction/replay.py`` (same shape, from the tables)."""
     from audit.replay import iso
     from bidding.auction.models import AuctionBid
 

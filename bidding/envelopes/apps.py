@@ -5,3 +5,10 @@ class EnvelopesConfig(AppConfig):
     name = "bidding.envelopes"
     label = "envelopes"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # this app's replay reducers, registered explicitly with the audit replay engine
+        from audit import replay
+        from bidding.envelopes import replay as reducers
+
+        replay.register(reducers)

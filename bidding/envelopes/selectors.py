@@ -85,7 +85,7 @@ def can_read_opened(user, lot: Lot) -> bool:
 
 
 def live_envelopes(project, now) -> dict:
-    """The live counterpart of audit/replay/envelopes.py (same shape)."""
+    """The live counterpart of bidding/envelopes/replay.py (same shape)."""
     from bidding.envelopes.models import CustodyShare as _Share
 
     lots = {}

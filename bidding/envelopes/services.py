@@ -516,7 +516,7 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
                      "sha256": d.sha256} for i, d in enumerate(content.documents)] if content else []
             opened.append((env_id, bidder_id, outcome, price, terms, code, reason, content_key))
             documents.append(docs)
-            # what replay needs (audit/replay/envelopes.py) and the failure's recorded cause
+            # what replay needs (bidding/envelopes/replay.py) and the failure's recorded cause
             rows.append({"bidder": bidder_id, "digest": digest, "outcome": outcome, "price_fen": price,
                          "terms": terms, "failure_code": code, "failure_reason": reason})
             names.append(bidder_name)

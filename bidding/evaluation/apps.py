@@ -5,3 +5,10 @@ class EvaluationConfig(AppConfig):
     name = "bidding.evaluation"
     label = "evaluation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # this app's replay reducers, registered explicitly with the audit replay engine
+        from audit import replay
+        from bidding.evaluation import replay as reducers
+
+        replay.register(reducers)

@@ -139,7 +139,7 @@ def total_display(c: Candidate) -> str | None:
 # --------------------------------------------------------------------------- live state (replay-equals-live)
 
 def live_evaluation(project, now) -> dict:
-    """The live counterpart of ``audit.replay.evaluation`` (section "evaluation")."""
+    """The live counterpart of ``bidding/evaluation/replay.py`` (section "evaluation")."""
     from audit.replay import iso
     from bidding.evaluation.models import ConflictDeclaration, EvaluationPlan
 

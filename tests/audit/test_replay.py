@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from audit.replay import replay
+from audit.replay import UnclaimedEvent, replay
 from frontend.selectors import project_state, replay_differences, replayed_state
 from tests import factories
 from trading import services
@@ -62,13 +62,29 @@ def test_replay_notices_a_tampered_live_row(world, clock, core_only):
     Lot.objects.filter(project=project).update(title=title)  # put it back for the after-test replay check
 
 
-def test_unknown_actions_are_ignored_and_order_matters():
+def test_an_unclaimed_action_fails_loudly_and_order_matters():
     base = {"subject": "lot:1", "project": 1, "actor": {}, "visibility": "public"}
     evs = [
         {**base, "at": "2026-03-02T01:00:00Z", "action": "lot.transition", "payload": {"lot": 1, "to": "published", "action": "publish", "at": "2026-03-02T01:00:00Z"}},
-        {**base, "at": "2026-03-03T01:00:00Z", "action": "something.else", "payload": {}},
+        {**base, "at": "2026-03-03T01:00:00Z", "action": "organisation.create", "payload": {}},  # claimed: NO_STATE
         {**base, "at": "2026-03-04T01:00:00Z", "action": "lot.transition", "payload": {"lot": 1, "to": "bidding_closed", "action": "close_bidding"}},
     ]
     assert replay(evs)["trading"]["lots"]["1"]["status"] == "bidding_closed"
     as_of = dt.datetime(2026, 3, 3, tzinfo=dt.timezone.utc)
     assert replay(evs, as_of=as_of)["trading"]["lots"]["1"]["status"] == "published"
+    with pytest.raises(UnclaimedEvent, match="something.else"):
+        replay([*evs, {**base, "at": "2026-03-05T01:00:00Z", "action": "something.else", "payload": {}}])
+
+
+def test_every_app_registers_its_own_reducers():
+    """Each app's replay module sits beside its services; audit/replay/ holds the machinery only."""
+    from pathlib import Path
+
+    import audit.replay as machinery
+
+    assert sorted(m.rsplit(".", 1)[0] for m in machinery.REGISTERED) == sorted(
+        ["trading", "deposits", "bidding", "bidding.envelopes", "bidding.evaluation", "bidding.auction", "supervision"])
+    assert [p.name for p in Path(machinery.__file__).parent.glob("*.py")] == ["__init__.py"]
+    for action, fns in machinery.REDUCERS.items():
+        for fn in fns:  # a reducer of another app's event is allowed (trading's outcome of awards), never audit's
+            assert not fn.__module__.startswith("audit."), (action, fn)

@@ -64,3 +64,7 @@ def _open(state: dict, ev: Ev) -> None:
                          "price_fen": b["price_fen"], "terms": b["terms"], "failure_code": b["failure_code"]}
                         for b in p["bids"]), key=lambda b: b["digest"]),
     }
+
+
+# Recorded for the log; no part of the replayed section (custodians' public keys).
+NO_STATE = ("custody.key_register",)

@@ -88,3 +88,7 @@ def _outcome_award(state: dict, ev: Ev) -> None:
 @on("evaluation.award_end")
 def _outcome_award_end(state: dict, ev: Ev) -> None:
     _outcome_lot(state, ev.payload["lot"])["award"] = None
+
+
+# Recorded for the log; no part of a project's replayed sections.
+NO_STATE = ("organisation.create", "user.create", "user.confirm", "calendar.load")

@@ -110,3 +110,7 @@ def _closed(state: dict, ev: Ev) -> None:
     a["reserve_fen"] = p["reserve_fen"]
     a["winner_organisation"] = p.get("winner_organisation")
     _seq(a, p)
+
+
+# Sealed or secret until the result, not replayed here: who holds which bidder number, the reserve.
+NO_STATE = ("auction.number", "auction.reserve")

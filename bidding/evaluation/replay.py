@@ -157,3 +157,9 @@ def _quote(state: dict, ev: Ev) -> None:
 
 def finalize(state: dict, as_of) -> None:
     section(state, "evaluation", lambda: {"lots": {}})
+
+
+# Recorded for the log; no part of the replayed section (experts' pool, individual sheets and reviews,
+# reminders of overdue steps).
+NO_STATE = ("expert.register", "expert.availability", "evaluation.sheet", "evaluation.review",
+            "evaluation.publicity_overdue", "evaluation.objection_overdue", "evaluation.contract_overdue")
