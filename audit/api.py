@@ -21,9 +21,29 @@ from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
 from audit.visibility import Disclosure
 from trading.ids import query_int
+from trading.schema import anything, integer, listof, shape, text
 
 MAX_PAGE = 500
 
+
+
+# OpenAPI response shapes (documentation only: the views build their answers)
+def _checkpoint_shape():
+    return shape("Checkpoint", {"size": integer(), "root": text(help_text="base64"), "time": text(help_text="UTC, Z"),
+                                "origin": text(), "note": text(help_text="the C2SP signed note")})
+
+
+PUBLIC_KEY = shape("AuditPublicKey", {"origin": text(), "verifier_key": text(), "algorithm": text(), "format": text()})
+CHECKPOINTS = shape("CheckpointPage", {"results": listof(_checkpoint_shape()),
+                                       "next_before": integer(allow_null=True, help_text="pass as ?before= for more")})
+INCLUSION = shape("InclusionProof", {
+    "event": integer(allow_null=True), "index": integer(), "tree_size": integer(), "leaf_hash": text(),
+    "proof": listof(text()), "root": text(required=False), "checkpoint": text(required=False)})
+CONSISTENCY = shape("ConsistencyProof", {"first": integer(), "second": integer(), "proof": listof(text())})
+EVENTS = shape("AuditEventPage", {
+    "results": listof(shape("AuditEvent", {"id": integer(), "index": integer(allow_null=True), "leaf_hash": text(),
+                                            "visibility": text(), "event": anything(required=False)})),
+    "next_after": integer(allow_null=True, help_text="pass as ?after= for more")})
 
 def _int(request, name: str, *, required: bool = True, default: int | None = None, minimum: int = 0) -> int | None:
     return query_int(request.query_params, name, required=required, default=default, minimum=minimum)
@@ -48,14 +68,14 @@ def event_json(event: Event, index: int | None, seen: Disclosure) -> dict:
     return out
 
 
-@extend_schema(operation_id="audit_public_key", description="The platform's log public key (C2SP signed-note verifier key).", responses=OpenApiTypes.OBJECT, parameters=[])
+@extend_schema(operation_id="audit_public_key", description="The platform's log public key (C2SP signed-note verifier key).", responses={200: PUBLIC_KEY}, parameters=[])
 @api_view(["GET"])
 def public_key(request):
     return Response({"origin": sequencer.origin(), "verifier_key": sequencer.verifier_key(), "algorithm": "Ed25519",
                      "format": "C2SP signed-note verifier key; checkpoints are C2SP tlog-checkpoint"})
 
 
-@extend_schema(operation_id="audit_checkpoints_list", description="Signed checkpoints, newest first.", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="at most this many"), OpenApiParameter("before", OpenApiTypes.INT, required=False, description="only checkpoints of a smaller size")])
+@extend_schema(operation_id="audit_checkpoints_list", description="Signed checkpoints, newest first.", responses={200: CHECKPOINTS}, parameters=[OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="at most this many"), OpenApiParameter("before", OpenApiTypes.INT, required=False, description="only checkpoints of a smaller size")])
 @api_view(["GET"])
 def checkpoints(request):
     limit = min(_int(request, "limit", required=False, default=50, minimum=1), MAX_PAGE)
@@ -68,7 +88,7 @@ def checkpoints(request):
                      "next_before": rows[-1].size if len(rows) == limit else None})
 
 
-@extend_schema(operation_id="audit_checkpoint_latest", description="The latest signed checkpoint.", responses=OpenApiTypes.OBJECT, parameters=[])
+@extend_schema(operation_id="audit_checkpoint_latest", description="The latest signed checkpoint.", responses={200: _checkpoint_shape()}, parameters=[])
 @api_view(["GET"])
 def checkpoint_latest(request):
     cp = proofs.latest_checkpoint()
@@ -77,7 +97,7 @@ def checkpoint_latest(request):
     return Response(checkpoint_json(cp))
 
 
-@extend_schema(operation_id="audit_checkpoint_of_size", description="The signed checkpoint of a given tree size.", responses=OpenApiTypes.OBJECT, parameters=[])
+@extend_schema(operation_id="audit_checkpoint_of_size", description="The signed checkpoint of a given tree size.", responses={200: _checkpoint_shape()}, parameters=[])
 @api_view(["GET"])
 def checkpoint_at(request, size: int):
     cp = Checkpoint.objects.filter(size=size).first()
@@ -86,7 +106,7 @@ def checkpoint_at(request, size: int):
     return Response(checkpoint_json(cp))
 
 
-@extend_schema(operation_id="audit_inclusion_proof", description="RFC 6962 inclusion proof of a leaf (by index and tree size, or by event id).", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("index", OpenApiTypes.INT, required=False, description="leaf index"), OpenApiParameter("size", OpenApiTypes.INT, required=False, description="tree size (a checkpoint's)"), OpenApiParameter("event", OpenApiTypes.INT, required=False, description="event id instead of index")])
+@extend_schema(operation_id="audit_inclusion_proof", description="RFC 6962 inclusion proof of a leaf (by index and tree size, or by event id).", responses={200: INCLUSION}, parameters=[OpenApiParameter("index", OpenApiTypes.INT, required=False, description="leaf index"), OpenApiParameter("size", OpenApiTypes.INT, required=False, description="tree size (a checkpoint's)"), OpenApiParameter("event", OpenApiTypes.INT, required=False, description="event id instead of index")])
 @api_view(["GET"])
 def inclusion(request):
     event_id = _int(request, "event", required=False)
@@ -106,7 +126,7 @@ def inclusion(request):
                      "proof": [proofs.b64(h) for h in proof]})
 
 
-@extend_schema(operation_id="audit_consistency_proof", description="RFC 6962 consistency proof between two tree sizes.", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("first", OpenApiTypes.INT, required=True, description="the smaller tree size"), OpenApiParameter("second", OpenApiTypes.INT, required=True, description="the larger tree size")])
+@extend_schema(operation_id="audit_consistency_proof", description="RFC 6962 consistency proof between two tree sizes.", responses={200: CONSISTENCY}, parameters=[OpenApiParameter("first", OpenApiTypes.INT, required=True, description="the smaller tree size"), OpenApiParameter("second", OpenApiTypes.INT, required=True, description="the larger tree size")])
 @api_view(["GET"])
 def consistency(request):
     first, second = _int(request, "first", minimum=1), _int(request, "second", minimum=1)
@@ -117,7 +137,7 @@ def consistency(request):
     return Response({"first": first, "second": second, "proof": [proofs.b64(h) for h in proof]})
 
 
-@extend_schema(operation_id="audit_events_list", description="Events in log order; public events in full, others by leaf hash only.", responses=OpenApiTypes.OBJECT, parameters=[OpenApiParameter("project", OpenApiTypes.INT, required=False, description="a project's readable events"), OpenApiParameter("after", OpenApiTypes.INT, required=False, description="events after this id"), OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="at most this many")])
+@extend_schema(operation_id="audit_events_list", description="Events in log order; public events in full, others by leaf hash only.", responses={200: EVENTS}, parameters=[OpenApiParameter("project", OpenApiTypes.INT, required=False, description="a project's readable events"), OpenApiParameter("after", OpenApiTypes.INT, required=False, description="events after this id"), OpenApiParameter("limit", OpenApiTypes.INT, required=False, description="at most this many")])
 @api_view(["GET"])
 def events(request):
     """Events in log order; ?project=<id>, ?after=<event id>, ?limit=.

@@ -41,7 +41,7 @@ class ArchiveError(ValueError):
 def resolve_project(ref: str) -> int:
     """A project id, or a project code looked up in its project.create event."""
     ref = ref.strip()
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
         if not Event.objects.filter(project_id=int(ref)).exists():
             raise ArchiveError(f"no audit events for project {ref}")
         return int(ref)

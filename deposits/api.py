@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.parsers import MultiPartParser
@@ -15,10 +15,12 @@ from rest_framework.views import APIView
 from deposits import selectors, services
 from deposits.models import Account, Forfeit, RefundOrder
 from trading.errors import Invalid
+from trading.ids import query_int
 from trading.inputs import SafeJSONParser
 from trading.models import Lot
 from trading.money import format_fen
 from trading.permissions import require_login
+from trading.schema import anything, boolean, integer, listof, mapping, shape, text
 
 
 def _iso(value):
@@ -46,7 +48,90 @@ def refund_json(o: RefundOrder) -> dict:
             "bank_ref": o.bank_ref, "confirmed_at": _iso(o.confirmed_at), "payee_account": o.payee_account}
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+
+# -- OpenAPI response shapes (documentation only: the views build their answers) --------------------------
+
+def _refund_shape(name: str = "RefundOrder", extra: dict | None = None):
+    return shape(name, {"id": integer(), "ref": text(), "reason": text(), "amount": text(help_text="decimal yuan"),
+                        "status": text(), "due_on": text(), "attempts": integer(), "last_error": text(allow_blank=True),
+                        "bank_ref": text(allow_blank=True), "confirmed_at": text(allow_null=True),
+                        "payee_account": text(allow_blank=True), **(extra or {})})
+
+
+def _account_shape():
+    return shape("DepositAccount", {
+        "id": integer(), "number": text(), "lot": integer(), "project": text(), "lot_title": text(), "bidder": integer(),
+        "bidder_name": text(), "required": text(), "balance": text(), "available": text(), "status": text(),
+        "paid_at": text(allow_null=True), "refunds": listof(_refund_shape()),
+        "instructions": anything(required=False, help_text="how to pay (the account's own bidder only)")})
+
+
+def _forfeit_shape():
+    return shape("Forfeit", {"id": integer(), "account": integer(), "grounds": text(), "reason": text(), "status": text(),
+                             "amount": text(), "requested_by": integer(allow_null=True),
+                             "countersigned_by": integer(allow_null=True), "note": text(allow_blank=True)})
+
+
+BANK_RECEIPT = shape("BankNotificationResult", {
+    "status": text(help_text="the booking's outcome (credited, suspense, duplicate, refund_failed, …)"),
+    "txn_id": text(required=False), "order": text(required=False), "retry_at": text(required=False, allow_null=True)})
+ACCOUNT_LIST = shape("DepositAccountList", {"results": listof(_account_shape())})
+LOT_OVERVIEW = shape("DepositLotOverview", {"lot": integer(), "paid": integer(), "unpaid": integer(), "held": text(),
+                                            "accounts": listof(_account_shape())})
+SUSPENSE_LIST = shape("SuspenseList", {"results": listof(shape("SuspenseItem", {
+    "id": integer(), "amount": text(), "reason": text(), "detail": text(allow_blank=True), "status": text(),
+    "payer_name": text(allow_blank=True), "payer_account": text(allow_blank=True), "bank_txn_id": text(),
+    "booked_at": text(allow_null=True), "lot": integer(allow_null=True), "sealed": boolean(),
+    "account": integer(allow_null=True)}))})
+SUSPENSE_RESOLVED = shape("SuspenseResolved", {"id": integer(), "status": text()})
+REFUND_LIST = shape("RefundOrderList", {"results": listof(_refund_shape("RefundOrderRow", {"account": integer()}))})
+FORFEIT_LIST = shape("ForfeitList", {"results": listof(_forfeit_shape())})
+STATEMENT_LIST = shape("StatementImportList", {"results": listof(shape("StatementImport", {
+    "id": integer(), "filename": text(), "format": text(), "lines": integer(), "closing": text(), "ledger": text(),
+    "reconciled": boolean(), "report": anything()}))})
+STATEMENT_IMPORTED = shape("StatementImported", {"id": integer(), "reconciled": boolean(), "report": anything()})
+LEDGER = shape("LedgerSummary", {
+    "by_kind": mapping(child=integer()), "liabilities_fen": integer(), "bank_fen": integer(),
+    "bank_from_bank_txns_fen": integer(), "refunds_in_flight_fen": integer(), "balanced": boolean(),
+    "open_suspense": integer(), "liabilities_fen_display": text(), "bank_fen_display": text(),
+    "bank_from_bank_txns_fen_display": text(), "refunds_in_flight_fen_display": text()})
+
+BANK_NOTIFICATION_DOC = """The bank adapter's signed notification of a booked payment, interest, refund or failed refund.
+
+**Signature (HMAC-SHA256).** The bank adapter and the platform share a secret (`SUNLIGHT_BANK_SECRET`; without it,
+one derived from `SECRET_KEY`). For each notification the adapter takes the current Unix time in seconds `t` and
+the exact raw request body `b` and sends
+
+    X-Bank-Timestamp: t
+    X-Bank-Signature: v1=<hex(HMAC-SHA256(secret, "<t>." + b))>
+
+(several comma-separated `v1=` values are accepted, for rotating secrets). The platform refuses (403, code
+`forbidden`) a missing or wrong signature and a timestamp more than 300 seconds away from its clock; a replay
+inside the window is harmless, the bank's `txn_id` being the idempotency key (`status: duplicate`).
+
+**Worked example.** secret `demo-bank-secret`, t = `1767225600`, body
+`{"type":"payment","txn_id":"T1","amount":"5000.00","currency":"CNY","booked_at":"2026-01-01T00:00:00Z","sub_account":"…"}`:
+sign the bytes `1767225600.` followed by the body; `X-Bank-Signature: v1=` + the 64 hex digits of the MAC
+(see README, "Bank notifications", for a runnable example).
+
+**Body** (JSON object): `type` (payment | interest | refund | refund_failed; default payment), `txn_id` (the bank's
+transaction id), `amount` (decimal yuan string), `currency` (CNY), `booked_at` (ISO 8601 with zone),
+`sub_account`, `payer_name`, `payer_account`, `remark`; for refund_failed `order_ref` and `message`."""
+
+@extend_schema(
+    request={"application/json": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["payment", "interest", "refund", "refund_failed"]},
+        "txn_id": {"type": "string"}, "amount": {"type": "string", "example": "5000.00"},
+        "currency": {"type": "string", "example": "CNY"}, "booked_at": {"type": "string", "format": "date-time"},
+        "sub_account": {"type": "string"}, "payer_name": {"type": "string"}, "payer_account": {"type": "string"},
+        "remark": {"type": "string"}, "order_ref": {"type": "string"}, "message": {"type": "string"}}}},
+    responses={200: BANK_RECEIPT}, description=BANK_NOTIFICATION_DOC, auth=[],
+    parameters=[
+        OpenApiParameter("X-Bank-Timestamp", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                         description="Unix time in seconds when the adapter signed (±300 s of the platform's clock)"),
+        OpenApiParameter("X-Bank-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                         description='"v1=" + hex HMAC-SHA256(secret, "<timestamp>." + raw body)'),
+    ])
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
@@ -58,14 +143,14 @@ def bank_notification(request):
     return Response(result)
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: ACCOUNT_LIST})
 @api_view(["GET"])
 def my_deposits(request):
     require_login(request.user)
     return Response({"results": [account_json(a) for a in selectors.my_deposits(request.user)]})
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: _account_shape()})
 @api_view(["GET"])
 def account_detail(request, pk: int):
     require_login(request.user)
@@ -73,7 +158,7 @@ def account_detail(request, pk: int):
     return Response(account_json(acc, with_instructions=acc.bidder_id == getattr(request.user, "organisation_id", None)))
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: LOT_OVERVIEW})
 @api_view(["GET"])
 def lot_overview(request, lot_id: int):
     require_login(request.user)
@@ -91,7 +176,7 @@ class ResolveSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500)
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: SUSPENSE_LIST})
 @api_view(["GET"])
 def suspense_list(request):
     require_login(request.user)
@@ -106,7 +191,7 @@ def suspense_list(request):
     } for r in items]})
 
 
-@extend_schema(request=ResolveSerializer, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=ResolveSerializer, responses={200: SUSPENSE_RESOLVED})
 @api_view(["POST"])
 def suspense_resolve(request, pk: int):
     require_login(request.user)
@@ -117,16 +202,16 @@ def suspense_resolve(request, pk: int):
     return Response({"id": item.pk, "status": item.status})
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: REFUND_LIST})
 @api_view(["GET"])
 def refund_list(request):
     require_login(request.user)
     orders = selectors.refund_orders(request.user, status=request.query_params.get("status") or None,
-                                     batch=request.query_params.get("batch") or None)
+                                     batch=query_int(request.query_params, "batch"))
     return Response({"results": [{**refund_json(o), "account": o.account_id} for o in orders]})
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: _refund_shape()})
 @api_view(["POST"])
 def refund_retry(request, pk: int):
     require_login(request.user)
@@ -145,7 +230,7 @@ class CountersignSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-@extend_schema(request=ForfeitSerializer, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=ForfeitSerializer, responses={200: FORFEIT_LIST, 201: _forfeit_shape()})
 @api_view(["GET", "POST"])
 def forfeit_list(request):
     require_login(request.user)
@@ -163,7 +248,7 @@ def forfeit_json(f: Forfeit) -> dict:
             "countersigned_by": f.countersigned_by_id, "note": f.countersign_note}
 
 
-@extend_schema(request=CountersignSerializer, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=CountersignSerializer, responses={200: _forfeit_shape()})
 @api_view(["POST"])
 def forfeit_countersign(request, pk: int):
     require_login(request.user)
@@ -176,7 +261,7 @@ def forfeit_countersign(request, pk: int):
 class StatementView(APIView):
     parser_classes = [MultiPartParser, SafeJSONParser]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: STATEMENT_LIST})
     def get(self, request):
         require_login(request.user)
         return Response({"results": [{"id": i.pk, "filename": i.filename, "format": i.format, "lines": i.lines,
@@ -185,7 +270,7 @@ class StatementView(APIView):
                                      for i in selectors.statement_imports(request.user)]})
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
-                   responses=OpenApiTypes.OBJECT)
+                   responses={201: STATEMENT_IMPORTED})
     def post(self, request):
         require_login(request.user)
         upload = request.FILES.get("file")
@@ -199,7 +284,7 @@ class StatementView(APIView):
         return Response({"id": imp.pk, "reconciled": imp.reconciled, "report": imp.report}, status=201)
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: LEDGER})
 @api_view(["GET"])
 def ledger_summary(request):
     require_login(request.user)

@@ -42,7 +42,7 @@ def damm_digit(digits: str) -> str:
 
 
 def damm_valid(number: str) -> bool:
-    return number.isdigit() and damm_digit(number) == "0"
+    return number.isascii() and number.isdigit() and damm_digit(number) == "0"
 
 
 def _round(key: bytes, i: int, value: int) -> int:

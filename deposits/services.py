@@ -319,7 +319,7 @@ def order_ref(order: RefundOrder | int) -> str:
 
 def parse_order_ref(ref: str) -> int | None:
     ref = (ref or "").strip().upper()
-    if ref.startswith("RF") and ref[2:].isdigit():
+    if ref.startswith("RF") and ref[2:].isascii() and ref[2:].isdigit():
         return int(ref[2:])
     return None
 
@@ -892,7 +892,7 @@ def receive_notification(*, body: bytes, timestamp: str | None, signature: str |
         raise Forbidden(f"bank notification refused: {exc}") from None
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise Invalid("the notification body is not JSON") from None
     item = incoming_from_json(data)
     if item.kind == "refund_failed":

@@ -9,17 +9,22 @@ from rest_framework.response import Response
 
 from supervision import selectors, services
 from trading.errors import Invalid, NotFound
+from trading.ids import is_ascii_int
 from trading.permissions import require_role
+from trading.schema import listof, mapping, shape
 
 
 def _int(value, name: str) -> int:
-    text = str(value)
-    if not text.isdigit() or len(text) > 18:
+    if not is_ascii_int(value):
         raise NotFound(f"no such {name}")
-    return int(text)
+    return int(value)
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+ALERT_LIST = shape("SupervisionAlertList", {"alerts": listof(mapping(), help_text="newest first")})
+ALERT = shape("SupervisionAlertActed", {"alert": mapping()})
+
+
+@extend_schema(request=None, responses={200: ALERT_LIST})
 @api_view(["GET"])
 def alerts(request):
     """The alerts a supervisor may see now (newest first; ?status=new|acknowledged|dismissed|escalated)."""
@@ -35,7 +40,7 @@ def alerts(request):
     return Response({"alerts": [selectors.alert_row(a) for a in qs[:500]]})
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: ALERT})
 @api_view(["POST"])
 def act(request, alert_id: str):
     """Act on an alert: {"action": "acknowledge" | "dismiss" | "escalate", "reason": "...",

@@ -64,7 +64,7 @@ def test_envelopes_api_is_described(generated):
     for method in ("post", "put"):
         assert ref(envelope[method]["requestBody"]) == "EnvelopeTransportRequest"
         assert ref(envelope[method]["responses"]["201"]) == "EnvelopeReceipt"
-        assert ref(envelope[method]["responses"]["409"]) == "EnvelopeError"
+        assert ref(envelope[method]["responses"]["409"]) == "Error"  # the one error shape
     assert set(components["EnvelopeTransportRequest"]["required"]) == {"envelope", "signature"}
     assert ref(envelope["get"]["responses"]["200"]) == "EnvelopeReceipt"
     assert ref(envelope["delete"]["responses"]["200"]) == "EnvelopeWithdrawn"

@@ -23,6 +23,7 @@ from trading.errors import Conflict, Invalid, NotAuthenticated, NotFound
 from trading.ids import is_ascii_int, query_int
 from trading.models import Lot, Notice, Organisation, Project, User
 from trading.permissions import require_role
+from trading.schema import listof, mapping, shape, text
 from trading.serializers import (
     AmendmentSerializer, ChangeSerializer, DocumentSerializer, DocumentUploadSerializer, LotSerializer,
     NoticeSerializer, OrganisationCreateSerializer, OrganisationSerializer, ProjectCreateSerializer,
@@ -76,6 +77,12 @@ class ProjectFilter(django_filters.FilterSet):
 
     def filter_q(self, qs, name, value):
         return qs.filter(Q(title__icontains=value) | Q(code__icontains=value))
+
+
+OCDS_PACKAGE = shape("OcdsReleasePackage", {
+    "uri": text(), "version": text(), "extensions": listof(text()), "publishedDate": text(),
+    "publisher": mapping(), "license": text(), "publicationPolicy": text(),
+    "releases": listof(mapping(), help_text="OCDS 1.1 releases (see the OCDS release schema)")})
 
 
 class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -132,7 +139,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         notice = services.terminate_project(actor=request.user, project=self.get_object(), reason=data.validated_data["reason"])
         return Response(NoticeSerializer(notice).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: dict}, description="OCDS 1.1 release package for the project")
+    @extend_schema(responses={200: OCDS_PACKAGE}, description="OCDS 1.1 release package for the project")
     @action(detail=True, methods=["get"])
     def ocds(self, request, pk=None):
         project = self.get_object()

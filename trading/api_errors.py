@@ -58,6 +58,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "server_error": (500, "an unexpected error on the platform's side; nothing was changed"),
 }
 
+ERROR_CODE_LIST = list(ERROR_CODES)  # the OpenAPI enum (ErrorCodeEnum)
+
 # The detail of an error whose cause has nothing more specific to say (translated: zh-hans / en).
 DEFAULT_DETAILS = {
     "invalid": _("The request is invalid."),

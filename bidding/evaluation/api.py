@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from bidding.evaluation import api_docs as D
 from bidding.evaluation import scoring, selectors, services
 from bidding.evaluation.models import Candidate, Expert, Objection
 from trading.errors import Forbidden, Invalid, NotFound
@@ -64,7 +65,7 @@ def _award_json(award) -> dict | None:
 
 # --------------------------------------------------------------------------- experts
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.EXPERT_LIST, 201: D.EXPERT_CREATED})
 @api_view(["GET", "POST"])
 def experts(request):
     user = _user(request)
@@ -90,7 +91,7 @@ def experts(request):
 
 # --------------------------------------------------------------------------- plan and committee
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.method()})
 @api_view(["GET", "PUT"])
 def plan(request, lot_id: int):
     lot = _lot(lot_id)
@@ -102,7 +103,7 @@ def plan(request, lot_id: int):
     return Response(p.method)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={201: D.DRAW_COMMITTED})
 @api_view(["POST"])
 def draw_commit(request, lot_id: int):
     user = _user(request)
@@ -122,7 +123,7 @@ def draw_commit(request, lot_id: int):
     return Response({"commitment": c.commitment, "size": c.size, "eligible": c.statement["eligible"]}, status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.DRAW_REVEALED})
 @api_view(["POST"])
 def draw_reveal(request, lot_id: int):
     c = services.reveal_draw(actor=_user(request), lot=_lot(lot_id))
@@ -130,7 +131,7 @@ def draw_reveal(request, lot_id: int):
                      "members": services.committee_experts(c.lot)})
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.COMMITTEE})
 @api_view(["GET"])
 def committee(request, lot_id: int):
     user = _user(request)
@@ -144,7 +145,7 @@ def committee(request, lot_id: int):
     return Response(view)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={201: D.CREATED_ID})
 @api_view(["POST"])
 def conflict(request, lot_id: int):
     d = services.declare_conflict(actor=_user(request), lot=_lot(lot_id), reason=_str(request.data, "reason"))
@@ -153,14 +154,14 @@ def conflict(request, lot_id: int):
 
 # --------------------------------------------------------------------------- evaluation
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={201: D.EVALUATION_STARTED})
 @api_view(["POST"])
 def start(request, lot_id: int):
     e = services.start_evaluation(actor=_user(request), lot=_lot(lot_id))
     return Response({"evaluation": e.pk, "round": e.round}, status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.WORKSPACE})
 @api_view(["GET"])
 def workspace(request, lot_id: int):
     w = selectors.workspace(_user(request), _lot(lot_id))
@@ -170,7 +171,7 @@ def workspace(request, lot_id: int):
                      "bids": [{k: v for k, v in b.items()} for b in w["bids"]]})
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.SHEET})
 @api_view(["POST"])
 def sheet(request, lot_id: int):
     d = request.data
@@ -179,7 +180,7 @@ def sheet(request, lot_id: int):
     return Response(out)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.REVIEW})
 @api_view(["POST"])
 def review(request, lot_id: int):
     d = request.data
@@ -198,7 +199,7 @@ def review(request, lot_id: int):
                      "abnormal_accept": r.abnormal_accept})
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.EVALUATION})
 @api_view(["GET"])
 def evaluation(request, lot_id: int):
     user = _user(request)
@@ -214,7 +215,7 @@ def evaluation(request, lot_id: int):
     return Response(body)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={201: D.REPORT})
 @api_view(["POST"])
 def report(request, lot_id: int):
     lot = _lot(lot_id)
@@ -225,7 +226,7 @@ def report(request, lot_id: int):
 
 # --------------------------------------------------------------------------- publicity, objections, award
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.PUBLICITY, 201: D.PUBLICITY})
 @api_view(["GET", "POST"])
 def candidates(request, lot_id: int):
     lot = _lot(lot_id)
@@ -250,7 +251,7 @@ def _objection_json(o: Objection) -> dict:
             "answer_due": services.iso(o.answer_due), "answer": o.answer, "answered_at": services.iso(o.answered_at)}
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.objection(many=True), 201: D.objection()})
 @api_view(["GET", "POST"])
 def objections(request, lot_id: int):
     user = _user(request)
@@ -261,7 +262,7 @@ def objections(request, lot_id: int):
     return Response([_objection_json(o) for o in selectors.objections_for(user, lot)])
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.objection()})
 @api_view(["POST"])
 def answer(request, objection_id: int):
     try:
@@ -275,7 +276,7 @@ def answer(request, objection_id: int):
     return Response(_objection_json(o))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.candidate()})
 @api_view(["POST"])
 def withdraw(request, lot_id: int):
     d = request.data
@@ -285,7 +286,7 @@ def withdraw(request, lot_id: int):
     return Response(_candidate_json(c))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.award(), 201: D.award()})
 @api_view(["GET", "POST"])
 def award(request, lot_id: int):
     lot = _lot(lot_id)
@@ -305,7 +306,7 @@ def award(request, lot_id: int):
     return Response(_award_json(a))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.REFUSAL})
 @api_view(["POST"])
 def refusal(request, lot_id: int):
     nxt = services.refuse_to_sign(actor=_user(request), lot=_lot(lot_id), reason=_str(request.data, "reason"),
@@ -313,7 +314,7 @@ def refusal(request, lot_id: int):
     return Response({"next_award": _award_json(nxt)})
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={201: D.CONTRACT})
 @api_view(["POST"])
 def contract(request, lot_id: int):
     d = request.data
@@ -332,14 +333,14 @@ def contract(request, lot_id: int):
                      "deposit_mode": c.deposit_mode, "award": _award_json(c.award)}, status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.QUOTE_ROUND})
 @api_view(["POST"])
 def quote_round(request, lot_id: int):
     e = services.open_quote_round(actor=_user(request), lot=_lot(lot_id))
     return Response({"round": e.quote_round})
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={201: D.QUOTE})
 @api_view(["POST"])
 def quote(request, lot_id: int):
     q = services.submit_quote(actor=_user(request), lot=_lot(lot_id),
@@ -347,7 +348,7 @@ def quote(request, lot_id: int):
     return Response({"round": q.round, "price": format_fen(q.price_fen)}, status=201)
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.GROUNDS})
 @api_view(["GET"])
 def grounds(request):
     return Response(scoring.REJECTION_GROUNDS)

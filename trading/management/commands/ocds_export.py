@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project, out=None, **options):
         qs = Project.objects.filter(code=project)
-        if not qs.exists() and project.isdigit():
+        if not qs.exists() and project.isascii() and project.isdigit():
             qs = Project.objects.filter(pk=int(project))
         found = qs.first()
         if found is None:
