@@ -175,7 +175,7 @@ class UserSerializer(serializers.Serializer):
     username = serializers.CharField(read_only=True)
     role = serializers.CharField(read_only=True)
     organisation = serializers.IntegerField(source="organisation_id", read_only=True, allow_null=True)
-    email = serializers.EmailField(read_only=True)
+    email = serializers.CharField(read_only=True, help_text="e-mail address, empty when none is on file")  # "" is not format: email
     display_name = serializers.CharField(source="first_name", read_only=True)
     is_active = serializers.BooleanField(read_only=True)
 
