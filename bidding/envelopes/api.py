@@ -33,6 +33,7 @@ from bidding.envelopes.models import Envelope
 from trading.errors import Forbidden, Invalid, NotFound
 from trading.models import Lot
 from trading.permissions import require_login, require_read_project
+from trading.schema import anything, boolean, integer, shape, text
 
 
 # -- OpenAPI description (documentation only: the views build their answers themselves) -----------------
@@ -312,8 +313,15 @@ class ShareView(APIView):
         return Response({"presented": True, "x": row.x}, status=status.HTTP_201_CREATED)
 
 
+MY_SEALED_SHARE = shape("SealedShare", {
+    "lot": integer(), "context": anything(help_text="the opening key's context"), "custodian": integer(),
+    "x": integer(help_text="the Shamir share's x coordinate"), "digest": text(),
+    "sealed_share": text(help_text="HPKE-sealed share to the custody key, base64"),
+    "custodian_public_key": text(help_text="hex"), "presented": boolean()})
+
+
 class MyShareView(APIView):
-    @extend_schema(operation_id="envelopes_my_sealed_share", responses={200: OpenApiTypes.OBJECT, **_errors(403, 404, 409)},
+    @extend_schema(operation_id="envelopes_my_sealed_share", responses={200: MY_SEALED_SHARE, **_errors(403, 404, 409)},
                    description="Custodian: your sealed share (HPKE to your custody key), to decrypt in your browser "
                                "or with `sunlight-custody open-share` and present; only after the deadline.")
     def get(self, request, lot_id: int):
