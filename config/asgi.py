@@ -7,16 +7,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 
 from config.bounded import BoundedHTTP  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.ws_auth import TokenAuthMiddleware, websocket_guard  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": BoundedHTTP(django_asgi_app, limit=settings.SUNLIGHT_HTTP_CONCURRENCY),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # the Origin rule and token authentication for programs: config/ws_auth.py
+        "websocket": websocket_guard(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))),
     }
 )
