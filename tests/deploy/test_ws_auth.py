@@ -7,6 +7,7 @@ import json
 
 import pytest
 import websockets
+from websockets.typing import Origin
 from rest_framework.authtoken.models import Token
 
 from tests.auction.live import Server, live_auction, session_cookie
@@ -22,7 +23,8 @@ def server(transactional_db):
 
 
 async def _bid(url: str, *, headers: dict | None = None, origin: str | None = None, amount: str) -> dict:
-    async with websockets.connect(url, additional_headers=headers, origin=origin, open_timeout=20) as ws:
+    async with websockets.connect(url, additional_headers=headers, origin=Origin(origin) if origin else None,
+                                  open_timeout=20) as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 20))
         assert first["type"] == "snapshot"
         await ws.send(json.dumps({"type": "bid", "amount": amount, "ref": "r1"}))
@@ -59,7 +61,7 @@ def test_a_browser_must_come_from_an_allowed_origin(server, world):
     auction = live_auction(world, users=world.bidders[:2])
     url = server.ws_url(auction.pk)
     cookie = {"Cookie": session_cookie(world.bidders[1])}
-    assert asyncio.run(_refused(url, origin="https://evil.example", additional_headers=cookie)) == 403
+    assert asyncio.run(_refused(url, origin=Origin("https://evil.example"), additional_headers=cookie)) == 403
     price = f"{auction.starting_price_fen // 100}.{auction.starting_price_fen % 100:02d}"
     answer = asyncio.run(_bid(url, origin=server.origin, headers=cookie, amount=price))
     assert answer["type"] == "bid_result" and answer["accepted"] is True, answer
