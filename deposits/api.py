@@ -110,9 +110,10 @@ the exact raw request body `b` and sends
 inside the window is harmless, the bank's `txn_id` being the idempotency key (`status: duplicate`).
 
 **Worked example.** secret `demo-bank-secret`, t = `1767225600`, body
-`{"type":"payment","txn_id":"T1","amount":"5000.00","currency":"CNY","booked_at":"2026-01-01T00:00:00Z","sub_account":"…"}`:
-sign the bytes `1767225600.` followed by the body; `X-Bank-Signature: v1=` + the 64 hex digits of the MAC
-(see README, "Bank notifications", for a runnable example).
+`{"type":"payment","txn_id":"T20260101-0001","amount":"5000.00","currency":"CNY","booked_at":"2026-01-01T00:00:00Z","sub_account":"8801234567890"}`:
+the MAC of the bytes `1767225600.` followed by the body is
+`018bbe78defce957c60c056603a330dc9fc04d8c27489362086b8a32ad929d77`, so the header is
+`X-Bank-Signature: v1=018bbe78…9d77` (README, "Bank notifications", has it as a runnable shell example).
 
 **Body** (JSON object): `type` (payment | interest | refund | refund_failed; default payment), `txn_id` (the bank's
 transaction id), `amount` (decimal yuan string), `currency` (CNY), `booked_at` (ISO 8601 with zone),

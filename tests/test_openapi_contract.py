@@ -77,3 +77,19 @@ def test_swagger_ui_and_redoc_are_served_by_the_platform():
     for name in ("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
                  "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"):
         assert finders.find(name), name
+
+
+def test_the_documented_hmac_example_is_what_the_platform_computes(schema):
+    """The worked example in the README and the schema is the reference implementation's answer."""
+    from pathlib import Path
+
+    from deposits.bank import signing
+
+    body = (b'{"type":"payment","txn_id":"T20260101-0001","amount":"5000.00","currency":"CNY",'
+            b'"booked_at":"2026-01-01T00:00:00Z","sub_account":"8801234567890"}')
+    expected = signing.sign(b"demo-bank-secret", 1767225600, body)
+    assert expected == "v1=018bbe78defce957c60c056603a330dc9fc04d8c27489362086b8a32ad929d77"
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert body.decode() in readme and expected[3:] in readme
+    assert expected[3:] in schema["paths"]["/api/deposits/bank/notifications/"]["post"]["description"]
+    signing.verify(b"demo-bank-secret", timestamp="1767225600", signature=expected, body=body, now=1767225600)
