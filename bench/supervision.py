@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,7 +45,7 @@ def bench_screens(n: int = 500, rounds: int = 5) -> dict:
     t_raw, t = [], []
     for _ in range(rounds):
         s = time.perf_counter()
-        prices = [b.price_fen for b in bids]
+        prices = [b.price_fen or 0 for b in bids]
         pystats.mean(prices), pystats.pstdev(prices)
         t_raw.append(time.perf_counter() - s)
         s = time.perf_counter()
@@ -66,13 +67,15 @@ def bench_market(n_lots: int) -> dict:
         who = rnd.sample(firms, k)
         prices = {b: rnd.randrange(90_000, 110_000) * 100 for b in who}
         outcomes.append(market.LotOutcome(lot=str(i), estimate_fen=11_000_000, prices=prices,
-                                          winner=min(prices, key=prices.get)))
+                                          winner=min(prices, key=lambda b: prices[b])))
     base, extra = outcomes[:n_lots], outcomes[n_lots:]
     s = time.perf_counter()
-    bids, wins = Counter(), Counter()
+    bids: Counter[str] = Counter()
+    wins: Counter[str] = Counter()
     for o in base:
         bids.update(o.prices)
-        wins[o.winner] += 1
+        if o.winner is not None:
+            wins[o.winner] += 1
     raw = time.perf_counter() - s
     s = time.perf_counter()
     m = market.Market()
@@ -131,7 +134,7 @@ def seed_market(n: int) -> None:
     key = bidding_services.register_bidder_key(
         actor=world.bidders[0], public_key_hex=E.ed25519_public_bytes(Ed25519PrivateKey.generate()).hex())
     orgs = [o.pk for o in world.bidder_orgs]
-    params = {"n": n, "centre": world.centre.pk, "user": world.staff.pk, "owner": world.tenderee.pk,
+    params: dict[str, Any] = {"n": n, "centre": world.centre.pk, "user": world.staff.pk, "owner": world.tenderee.pk,
               "sup": world.supervisor_org.pk, "orgs": orgs, "norgs": len(orgs), "key": key.pk,
               "bidder_user": world.bidders[0].pk}
     with connection.cursor() as cur:
@@ -173,6 +176,7 @@ def bench_statistics(n: int) -> dict:
 
 def bench_console(url: str) -> dict:
     import websockets
+    from websockets.typing import Origin
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
     from django.conf import settings
@@ -182,7 +186,7 @@ def bench_console(url: str) -> dict:
     from supervision import services
     from trading.models import User
 
-    supervisor = User.objects.filter(role="supervisor").first()
+    supervisor = User.objects.filter(role="supervisor").get()
     c = Client()
     c.force_login(supervisor)
     cookie = f"{settings.SESSION_COOKIE_NAME}={c.cookies[settings.SESSION_COOKIE_NAME].value}"
@@ -195,7 +199,7 @@ def bench_console(url: str) -> dict:
             for _ in range(100):
                 try:
                     ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws/supervision/alerts/",
-                                                  origin=f"http://127.0.0.1:{port}",
+                                                  origin=Origin(f"http://127.0.0.1:{port}"),
                                                   additional_headers={"Cookie": cookie})
                     break
                 except OSError:
