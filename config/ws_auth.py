@@ -16,6 +16,8 @@ from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 
+from trading.inputs import bad_text
+
 
 @database_sync_to_async
 def _token_user(key: str):
@@ -40,7 +42,9 @@ class TokenAuthMiddleware(BaseMiddleware):
             auth = _header(scope, b"authorization")
             if auth is not None:
                 scheme, _, key = auth.partition(" ")
-                user = await _token_user(key.strip()) if scheme == "Token" and key.strip() else None
+                key = key.strip()
+                # a key with a NUL or other forbidden character is no key (and never reaches PostgreSQL)
+                user = await _token_user(key) if scheme == "Token" and key and not bad_text(key) else None
                 if user is None:
                     return await WebsocketDenier()(scope, receive, send)
                 scope = dict(scope, user=user)
