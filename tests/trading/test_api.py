@@ -451,3 +451,14 @@ def test_error_flattening_is_readable():
         "budget: bad; lots.0.title: required; lots.2.estimate: neg x"
     assert _flatten({"non_field_errors": ["wrong shape"]}) == "wrong shape"
     assert _flatten({"lots": [{}, {"title": ["required"]}]}) == "lots.1.title: required"
+
+
+def test_a_page_never_holds_more_than_the_cap(world):
+    from config.pagination import MAX_LIMIT
+    from trading.models import Organisation
+
+    for _ in range(MAX_LIMIT + 5 - Organisation.objects.count()):
+        factories.make_org("bidder")
+    page = APIClient().get("/api/organisations/?limit=10000").json()
+    assert page["count"] == MAX_LIMIT + 5
+    assert len(page["results"]) == MAX_LIMIT and page["next"]
