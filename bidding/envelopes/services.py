@@ -408,57 +408,77 @@ def my_sealed_share(*, actor: User, lot: Lot | int) -> dict:
             "presented": row.presented_at is not None}
 
 
+def _record_refused_share(*, actor: User, lot_id, reason: str) -> None:
+    """Every share presented is an audit event, the refused ones too (too early, wrong, malformed):
+    recorded in a transaction of its own, after the refused presentation changed nothing. Only for a
+    custodian of the lot; the share and any passphrase are never in the event."""
+    row = CustodyShare.objects.select_related("opening_key__lot").filter(
+        opening_key__lot_id=lot_id, custodian=actor).first() if isinstance(lot_id, int) else None
+    if row is None:
+        return
+    with transaction.atomic():
+        audit.record(action="custody.share_refused", subject=f"lot:{lot_id}", actor=actor,
+                     project_id=row.opening_key.lot.project_id, visibility="supervisors",
+                     payload={"lot": lot_id, "custodian": actor.pk, "x": row.x, "reason": reason[:300],
+                              "at": iso(timezone.now())})
+
+
 def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
                   share: str | None = None) -> CustodyShare:
     """A custodian presents its share at the opening: unwrapped with its passphrase, or in clear
     (off-platform keys). Checked against the digest recorded at the split."""
     require_role(actor, "staff", "supervisor")
-    with transaction.atomic():
-        lot = _locked_lot(lot)
-        now = timezone.now()
-        if now < lot.bid_deadline or lot.status != "bidding_closed":
-            raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {lot.status})")
-        key = _ceremony_key(lot)
-        row = CustodyShare.objects.select_for_update().select_related("custodian_key").filter(
-            opening_key=key, custodian=actor).first()
-        if row is None:
-            raise Forbidden("you are not an opening custodian of this lot")
-        if row.presented_at is not None:
-            raise Conflict("you have already presented your share for this lot")
-        name = actor.get_full_name() or actor.username
-        if share is None:
-            if not passphrase:
-                raise Invalid("give your custody passphrase (or your share)", field="passphrase")
-            if not custody_keys_wrapped_allowed():
-                raise Forbidden(OFF_PLATFORM_ONLY)
-            wrapped = row.custodian_key.wrapped_private_key
-            if not wrapped:
-                raise Invalid("your custody key is held off-platform: present the share itself", field="share")
+    lot_id = getattr(lot, "pk", lot)
+    try:
+        with transaction.atomic():
+            lot = _locked_lot(lot_id)
+            now = timezone.now()
+            if now < lot.bid_deadline or lot.status != "bidding_closed":
+                raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {lot.status})")
+            key = _ceremony_key(lot)
+            row = CustodyShare.objects.select_for_update().select_related("custodian_key").filter(
+                opening_key=key, custodian=actor).first()
+            if row is None:
+                raise Forbidden("you are not an opening custodian of this lot")
+            if row.presented_at is not None:
+                raise Conflict("you have already presented your share for this lot")
+            name = actor.get_full_name() or actor.username
+            if share is None:
+                if not passphrase:
+                    raise Invalid("give your custody passphrase (or your share)", field="passphrase")
+                if not custody_keys_wrapped_allowed():
+                    raise Forbidden(OFF_PLATFORM_ONLY)
+                wrapped = row.custodian_key.wrapped_private_key
+                if not wrapped:
+                    raise Invalid("your custody key is held off-platform: present the share itself", field="share")
+                try:
+                    private = E.unwrap_private_key(bytes(wrapped), passphrase, label=str(actor.pk).encode())
+                    share = E.open_share(bytes(row.sealed_share), private, context=key.context, custodian=actor.pk)
+                except E.CustodyError as exc:
+                    raise Invalid(f"{exc} ({name})", field="passphrase") from None
+                finally:
+                    private = None
             try:
-                private = E.unwrap_private_key(bytes(wrapped), passphrase, label=str(actor.pk).encode())
-                share = E.open_share(bytes(row.sealed_share), private, context=key.context, custodian=actor.pk)
-            except E.CustodyError as exc:
-                raise Invalid(f"{exc} ({name})", field="passphrase") from None
-            finally:
-                private = None
-        try:
-            parsed = shamir.decode_share(share)
-        except shamir.ShamirError as exc:
-            raise Invalid(f"the share presented by {name} is malformed: {exc}", field="share") from None
-        if parsed.context != key.context:
-            raise Invalid(f"the share presented by {name} belongs to {parsed.context}, not {key.context}",
-                          field="share")
-        if parsed.x != row.x or parsed.k != key.k or not shamir.share_matches(parsed, row.digest):
-            raise Invalid(f"wrong share: the share presented by {name} does not match the digest recorded "
-                          f"when the key was split", field="share")
-        row.presented_at, row.presented_share = now, parsed.encode()
-        row.save(update_fields=["presented_at", "presented_share"])
-        audit.record(action="custody.share_present", subject=f"lot:{lot.pk}", actor=actor,
-                     project_id=lot.project_id,
-                     payload={"lot": lot.pk, "custodian": actor.pk, "x": row.x, "digest": row.digest,
-                              "at": iso(now)})
-        count = CustodyShare.objects.filter(opening_key=key, presented_at__isnull=False).count()
-        _broadcast(lot.pk, {"type": "share", "custodian": name, "presented": count, "k": key.k})
+                parsed = shamir.decode_share(share)
+            except shamir.ShamirError as exc:
+                raise Invalid(f"the share presented by {name} is malformed: {exc}", field="share") from None
+            if parsed.context != key.context:
+                raise Invalid(f"the share presented by {name} belongs to {parsed.context}, not {key.context}",
+                              field="share")
+            if parsed.x != row.x or parsed.k != key.k or not shamir.share_matches(parsed, row.digest):
+                raise Invalid(f"wrong share: the share presented by {name} does not match the digest recorded "
+                              f"when the key was split", field="share")
+            row.presented_at, row.presented_share = now, parsed.encode()
+            row.save(update_fields=["presented_at", "presented_share"])
+            audit.record(action="custody.share_present", subject=f"lot:{lot.pk}", actor=actor,
+                         project_id=lot.project_id,
+                         payload={"lot": lot.pk, "custodian": actor.pk, "x": row.x, "digest": row.digest,
+                                  "at": iso(now)})
+            count = CustodyShare.objects.filter(opening_key=key, presented_at__isnull=False).count()
+            _broadcast(lot.pk, {"type": "share", "custodian": name, "presented": count, "k": key.k})
+    except (Invalid, Conflict, Forbidden) as exc:
+        _record_refused_share(actor=actor, lot_id=lot_id, reason=exc.message)
+        raise
     return row
 
 

@@ -86,12 +86,16 @@ def test_ceremony_with_the_command_line_tool(world, clock, settings, tmp_path):
         lot_public_key=bytes(key.public_key), project=p, lot=lref, bidder=org, price_fen=12_345_600,
         terms={"工期": "200天"}, documents=[], signing_key=sk).to_json())
     # before the deadline: the sealed share is not handed out and no share is accepted
-    events = Event.objects.count()
+    last = Event.objects.order_by("-id")[0].pk
     c = _api(world.staff)
     assert c.get(f"/api/envelopes/lots/{lot.pk}/shares/mine/").status_code == 409
     with pytest.raises(Conflict):
-        services.present_share(actor=world.staff, lot=lot, share="x")
-    assert Event.objects.count() == events
+        services.present_share(actor=world.staff, lot=lot, share="early-share-text")
+    # the refused presentation is itself an audit event (and carries no share)
+    [refused] = Event.objects.filter(id__gt=last)
+    assert refused.action == "custody.share_refused" and refused.payload["custodian"] == world.staff.pk
+    assert "early-share-text" not in refused.canonical
+    assert not CustodyShare.objects.filter(presented_at__isnull=False).exists()
     # after the deadline: each custodian decrypts on its own machine and presents the share
     clock.move_to(lot.bid_deadline)
     transition_lot(lot=lot, action="close_bidding")

@@ -23,7 +23,8 @@ def close(tender, clock):
 
 
 def state():
-    return (Event.objects.count(), OpenedBid.objects.count(), Notice.objects.count(),
+    """Everything a presentation may change (refused presentations are audited apart: custody.share_refused)."""
+    return (Event.objects.exclude(action="custody.share_refused").count(), OpenedBid.objects.count(), Notice.objects.count(),
             tuple(CustodyShare.objects.order_by("id").values_list("presented_at", "presented_share")))
 
 
@@ -120,6 +121,11 @@ def test_wrong_share_is_named_and_nothing_changes(world, clock):
     with pytest.raises(Forbidden, match="not an opening custodian"):
         services.present_share(actor=world.other_staff, lot=tender.lot, passphrase="whatever-pass")
     assert state() == before
+    # every refused presentation by a custodian is an audit event of its own, without the share
+    refused = list(Event.objects.filter(action="custody.share_refused").order_by("id"))
+    assert [e.payload["custodian"] for e in refused] == [staff2.pk] * 5
+    assert all(share_text(tender, "supervisor") not in e.canonical and "not-my-passphrase" not in e.canonical
+               for e in refused)
     services.present_share(actor=staff2, lot=tender.lot, share=share_text(tender, "staff2"))
     mid = state()
     with pytest.raises(Conflict, match="already presented"):
