@@ -67,4 +67,4 @@ def _open(state: dict, ev: Ev) -> None:
 
 
 # Recorded for the log; no part of the replayed section (custodians' public keys).
-NO_STATE = ("custody.key_register",)
+NO_STATE = ("custody.key_register", "custody.share_refused")
