@@ -25,7 +25,8 @@ if PRODUCTION and (SECRET_KEY == DEMO_SECRET_KEY or len(SECRET_KEY) < 32):
         "SUNLIGHT_PRODUCTION=1 refuses to start with the demo SECRET_KEY (or one shorter than 32 characters): "
         "set SECRET_KEY to a long random value."
     )
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+DEBUG = env_bool("DEBUG", False)  # never on by default, not even in the demo (no debug pages); DEBUG=1 for development
+ADMIN_ENABLED = env_bool("SUNLIGHT_ADMIN_ENABLED", not PRODUCTION)  # Django's /admin/: off in production unless enabled
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("SUNLIGHT_PRODUCTION=1 needs ALLOWED_HOSTS (comma-separated host names).")
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "trading",
     "deposits",
@@ -68,6 +72,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "config.dbrouter.ReplicaReadsMiddleware",  # anonymous safe reads from the replica, if there is one
+    "django_otp.middleware.OTPMiddleware",
+    "trading.second_factor.AdminGateMiddleware",  # /admin/: 404 unless is_staff and verified
+    "trading.second_factor.SecondFactorMiddleware",  # privileged sessions: the second step before anything else
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -182,6 +189,8 @@ LOGIN_RATE_LIMIT = {
     "per_address": env_int("LOGIN_FAILS_PER_ADDRESS", 50, minimum=1),
     "window_seconds": env_int("LOGIN_FAIL_WINDOW", 900, minimum=1),
 }
+# Second factor (trading/second_factor.py): staff, supervisors, admins sign in with a TOTP code or a recovery code.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sunlight")
 AXES_HANDLER = "trading.auth.ThrottleHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # what a successful login resets: its own pair only
 AXES_LOCK_OUT_AT_FAILURE = False  # a wrong password answers "wrong password"; the throttle judges the next try

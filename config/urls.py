@@ -4,7 +4,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI (its script served separately: no inline script) and Redoc, from drf-spectacular-sidecar
@@ -21,10 +20,16 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
-if settings.DEBUG:
-    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+if settings.ADMIN_ENABLED:  # only for is_staff accounts past the second step (trading.second_factor.AdminGateMiddleware)
+    urlpatterns.insert(0, path("admin/", admin.site.urls))
 
-    urlpatterns += staticfiles_urlpatterns()
+if not settings.PRODUCTION:
+    # the demo and the tests serve the static files themselves (DEBUG is off there too); production serves
+    # `collectstatic`'s output from the web server in front
+    from django.contrib.staticfiles.views import serve
+    from django.urls import re_path
+
+    urlpatterns += [re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True})]
 
 # Under /api/ every error is JSON in the one error shape (trading/api_errors.py); pages keep Django's.
 handler400 = "trading.api_errors.handler400"

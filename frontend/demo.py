@@ -62,6 +62,20 @@ def _user(world_logins, username: str, role: str, org: Organisation | None, disp
     return user
 
 
+# The demo's authenticator secret for staff, supervisor and admin (README): add it to any TOTP app, or run
+# `.venv/bin/python manage.py demo_code` for the current code. A demo-only secret, printed in the open.
+DEMO_TOTP_SECRET = "SUNLIGHTDEMOTOTPSECRETXXXXXXXXXX"  # base32
+
+
+def seed_demo_authenticator(user: User) -> None:
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=user, name="demo authenticator", confirmed=True,
+                              key=base64.b32decode(DEMO_TOTP_SECRET).hex())
+
+
 def make_world() -> DemoWorld:
     logins: list[tuple[str, str, str]] = []
     centre = _org(1, "centre", "阳光市公共资源交易中心", "Sunlight City Public Resource Trading Centre",
@@ -87,6 +101,8 @@ def make_world() -> DemoWorld:
     admin = _user(logins, "admin", "admin", None, "管理员")
     admin.is_staff = admin.is_superuser = True
     admin.save(update_fields=["is_staff", "is_superuser"])
+    for user in (staff, supervisor, admin):  # their second factor: one documented demo authenticator
+        seed_demo_authenticator(user)
     return DemoWorld(centre, supervisor_org, tenderees, agent, bidder_orgs, expert_orgs, staff, supervisor, bidders,
                      experts, admin, logins)
 

@@ -89,6 +89,26 @@ def supervisor(world):
 
 
 @pytest.fixture(autouse=True)
+def second_factor_on_force_login(monkeypatch):
+    """`client.force_login(user)` stands for a whole login: for staff, supervisors and admins that includes the
+    second step (tests/otp.py gives the user a known authenticator and the session its verified device).
+    Tests of the second step itself drive the login form with real codes."""
+    from django.test import Client
+
+    from tests.otp import verify_session
+    from trading.second_factor import needs_second_factor
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if needs_second_factor(user):
+            verify_session(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def replay_equals_live(request):
     """After every database test: each project's replay from its audit events equals its live state
     (frontend.selectors.LIVE_SECTIONS). Set SUNLIGHT_REPLAY_CHECK=0 to switch off while debugging."""

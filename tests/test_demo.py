@@ -46,6 +46,11 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
         times = list(Event.objects.filter(project_id=project.pk).order_by("id").values_list("created_at", flat=True))
         assert times == sorted(times), f"{project.code}: events out of time order"
 
+    # staff, supervisor and admin have the demo authenticator (README: manage.py demo_code)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    assert set(TOTPDevice.objects.filter(confirmed=True).values_list("user__username", flat=True)) == {
+        world.staff.username, world.supervisor.username, world.admin.username}
     # custody keys for staff and supervisor; their passphrases are printed with the logins
     assert CustodianKey.objects.filter(user__in=[world.staff, world.supervisor], revoked_at__isnull=True).count() == 2
     logins = {name: org for name, _role, org in world.logins}

@@ -17,9 +17,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from audit.models import Event
-from trading import ocds, selectors, services
+from trading import ocds, second_factor, selectors, services
 from trading.api_errors import error_body
-from trading.errors import Conflict, Invalid, NotAuthenticated, NotFound
+from trading.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from trading.ids import is_ascii_int, query_int
 from trading.models import Lot, Notice, Organisation, Project, User
 from trading.permissions import require_role
@@ -231,7 +231,8 @@ class ChangeFeedView(APIView):
 
 
 class TokenView(APIView):
-    """Exchange a user name and password for an API token (rate-limited like the login page)."""
+    """Exchange a user name and password for an API token (throttled like the login page). Staff, supervisor
+    and admin accounts also send `otp`, the current code of their authenticator (or a recovery code)."""
 
     @extend_schema(request=TokenRequestSerializer, responses={200: inline_serializer("TokenResponse", {
         "token": serializers.CharField(), "role": serializers.CharField()})})
@@ -245,6 +246,16 @@ class TokenView(APIView):
             return Response(status=429)  # replaced by trading.auth.lockout_response
         if user is None:
             return Response(error_body("invalid_login", "wrong user name or password"), status=400)
+        if second_factor.needs_second_factor(user):  # privileged accounts: a token only with the second factor
+            if not second_factor.has_second_factor(user):
+                raise Forbidden("this account has no authenticator yet: enrol one on its account page "
+                                "(/account/security/) first")
+            code = data.validated_data.get("otp", "")
+            if not code:
+                raise Invalid("this account signs in with a second factor: send the current code of its "
+                              "authenticator (or a recovery code) as otp", field="otp")
+            if second_factor.verify(user=user, code=code) is None:
+                raise Invalid("wrong or expired code", field="otp")
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "role": user.role})
 

@@ -83,7 +83,7 @@ def lockout_response(request, original_response=None, credentials=None):
     wait = getattr(request, "sunlight_login_wait", None) or wait_time(request, credentials)
     message = wait_message(wait)
     if request.path.startswith("/api/"):
-        response = _api_error(request, status=429, code="throttled", detail=message)
+        response = api_error(request, status=429, code="throttled", detail=message)
     else:
         from django.shortcuts import render
 
@@ -95,7 +95,7 @@ def lockout_response(request, original_response=None, credentials=None):
     return response
 
 
-def _api_error(request, *, status: int, code: str, detail: str):
+def api_error(request, *, status: int, code: str, detail: str):
     """The API's one error shape ({"code", "detail", "fields"}), through trading.api_errors when it has it."""
     try:
         from trading.api_errors import error_response

@@ -168,6 +168,8 @@ class ChangeSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
+    otp = serializers.CharField(required=False, max_length=32, help_text=(
+        "staff, supervisor and admin accounts: the current code of the account's authenticator (or a recovery code)"))
 
 
 class UserSerializer(serializers.Serializer):

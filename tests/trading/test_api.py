@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from audit.models import Event
 from bidding import services as bidding
 from tests import factories
+from tests.otp import totp_code, totp_device
 from tests.trading.conftest import snapshot
 from trading import clock as trading_clock
 from trading import services
@@ -52,7 +53,9 @@ def api(world, clock):
 
 def test_token_auth_and_full_project_flow(world, clock):
     anonymous = APIClient()
-    response = anonymous.post("/api/auth/token/", {"username": world.staff.username, "password": PASSWORD}, format="json")
+    otp = totp_code(totp_device(world.staff))  # staff get a token only with their authenticator's code
+    response = anonymous.post("/api/auth/token/", {"username": world.staff.username, "password": PASSWORD,
+                                                   "otp": otp}, format="json")
     assert response.status_code == 200, response.content
     token = response.json()["token"]
     assert response.json()["role"] == "staff"

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from tests.otp import totp_code, totp_device
+
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery"
@@ -22,16 +24,21 @@ def login(client, username, password, **extra):
 
 @pytest.mark.django_db
 def test_good_login_and_safe_redirects(world, client):
-    response = login(client, world.staff.username, PASSWORD)
+    bidder = world.bidders[0].username
+    response = login(client, bidder, PASSWORD)
     assert response.status_code == 302 and response["Location"] == "/"
-    assert client.get("/staff/").status_code == 200
+    assert client.get("/me/").status_code == 200
     client.post("/logout/")
-    response = client.post("/login/?next=/staff/", {"username": world.staff.username, "password": PASSWORD})
-    assert response["Location"] == "/staff/"
+    response = client.post("/login/?next=/me/", {"username": bidder, "password": PASSWORD})
+    assert response["Location"] == "/me/"
     client.post("/logout/")
     for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example/", "/%5Cevil.example/", "\\\\evil.example"):
-        response = client.post(f"/login/?next={evil}", {"username": world.staff.username, "password": PASSWORD})
+        response = client.post(f"/login/?next={evil}", {"username": bidder, "password": PASSWORD})
         assert response["Location"] == "/"
+        client.post("/logout/")
+        # staff go through the second step, which keeps the same rule for where it goes next
+        response = client.post(f"/login/?next={evil}", {"username": world.staff.username, "password": PASSWORD})
+        assert response["Location"] == "/login/verify/?next=%2F"
         client.post("/logout/")
     assert client.get("/logout/").status_code == 405
 
@@ -133,7 +140,12 @@ def test_csrf_enforced_on_the_login_form(world):
     token = client.cookies["csrftoken"].value
     response = client.post("/login/", {"username": world.staff.username, "password": PASSWORD,
                                        "csrfmiddlewaretoken": token})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"].startswith("/login/verify/")
+    device = totp_device(world.staff)
+    assert client.post("/login/verify/", {"code": totp_code(device)}).status_code == 403  # the second step too
+    token = client.cookies["csrftoken"].value
+    response = client.post("/login/verify/", {"code": totp_code(device), "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/"
     # forms of the consoles are protected too
     assert client.post("/staff/projects/new/", {"title": "x"}).status_code == 403
 
@@ -206,4 +218,33 @@ def test_demo_defaults_start():
     code = "print(s.DATABASES['default']['ENGINE'], s.SESSION_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.DEBUG)"
     result = run_settings({}, code)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "False", "0", "True"]
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "False", "0", "False"]  # no debug pages in the demo
+
+
+@pytest.mark.parametrize("env, routed", [
+    ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example"}, False),
+    ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example", "SUNLIGHT_ADMIN_ENABLED": "1"}, True),
+    ({}, True),
+])
+def test_admin_is_off_in_production_unless_enabled(env, routed):
+    code = ("from django.urls import resolve, Resolver404\n"
+            "try:\n    resolve('/admin/'); print('routed')\nexcept Resolver404:\n    print('absent')")
+    result = run_settings(env, code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-1] == ("routed" if routed else "absent")
+
+
+@pytest.mark.django_db
+def test_error_pages_look_like_the_site_and_show_no_debug_details(world):
+    from django.conf import settings
+    from django.test import RequestFactory
+    from django.views import defaults
+
+    assert settings.DEBUG is False
+    response = Client().get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert response.status_code == 404 and 'class="brand"' in page and "Page not found" in page
+    assert "Traceback" not in page and "urlpatterns" not in page.lower()
+    response = defaults.server_error(RequestFactory().get("/"))
+    assert response.status_code == 500 and 'class="brand"' in response.content.decode()
+    assert "Server error" in response.content.decode()

@@ -35,15 +35,20 @@ class Command(BaseCommand):
         if not Organisation.objects.exists():
             call_command("load_demo")
         else:
+            from frontend.demo import DEMO_TOTP_SECRET
+
             self.stdout.write(f"Demo data already present. Every demo login uses the password {PASSWORD!r}: "
-                              "admin, staff, supervisor, bidder1…bidder6, expert1…expert7.")
+                              "admin, staff, supervisor, bidder1…bidder6, expert1…expert7. staff, supervisor and "
+                              "admin then type a code from the demo authenticator: `.venv/bin/python manage.py "
+                              f"demo_code`, or add the secret {DEMO_TOTP_SECRET} to a TOTP app.")
         if no_serve:
             return
         stop = threading.Event()
         threading.Thread(target=clock_loop, args=(stop,), daemon=True, name="sunlight-clock").start()
         self.stdout.write(self.style.SUCCESS(f"Deadline clock running inside. Open http://{addrport}/"))
         try:
-            call_command("runserver", addrport, use_reloader=False)
+            # DEBUG is off in the demo too (no debug pages): static files are served by runserver's --insecure
+            call_command("runserver", addrport, use_reloader=False, insecure_serving=True)
         finally:
             stop.set()
             time.sleep(0.1)

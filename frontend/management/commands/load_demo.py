@@ -15,3 +15,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Logins (password for all: %s):" % PASSWORD))
         for username, role, org in world.logins:
             self.stdout.write(f"  {username:<12} {role:<11} {org}")
+        from frontend.demo import DEMO_TOTP_SECRET
+
+        self.stdout.write(f"staff, supervisor and admin then type a code from the demo authenticator: "
+                          f"`.venv/bin/python manage.py demo_code`, or add the secret {DEMO_TOTP_SECRET} to a TOTP app.")

@@ -1,0 +1,201 @@
+"""Second factor (django-otp) for privileged accounts: who needs it, enrolment, verification, recovery codes.
+
+Staff, supervisors (custodians of the opening keys are staff or supervisors), administrators and any
+account with Django's is_staff/is_superuser sign in with their password and then a TOTP code from an
+authenticator app (django-otp's TOTP device) or one of ten single-use recovery codes (its static device).
+An account of those roles without a confirmed authenticator is sent to enrol right after its password:
+it scans a QR code (rendered here as SVG, nothing from outside), confirms with a first code and receives
+its recovery codes once. Until the second step is done the session can reach nothing but the steps
+themselves (`SecondFactorMiddleware`); over the API such accounts get a token only with a code
+(`POST /api/auth/token/` with `otp`).
+"""
+from __future__ import annotations
+
+import secrets
+from django.db import transaction
+
+PRIVILEGED_ROLES = frozenset({"staff", "supervisor", "admin"})
+RECOVERY_CODES = 10
+TOTP_NAME = "authenticator"
+RECOVERY_NAME = "recovery codes"
+
+
+def needs_second_factor(user) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return getattr(user, "role", None) in PRIVILEGED_ROLES or user.is_staff or user.is_superuser
+
+
+def is_verified(user) -> bool:
+    """Whether this request's user passed the second step (OTPMiddleware sets `is_verified`)."""
+    check = getattr(user, "is_verified", None)
+    return bool(check and check())
+
+
+def confirmed_totp(user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+
+
+def has_second_factor(user) -> bool:
+    from django_otp import user_has_device
+
+    return user_has_device(user, confirmed=True)
+
+
+def recovery_codes_left(user) -> int:
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+@transaction.atomic
+def start_enrolment(*, user):
+    """The account's pending (unconfirmed) authenticator, created on first call; its secret is shown once
+    confirmed devices exist only after a code from it was accepted."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False, name=TOTP_NAME).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    return device
+
+
+@transaction.atomic
+def confirm_enrolment(*, user, device_id: int, code: str) -> tuple[object, list[str]] | None:
+    """Accept the pending authenticator if `code` comes from it: it replaces any earlier authenticator and the
+    account gets a fresh set of recovery codes (returned, to be shown once). None when the code is wrong."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
+    if device is None or not device.verify_token(code.strip()):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return device, new_recovery_codes(user=user)
+
+
+@transaction.atomic
+def new_recovery_codes(*, user) -> list[str]:
+    """Ten fresh single-use recovery codes replacing the old ones."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]  # 48 bits, used once
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+def verify(*, user, code: str):
+    """The device (authenticator or recovery codes) that accepts `code`, else None. Each device throttles its
+    own failures with growing delays (django-otp); a recovery code works once."""
+    from django_otp import devices_for_user, verify_token
+
+    code = "".join(code.split())
+    if not code or len(code) > 32:
+        return None
+    for device in devices_for_user(user, confirmed=True):
+        found = verify_token(user, device.persistent_id, code)
+        if found is not None:
+            return found
+    return None
+
+
+def base32_secret(device) -> str:
+    from base64 import b32encode
+
+    return b32encode(device.bin_key).decode()
+
+
+def qr_svg(text: str) -> str:
+    """An inline SVG QR code (qrcode's path image), rendered on the server."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return image.to_string(encoding="unicode")
+
+
+# --- enforcement -------------------------------------------------------------------------------------
+OPEN_PATHS = ("/login/", "/logout/", "/lang/", "/i18n/", "/static/", "/account/security/")
+
+
+def verify_url(path: str) -> str:
+    from urllib.parse import urlencode
+
+    return "/login/verify/?" + urlencode({"next": path})
+
+
+class SecondFactorMiddleware:
+    """After django-otp's OTPMiddleware: a privileged session that has not passed the second step reaches
+    only the login steps; pages send it there, the API answers 403 in the one error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if needs_second_factor(user) and not is_verified(user) and not request.path_info.startswith(OPEN_PATHS):
+            if request.path_info.startswith("/api/"):
+                from trading.auth import api_error
+
+                return api_error(request, status=403, code="permission_denied",
+                                 detail="Sign in with your second factor (authenticator code) first.")
+            from django.shortcuts import redirect
+
+            return redirect(verify_url(request.get_full_path()))
+        return self.get_response(request)
+
+
+class AdminGateMiddleware:
+    """/admin/ exists only for active accounts with Django's is_staff flag that passed the second step; for
+    everyone else it answers 404 like any unknown address (no login form, nothing disclosed). In production
+    it is not routed at all unless SUNLIGHT_ADMIN_ENABLED=1 (config/urls.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/admin/"):
+            user = request.user
+            if not (user.is_authenticated and user.is_active and user.is_staff and is_verified(user)):
+                from django.http import Http404
+
+                raise Http404("no such page")
+        return self.get_response(request)
+
+
+def session_verified(user, session) -> bool:
+    """The check OTPMiddleware makes, for a websocket's session: its verified device belongs to the user."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
+
+
+class WebsocketSecondFactor:
+    """Inside channels' AuthMiddlewareStack: a privileged user whose session has not passed the second step
+    is anonymous on the websockets."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        from channels.db import database_sync_to_async
+        from django.contrib.auth.models import AnonymousUser
+
+        def judge():
+            user = scope.get("user")
+            if needs_second_factor(user) and not session_verified(user, scope.get("session")):
+                return AnonymousUser()
+            return None
+
+        replacement = await database_sync_to_async(judge)()
+        if replacement is not None:
+            scope = dict(scope, user=replacement)
+        return await self.inner(scope, receive, send)
