@@ -97,8 +97,8 @@ def security_view(request):
             context.update(enrolled=True, codes=codes, left=len(codes))
             return render(request, "frontend/accounts/security.html", context)
     elif needed and enrolled and action == "recovery":
-        context.update(codes=second_factor.new_recovery_codes(user=user))
-        context["left"] = len(context["codes"])
+        codes = second_factor.new_recovery_codes(user=user)
+        context.update(codes=codes, left=len(codes))
         return render(request, "frontend/accounts/security.html", context)
     if needed and (not enrolled or action in ("replace", "confirm")):
         device = second_factor.start_enrolment(user=user)

@@ -245,6 +245,6 @@ def test_error_pages_look_like_the_site_and_show_no_debug_details(world):
     page = response.content.decode()
     assert response.status_code == 404 and 'class="brand"' in page and "Page not found" in page
     assert "Traceback" not in page and "urlpatterns" not in page.lower()
-    response = defaults.server_error(RequestFactory().get("/"))
-    assert response.status_code == 500 and 'class="brand"' in response.content.decode()
-    assert "Server error" in response.content.decode()
+    crash = defaults.server_error(RequestFactory().get("/"))
+    assert crash.status_code == 500 and 'class="brand"' in crash.content.decode()
+    assert "Server error" in crash.content.decode()
