@@ -59,6 +59,17 @@ def party(org: Organisation, roles: list[str]) -> dict:
             "address": {"region": org.region or "", "countryName": "中国"}, "roles": roles}
 
 
+def add_supplier(release: dict, org: Organisation) -> None:
+    """Name ``org`` among the release's parties with the role supplier (once)."""
+    pid = f"CN-USCC-{org.credit_code}"
+    for known in release.setdefault("parties", []):
+        if known["id"] == pid:
+            if "supplier" not in known["roles"]:
+                known["roles"].append("supplier")
+            return
+    release["parties"].append(party(org, ["supplier"]))
+
+
 def parties(project: Project) -> list[dict]:
     items = [party(project.owner, ["buyer"]), party(project.centre, ["procuringEntity"]),
              party(project.supervisor, ["reviewBody"])]

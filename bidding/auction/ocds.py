@@ -13,7 +13,7 @@ def _value(fen: int) -> dict:
 
 
 def contribute(*, project, release: dict, notice, notices=None) -> None:
-    from trading.ocds import iso, party
+    from trading.ocds import add_supplier, iso
 
     if project.method not in ("auction", "listing"):
         return
@@ -24,7 +24,6 @@ def contribute(*, project, release: dict, notice, notices=None) -> None:
         return
     winners = Organisation.objects.in_bulk([n.data["winner_organisation"] for n in deals])
     awards = release.setdefault("awards", [])
-    known = {p["id"]: p for p in release.setdefault("parties", [])}
     for n in deals:
         org = winners[n.data["winner_organisation"]]
         lot_number = n.lot.number if n.lot_id else 1
@@ -34,10 +33,4 @@ def contribute(*, project, release: dict, notice, notices=None) -> None:
             "suppliers": [{"id": f"CN-USCC-{org.credit_code}", "name": org.name}],
             "relatedLots": [str(lot_number)],
         })
-        pid = f"CN-USCC-{org.credit_code}"
-        if pid in known:
-            if "supplier" not in known[pid]["roles"]:
-                known[pid]["roles"].append("supplier")
-        else:
-            known[pid] = party(org, ["supplier"])
-            release["parties"].append(known[pid])
+        add_supplier(release, org)

@@ -69,7 +69,7 @@ def awards_and_contracts(project, as_of: dt.datetime | None = None) -> tuple[lis
 
 def contribute(*, project, release: dict, notice) -> None:
     """Add awards, contracts and supplier parties to one release (state as of its notice)."""
-    from trading.ocds import party
+    from trading.ocds import add_supplier
 
     awards, contracts, suppliers = awards_and_contracts(project, notice.published_at)
     if awards:
@@ -78,12 +78,5 @@ def contribute(*, project, release: dict, notice) -> None:
         release["contracts"] = contracts
         if (notice.data or {}).get("contract") and "contract" not in release["tag"]:
             release["tag"].append("contract")
-    known = {p["id"]: p for p in release.setdefault("parties", [])}
     for org in suppliers:
-        pid = f"CN-USCC-{org.credit_code}"
-        if pid in known:
-            if "supplier" not in known[pid]["roles"]:
-                known[pid]["roles"].append("supplier")
-        else:
-            known[pid] = party(org, ["supplier"])
-            release["parties"].append(known[pid])
+        add_supplier(release, org)
