@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
 """sunlight-verify: check a Sunlight project archive offline.
 
-    sunlight-verify ARCHIVE.zip [--key 'sunlight.example/log+1a2b3c4d+AQ...']
+    sunlight-verify ARCHIVE.zip --key 'ORIGIN+KEYID+BASE64'      (the key published by the platform)
+    sunlight-verify ARCHIVE.zip --key-fingerprint SHA256HEX       (or its fingerprint, from the portal)
+        [--in-progress] [--policy POLICY] [--log https://platform/]
 
-Uses only the Python standard library and `cryptography`; reads no database. It checks:
+Standard library and `cryptography` only; reads no database. The trusted key must come from
+outside the archive: an archive cannot vouch for itself. It checks, stopping at the first problem:
 
-1. the checkpoint (tree size + root hash) carries a valid Ed25519 signed-note signature by
-   the platform key (pass --key with the key published on the portal; otherwise the key
-   inside the archive is used and you are told to compare it yourself);
-2. every event, hashed as an RFC 6962 leaf over its canonical JSON, is in that tree at its
-   stated index (inclusion proof);
-3. the events, replayed in order, give the result the archive claims;
-4. the document list matches its hashes.
+1. the manifest (project, every event's leaf index, document hashes, result, checkpoint) carries
+   the log key's signature, and the checkpoint too (with --policy: and a quorum of witnesses);
+2. every event's leaf header is in the signed tree at its index (RFC 6962 inclusion proof) and
+   every event body given matches the hash in its header; only non-public bodies may be withheld;
+3. the events are exactly the project's sequence 1, 2, 3 … (each header's tag is
+   HMAC(project key, n); the project key is revealed after the deadlines) and every event body
+   names the project: nothing missing, nothing added, nothing reordered;
+4. the closing event commits to the final count: exit 0 only for a closed project with all its
+   events, or with --in-progress for a running one ("in progress as of …", never a result);
+5. every document's bytes match the hash its `document.attach` event recorded;
+6. replaying the events gives the published result (tender candidates and award, auction and
+   listing winner and price, each lot's status);
+7. with --log URL: the archive's checkpoint is consistent with the log's current one, and how stale.
 
 Exit status 0 means verified; anything else prints the first problem and exits 1.
 """
@@ -20,29 +29,33 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import datetime as dt
 import hashlib
+import hmac
 import json
+import struct
 import sys
+import urllib.request
 import zipfile
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-def _b64decode(text):
-    """Strict base64: only the canonical encoding (unused padding bits zero), so a note cannot be
-    changed without changing what it says (a flipped padding bit would otherwise decode the same)."""
-    raw = base64.b64decode(text, validate=True)
-    if base64.b64encode(raw) != (text.encode("ascii") if isinstance(text, str) else bytes(text)):
-        raise binascii.Error("non-canonical base64")
-    return raw
-
-
-FORMAT = "sunlight-archive/1"
+FORMAT = "sunlight-archive/2"
 MAX_MEMBER = 1 << 30  # refuse archive members larger than 1 GiB
+CLOSE_ACTION = "project.close"
 
 
 class VerifyError(Exception):
     """The archive does not verify; the message says why in plain words."""
+
+
+def _b64decode(text):
+    """Strict base64: only the canonical encoding, so an encoding cannot change without the bytes."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw) != (text.encode("ascii") if isinstance(text, str) else bytes(text)):
+        raise binascii.Error("non-canonical base64")
+    return raw
 
 
 # ---------------------------------------------------------------- canonical JSON + hashes
@@ -72,6 +85,11 @@ def leaf_hash(data: bytes) -> bytes:
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def project_tag(key: bytes, n: int) -> str:
+    """The tag of a project's n-th event (audit/leaf.py)."""
+    return hmac.new(key, str(n).encode(), hashlib.sha256).hexdigest()
 
 
 # ------------------------------------------------------------------- RFC 6962 proofs
@@ -126,46 +144,67 @@ def verify_consistency(size1: int, size2: int, proof, root1: bytes, root2: bytes
         raise VerifyError("consistency proof does not match the second root")
 
 
-# ------------------------------------------------------- signed checkpoints (C2SP notes)
+# ----------------------------------------------- signed notes, checkpoints, cosignatures
 
-def _key_id(name: str, pub: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
+def _key_id(name: str, pub: bytes, alg: bytes = b"\x01") -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + alg + pub).digest()[:4]
 
 
-def parse_vkey(vkey: str):
+def parse_vkey(vkey: str, alg: int = 1):
+    """A C2SP signed-note verifier key `name+hexid+base64(alg || key)` (alg 1: Ed25519,
+    alg 4: a witness's cosignature/v1 key)."""
     try:
         name, hexid, b64 = vkey.strip().split("+", 2)
         raw = _b64decode(b64)
-        ok = len(raw) == 33 and raw[0] == 1 and bytes.fromhex(hexid) == _key_id(name, raw[1:])
+        ok = len(raw) == 33 and raw[0] == alg and bytes.fromhex(hexid) == _key_id(name, raw[1:], raw[:1])
     except (ValueError, binascii.Error):
         ok = False
-    if not ok:
-        raise VerifyError("the public key is not a valid Ed25519 note verifier key")
+    if not ok or not name:
+        raise VerifyError(f"{vkey.strip()[:60]!r} is not a valid Ed25519 note verifier key")
     return name, raw[1:]
 
 
-def open_checkpoint(note: str, vkey: str):
-    """Verify the note signature, then parse origin / size / root of the checkpoint."""
-    name, pub = parse_vkey(vkey)
+def fingerprint(vkey: str) -> str:
+    """What the portal prints next to the key: SHA-256 of the verifier key string, hex."""
+    return hashlib.sha256(vkey.strip().encode()).hexdigest()
+
+
+def note_signatures(note: str):
+    """(text, [(name, key id, signature bytes)]) of a signed note."""
     text, sep, sigs = note.rpartition("\n\n")
-    text += "\n"
-    if not sep or not sigs.endswith("\n"):
-        raise VerifyError("the checkpoint is not a signed note")
-    kid, found = _key_id(name, pub), False
+    if not sep or not sigs.endswith("\n") or "\r" in note:
+        raise VerifyError("not a signed note")
+    out = []
     for line in sigs[:-1].split("\n"):
-        sig_name, _, b64 = line.removeprefix("\u2014 ").partition(" ")
+        if not line.startswith("\u2014 "):
+            raise VerifyError("malformed signature line")
+        name, _, b64 = line[2:].partition(" ")
         try:
             raw = _b64decode(b64)
         except binascii.Error:
-            raise VerifyError("malformed checkpoint signature line") from None
-        if line.startswith("\u2014 ") and sig_name == name and raw[:4] == kid:
+            raise VerifyError("malformed signature line") from None
+        if len(raw) < 5:
+            raise VerifyError("malformed signature line")
+        out.append((name, raw[:4], raw[4:]))
+    return text + "\n", out
+
+
+def verify_note(note: str, vkey: str) -> str:
+    """The note's text if the key `vkey` signed it."""
+    name, pub = parse_vkey(vkey)
+    text, sigs = note_signatures(note)
+    kid = _key_id(name, pub)
+    for sig_name, sig_kid, sig in sigs:
+        if sig_name == name and sig_kid == kid:
             try:
-                Ed25519PublicKey.from_public_bytes(pub).verify(raw[4:], text.encode())
+                Ed25519PublicKey.from_public_bytes(pub).verify(sig, text.encode())
             except InvalidSignature:
-                raise VerifyError("the checkpoint signature is INVALID for the platform key") from None
-            found = True
-    if not found:
-        raise VerifyError("the checkpoint is not signed by the platform key")
+                raise VerifyError(f"the signature by {name} is INVALID") from None
+            return text
+    raise VerifyError(f"not signed by the trusted key {name}")
+
+
+def parse_checkpoint(text: str):
     lines = text[:-1].split("\n")
     try:
         origin, size, root = lines[0], int(lines[1]), _b64decode(lines[2])
@@ -173,29 +212,139 @@ def open_checkpoint(note: str, vkey: str):
         raise VerifyError("the checkpoint body is malformed") from None
     if not origin or len(root) != 32 or lines[1] != str(size) or size < 0:
         raise VerifyError("the checkpoint body is malformed")
-    return origin, size, root, lines[3:]
+    return origin, size, root
+
+
+def open_checkpoint(note: str, vkey: str):
+    """Verify the note signature, then parse origin / size / root of the checkpoint."""
+    try:
+        text = verify_note(note, vkey)
+    except VerifyError as exc:
+        raise VerifyError(f"the checkpoint: {exc}") from None
+    origin, size, root = parse_checkpoint(text)
+    if origin != parse_vkey(vkey)[0]:
+        raise VerifyError(f"the checkpoint is of log {origin!r}, not of the trusted key's log")
+    return origin, size, root, text[:-1].split("\n")[3:]
+
+
+def cosignature_time(note: str, witness_vkey: str) -> int | None:
+    """C2SP tlog-cosignature (cosignature/v1): the timestamp if the witness validly cosigned."""
+    name, pub = parse_vkey(witness_vkey, alg=4)
+    text, sigs = note_signatures(note)
+    kid = _key_id(name, pub, b"\x04")
+    for sig_name, sig_kid, sig in sigs:
+        if sig_name == name and sig_kid == kid and len(sig) == 72:
+            ts = struct.unpack(">Q", sig[:8])[0]
+            msg = f"cosignature/v1\ntime {ts}\n{text}".encode()
+            try:
+                Ed25519PublicKey.from_public_bytes(pub).verify(sig[8:], msg)
+            except InvalidSignature:
+                return None
+            return ts
+    return None
+
+
+def parse_policy(text: str) -> tuple[list[str], int, str]:
+    """A C2SP tlog-policy: `log <vkey>`, `witness <name> <vkey>`, `group <name> <k|all|any> <members…>`,
+    `quorum <name|none>`. Returns (witness vkeys, k, log vkey or "")."""
+    witnesses: dict[str, str] = {}
+    groups: dict[str, tuple[int, list[str]]] = {}
+    log_vkey, quorum = "", None
+    for raw in text.splitlines():
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        if words[0] == "log" and len(words) >= 2:
+            log_vkey = words[1]
+        elif words[0] == "witness" and len(words) >= 3:
+            witnesses[words[1]] = words[2]
+        elif words[0] == "group" and len(words) >= 4:
+            members = words[3:]
+            k = {"all": len(members), "any": 1}.get(words[2]) or int(words[2])
+            groups[words[1]] = (k, members)
+        elif words[0] == "quorum" and len(words) == 2:
+            quorum = words[1]
+        else:
+            raise VerifyError(f"policy line not understood: {raw.strip()[:60]!r}")
+    if quorum is None:
+        raise VerifyError("the policy names no quorum")
+    if quorum == "none":
+        return [], 0, log_vkey
+    if quorum in witnesses:
+        return [witnesses[quorum]], 1, log_vkey
+    if quorum not in groups:
+        raise VerifyError(f"the policy's quorum {quorum!r} is not a witness or group")
+    k, members = groups[quorum]
+    if any(m not in witnesses for m in members):
+        raise VerifyError("the policy's group names an unknown witness (nested groups are not supported)")
+    return [witnesses[m] for m in members], k, log_vkey
+
+
+def check_quorum(note: str, policy: tuple[list[str], int, str]) -> int | None:
+    """Raise unless k of the policy's n witnesses cosigned; return the latest cosignature time."""
+    vkeys, k, _ = policy
+    times = [t for t in (cosignature_time(note, v) for v in vkeys) if t is not None]
+    if len(times) < k:
+        raise VerifyError(f"the checkpoint has {len(times)} valid witness cosignatures, the policy needs {k}")
+    return max(times) if times else None
 
 
 # ----------------------------------------------------------------- result replay
 
 def replay_result(events: list) -> dict:
-    """The outcome of a project from its events alone: each lot's last status and its award.
-
-    Deliberately small so an outsider can read it; the platform's own replay (audit/replay)
-    computes the claimed result independently, and the two must agree.
-    """
+    """The result of a project from its public events alone, checking the auction as it goes:
+    each lot's final status, the candidates publicised, the award, and the auction's winner and price.
+    Deliberately written apart from the platform's replay: the two must agree."""
     lots: dict = {}
+    auctions: dict = {}
+
+    def lot(lot_id):
+        return lots.setdefault(str(lot_id), {"status": None, "candidates": [], "award": None, "auction": None})
+
     for ev in events:
-        p = ev.get("payload") or {}
-        if ev.get("action") not in ("lot.transition", "evaluation.award", "auction.award", "evaluation.award_end"):
-            continue
-        lot = lots.setdefault(str(p.get("lot")), {"status": None, "award": None})
-        if ev["action"] == "lot.transition":
-            lot["status"] = p.get("to")
-        elif ev["action"] == "evaluation.award_end":
-            lot["award"] = None
-        else:
-            lot["award"] = {"bidder": p.get("bidder"), "price_fen": p.get("price_fen")}
+        p, action = ev.get("payload") or {}, ev.get("action")
+        if action == "lot.transition":
+            lot(p["lot"])["status"] = p["to"]
+            if p.get("action") == "award" and "winner" in p:
+                lot(p["lot"])["award"] = {"bidder": p["winner"], "price_fen": p["price_fen"]}
+        elif action == "evaluation.publicity":
+            lot(p["lot"])["candidates"] = [[c["rank"], c["bidder"]] for c in p["candidates"]]
+        elif action == "evaluation.award":
+            lot(p["lot"])["award"] = {"bidder": p["bidder"], "price_fen": p["price_fen"]}
+        elif action == "evaluation.award_end":
+            lot(p["lot"])["award"] = None
+        elif action == "auction.schedule":
+            auctions[p["auction"]] = {"lot": p["lot"], "price": 0, "leader": None, "n": 0, "seq": 0,
+                                      "start": p["starting_price_fen"], "step": p["increment_fen"],
+                                      "commitment": p["reserve_commitment"]}
+        elif action in ("auction.bid", "auction.posted"):
+            a = auctions.get(p["auction"])
+            if a is None:
+                raise VerifyError(f"a bid in auction {p['auction']} comes before its schedule")
+            low = a["start"] if a["leader"] is None else a["price"] + a["step"]
+            if p["amount_fen"] < low or p["seq"] <= a["seq"] or p["n"] != a["n"] + 1:
+                raise VerifyError(f"auction {p['auction']}: bid seq {p['seq']} of {p['amount_fen']} fen breaks the "
+                                  f"rules (lowest allowed {low}, bid number {a['n'] + 1})")
+            a.update(price=p["amount_fen"], leader=p["bidder"], n=p["n"], seq=p["seq"])
+        elif action == "auction.closed":
+            a = auctions.get(p["auction"])
+            if a is None:
+                raise VerifyError(f"auction {p['auction']} closes without a schedule")
+            if hashlib.sha256(f"{p['reserve_fen']}:{p['reserve_salt']}".encode()).hexdigest() != a["commitment"]:
+                raise VerifyError(f"auction {p['auction']}: the reserve price revealed at the close is not the one "
+                                  "committed to at scheduling")
+            deal = a["leader"] is not None and a["price"] >= p["reserve_fen"]
+            winner = a["leader"] if deal else None
+            if p["outcome"] != ("deal" if deal else "failed") or p.get("winner") != winner \
+                    or (a["leader"] is not None and p["price_fen"] != a["price"]) or p.get("bid_count") != a["n"]:
+                raise VerifyError(f"auction {p['auction']}: the close announces {p['outcome']} at {p['price_fen']} fen "
+                                  f"to bidder number {p.get('winner')}, the bids give "
+                                  f"{'deal' if deal else 'failed'} at {a['price']} fen to {winner}")
+            lot(a["lot"])["auction"] = {"outcome": p["outcome"], "price_fen": a["price"], "winner_number": winner,
+                                        "bids": a["n"]}
+    for entry in lots.values():
+        if entry["auction"] and entry["auction"]["outcome"] == "deal" and entry["award"] is None:
+            raise VerifyError("an auction ended in a deal but the lot was never awarded")
     return {"lots": lots}
 
 
@@ -217,82 +366,209 @@ def _json(data: bytes, what: str):
 
     try:
         return json.loads(data.decode("utf-8"), parse_float=no_float, parse_constant=no_float)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise VerifyError(f"{what} is not valid JSON: {exc}") from None
 
 
-def verify_archive(path: str, trusted_key: str | None = None, log=print) -> dict:
-    """Verify the archive at `path`; return its manifest, or raise VerifyError."""
+def _trusted_key(zf, key: str | None, key_fingerprint: str | None) -> str:
+    if key:
+        return key.strip()
+    if not key_fingerprint:
+        raise VerifyError("give the log key you trust (--key, or --key-fingerprint as published by the platform): "
+                          "an archive cannot vouch for itself")
+    inside = _read(zf, "public_key.txt").decode("utf-8", "replace").strip()
+    if fingerprint(inside) != key_fingerprint.strip().lower():
+        raise VerifyError("the key in the archive does not have the fingerprint you trust")
+    return inside
+
+
+def _fetch(url: str):
+    with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 (an https URL the user gave)
+        return json.loads(resp.read(1 << 24))
+
+
+def check_current(base: str, vkey: str, size: int, root: bytes, policy, log) -> None:
+    """Consistency of the archive's checkpoint with the log's current one, fetched from `base`."""
+    base = base.rstrip("/")
+    try:
+        latest = _fetch(f"{base}/api/audit/checkpoints/latest/")
+        _, size2, root2, _ = open_checkpoint(latest["note"], vkey)
+        when = check_quorum(latest["note"], policy) if policy else None
+        proof = [] if size2 == size else _fetch(
+            f"{base}/api/audit/proofs/consistency/?first={size}&second={size2}")["proof"]
+        verify_consistency(size, size2, [_b64decode(h) for h in proof], root, root2)
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise VerifyError(f"cannot check against the current log at {base}: {exc}") from None
+    except VerifyError as exc:
+        raise VerifyError(f"the archive is NOT consistent with the current log at {base}: {exc}") from None
+    stamp = f", cosigned {dt.datetime.fromtimestamp(when, dt.timezone.utc):%Y-%m-%d %H:%M:%SZ}" if when else ""
+    log(f"ok  consistent with the current log ({size2} entries{stamp}): the archive is {size2 - size} entries behind")
+
+
+def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint: str | None = None,
+                   in_progress: bool = False, policy: str | None = None, log_url: str | None = None,
+                   log=print) -> dict:
+    """Verify the archive at `path`; return its manifest (with "verdict"), or raise VerifyError."""
     try:
         zf = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise VerifyError(f"cannot open the archive: {exc}") from None
     with zf:
-        manifest = _json(_read(zf, "manifest.json"), "manifest.json")
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise VerifyError(f"not a {FORMAT} archive")
-        vkey = _read(zf, "public_key.txt").decode("utf-8", "replace").strip()
-        if trusted_key is not None and vkey != trusted_key.strip():
-            raise VerifyError("the archive is signed with a different key than the one you trust")
-        if trusted_key is None:
-            log(f"NOTE: using the key inside the archive: {vkey}\n      compare it with the key published on the portal.")
-        note = _read(zf, "checkpoint.txt").decode("utf-8", "replace")
-        origin, size, root, _ext = open_checkpoint(note, vkey)
-        if manifest.get("origin", origin) != origin:
-            raise VerifyError(f"the checkpoint is from log {origin!r}, the manifest names {manifest.get('origin')!r}")
-        log(f"ok  checkpoint signed by {origin}: tree size {size}, root {root.hex()}")
+        vkey = _trusted_key(zf, trusted_key, key_fingerprint)
+        origin, _ = parse_vkey(vkey)
+        rules = parse_policy(policy) if policy else None
+        if rules and rules[2] and rules[2] != vkey:
+            raise VerifyError("the policy names a different log key")
 
-        events, seen = [], set()
-        for n, line in enumerate(_read(zf, "events.jsonl").splitlines(), 1):
+        # 1. the signed manifest and checkpoint
+        raw = _read(zf, "manifest.json")
+        try:
+            sig_text = verify_note(_read(zf, "manifest.sig").decode("utf-8", "replace"), vkey)
+        except VerifyError as exc:
+            raise VerifyError(f"the manifest signature: {exc}") from None
+        if sig_text != f"{FORMAT}\n{origin}\n{hashlib.sha256(raw).hexdigest()}\n":
+            raise VerifyError("the manifest was changed after the log key signed it")
+        m = _json(raw, "manifest.json")
+        if not isinstance(m, dict) or m.get("format") != FORMAT or m.get("kind") not in ("public", "full"):
+            raise VerifyError(f"not a {FORMAT} archive")
+        project = m["project"]
+        note = _read(zf, "checkpoint.txt").decode("utf-8", "replace")
+        _, size, root, _ = open_checkpoint(note, vkey)
+        if m.get("checkpoint") != {"size": size, "root": base64.b64encode(root).decode()}:
+            raise VerifyError("the manifest names another checkpoint than the one in the archive")
+        when = check_quorum(note, rules) if rules else None
+        as_of = (f"{dt.datetime.fromtimestamp(when, dt.timezone.utc):%Y-%m-%d %H:%M:%SZ} (witness-cosigned)"
+                 if when else f"{m.get('exported_at')} (the platform's word; no witness policy given)")
+        log(f"ok  manifest and checkpoint signed by {origin}: tree size {size}"
+            + (f", cosigned by a quorum of witnesses at {as_of}" if when else ""))
+
+        # 2. every event in the tree, its body matching its header
+        indices, withheld = m["events"], set(m.get("withheld", []))
+        if m["kind"] == "full" and withheld:
+            raise VerifyError("a full archive withholds event bodies")
+        lines = _read(zf, "events.jsonl").splitlines()
+        if len(lines) != len(indices):
+            raise VerifyError(f"the signed manifest lists {len(indices)} events, the archive holds {len(lines)}")
+        key = bytes.fromhex(m["tag_key"]) if m.get("tag_key") else None
+        events, headers, last = [], [], -1
+        for n, line in enumerate(lines, 1):
             rec = _json(line, f"events.jsonl line {n}")
             try:
-                index, event = rec["index"], rec["event"]
+                index, head_text = rec["index"], rec["header"]
                 proof = [_b64decode(p) for p in rec["proof"]]
-            except (TypeError, KeyError, ValueError, binascii.Error):
+                head = _json(head_text.encode(), f"the header of event {n}")
+            except (TypeError, KeyError, ValueError, binascii.Error, AttributeError):
                 raise VerifyError(f"events.jsonl line {n} is malformed") from None
-            if not isinstance(index, int) or isinstance(index, bool) or index in seen:
-                raise VerifyError(f"events.jsonl line {n}: bad or repeated index")
-            if events and index < events[-1][0]:
-                raise VerifyError(f"events.jsonl line {n}: events are out of order")
-            seen.add(index)
+            if index != indices[n - 1] or not isinstance(index, int) or index <= last:
+                raise VerifyError(f"events.jsonl line {n}: index {index} is not the manifest's {indices[n - 1]} "
+                                  "(events dropped, added or reordered)")
+            last = index
+            if not isinstance(head, dict) or canonical_bytes(head).decode() != head_text or head.get("v") != 2:
+                raise VerifyError(f"event {n} (index {index}): the leaf header is not canonical")
             try:
-                verify_inclusion(index, size, leaf_hash(canonical_bytes(event)), proof, root)
+                verify_inclusion(index, size, leaf_hash(head_text.encode()), proof, root)
             except VerifyError as exc:
-                raise VerifyError(f"event at index {index} (line {n}) is NOT in the signed log: {exc}") from None
-            events.append((index, event))
-        if len(events) != manifest.get("event_count"):
-            raise VerifyError(f"the manifest claims {manifest.get('event_count')} events, found {len(events)}")
-        log(f"ok  {len(events)} events, each proven to be in the signed log")
+                raise VerifyError(f"event {n} (index {index}) is NOT in the signed log: {exc}") from None
+            # 3. its place in the project's sequence
+            if key is not None and head.get("tag") != project_tag(key, n):
+                raise VerifyError(f"event {n} (index {index}) is not event {n} of project {project['id']}: its tag "
+                                  "does not match (another project's event, or events are missing before it)")
+            body = rec.get("event")
+            if body is None:
+                if index not in withheld or head.get("vis") == "public":
+                    raise VerifyError(f"event {n} (index {index}) is public but its body is withheld")
+            else:
+                if hashlib.sha256(canonical_bytes(body)).hexdigest() != head.get("body"):
+                    raise VerifyError(f"event {n} (index {index}) was changed: its body does not match its hash "
+                                      "in the signed log")
+                if body.get("project") != project["id"] or body.get("visibility") != head.get("vis"):
+                    raise VerifyError(f"event {n} (index {index}) belongs to project {body.get('project')}, "
+                                      f"not to project {project['id']}")
+                events.append(body)
+            headers.append(head)
+        log(f"ok  {len(lines)} events, each proven in the signed log ({len(withheld)} bodies withheld as hashes)")
 
-        claimed = manifest.get("result")
-        got = replay_result([e for _, e in events])
-        if got != claimed:
-            raise VerifyError(f"replaying the events gives {json.dumps(got)}, the archive claims {json.dumps(claimed)}")
-        log("ok  replaying the events gives the claimed result")
+        # 3/4. completeness and the close
+        closes = [i for i, h in enumerate(headers) if "count" in h]
+        if key is None:
+            if not in_progress:
+                raise VerifyError("the project's sequence key is not revealed yet (its deadline has not passed): "
+                                  "completeness cannot be checked; use --in-progress")
+            log("--  completeness cannot be checked before the deadline: the project's sequence key is not revealed")
+        closed = bool(closes)
+        if closed:
+            c = closes[0]
+            body = next((e for e in events if hashlib.sha256(canonical_bytes(e)).hexdigest() == headers[c]["body"]),
+                        None)
+            if len(closes) > 1 or headers[c]["count"] != c + 1 or body is None or body.get("action") != CLOSE_ACTION:
+                raise VerifyError("the project's closing event is malformed or repeated")
+            if (body.get("payload") or {}).get("tag_key") != m.get("tag_key"):
+                raise VerifyError("the closing event reveals another sequence key than the manifest's")
+            if m.get("status") != "closed" or m.get("final_count") != c + 1:
+                raise VerifyError("the manifest's status disagrees with the closing event")
+            log(f"ok  complete: the closing event commits to {c + 1} events and all {c + 1} are here, in order")
+        if not closed:
+            if m.get("status") == "closed":
+                raise VerifyError("the manifest says the project is closed, but its closing event is missing "
+                                  "(an archive cut before the end)")
+            if not in_progress:
+                raise VerifyError(f"the project is NOT closed in this archive ({len(lines)} events as of checkpoint "
+                                  f"size {size}): there is no final result to verify; use --in-progress")
 
-        for doc in manifest.get("documents", []):
-            if not isinstance(doc, dict) or not isinstance(doc.get("sha256"), str) or len(doc["sha256"]) != 64:
-                raise VerifyError("the document list is malformed")
+        # 5. documents
+        attached = {(e["payload"]["sha256"], e["payload"]["name"]) for e in events if e.get("action") == "document.attach"}
+        listed = m.get("documents", [])
+        if {(d["sha256"], d["name"]) for d in listed} != attached:
+            raise VerifyError("the manifest's documents are not those the document events recorded")
+        for doc in listed:
             member = doc.get("file")
-            if member and hashlib.sha256(_read(zf, member)).hexdigest() != doc["sha256"]:
-                raise VerifyError(f"document {member} does not match its hash")
-        log(f"ok  {len(manifest.get('documents', []))} document hashes listed")
-    return manifest
+            if member is None:
+                if m["kind"] == "full" or doc.get("access") == "public":
+                    raise VerifyError(f"document {doc['name']} is missing from the archive")
+                continue
+            if hashlib.sha256(_read(zf, member)).hexdigest() != doc["sha256"]:
+                raise VerifyError(f"document {doc['name']} does not match the hash recorded in the log")
+        log(f"ok  {len(listed)} documents, every file matching the hash recorded in the log")
+
+        # 6. the result
+        names = [e["payload"] for e in events if e.get("action") in ("project.create", "project.publish")]
+        if not names or {"id": project["id"], "code": names[-1].get("code"), "title": names[-1].get("title")} != project:
+            raise VerifyError("the manifest's project (id, code, title) is not the one the events record")
+        if closed:
+            got = replay_result(events)
+            if got != m.get("result"):
+                raise VerifyError(f"replaying the events gives {json.dumps(got, ensure_ascii=False)}, "
+                                  f"the archive claims {json.dumps(m.get('result'), ensure_ascii=False)}")
+            log("ok  replaying the events gives the published result")
+            m["verdict"] = f"closed project {project['code']}: all {len(lines)} events present, result verified"
+        else:
+            if m.get("result") is not None:
+                raise VerifyError("an archive of a running project claims a result")
+            replay_result(events)  # still refuse broken auction rules
+            m["verdict"] = f"project {project['code']} in progress as of {as_of}: no result yet"
+        if log_url:
+            check_current(log_url, vkey, size, root, rules, log)
+    return m
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="sunlight-verify", description=__doc__.split("\n\n")[0])
     ap.add_argument("archive")
-    ap.add_argument("--key", help="the platform verifier key you trust (from the portal)")
+    ap.add_argument("--key", help="the log key you trust, as published by the platform (name+id+base64)")
+    ap.add_argument("--key-fingerprint", help="or the SHA-256 fingerprint of that key, as published")
+    ap.add_argument("--in-progress", action="store_true", help="accept a project that has not closed (no result)")
+    ap.add_argument("--policy", help="a C2SP tlog-policy file: witnesses whose cosignatures a checkpoint needs")
+    ap.add_argument("--log", help="the platform's URL: check the archive against the current log")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     try:
-        manifest = verify_archive(args.archive, args.key, log=(lambda *a: None) if args.quiet else print)
-    except VerifyError as exc:
+        policy = open(args.policy, encoding="utf-8").read() if args.policy else None
+        m = verify_archive(args.archive, args.key, key_fingerprint=args.key_fingerprint, in_progress=args.in_progress,
+                           policy=policy, log_url=args.log, log=(lambda *a: None) if args.quiet else print)
+    except (VerifyError, OSError) as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
-    project = manifest.get("project") if isinstance(manifest.get("project"), dict) else {}
-    print(f"VERIFIED: archive of project {project.get('code', '?')}")
+    print(f"VERIFIED: {m['verdict']}")
     return 0
 
 

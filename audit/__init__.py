@@ -6,3 +6,10 @@ def record(**kwargs):
     from audit.services import record_event
 
     return record_event(**kwargs)
+
+
+def close_project(**kwargs):
+    """Record a project's closing event once (see audit.services.close_project)."""
+    from audit.services import close_project
+
+    return close_project(**kwargs)

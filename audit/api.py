@@ -62,7 +62,9 @@ def checkpoint_json(cp: Checkpoint) -> dict:
 
 
 def event_json(event: Event, index: int | None, seen: Disclosure) -> dict:
-    out = {"id": event.pk, "index": index, "leaf_hash": proofs.b64(event.leaf_hash), "visibility": event.visibility}
+    leaf_hash = event.leaf_hash
+    out = {"id": event.pk, "index": index, "leaf_hash": proofs.b64(leaf_hash) if leaf_hash else None,
+           "header": event.leaf.header if leaf_hash else None, "visibility": event.visibility}
     if seen is Disclosure.FULL:
         out["event"] = event.body
     return out
@@ -123,7 +125,7 @@ def inclusion(request):
 
     leaf = Leaf.objects.get(index=index)
     return Response({"index": index, "tree_size": size, "event": leaf.event_id, "leaf_hash": proofs.b64(leaf.hash),
-                     "proof": [proofs.b64(h) for h in proof]})
+                     "header": leaf.header, "proof": [proofs.b64(h) for h in proof]})
 
 
 @extend_schema(operation_id="audit_consistency_proof", description="RFC 6962 consistency proof between two tree sizes.", responses={200: CONSISTENCY}, parameters=[OpenApiParameter("first", OpenApiTypes.INT, required=True, description="the smaller tree size"), OpenApiParameter("second", OpenApiTypes.INT, required=True, description="the larger tree size")])

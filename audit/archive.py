@@ -1,36 +1,60 @@
-"""Project archives (刻盘存档): one zip that ``sunlight-verify`` checks offline.
+"""Project archives (刻盘存档): one zip that ``sunlight-verify`` checks offline with the log key.
 
-Contents: ``manifest.json`` (project, event count, the claimed result, document hashes),
-``checkpoint.txt`` (a signed checkpoint), ``public_key.txt`` (the platform verifier key),
-``events.jsonl`` (each event's canonical body, its leaf index and its inclusion proof against
-the checkpoint) and ``README.txt``. Everything is taken from the audit log alone.
+Members (format ``sunlight-archive/2``):
+
+* ``manifest.json``: the project header, every event's leaf index, which bodies are withheld, the
+  document hashes, the checkpoint, the project's status and (once closed) its result, and — once
+  the project's deadlines have passed — the key of its sequence tags (``audit.leaf``);
+* ``manifest.sig``: a signed note by the log key over ``sunlight-archive/2 / origin / sha256(manifest)``;
+* ``checkpoint.txt``: the signed (and, with witnesses, cosigned) checkpoint the proofs lead to;
+* ``events.jsonl``: per event its leaf index, leaf header, inclusion proof and — unless withheld — body;
+* ``documents/<sha256>``: the documents' bytes; ``public_key.txt`` (only for ``--key-fingerprint``);
+  ``README.txt``.
+
+Two kinds: ``public`` (anyone may download it: bodies of sealed and supervisor-only events are
+withheld, only their leaf headers — hashes — remain; only public documents) and ``full`` (for
+supervisors). Everything is read from the audit log in a few queries.
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import io
 import json
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+from audit import checkpoint as ck
 from audit import merkle, proofs, sequencer
 from audit.canonical import canonical_bytes
+from audit.leaf import CLOSE_ACTION
 from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
 from audit.replay import Ev, replay
 
-FORMAT = "sunlight-archive/1"
-BATCH = 2000
+FORMAT = "sunlight-archive/2"
+KINDS = ("public", "full")
+BATCH = 4000
 
-README = """Sunlight project archive ({code})
+README = """Sunlight project archive ({code}, {kind})
 
-Verify it offline with:  sunlight-verify {name} --key '{vkey}'
-(compare that key with the one published on the platform's portal, /audit/public-key/).
+Verify it offline with the log key the platform publishes (never a key you got with this archive):
 
-events.jsonl   every audit event of the project, its leaf index and inclusion proof
-checkpoint.txt the signed tree head (C2SP tlog-checkpoint, Ed25519 signed note) the proofs lead to
-public_key.txt the platform's verifier key
-manifest.json  the project, the number of events, the result the events replay to, document hashes
+    sunlight-verify {name} --key '<the key from the platform's /audit/public-key/ page>'
+    sunlight-verify {name} --key-fingerprint <its fingerprint, as published>
+
+A running project verifies only with --in-progress (and then shows no result).
+
+manifest.json / .sig  the project, every event's leaf index, documents, result, signed by the log key
+checkpoint.txt        the signed tree head (C2SP tlog-checkpoint) the inclusion proofs lead to
+events.jsonl          each event's leaf header (its hash and its place in the project), proof, body
+documents/            the documents, named by their SHA-256
 """
 
 
@@ -64,49 +88,134 @@ def inclusion_proofs(indices: list[int], size: int) -> dict[int, list[bytes]]:
     return out
 
 
-def build(project_id: int, out: str | Path | BinaryIO, *, integrate: bool = True) -> dict:
+def _rows(project_id: int, size: int) -> list[tuple]:
+    """(index, header, canonical, visibility) of the project's events in the tree, in log order."""
+    le, ev = Leaf._meta.db_table, Event._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT l."index", l.header, e.canonical, e.visibility FROM {ev} e JOIN {le} l ON l.event_id = e.id '
+                    f'WHERE e.project_id = %s AND l."index" < %s ORDER BY l."index"', [project_id, size])
+        return cur.fetchall()
+
+
+def published_result(state: dict) -> dict:
+    """The result the platform publishes, from its own replay: each lot's status, the candidates
+    publicised, the award, and the auction's outcome."""
+    lots = {}
+    evaluation = (state.get("evaluation") or {}).get("lots", {})
+    for lot_id, lot in (state.get("trading") or {}).get("lots", {}).items():
+        e = evaluation.get(lot_id) or {}
+        publicised = e.get("publicity") is not None and e.get("evaluation")
+        awards = [a for a in e.get("awards", []) if a["status"] in ("active", "contracted")]
+        lots[lot_id] = {
+            "status": lot.get("status"),
+            "candidates": [[c["rank"], c["bidder"]] for c in e["evaluation"]["candidates"]] if publicised else [],
+            "award": {"bidder": awards[-1]["bidder"], "price_fen": awards[-1]["price_fen"]} if awards else None,
+            "auction": None,
+        }
+    for a in (state.get("auction") or {}).get("auctions", {}).values():
+        if a.get("phase") != "closed":
+            continue
+        entry = lots.setdefault(str(a["lot"]), {"status": None, "candidates": [], "award": None, "auction": None})
+        deal = a["outcome"] == "deal"
+        entry["auction"] = {"outcome": a["outcome"], "price_fen": a["price_fen"],
+                            "winner_number": a["leader"] if deal else None, "bids": a["bid_count"]}
+        if deal:
+            entry["award"] = {"bidder": a["winner_organisation"], "price_fen": a["price_fen"]}
+    return {"lots": lots}
+
+
+def deadlines_passed(state: dict, now: dt.datetime) -> bool:
+    """Every lot's bid (registration) deadline has passed: who and how many may now be known."""
+    lots = (state.get("trading") or {}).get("lots", {})
+    ends = [lot.get("bid_deadline") for lot in lots.values()]
+    return bool(ends) and all(e and dt.datetime.fromisoformat(e.replace("Z", "+00:00")) <= now for e in ends)
+
+
+def _document_files(shas: set[str]) -> dict[str, bytes]:
+    """The stored bytes of documents by hash (the trading app's Document model, looked up lazily)."""
+    if not shas:
+        return {}
+    Document = apps.get_model("trading", "Document")
+    out = {}
+    for doc in Document.objects.filter(sha256__in=sorted(shas)):
+        if doc.sha256 not in out:
+            with doc.file.open("rb") as fh:
+                out[doc.sha256] = fh.read()
+    return out
+
+
+def sign_manifest(raw: bytes) -> str:
+    origin = sequencer.origin()
+    return ck.sign_note(f"{FORMAT}\n{origin}\n{hashlib.sha256(raw).hexdigest()}\n", origin, sequencer.signing_key())
+
+
+def checkpoint_note(cp: Checkpoint) -> str:
+    """The checkpoint as published: cosigned by the witnesses when there are any."""
+    from audit import witnessing
+
+    return witnessing.published_note(cp)
+
+
+def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", integrate: bool = True,
+          now: dt.datetime | None = None) -> dict:
+    if kind not in KINDS:
+        raise ArchiveError(f"an archive is public or full, not {kind!r}")
+    now = now or timezone.now()
     if integrate:
         sequencer.integrate_all()
     cp: Checkpoint | None = proofs.latest_checkpoint()
     if cp is None:
         raise ArchiveError("no signed checkpoint yet: run the sequencer first")
-    rows = list(
-        Leaf.objects.filter(event__project_id=project_id, index__lt=cp.size)
-        .order_by("index")
-        .values_list("index", "event__canonical")
-    )
-    total = Event.objects.filter(project_id=project_id).count()
+    rows = _rows(project_id, cp.size)
     if not rows:
         raise ArchiveError(f"project {project_id} has no events in the log")
+    total = Event.objects.filter(project_id=project_id).count()
     if len(rows) != total:
         raise ArchiveError(f"{total - len(rows)} events of project {project_id} are not covered by a checkpoint yet")
-    bodies = [json.loads(c) for _, c in rows]
+    if any(header is None for _, header, _, _ in rows):
+        raise ArchiveError(f"project {project_id} has events recorded before leaf headers (format 1)")
+    bodies = [json.loads(c) for _, _, c, _ in rows]
     state = replay(Ev.from_body(b) for b in bodies)
-    proof_map = inclusion_proofs([i for i, _ in rows], cp.size)
-    info = next((b["payload"] for b in bodies if b["action"] == "project.create"), {})
-    documents = [
-        {"name": b["payload"]["name"], "sha256": b["payload"]["sha256"], "size": b["payload"]["size"]}
-        for b in bodies if b["action"] == "document.attach"
-    ]
+    closed = any(b["action"] == CLOSE_ACTION for b in bodies)
+    reveal = closed or kind == "full" or deadlines_passed(state, now)
+    withheld = [i for i, _, _, vis in rows if vis != "public"] if kind == "public" else []
+    info = next((b["payload"] for b in reversed(bodies) if b["action"] in ("project.create", "project.publish")), {})
+    attached = [b["payload"] for b in bodies if b["action"] == "document.attach"]
+    shipped = {d["sha256"] for d in attached if kind == "full" or d["access"] == "public"}
+    files = _document_files(shipped)
+    documents = [{"name": d["name"], "sha256": d["sha256"], "size": d["size"], "access": d["access"],
+                  "file": f"documents/{d['sha256']}" if d["sha256"] in files else None} for d in attached]
     manifest = {
         "format": FORMAT,
+        "kind": kind,
         "origin": sequencer.origin(),
         "project": {"id": project_id, "code": info.get("code"), "title": info.get("title")},
-        "checkpoint_size": cp.size,
-        "event_count": len(rows),
-        "result": state.get("outcome", {"lots": {}}),
+        "checkpoint": {"size": cp.size, "root": cp.root_b64},
+        "events": [i for i, _, _, _ in rows],
+        "withheld": withheld,
+        "status": "closed" if closed else "in-progress",
+        "final_count": next((n for n, b in enumerate(bodies, 1) if b["action"] == CLOSE_ACTION), None),
+        "tag_key": sequencer.project_tag_key(project_id).hex() if reveal else None,
+        "result": published_result(state) if closed else None,
         "documents": documents,
+        "exported_at": now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    vkey = sequencer.verifier_key()
+    raw = canonical_bytes(manifest)
+    proof_map = inclusion_proofs(manifest["events"], cp.size)
+    hidden = set(withheld)
     lines = io.StringIO()
-    for (index, _canonical), body in zip(rows, bodies):
-        rec = {"index": index, "event": body, "proof": [proofs.b64(h) for h in proof_map[index]]}
-        lines.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    for (index, header, canonical, _), body in zip(rows, bodies):
+        proof = ",".join(f'"{base64.b64encode(h).decode()}"' for h in proof_map[index])
+        text = "" if index in hidden else f',"event":{canonical}'
+        lines.write(f'{{"index":{index},"header":{json.dumps(header)},"proof":[{proof}]{text}}}\n')
     name = Path(out).name if isinstance(out, (str, Path)) else "archive.zip"
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
-        zf.writestr("checkpoint.txt", cp.note)
-        zf.writestr("public_key.txt", vkey + "\n")
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("manifest.json", raw)
+        zf.writestr("manifest.sig", sign_manifest(raw))
+        zf.writestr("checkpoint.txt", checkpoint_note(cp))
+        zf.writestr("public_key.txt", sequencer.verifier_key() + "\n")
         zf.writestr("events.jsonl", lines.getvalue())
-        zf.writestr("README.txt", README.format(code=info.get("code") or project_id, name=name, vkey=vkey))
+        for sha, data in files.items():
+            zf.writestr(f"documents/{sha}", data)
+        zf.writestr("README.txt", README.format(code=info.get("code") or project_id, name=name, kind=kind))
     return manifest

@@ -5,10 +5,13 @@ Each check recomputes from the event bytes and verifies with the standalone veri
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import sunlight_verify as sv
 from audit import archive, merkle, proofs, sequencer
+from audit.leaf import leaf_input
 from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
 
@@ -40,13 +43,18 @@ def check_project(project_id: int, *, event_ids: list[int] | None = None) -> Che
     if event_ids is not None:
         qs = qs.filter(id__in=event_ids)
     events = list(qs.order_by("id").values_list("id", "canonical"))
-    leaves = dict(Leaf.objects.filter(event_id__in=[e for e, _ in events]).values_list("event_id", "index"))
-    covered = [(eid, text, leaves[eid]) for eid, text in events if eid in leaves and leaves[eid] < size]
+    leaves = {e: (i, h) for e, i, h in Leaf.objects.filter(event_id__in=[e for e, _ in events])
+              .values_list("event_id", "index", "header")}
+    covered = [(eid, text, leaves[eid][0], leaves[eid][1]) for eid, text in events
+               if eid in leaves and leaves[eid][0] < size]
     pending = len(events) - len(covered)
-    proof_map = archive.inclusion_proofs([i for _, _, i in covered], size)
-    for eid, text, index in covered:
+    proof_map = archive.inclusion_proofs([i for _, _, i, _ in covered], size)
+    for eid, text, index, header in covered:
         try:
-            sv.verify_inclusion(index, size, sv.leaf_hash(text.encode("utf-8")), proof_map[index], root)
+            if header is not None and json.loads(header)["body"] != hashlib.sha256(text.encode("utf-8")).hexdigest():
+                raise sv.VerifyError("body changed")
+            sv.verify_inclusion(index, size, sv.leaf_hash(leaf_input(text.encode("utf-8"), header)),
+                                proof_map[index], root)
         except sv.VerifyError:
             return Check(False, f"Event #{eid} (log position {index}) does NOT match the signed log: "
                                 "it was changed after it was recorded.",

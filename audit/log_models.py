@@ -4,6 +4,7 @@
   Indices are contiguous from 0, assigned in batches by ``audit.sequencer`` only.
 * ``TreeNode``: the hash of every *perfect* subtree of level >= 1 (``key = level << 48 | index``),
   enough to answer any inclusion or consistency proof with O(log n) rows and no recomputation.
+* ``ProjectSequence``: each project's number of integrated events (its leaves carry tag(n)).
 * ``Checkpoint``: signed tree heads (C2SP tlog-checkpoint in a signed note, Ed25519).
 
 All three refuse UPDATE, DELETE and TRUNCATE (trigger in the migration); business transactions
@@ -31,6 +32,8 @@ class Leaf(models.Model):
     index = models.BigIntegerField(primary_key=True)
     event = models.OneToOneField("audit.Event", on_delete=models.PROTECT, related_name="leaf")
     hash = models.BinaryField(max_length=32)
+    header = models.TextField(null=True, blank=True,
+                              help_text="the leaf header the hash is over (audit.leaf); empty for leaves of format 1")
 
     class Meta:
         ordering = ["index"]
@@ -38,6 +41,14 @@ class Leaf(models.Model):
 
     def __str__(self) -> str:
         return f"leaf {self.index} = event {self.event_id}"
+
+
+class ProjectSequence(models.Model):
+    """How many events of each project the sequencer has integrated (the next event's n - 1).
+    Written only by the sequencer, under its lock; ``audit_verify`` recomputes it from the leaves."""
+
+    project_id = models.BigIntegerField(primary_key=True)
+    count = models.BigIntegerField(default=0)
 
 
 class TreeNode(models.Model):

@@ -5,8 +5,6 @@ columns are copies of fields inside it, kept for querying. `audit_verify` checks
 """
 from __future__ import annotations
 
-import hashlib
-
 from django.db import models
 
 
@@ -56,11 +54,15 @@ class Event(models.Model):
         return self.canonical.encode("utf-8")
 
     @property
-    def leaf_hash(self) -> bytes:
-        return hashlib.sha256(b"\x00" + self.canonical_bytes).digest()
+    def leaf_hash(self) -> bytes | None:
+        """The stored leaf hash (over the leaf header, audit.leaf), or None before integration."""
+        try:
+            return bytes(self.leaf.hash)
+        except Event.leaf.RelatedObjectDoesNotExist:
+            return None
 
 
-from audit.log_models import Checkpoint, Leaf, TreeNode  # noqa: E402,F401  (the Merkle tree's own tables)
+from audit.log_models import Checkpoint, Leaf, ProjectSequence, TreeNode  # noqa: E402,F401  (the Merkle tree's own tables)
 
 
 class EventContext(models.Model):

@@ -83,6 +83,7 @@ class EventProof:
     leaf_hash: bytes
     proof: list[bytes]
     checkpoint: Checkpoint
+    header: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -90,6 +91,7 @@ class EventProof:
             "index": self.index,
             "tree_size": self.checkpoint.size,
             "leaf_hash": b64(self.leaf_hash),
+            "header": self.header,
             "proof": [b64(h) for h in self.proof],
             "root": self.checkpoint.root_b64,
             "checkpoint": self.checkpoint.note,
@@ -113,4 +115,4 @@ def event_proof(event: Event | int, checkpoint: Checkpoint | None = None, *, int
     cp = checkpoint or latest_checkpoint()
     if cp is None or cp.size <= leaf.index:
         raise NotFoundError(f"event {event_id} is not covered by a signed checkpoint yet")
-    return EventProof(event_id, leaf.index, bytes(leaf.hash), inclusion_proof(leaf.index, cp.size), cp)
+    return EventProof(event_id, leaf.index, bytes(leaf.hash), inclusion_proof(leaf.index, cp.size), cp, leaf.header)

@@ -20,8 +20,9 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from audit import checkpoint as ck
+from audit import leaf as lf
 from audit import merkle
-from audit.log_models import Checkpoint, Leaf, TreeNode, node_key
+from audit.log_models import Checkpoint, Leaf, ProjectSequence, TreeNode, node_key
 from audit.models import Event
 
 ADVISORY_LOCK_ID = 0x53554E4C  # "SUNL"
@@ -30,8 +31,17 @@ LOOKBACK = dt.timedelta(minutes=10)  # longer than any business transaction
 
 # ------------------------------------------------------------------ configuration + key
 
+EXAMPLE_ORIGIN = "sunlight.example/log"
+
+
 def origin() -> str:
-    return getattr(settings, "SUNLIGHT_LOG_ORIGIN", "sunlight.example/log")
+    value = getattr(settings, "SUNLIGHT_LOG_ORIGIN", "") or EXAMPLE_ORIGIN
+    if value == EXAMPLE_ORIGIN and getattr(settings, "PRODUCTION", False):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("SUNLIGHT_LOG_ORIGIN is the example name: production needs the log's own origin "
+                                   "(e.g. ggzy.example-city.gov.cn/sunlight/log)")
+    return value
 
 
 def key_file() -> Path:
@@ -55,6 +65,20 @@ def _key(path: str):
 
 def signing_key():
     return _key(str(key_file()))
+
+
+@functools.lru_cache(maxsize=4)
+def _tag_master(path: str) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    raw = _key(path).private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                   serialization.NoEncryption())
+    return lf.master_from_private(raw)
+
+
+def project_tag_key(project_id: int) -> bytes:
+    """The key of a project's completeness tags (secret until revealed; see audit.leaf)."""
+    return lf.project_key(_tag_master(str(key_file())), project_id)
 
 
 def verifier_key() -> str:
@@ -127,26 +151,49 @@ def pending_events(now: dt.datetime, limit: int):
         Event.objects.filter(id__gt=_event_floor(now))
         .filter(~Exists(Leaf.objects.filter(event_id=OuterRef("pk"))))
         .order_by("id")
-        .values_list("id", "canonical")[:limit]
+        .values_list("id", "canonical", "project_id", "visibility", "action")[:limit]
     )
 
 
-def _insert(leaves: list[tuple[int, int, bytes]], nodes: list[tuple[int, bytes]]) -> None:
+def _copy_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _insert(leaves: list[tuple[int, int, bytes, str]], nodes: list[tuple[int, bytes]]) -> None:
     if connection.vendor == "postgresql":  # COPY: the fastest way in; the triggers only refuse changes
         with connection.cursor() as cur:
             if leaves:
-                buf = io.StringIO("".join(f"{i}\t{e}\t\\\\x{h.hex()}\n" for i, e, h in leaves))
-                cur.copy_expert(f'COPY {Leaf._meta.db_table} ("index", event_id, hash) FROM STDIN', buf)
+                buf = io.StringIO("".join(f"{i}\t{e}\t\\\\x{h.hex()}\t{_copy_text(t)}\n" for i, e, h, t in leaves))
+                cur.copy_expert(f'COPY {Leaf._meta.db_table} ("index", event_id, hash, header) FROM STDIN', buf)
             if nodes:
                 buf = io.StringIO("".join(f"{k}\t\\\\x{h.hex()}\n" for k, h in nodes))
                 cur.copy_expert(f"COPY {TreeNode._meta.db_table} (key, hash) FROM STDIN", buf)
         return
-    Leaf.objects.bulk_create([Leaf(index=i, event_id=e, hash=h) for i, e, h in leaves], batch_size=500)
+    Leaf.objects.bulk_create([Leaf(index=i, event_id=e, hash=h, header=t) for i, e, h, t in leaves], batch_size=500)
     TreeNode.objects.bulk_create([TreeNode(key=k, hash=h) for k, h in nodes], batch_size=500)
 
 
+def _tags(rows) -> dict[int, tuple[str, int]]:
+    """event id -> (tag, n) for the batch's project events; advances each project's counter."""
+    projects = sorted({r[2] for r in rows if r[2] is not None})
+    if not projects:
+        return {}
+    counts = dict(ProjectSequence.objects.filter(project_id__in=projects).values_list("project_id", "count"))
+    start = {p: counts.get(p, 0) for p in projects}
+    keys = {p: project_tag_key(p) for p in projects}
+    out, seen = {}, dict(start)
+    for event_id, _canonical, project_id, _vis, _action in rows:
+        if project_id is not None:
+            seen[project_id] += 1
+            out[event_id] = (lf.tag(keys[project_id], seen[project_id]), seen[project_id])
+    new = [ProjectSequence(project_id=p, count=seen[p]) for p in projects]
+    ProjectSequence.objects.bulk_create(new, update_conflicts=True, unique_fields=["project_id"],
+                                        update_fields=["count"])
+    return out
+
+
 def _sign(size: int, root: bytes, now: dt.datetime, max_event_id: int) -> Checkpoint:
-    cp = ck.Checkpoint(origin(), size, root, (f"time {ck.format_time(now)}",))
+    cp = ck.Checkpoint(origin(), size, root)
     note = ck.sign_checkpoint(cp, signing_key())
     return Checkpoint.objects.create(size=size, root=root, created_at=now, note=note, max_event_id=max_event_id)
 
@@ -167,9 +214,13 @@ def integrate(*, now: dt.datetime | None = None, limit: int = 10_000, sign: bool
             return Integrated(0, size, None)
         cr = merkle.CompactRange(size, fetch_nodes(merkle.CompactRange.border_nodes(size)))
         leaves, nodes = [], []
-        for event_id, canonical in rows:
-            h = merkle.leaf_hash(canonical.encode("utf-8"))
-            leaves.append((cr.size, event_id, h))
+        tags = _tags(rows)
+        for event_id, canonical, _project, visibility, action in rows:
+            tag, n = tags.get(event_id, (None, None))
+            head = lf.header(canonical=canonical.encode("utf-8"), visibility=visibility, tag_hex=tag,
+                             count=n if action == lf.CLOSE_ACTION else None)
+            h = merkle.leaf_hash(head)
+            leaves.append((cr.size, event_id, h, head.decode("utf-8")))
             nodes.extend((node_key(lvl, i), nh) for (lvl, i), nh in cr.append(h))
         _insert(leaves, nodes)
         cp = None

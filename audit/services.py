@@ -131,3 +131,18 @@ def event_id_of(uid: str) -> sql.Sql:
 def on_commit(func) -> None:
     """Run `func` after the current transaction commits (websocket / Celery sends go here)."""
     transaction.on_commit(func)
+
+
+def close_project(*, project_id: int, lots: dict[str, str], at: dt.datetime | None = None) -> Event | None:
+    """Record the project's closing event (``project.close``) once, in the caller's transaction, after
+    its last lot reached a final state. Its leaf header commits to the project's final event count and
+    its body reveals the key of the project's sequence tags (audit.leaf), so that anyone can check the
+    project's event list is complete. Returns None if the project is already closed."""
+    _require_transaction()
+    from audit.leaf import CLOSE_ACTION
+    from audit.sequencer import project_tag_key
+
+    if Event.objects.filter(project_id=project_id, action=CLOSE_ACTION).exists():
+        return None
+    return record_event(action=CLOSE_ACTION, subject=f"project:{project_id}", project_id=project_id, at=at,
+                        payload={"project": project_id, "lots": lots, "tag_key": project_tag_key(project_id).hex()})

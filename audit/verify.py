@@ -16,10 +16,11 @@ from django.db import connection
 from django.utils import timezone
 
 from audit import checkpoint as ck
+from audit import leaf as lf
 from audit import merkle
-from audit.log_models import Checkpoint, Leaf, TreeNode, node_key
+from audit.log_models import Checkpoint, Leaf, ProjectSequence, TreeNode, node_key
 from audit.models import Event
-from audit.sequencer import LOOKBACK, origin, verifier_key
+from audit.sequencer import LOOKBACK, origin, project_tag_key, verifier_key
 
 CHUNK = 5000
 
@@ -48,7 +49,7 @@ class _Bad(Exception):
 
 
 def _columns_match(row, body: dict) -> str | None:
-    _, event_id, _, _, uid, action, subject, project_id, visibility, actor_id = row
+    _, event_id, _, _, uid, action, subject, project_id, visibility, actor_id, _header = row
     expected = {"uid": uid, "action": action, "subject": subject, "project": project_id, "visibility": visibility}
     for key, value in expected.items():
         if body.get(key) != value:
@@ -63,7 +64,7 @@ def _leaf_rows(start: int, stop: int):
     with connection.cursor() as cur:
         cur.execute(
             f'SELECT l."index", l.event_id, l.hash, e.canonical, e.uid, e.action, e.subject, e.project_id, '
-            f"e.visibility, e.actor_id FROM {le} l LEFT JOIN {ev} e ON e.id = l.event_id "
+            f"e.visibility, e.actor_id, l.header FROM {le} l LEFT JOIN {ev} e ON e.id = l.event_id "
             f'WHERE l."index" >= %s AND l."index" < %s ORDER BY l."index"',
             [start, stop],
         )
@@ -98,6 +99,8 @@ def _verify(res: Result, now: dt.datetime, vkey: str) -> None:
 
     # 2. leaves and nodes, chunk by chunk
     cr = merkle.CompactRange()
+    seq: dict[int, int] = {}  # project -> events seen so far (each leaf header carries tag(n))
+    keys: dict[int, bytes] = {}
     expected_nodes = 0
     for start in range(0, total, CHUNK):
         created: dict[int, tuple[int, bytes]] = {}
@@ -108,7 +111,20 @@ def _verify(res: Result, now: dt.datetime, vkey: str) -> None:
                 raise _Bad(cr.size, "leaf missing: the sequence of leaf indices has a gap (an event was removed)")
             if canonical is None:
                 raise _Bad(index, f"event #{event_id} was removed from the events table")
-            h = merkle.leaf_hash(canonical.encode("utf-8"))
+            project_id, header = row[7], row[10]
+            if header is not None:
+                tag, n = None, None
+                if project_id is not None:
+                    n = seq[project_id] = seq.get(project_id, 0) + 1
+                    if project_id not in keys:
+                        keys[project_id] = project_tag_key(project_id)
+                    tag = lf.tag(keys[project_id], n)
+                want = lf.header(canonical=canonical.encode("utf-8"), visibility=row[8], tag_hex=tag,
+                                 count=n if row[5] == lf.CLOSE_ACTION else None).decode("utf-8")
+                if want != header:
+                    raise _Bad(index, f"event #{event_id} was altered or reordered: its leaf header (body hash or "
+                                      "project sequence tag) no longer matches the event")
+            h = merkle.leaf_hash(lf.leaf_input(canonical.encode("utf-8"), header))
             if h != stored:
                 raise _Bad(index, f"event #{event_id} was altered or reordered: its bytes no longer hash to the stored leaf")
             try:
@@ -147,6 +163,11 @@ def _verify(res: Result, now: dt.datetime, vkey: str) -> None:
     extra = TreeNode.objects.count() - expected_nodes
     if extra:
         raise _Bad(None, f"{extra} tree nodes are stored that the events do not produce")
+    counts = dict(ProjectSequence.objects.values_list("project_id", "count"))
+    for project_id, n in seq.items():
+        if counts.get(project_id) != n:
+            raise _Bad(None, f"project {project_id}: the sequencer's count {counts.get(project_id)} differs from "
+                             f"its {n} tagged leaves")
     # 3. every event that had time to be integrated is in the tree
     missed = (
         Event.objects.filter(created_at__lt=now - LOOKBACK, leaf__isnull=True).order_by("id").values_list("id", flat=True).first()

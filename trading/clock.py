@@ -55,7 +55,24 @@ def tick(now: dt.datetime | None = None) -> int:
         fired += fired_now
         if not fired_now:
             break
+    close_finished()
     return fired
+
+
+def close_finished() -> int:
+    """Close every project whose lots are all final and that has no closing event yet."""
+    from audit.models import Event
+    from trading.lifecycle import FINAL
+    from trading.services import close_project
+
+    done = Lot.objects.exclude(status__in=FINAL).values("project_id")
+    candidates = set(Lot.objects.filter(status__in=FINAL).exclude(project_id__in=done)
+                     .values_list("project_id", flat=True).distinct())
+    if not candidates:
+        return 0
+    closed = set(Event.objects.filter(project_id__in=candidates, action="project.close")
+                 .values_list("project_id", flat=True))
+    return sum(close_project(project=pid) for pid in sorted(candidates - closed))
 
 
 def _tick_round(now: dt.datetime) -> int:

@@ -90,5 +90,10 @@ def _outcome_award_end(state: dict, ev: Ev) -> None:
     _outcome_lot(state, ev.payload["lot"])["award"] = None
 
 
+@on("project.close")
+def _outcome_closed(state: dict, ev: Ev) -> None:
+    section(state, "outcome", lambda: {"lots": {}})["closed"] = True
+
+
 # Recorded for the log; no part of a project's replayed sections.
 NO_STATE = ("organisation.create", "user.create", "user.confirm", "calendar.load")

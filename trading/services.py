@@ -453,7 +453,20 @@ def terminate_project(*, actor: User, project: Project, reason: str) -> Notice:
             transition_lot(lot=lot, action="terminate", actor=actor, reason=reason)
         notice = publish_notice(actor=actor, project=project, kind="termination",
                                 title=f"{project.title} 终止公告", body=reason)
+        close_project(project=project)
     return notice
+
+
+def close_project(*, project: Project | int) -> bool:
+    """Close a project whose every lot is final (complete, failed, terminated): its closing audit event
+    commits to the project's final event count. Once; the clock closes the others (trading.clock)."""
+    project_id = project if isinstance(project, int) else project.pk
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project_id).first()
+        lots = dict(Lot.objects.filter(project_id=project_id).values_list("id", "status"))
+        if not lots or any(status not in lifecycle.FINAL for status in lots.values()):
+            return False
+        return audit.close_project(project_id=project_id, lots={str(k): v for k, v in sorted(lots.items())}) is not None
 
 
 # --- documents ---------------------------------------------------------------------------------

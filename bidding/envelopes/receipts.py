@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -98,9 +99,18 @@ def _log_key(log_key: str | None, note: str, platform_key: bytes) -> str:
 def verify_inclusion(receipt: dict, event_text, inclusion, *, platform_key: bytes,
                      log_key: str | None = None) -> VerifiedReceipt:
     """Checks 2-4 above (the receipt's own signature is checked by `verify`)."""
-    leaf = merkle.leaf_hash(_check_event(receipt, event_text))
+    event_bytes = _check_event(receipt, event_text)
     if not isinstance(inclusion, dict):
         raise ReceiptError("the inclusion proof must be a JSON object")
+    header = inclusion.get("header")
+    if header is not None:  # the leaf is the event's header (audit.leaf): it must commit to this event
+        try:
+            committed = json.loads(header)["body"] if isinstance(header, str) else None
+        except (ValueError, KeyError, TypeError):
+            committed = None
+        if committed != hashlib.sha256(event_bytes).hexdigest():
+            raise ReceiptError("the proof's leaf hash (the leaf header) does not commit to the submission event")
+    leaf = merkle.leaf_hash(header.encode("utf-8") if header is not None else event_bytes)
     if "event_id" in receipt and inclusion.get("event") != receipt["event_id"]:
         raise ReceiptError(f"the proof is for event {inclusion.get('event')!r}, the receipt names "
                            f"{receipt['event_id']!r}")

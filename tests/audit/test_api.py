@@ -1,6 +1,9 @@
 """The audit API: proofs that verify offline, checkpoints, visibility, and clear 4xx for bad input."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import base64
 
 import pytest
@@ -48,7 +51,9 @@ def test_inclusion_and_consistency_verify_offline(logged):
     for ev in logged:
         r = c.get(f"/api/audit/proofs/inclusion/?event={ev.pk}").json()
         assert r["tree_size"] == size
-        leaf = sv.leaf_hash(sv.canonical_bytes(ev.body))
+        # the leaf is the event's header, which commits to the event's exact bytes
+        assert json.loads(r["header"])["body"] == hashlib.sha256(sv.canonical_bytes(ev.body)).hexdigest()
+        leaf = sv.leaf_hash(r["header"].encode())
         sv.verify_inclusion(r["index"], size, leaf, [b(h) for h in r["proof"]], root)
         by_index = c.get(f"/api/audit/proofs/inclusion/?index={r['index']}&size={size}").json()
         assert by_index["proof"] == r["proof"] and by_index["event"] == ev.pk

@@ -51,6 +51,13 @@ def test_untouched_log_verifies(log):
     assert out.getvalue().startswith("OK:")
 
 
+def test_altered_leaf_header(log):
+    ev, index = log[11]
+    as_superuser(("UPDATE audit_leaf SET header = replace(header, '\"vis\":\"public\"', '\"vis\":\"sealed\"') "
+                  "WHERE \"index\" = %s", [index]))
+    failed_at(index, "leaf header")
+
+
 def test_altered_event(log):
     ev, index = log[17]
     as_superuser(("UPDATE audit_event SET canonical = replace(canonical, '\"i\":17', '\"i\":71') WHERE id = %s", [ev.pk]))
@@ -104,11 +111,13 @@ def test_reordered_leaves(log):
 def test_consistent_rewrite_caught_by_nodes_and_checkpoints(log):
     ev, index = log[3]
     forged = ev.canonical.replace('"i":3', '"i":33')
+    from audit.leaf import header as leaf_header
     from audit.merkle import leaf_hash
 
+    head = leaf_header(canonical=forged.encode(), visibility="public", tag_hex=None)
     as_superuser(
         ("UPDATE audit_event SET canonical = %s WHERE id = %s", [forged, ev.pk]),
-        ("UPDATE audit_leaf SET hash = %s WHERE \"index\" = %s", [leaf_hash(forged.encode()), index]),
+        ("UPDATE audit_leaf SET hash = %s, header = %s WHERE \"index\" = %s", [leaf_hash(head), head.decode(), index]),
     )
     msg = failed_at(match="tree node")
     res = verify_log()
@@ -124,7 +133,7 @@ def test_consistent_rewrite_caught_by_nodes_and_checkpoints(log):
 
 
 def test_forged_checkpoint(log):
-    as_superuser(("UPDATE audit_checkpoint SET note = replace(note, 'time ', 'time  ') WHERE size = 16", []))
+    as_superuser(("UPDATE audit_checkpoint SET note = replace(note, E'\\n\\n', E'\\nextra\\n\\n') WHERE size = 16", []))
     failed_at(match="checkpoint of size 16")
 
 
