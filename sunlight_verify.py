@@ -244,49 +244,54 @@ def cosignature_time(note: str, witness_vkey: str) -> int | None:
     return None
 
 
-def parse_policy(text: str) -> tuple[list[str], int, str]:
-    """A C2SP tlog-policy: `log <vkey>`, `witness <name> <vkey>`, `group <name> <k|all|any> <members…>`,
-    `quorum <name|none>`. Returns (witness vkeys, k, log vkey or "")."""
-    witnesses: dict[str, str] = {}
-    groups: dict[str, tuple[int, list[str]]] = {}
-    log_vkey, quorum = "", None
+def parse_policy(text: str) -> dict:
+    """A C2SP tlog-policy: `log <vkey> [url]`, `witness <name> <vkey> [url]`,
+    `group <name> <k|all|any> <member>…` (members defined on earlier lines), `quorum <name|none>`."""
+    policy: dict = {"logs": [], "witnesses": {}, "groups": {}, "quorum": None}
     for raw in text.splitlines():
-        words = raw.split("#", 1)[0].split()
-        if not words:
+        words = raw.split()
+        if not words or words[0].startswith("#"):
             continue
-        if words[0] == "log" and len(words) >= 2:
-            log_vkey = words[1]
-        elif words[0] == "witness" and len(words) >= 3:
-            witnesses[words[1]] = words[2]
-        elif words[0] == "group" and len(words) >= 4:
+        kind, known = words[0], set(policy["witnesses"]) | set(policy["groups"])
+        if kind == "log" and len(words) in (2, 3):
+            parse_vkey(words[1])
+            policy["logs"].append(words[1])
+        elif kind == "witness" and len(words) in (3, 4) and words[1] not in known | {"none"}:
+            parse_vkey(words[2], alg=4)
+            policy["witnesses"][words[1]] = words[2]
+        elif kind == "group" and len(words) >= 4 and words[1] not in known | {"none"}:
             members = words[3:]
-            k = {"all": len(members), "any": 1}.get(words[2]) or int(words[2])
-            groups[words[1]] = (k, members)
-        elif words[0] == "quorum" and len(words) == 2:
-            quorum = words[1]
+            k = {"all": len(members), "any": 1}.get(words[2]) or (int(words[2]) if words[2].isdigit() else 0)
+            if not 1 <= k <= len(members) or len(set(members)) != len(members) or not set(members) <= known:
+                raise VerifyError(f"policy group {words[1]!r} is malformed")
+            policy["groups"][words[1]] = (k, members)
+        elif kind == "quorum" and len(words) == 2 and policy["quorum"] is None and words[1] in known | {"none"}:
+            policy["quorum"] = words[1]
         else:
             raise VerifyError(f"policy line not understood: {raw.strip()[:60]!r}")
-    if quorum is None:
+    if policy["quorum"] is None:
         raise VerifyError("the policy names no quorum")
-    if quorum == "none":
-        return [], 0, log_vkey
-    if quorum in witnesses:
-        return [witnesses[quorum]], 1, log_vkey
-    if quorum not in groups:
-        raise VerifyError(f"the policy's quorum {quorum!r} is not a witness or group")
-    k, members = groups[quorum]
-    if any(m not in witnesses for m in members):
-        raise VerifyError("the policy's group names an unknown witness (nested groups are not supported)")
-    return [witnesses[m] for m in members], k, log_vkey
+    return policy
 
 
-def check_quorum(note: str, policy: tuple[list[str], int, str]) -> int | None:
-    """Raise unless k of the policy's n witnesses cosigned; return the latest cosignature time."""
-    vkeys, k, _ = policy
-    times = [t for t in (cosignature_time(note, v) for v in vkeys) if t is not None]
-    if len(times) < k:
-        raise VerifyError(f"the checkpoint has {len(times)} valid witness cosignatures, the policy needs {k}")
-    return max(times) if times else None
+def check_quorum(note: str, policy: dict) -> int | None:
+    """Raise unless the policy's quorum of witnesses validly cosigned the checkpoint note;
+    return the latest time a witness of the quorum cosigned it (POSIX seconds)."""
+    times = {name: cosignature_time(note, vkey) for name, vkey in policy["witnesses"].items()}
+
+    def witnessed(name: str) -> bool:
+        if name in times:
+            return times[name] is not None
+        k, members = policy["groups"][name]
+        return sum(witnessed(m) for m in members) >= k
+
+    if policy["quorum"] == "none":
+        return None
+    if not witnessed(policy["quorum"]):
+        got = sum(t is not None for t in times.values())
+        raise VerifyError(f"the checkpoint lacks the witness quorum the policy requires ({got} of "
+                          f"{len(times)} witnesses cosigned it)")
+    return max((t for t in times.values() if t is not None), default=None)
 
 
 # ----------------------------------------------------------------- result replay
@@ -417,8 +422,8 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
         vkey = _trusted_key(zf, trusted_key, key_fingerprint)
         origin, _ = parse_vkey(vkey)
         rules = parse_policy(policy) if policy else None
-        if rules and rules[2] and rules[2] != vkey:
-            raise VerifyError("the policy names a different log key")
+        if rules and rules["logs"] and vkey not in rules["logs"]:
+            raise VerifyError("the policy does not list the log key you trust")
 
         # 1. the signed manifest and checkpoint
         raw = _read(zf, "manifest.json")

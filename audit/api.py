@@ -6,6 +6,7 @@ activity only after its lot's deadline).
 """
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,13 +16,13 @@ from rest_framework.response import Response
 
 from django.utils import timezone
 
-from audit import merkle, proofs, sequencer, visibility
+from audit import merkle, proofs, sequencer, tiles, visibility, witnessing
 from audit.checkpoint import parse_checkpoint
 from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
 from audit.visibility import Disclosure
 from trading.ids import query_int
-from trading.schema import anything, integer, listof, shape, text
+from trading.schema import anything, boolean, integer, listof, shape, text
 
 MAX_PAGE = 500
 
@@ -30,7 +31,8 @@ MAX_PAGE = 500
 # OpenAPI response shapes (documentation only: the views build their answers)
 def _checkpoint_shape():
     return shape("Checkpoint", {"size": integer(), "root": text(help_text="base64"), "time": text(help_text="UTC, Z"),
-                                "origin": text(), "note": text(help_text="the C2SP signed note")})
+                                "origin": text(), "note": text(help_text="the C2SP signed note, with witness cosignatures"),
+                                "witnessed": boolean(help_text="cosigned by the witness quorum of /api/audit/policy/")})
 
 
 PUBLIC_KEY = shape("AuditPublicKey", {"origin": text(), "verifier_key": text(), "algorithm": text(), "format": text()})
@@ -38,10 +40,12 @@ CHECKPOINTS = shape("CheckpointPage", {"results": listof(_checkpoint_shape()),
                                        "next_before": integer(allow_null=True, help_text="pass as ?before= for more")})
 INCLUSION = shape("InclusionProof", {
     "event": integer(allow_null=True), "index": integer(), "tree_size": integer(), "leaf_hash": text(),
+    "header": text(allow_null=True, help_text="the leaf header the leaf hash is over (audit.leaf)"),
     "proof": listof(text()), "root": text(required=False), "checkpoint": text(required=False)})
 CONSISTENCY = shape("ConsistencyProof", {"first": integer(), "second": integer(), "proof": listof(text())})
 EVENTS = shape("AuditEventPage", {
-    "results": listof(shape("AuditEvent", {"id": integer(), "index": integer(allow_null=True), "leaf_hash": text(),
+    "results": listof(shape("AuditEvent", {"id": integer(), "index": integer(allow_null=True),
+                                            "leaf_hash": text(allow_null=True), "header": text(allow_null=True),
                                             "visibility": text(), "event": anything(required=False)})),
     "next_after": integer(allow_null=True, help_text="pass as ?after= for more")})
 
@@ -58,7 +62,7 @@ def _proof_error(exc: merkle.ProofError):
 def checkpoint_json(cp: Checkpoint) -> dict:
     body = parse_checkpoint(cp.note.split("\n\n")[0] + "\n")
     return {"size": cp.size, "root": cp.root_b64, "time": cp.created_at.isoformat().replace("+00:00", "Z"),
-            "origin": body.origin, "note": cp.note}
+            "origin": body.origin, "note": witnessing.published_note(cp), "witnessed": witnessing.witnessed(cp)}
 
 
 def event_json(event: Event, index: int | None, seen: Disclosure) -> dict:
@@ -93,10 +97,17 @@ def checkpoints(request):
 @extend_schema(operation_id="audit_checkpoint_latest", description="The latest signed checkpoint.", responses={200: _checkpoint_shape()}, parameters=[])
 @api_view(["GET"])
 def checkpoint_latest(request):
-    cp = proofs.latest_checkpoint()
+    """The latest checkpoint with the witness quorum the policy names (/api/audit/policy/)."""
+    cp = witnessing.latest_published()
     if cp is None:
-        raise NotFound("no checkpoint has been signed yet")
+        raise NotFound("no checkpoint has been signed (and cosigned by the witness quorum) yet")
     return Response(checkpoint_json(cp))
+
+
+@extend_schema(operation_id="audit_policy", description="The C2SP tlog-policy (log key, witnesses, quorum) a verifier should use.", responses={(200, "text/plain"): OpenApiTypes.STR}, parameters=[])
+@api_view(["GET"])
+def policy(request):
+    return HttpResponse(witnessing.policy_text(), content_type="text/plain; charset=utf-8")
 
 
 @extend_schema(operation_id="audit_checkpoint_of_size", description="The signed checkpoint of a given tree size.", responses={200: _checkpoint_shape()}, parameters=[])
@@ -173,6 +184,8 @@ def events(request):
 
 urlpatterns = [
     path("public-key/", public_key, name="audit-public-key"),
+    path("policy/", policy, name="audit-policy"),
+    path("tlog/<path:rest>", tiles.serve, name="audit-tlog"),
     path("checkpoints/", checkpoints, name="audit-checkpoints"),
     path("checkpoints/latest/", checkpoint_latest, name="audit-checkpoint-latest"),
     path("checkpoints/<int:size>/", checkpoint_at, name="audit-checkpoint"),

@@ -161,11 +161,14 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
     if kind not in KINDS:
         raise ArchiveError(f"an archive is public or full, not {kind!r}")
     now = now or timezone.now()
+    from audit import witnessing
+
     if integrate:
         sequencer.integrate_all()
-    cp: Checkpoint | None = proofs.latest_checkpoint()
+        witnessing.cosign_latest()
+    cp: Checkpoint | None = witnessing.latest_published()
     if cp is None:
-        raise ArchiveError("no signed checkpoint yet: run the sequencer first")
+        raise ArchiveError("no signed (and, with witnesses, cosigned) checkpoint yet: run the sequencer first")
     rows = _rows(project_id, cp.size)
     if not rows:
         raise ArchiveError(f"project {project_id} has no events in the log")
@@ -177,7 +180,15 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
     bodies = [json.loads(c) for _, _, c, _ in rows]
     state = replay(Ev.from_body(b) for b in bodies)
     closed = any(b["action"] == CLOSE_ACTION for b in bodies)
-    reveal = closed or kind == "full" or deadlines_passed(state, now)
+    reveal = closed or deadlines_passed(state, now)
+    if kind == "full" and not reveal:
+        raise ArchiveError("before the project's deadlines nobody may see who registered or how many: "
+                           "a full archive exists only once the deadlines have passed")
+    if not reveal:
+        # before the deadlines even the number of sealed events is secret (who and how many registered):
+        # a public archive then holds the public events alone and claims no completeness
+        keep = [k for k, row in enumerate(rows) if row[3] == "public"]
+        rows, bodies = [rows[k] for k in keep], [bodies[k] for k in keep]
     withheld = [i for i, _, _, vis in rows if vis != "public"] if kind == "public" else []
     info = next((b["payload"] for b in reversed(bodies) if b["action"] in ("project.create", "project.publish")), {})
     attached = [b["payload"] for b in bodies if b["action"] == "document.attach"]

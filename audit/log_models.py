@@ -81,3 +81,15 @@ class Checkpoint(models.Model):
     @property
     def root_b64(self) -> str:
         return base64.b64encode(bytes(self.root)).decode()
+
+
+class Cosignature(models.Model):
+    """A witness's cosignature line (C2SP tlog-cosignature, cosignature/v1) on one of our checkpoints."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness = models.CharField(max_length=300, help_text="the witness's cosigner vkey")
+    line = models.TextField(help_text="the note signature line the witness returned")
+    timestamp = models.BigIntegerField(help_text="the cosignature's time (POSIX seconds)")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["checkpoint", "witness"], name="audit_one_cosignature_per_witness")]

@@ -62,7 +62,7 @@ class Event(models.Model):
             return None
 
 
-from audit.log_models import Checkpoint, Leaf, ProjectSequence, TreeNode  # noqa: E402,F401  (the Merkle tree's own tables)
+from audit.log_models import Checkpoint, Cosignature, Leaf, ProjectSequence, TreeNode  # noqa: E402,F401  (the Merkle tree's own tables)
 
 
 class EventContext(models.Model):

@@ -249,4 +249,8 @@ def tick(now: dt.datetime | None = None) -> int:
     latest = Checkpoint.objects.order_by("-created_at").values_list("created_at", flat=True).first()
     if latest is not None and dt.timedelta(0) <= now - latest < checkpoint_interval():
         return 0
-    return integrate_all(now=now).added
+    added = integrate_all(now=now).added
+    from audit import witnessing
+
+    witnessing.cosign_latest()
+    return added

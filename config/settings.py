@@ -7,6 +7,7 @@ Redis (REDIS_URL) channel layer, Celery worker + exactly one beat (CELERY_BROKER
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -276,6 +277,15 @@ LOGGING = {
 # --- Sunlight -------------------------------------------------------------------------------
 SUNLIGHT_SITE_NAME = env_str("SUNLIGHT_SITE_NAME", "Sunlight 公共资源交易平台")
 SUNLIGHT_LOG_ORIGIN = env_str("SUNLIGHT_LOG_ORIGIN", "sunlight.example/log")
+if PRODUCTION and SUNLIGHT_LOG_ORIGIN == "sunlight.example/log":
+    raise ImproperlyConfigured("SUNLIGHT_PRODUCTION=1 refuses to start with the example log origin: set "
+                               "SUNLIGHT_LOG_ORIGIN to the log's own name (e.g. ggzy.example-city.gov.cn/sunlight/log).")
+# Witnesses (C2SP tlog-witness), e.g. run by the supervising department: a JSON list of
+# {"name": ..., "url": "https://…" (submission prefix), "vkey": "<cosigner vkey>"}; a checkpoint is
+# published only with SUNLIGHT_WITNESS_QUORUM of their cosignatures (default: all of them).
+SUNLIGHT_WITNESSES = json.loads(env_str("SUNLIGHT_WITNESSES", "[]"))
+SUNLIGHT_WITNESS_QUORUM = env_int("SUNLIGHT_WITNESS_QUORUM", 0, minimum=0)
+SUNLIGHT_WITNESS_TIMEOUT = env_int("SUNLIGHT_WITNESS_TIMEOUT_MS", 3000, minimum=10) / 1000
 SUNLIGHT_AUDIT_KEY_FILE = env_str("SUNLIGHT_AUDIT_KEY_FILE", str(VAR_DIR / "audit-log-ed25519.pem"))  # created on first use
 # who may know of which audit event depends on the lots' deadlines: the provider of those facts (audit/visibility.py)
 SUNLIGHT_AUDIT_HORIZONS = "trading.selectors.audit_horizons"

@@ -3,6 +3,7 @@ checkpoints and public-key pages."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 from django.contrib.auth.decorators import login_required
@@ -12,12 +13,13 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 
-from audit import check, sequencer, visibility
+import sunlight_verify
+from audit import archive, check, sequencer, visibility
 from audit.log_models import Checkpoint, Leaf
 from audit.visibility import Disclosure
 from frontend.selectors import replayed_state
 from trading import selectors
-from trading.errors import Invalid
+from trading.errors import Conflict, Invalid
 from trading.ids import is_ascii_int
 from trading.models import Project
 from trading.permissions import require_role
@@ -95,7 +97,38 @@ def public_key_page(request):
     vkey = sequencer.verifier_key()
     if request.GET.get("raw"):
         return HttpResponse(vkey + "\n", content_type="text/plain; charset=utf-8")
-    return render(request, "frontend/audit/public_key.html", {"vkey": vkey, "origin": sequencer.origin()})
+    return render(request, "frontend/audit/public_key.html", {"vkey": vkey, "origin": sequencer.origin(),
+                                                              "fingerprint": sunlight_verify.fingerprint(vkey)})
+
+
+def _archive_response(project: Project, kind: str) -> HttpResponse:
+    buf = io.BytesIO()
+    try:
+        archive.build(project.pk, buf, kind=kind)
+    except archive.ArchiveError as exc:
+        raise Conflict(str(exc)) from None
+    response = HttpResponse(buf.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{project.code}-{kind}-archive.zip"'
+    return response
+
+
+def public_archive(request, code):
+    """The project's public archive (from the five-openness page): secret bodies as hashes only, and
+    before the deadlines only the public events; anyone checks it with sunlight-verify."""
+    project = Project.objects.filter(code=code).exclude(lots__status="draft").first()
+    if project is None:
+        raise Http404("no such project")
+    return _archive_response(project, "public")
+
+
+@login_required
+def full_archive(request, code):
+    """The supervisors' full archive: every event body (only once the deadlines have passed)."""
+    _supervisor(request)
+    project = Project.objects.filter(code=code).first()
+    if project is None:
+        raise Http404("no such project")
+    return _archive_response(project, "full")
 
 
 urlpatterns = [
@@ -103,4 +136,6 @@ urlpatterns = [
     path("supervise/audit/<str:code>/", console, name="audit-console"),
     path("audit/checkpoints/", checkpoints_page, name="audit-checkpoints-page"),
     path("audit/public-key/", public_key_page, name="audit-public-key-page"),
+    path("projects/<str:code>/archive.zip", public_archive, name="project-archive"),
+    path("supervise/audit/<str:code>/archive.zip", full_archive, name="audit-full-archive"),
 ]

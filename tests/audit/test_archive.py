@@ -287,7 +287,23 @@ def test_no_trusted_key_wrong_key_or_fingerprint_is_refused(sold, tmp_path):
 def test_a_running_project_verifies_only_in_progress_and_claims_no_result(world, clock, tmp_path):
     project = factories.make_project(world, lots=1)
     services.publish_project(actor=world.staff, project=project)
+    lot = project.lots.get()
+    sequencer.integrate_all()
+    before = members(export(project, tmp_path, name="before.zip"))
+    from bidding import services as registration
+
+    registration.register(actor=world.bidders[0], lot=lot, declaration=[{"condition": c, "met": True}
+                                                                        for c in lot.eligibility])
+    assert Event.objects.filter(project_id=project.pk).exclude(visibility="public").exists()
     pub = export(project, tmp_path)
+    # before the deadline a registration changes nothing in the public archive but the checkpoint
+    assert json.loads(members(pub)["manifest.json"])["events"] == json.loads(before["manifest.json"])["events"]
+    def facts(files):
+        return [{k: v for k, v in json.loads(x).items() if k != "proof"} for x in files["events.jsonl"].splitlines()]
+
+    assert facts(members(pub)) == facts(before)
+    with pytest.raises(CommandError, match="full archive exists only once the deadlines have passed"):
+        export(project, tmp_path, "full")
     refused(pub, "not revealed yet")  # before the deadline: nobody may learn how many events it has
     m = sv.verify_archive(str(pub), key(), in_progress=True, **QUIET)
     assert "in progress as of" in m["verdict"] and m["result"] is None and m["tag_key"] is None
@@ -295,7 +311,8 @@ def test_a_running_project_verifies_only_in_progress_and_claims_no_result(world,
     after = export(project, tmp_path, name="after.zip")
     refused(after, "NOT closed")
     m = sv.verify_archive(str(after), key(), in_progress=True, **QUIET)
-    assert m["tag_key"] and "in progress as of" in m["verdict"]
+    assert m["tag_key"] and "in progress as of" in m["verdict"] and m["withheld"]  # the registration, as a hash
+    assert sv.verify_archive(str(export(project, tmp_path, "full")), key(), in_progress=True, **QUIET)["withheld"] == []
     # the operator claiming a result for a running project
     refused(forge(after, tmp_path / "r.zip", manifest=lambda m: m.update(result={"lots": {}})), "claims a result",
             in_progress=True)
@@ -309,3 +326,29 @@ def test_export_refuses_unknown_projects(db, tmp_path):
     with pytest.raises(CommandError):
         call_command("audit_export", "987654", "--out", str(tmp_path / "x.zip"), "--kind", "secret")
     assert timezone.now()
+
+
+def test_public_archive_from_the_five_openness_page_and_full_archive_for_supervisors(sold, world, tmp_path):
+    from django.test import Client
+
+    project, _, _ = sold
+    anon = Client()
+    page = anon.get(f"/projects/{project.code}/disclosure/")
+    assert page.status_code == 200 and f"/projects/{project.code}/archive.zip" in page.content.decode()
+    got = anon.get(f"/projects/{project.code}/archive.zip")
+    assert got.status_code == 200 and got["Content-Type"] == "application/zip"
+    path = tmp_path / "downloaded.zip"
+    path.write_bytes(got.content)
+    assert sv.verify_archive(str(path), key(), **QUIET)["kind"] == "public"
+    assert sv.fingerprint(key()) in anon.get("/audit/public-key/").content.decode()
+    assert anon.get(f"/supervise/audit/{project.code}/archive.zip").status_code in (302, 403)
+    bidder = Client()
+    bidder.force_login(world.bidders[0])
+    assert bidder.get(f"/supervise/audit/{project.code}/archive.zip").status_code in (403, 404)
+    sup = Client()
+    sup.force_login(world.supervisor)
+    full = sup.get(f"/supervise/audit/{project.code}/archive.zip")
+    assert full.status_code == 200
+    path.write_bytes(full.content)
+    assert sv.verify_archive(str(path), key(), **QUIET)["kind"] == "full"
+    assert anon.get("/projects/SL-NOPE/archive.zip").status_code == 404
