@@ -449,8 +449,6 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
 
         # 2. every event in the tree, its body matching its header
         indices, withheld = m["events"], set(m.get("withheld", []))
-        if m["kind"] == "full" and withheld:
-            raise VerifyError("a full archive withholds event bodies")
         lines = _read(zf, "events.jsonl").splitlines()
         if len(lines) != len(indices):
             raise VerifyError(f"the signed manifest lists {len(indices)} events, the archive holds {len(lines)}")
@@ -482,6 +480,8 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
             if body is None:
                 if index not in withheld or head.get("vis") == "public":
                     raise VerifyError(f"event {n} (index {index}) is public but its body is withheld")
+                if m["kind"] == "full" and head.get("vis") != "sealed":
+                    raise VerifyError(f"event {n} (index {index}): a full archive withholds only sealed bodies")
             else:
                 if hashlib.sha256(canonical_bytes(body)).hexdigest() != head.get("body"):
                     raise VerifyError(f"event {n} (index {index}) was changed: its body does not match its hash "

@@ -72,7 +72,7 @@ class Witness:
 
     def __init__(self, name: str, key: Ed25519PrivateKey, log_keys: list[str], state: str):
         self.name, self.key, self.state_path = name, key, Path(state)
-        self.logs = {}
+        self.logs: dict[str, list[str]] = {}
         for vkey in log_keys:
             origin, _ = sv.parse_vkey(vkey)
             self.logs.setdefault(origin, []).append(vkey)
@@ -201,8 +201,8 @@ def main(argv=None) -> int:
     witness = Witness(args.name, load_key(args.key), args.log_key, args.state)
     host, _, port = args.listen.rpartition(":")
     server = ThreadingHTTPServer((host, int(port)), handler_for(witness))
-    print(f"listening on {server.server_address[0]}:{server.server_address[1]} as "
-          f"{cosigner_vkey(args.name, witness.key)}", flush=True)
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    print(f"listening on {bound_host}:{bound_port} as {cosigner_vkey(args.name, witness.key)}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

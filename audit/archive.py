@@ -24,14 +24,15 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import BinaryIO
+from types import SimpleNamespace
+from typing import Any, BinaryIO
 
 from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
 from audit import checkpoint as ck
-from audit import merkle, proofs, sequencer
+from audit import merkle, sequencer, visibility
 from audit.canonical import canonical_bytes
 from audit.leaf import CLOSE_ACTION
 from audit.log_models import Checkpoint, Leaf
@@ -89,12 +90,36 @@ def inclusion_proofs(indices: list[int], size: int) -> dict[int, list[bytes]]:
 
 
 def _rows(project_id: int, size: int) -> list[tuple]:
-    """(index, header, canonical, visibility) of the project's events in the tree, in log order."""
+    """(index, header, canonical, visibility, action, actor_role, created_at) of the project's events
+    in the tree, in log order."""
     le, ev = Leaf._meta.db_table, Event._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(f'SELECT l."index", l.header, e.canonical, e.visibility FROM {ev} e JOIN {le} l ON l.event_id = e.id '
+        cur.execute(f'SELECT l."index", l.header, e.canonical, e.visibility, e.action, e.actor_role, e.created_at '
+                    f'FROM {ev} e JOIN {le} l ON l.event_id = e.id '
                     f'WHERE e.project_id = %s AND l."index" < %s ORDER BY l."index"', [project_id, size])
         return cur.fetchall()
+
+
+def _disclosures(project_id: int, rows: list[tuple], bodies: list[dict], *, supervisor: bool,
+                 now: dt.datetime) -> tuple[list[visibility.Disclosure], dt.datetime | None]:
+    """What the archive's reader may know of each event (the one rule, audit.visibility), and the
+    project's last bid deadline."""
+    lots = {b["payload"].get("lot") for (_, _, _, vis, *_), b in zip(rows, bodies) if vis != "public"}
+    lots = {lot for lot in lots if isinstance(lot, int) and not isinstance(lot, bool)}
+    facts = visibility.facts_for(project_ids=[project_id])
+    if lots:
+        provider = visibility.facts_for([SimpleNamespace(visibility="sealed", project_id=None,
+                                                         body={"payload": {"lot": lot}}) for lot in sorted(lots)])
+        facts = visibility.Facts(projects=facts.projects, lots={**provider.lots, **facts.lots})
+    out = []
+    for (_, _, _, vis, action, role, created), body in zip(rows, bodies):
+        lot = (body.get("payload") or {}).get("lot")
+        out.append(visibility.disclosure(
+            action=action, actor_role=role, visibility=vis, project_id=project_id,
+            lot_id=lot if isinstance(lot, int) and not isinstance(lot, bool) else None, created_at=created,
+            supervisor=supervisor, facts=facts, now=now))
+    horizon = facts.projects.get(project_id)
+    return out, horizon.last_deadline if horizon is not None else None
 
 
 def published_result(state: dict) -> dict:
@@ -122,13 +147,6 @@ def published_result(state: dict) -> dict:
         if deal:
             entry["award"] = {"bidder": a["winner_organisation"], "price_fen": a["price_fen"]}
     return {"lots": lots}
-
-
-def deadlines_passed(state: dict, now: dt.datetime) -> bool:
-    """Every lot's bid (registration) deadline has passed: who and how many may now be known."""
-    lots = (state.get("trading") or {}).get("lots", {})
-    ends = [lot.get("bid_deadline") for lot in lots.values()]
-    return bool(ends) and all(e and dt.datetime.fromisoformat(e.replace("Z", "+00:00")) <= now for e in ends)
 
 
 def _document_files(shas: set[str]) -> dict[str, bytes]:
@@ -175,34 +193,36 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
     total = Event.objects.filter(project_id=project_id).count()
     if len(rows) != total:
         raise ArchiveError(f"{total - len(rows)} events of project {project_id} are not covered by a checkpoint yet")
-    if any(header is None for _, header, _, _ in rows):
+    if any(row[1] is None for row in rows):
         raise ArchiveError(f"project {project_id} has events recorded before leaf headers (format 1)")
-    bodies = [json.loads(c) for _, _, c, _ in rows]
+    bodies = [json.loads(row[2]) for row in rows]
     state = replay(Ev.from_body(b) for b in bodies)
     closed = any(b["action"] == CLOSE_ACTION for b in bodies)
-    reveal = closed or deadlines_passed(state, now)
+    seen, last_deadline = _disclosures(project_id, rows, bodies, supervisor=kind == "full", now=now)
+    hidden_events = visibility.Disclosure.NONE in seen
+    reveal = closed or (not hidden_events and last_deadline is not None and last_deadline <= now)
     if kind == "full" and not reveal:
         raise ArchiveError("before the project's deadlines nobody may see who registered or how many: "
                            "a full archive exists only once the deadlines have passed")
-    if not reveal:
-        # before the deadlines even the number of sealed events is secret (who and how many registered):
-        # a public archive then holds the public events alone and claims no completeness
-        keep = [k for k, row in enumerate(rows) if row[3] == "public"]
-        rows, bodies = [rows[k] for k in keep], [bodies[k] for k in keep]
-    withheld = [i for i, _, _, vis in rows if vis != "public"] if kind == "public" else []
-    info = next((b["payload"] for b in reversed(bodies) if b["action"] in ("project.create", "project.publish")), {})
+    if hidden_events:
+        # before the deadlines even the number of bidders' events is secret (who and how many registered):
+        # the archive leaves them out entirely, and claims no completeness (no tag key)
+        keep = [k for k, d in enumerate(seen) if d is not visibility.Disclosure.NONE]
+        rows, bodies, seen = [rows[k] for k in keep], [bodies[k] for k in keep], [seen[k] for k in keep]
+    withheld = [row[0] for row, d in zip(rows, seen) if d is not visibility.Disclosure.FULL]
+    info: dict[str, Any] = next((b["payload"] for b in reversed(bodies) if b["action"] in ("project.create", "project.publish")), {})
     attached = [b["payload"] for b in bodies if b["action"] == "document.attach"]
     shipped = {d["sha256"] for d in attached if kind == "full" or d["access"] == "public"}
     files = _document_files(shipped)
     documents = [{"name": d["name"], "sha256": d["sha256"], "size": d["size"], "access": d["access"],
                   "file": f"documents/{d['sha256']}" if d["sha256"] in files else None} for d in attached]
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": FORMAT,
         "kind": kind,
         "origin": sequencer.origin(),
         "project": {"id": project_id, "code": info.get("code"), "title": info.get("title")},
         "checkpoint": {"size": cp.size, "root": cp.root_b64},
-        "events": [i for i, _, _, _ in rows],
+        "events": [row[0] for row in rows],
         "withheld": withheld,
         "status": "closed" if closed else "in-progress",
         "final_count": next((n for n, b in enumerate(bodies, 1) if b["action"] == CLOSE_ACTION), None),
@@ -215,7 +235,7 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
     proof_map = inclusion_proofs(manifest["events"], cp.size)
     hidden = set(withheld)
     lines = io.StringIO()
-    for (index, header, canonical, _), body in zip(rows, bodies):
+    for index, header, canonical, *_ in rows:
         proof = ",".join(f'"{base64.b64encode(h).decode()}"' for h in proof_map[index])
         text = "" if index in hidden else f',"event":{canonical}'
         lines.write(f'{{"index":{index},"header":{json.dumps(header)},"proof":[{proof}]{text}}}\n')

@@ -32,7 +32,7 @@ class Leaf(models.Model):
     index = models.BigIntegerField(primary_key=True)
     event = models.OneToOneField("audit.Event", on_delete=models.PROTECT, related_name="leaf")
     hash = models.BinaryField(max_length=32)
-    header = models.TextField(null=True, blank=True,
+    header = models.TextField(null=True, blank=True,  # noqa: DJ001 (NULL = a leaf of format 1: no header)
                               help_text="the leaf header the hash is over (audit.leaf); empty for leaves of format 1")
 
     class Meta:

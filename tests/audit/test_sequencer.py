@@ -26,7 +26,7 @@ def reference_tree():
     leaves = Leaf.objects.order_by("index").select_related("event")
     assert [l.index for l in leaves] == list(range(len(leaves)))
     for l in leaves:
-        assert json.loads(l.header)["body"] == hashlib.sha256(l.event.canonical_bytes).hexdigest()
+        assert l.header is not None and json.loads(l.header)["body"] == hashlib.sha256(l.event.canonical_bytes).hexdigest()
         assert bytes(l.hash) == merkle.leaf_hash(l.header.encode())
     return merkle.MemoryTree(bytes(l.hash) for l in leaves)
 
@@ -40,7 +40,7 @@ def test_integrate_assigns_contiguous_leaves_nodes_and_a_signed_checkpoint(db, c
     assert {split_key(k) for k in TreeNode.objects.values_list("key", flat=True)} == set(
         merkle.new_perfect_nodes(0, tree.size))
     cp = proofs.latest_checkpoint()
-    assert cp.size == tree.size and bytes(cp.root) == tree.root()
+    assert cp is not None and cp.size == tree.size and bytes(cp.root) == tree.root()
     parsed = ck.open_checkpoint(cp.note, sequencer.verifier_key(), origin="sunlight.example/log")
     assert parsed.size == tree.size and parsed.extensions == ()  # no time line: witness cosignatures carry time
     assert cp.created_at == clock.now

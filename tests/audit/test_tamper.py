@@ -141,7 +141,7 @@ APP_ROLE = "sunlight_app_drill"
 
 
 def test_app_role_cannot_update_delete_truncate_or_bypass(log):
-    tables = "audit_event, audit_leaf, audit_treenode, audit_checkpoint"
+    tables = "audit_event, audit_leaf, audit_treenode, audit_checkpoint, audit_cosignature"
     with connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # flush this test transaction's deferred FK checks
         cur.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') "
@@ -161,7 +161,8 @@ def test_app_role_cannot_update_delete_truncate_or_bypass(log):
         "TRUNCATE audit_treenode",
         "UPDATE audit_checkpoint SET note = ''",
         "DELETE FROM audit_checkpoint",
-        "TRUNCATE audit_checkpoint",
+        "TRUNCATE audit_checkpoint CASCADE",
+        "TRUNCATE audit_cosignature",  # (empty here: row triggers are tested on the other tables)
     ]
     for sql in attempts:
         with pytest.raises(DatabaseError, match="append-only"):

@@ -49,6 +49,7 @@ def witness_procs(tmp_path, settings, db):
                  "--log-key", sequencer.verifier_key(), "--listen", "127.0.0.1:0"],
                 stdout=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ROOT})
             procs.append(proc)
+            assert proc.stdout is not None
             line = proc.stdout.readline()
             assert line.startswith("listening on "), line
             address, vkey = line.split()[2], line.split()[4]
@@ -70,6 +71,18 @@ def post(w, body: str):
             return resp.status, resp.read().decode(), resp.headers.get("Content-Type")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(), err.headers.get("Content-Type")
+
+
+def latest():
+    cp = proofs.latest_checkpoint()
+    assert cp is not None
+    return cp
+
+
+def first_cosignature(cp) -> str:
+    c = Cosignature.objects.filter(checkpoint=cp).order_by("id").first()
+    assert c is not None
+    return c.line
 
 
 def record(n, start=0):
@@ -101,7 +114,7 @@ def test_cosignatures_verify_with_gos_sumdb_note(witness_procs, clock, tmp_path)
     record(3)
     sequencer.integrate_all()
     assert witnessing.cosign_latest() == 2
-    note = witnessing.published_note(proofs.latest_checkpoint())
+    note = witnessing.published_note(latest())
     keys = [sequencer.verifier_key(), *(w["vkey"] for w in witness_procs)]
     ok = go_verify(tmp_path, note, keys)
     assert ok.returncode == 0 and ok.stdout.split() == ["ok", "3", "2"], ok.stdout + ok.stderr
@@ -122,13 +135,13 @@ def test_two_witnesses_cosign_and_refuse_a_split_view(witness_procs, clock):
     assert witnessing.latest_published() is None  # signed, not yet cosigned: not published
     assert APIClient().get("/api/audit/checkpoints/latest/").status_code == 404
     assert witnessing.cosign_latest() == 2
-    cp = proofs.latest_checkpoint()
+    cp = latest()
     note = witnessing.published_note(cp)
     assert sv.check_quorum(note, policy) is not None
     record(7, 5)
     sequencer.integrate_all()
     assert witnessing.cosign_latest() == 2  # the second time with a consistency proof from the old size
-    cp2 = proofs.latest_checkpoint()
+    cp2 = latest()
     assert cp2.size == 12 and Cosignature.objects.filter(checkpoint=cp2).count() == 2
     got = APIClient().get("/api/audit/checkpoints/latest/").json()
     assert got["size"] == 12 and got["witnessed"] and sv.check_quorum(got["note"], policy)
@@ -159,11 +172,11 @@ def test_two_witnesses_cosign_and_refuse_a_split_view(witness_procs, clock):
     # the verifier: the forged checkpoint has no quorum, however well the log key signed it
     with pytest.raises(sv.VerifyError, match="witness quorum"):
         sv.check_quorum(forged, policy)
-    one = cp2.note + Cosignature.objects.filter(checkpoint=cp2).order_by("id").first().line
+    one = cp2.note + first_cosignature(cp2)
     with pytest.raises(sv.VerifyError, match="1 of 2 witnesses"):
         sv.check_quorum(one, policy)
     # a cosignature on another tree does not carry over
-    moved = forged + Cosignature.objects.filter(checkpoint=cp2).order_by("id").first().line
+    moved = forged + first_cosignature(cp2)
     with pytest.raises(sv.VerifyError, match="witness quorum"):
         sv.check_quorum(moved, policy)
 
