@@ -92,6 +92,11 @@ def project_tag(key: bytes, n: int) -> str:
     return hmac.new(key, str(n).encode(), hashlib.sha256).hexdigest()
 
 
+def _plain(obj) -> bytes:
+    """canonical_bytes of a value json.loads produced (no floats: _json refuses them)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 # ------------------------------------------------------------------- RFC 6962 proofs
 
 def _chain(seed, proof, index, inner, left_only=False):
@@ -453,12 +458,14 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
         if len(lines) != len(indices):
             raise VerifyError(f"the signed manifest lists {len(indices)} events, the archive holds {len(lines)}")
         key = bytes.fromhex(m["tag_key"]) if m.get("tag_key") else None
-        events, headers, last = [], [], -1
+        tagger = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
+        decoded: dict[str, bytes] = {}  # proof hashes repeat across events: decode each once
+        events, headers, bodies, last = [], [], [], -1
         for n, line in enumerate(lines, 1):
             rec = _json(line, f"events.jsonl line {n}")
             try:
                 index, head_text = rec["index"], rec["header"]
-                proof = [_b64decode(p) for p in rec["proof"]]
+                proof = [decoded.get(p) or decoded.setdefault(p, _b64decode(p)) for p in rec["proof"]]
                 head = _json(head_text.encode(), f"the header of event {n}")
             except (TypeError, KeyError, ValueError, binascii.Error, AttributeError):
                 raise VerifyError(f"events.jsonl line {n} is malformed") from None
@@ -466,14 +473,17 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
                 raise VerifyError(f"events.jsonl line {n}: index {index} is not the manifest's {indices[n - 1]} "
                                   "(events dropped, added or reordered)")
             last = index
-            if not isinstance(head, dict) or canonical_bytes(head).decode() != head_text or head.get("v") != 2:
+            if not isinstance(head, dict) or _plain(head).decode() != head_text or head.get("v") != 2:
                 raise VerifyError(f"event {n} (index {index}): the leaf header is not canonical")
             try:
                 verify_inclusion(index, size, leaf_hash(head_text.encode()), proof, root)
             except VerifyError as exc:
                 raise VerifyError(f"event {n} (index {index}) is NOT in the signed log: {exc}") from None
             # 3. its place in the project's sequence
-            if key is not None and head.get("tag") != project_tag(key, n):
+            if tagger is not None:
+                t = tagger.copy()
+                t.update(str(n).encode())
+            if tagger is not None and head.get("tag") != t.hexdigest():
                 raise VerifyError(f"event {n} (index {index}) is not event {n} of project {project['id']}: its tag "
                                   "does not match (another project's event, or events are missing before it)")
             body = rec.get("event")
@@ -483,7 +493,7 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
                 if m["kind"] == "full" and head.get("vis") != "sealed":
                     raise VerifyError(f"event {n} (index {index}): a full archive withholds only sealed bodies")
             else:
-                if hashlib.sha256(canonical_bytes(body)).hexdigest() != head.get("body"):
+                if hashlib.sha256(_plain(body)).hexdigest() != head.get("body"):
                     raise VerifyError(f"event {n} (index {index}) was changed: its body does not match its hash "
                                       "in the signed log")
                 if body.get("project") != project["id"] or body.get("visibility") != head.get("vis"):
@@ -491,6 +501,7 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
                                       f"not to project {project['id']}")
                 events.append(body)
             headers.append(head)
+            bodies.append(body)
         log(f"ok  {len(lines)} events, each proven in the signed log ({len(withheld)} bodies withheld as hashes)")
 
         # 3/4. completeness and the close
@@ -503,8 +514,7 @@ def verify_archive(path: str, trusted_key: str | None = None, *, key_fingerprint
         closed = bool(closes)
         if closed:
             c = closes[0]
-            body = next((e for e in events if hashlib.sha256(canonical_bytes(e)).hexdigest() == headers[c]["body"]),
-                        None)
+            body = bodies[c]
             if len(closes) > 1 or headers[c]["count"] != c + 1 or body is None or body.get("action") != CLOSE_ACTION:
                 raise VerifyError("the project's closing event is malformed or repeated")
             if (body.get("payload") or {}).get("tag_key") != m.get("tag_key"):

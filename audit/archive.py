@@ -78,14 +78,17 @@ def resolve_project(ref: str) -> int:
 
 
 def inclusion_proofs(indices: list[int], size: int) -> dict[int, list[bytes]]:
-    """Many inclusion proofs with one node query per batch."""
+    """Many inclusion proofs with one node query per batch; a range shared by several proofs (the
+    right edge of the tree, the neighbours of consecutive events) is hashed once."""
     out: dict[int, list[bytes]] = {}
     for start in range(0, len(indices), BATCH):
         chunk = indices[start : start + BATCH]
         ranges = {i: merkle.inclusion_ranges(i, size) for i in chunk}
-        nodes = sequencer.fetch_nodes(merkle.nodes_for_ranges(r for rs in ranges.values() for r in rs))
+        unique = {r for rs in ranges.values() for r in rs}
+        nodes = sequencer.fetch_nodes(merkle.nodes_for_ranges(unique))
+        hashed = {r: merkle.hash_range(r[0], r[1], nodes.__getitem__) for r in unique}
         for i, rs in ranges.items():
-            out[i] = merkle.hashes_for_ranges(rs, nodes)
+            out[i] = [hashed[r] for r in rs]
     return out
 
 
@@ -235,8 +238,10 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
     proof_map = inclusion_proofs(manifest["events"], cp.size)
     hidden = set(withheld)
     lines = io.StringIO()
+    encoded: dict[bytes, str] = {}
     for index, header, canonical, *_ in rows:
-        proof = ",".join(f'"{base64.b64encode(h).decode()}"' for h in proof_map[index])
+        proof = ",".join(encoded.get(h) or encoded.setdefault(h, f'"{base64.b64encode(h).decode()}"')
+                         for h in proof_map[index])
         text = "" if index in hidden else f',"event":{canonical}'
         lines.write(f'{{"index":{index},"header":{json.dumps(header)},"proof":[{proof}]{text}}}\n')
     name = Path(out).name if isinstance(out, (str, Path)) else "archive.zip"

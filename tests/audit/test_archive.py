@@ -27,6 +27,7 @@ from audit.models import Event
 from bidding.auction import services as S
 from tests import factories
 from tests.auction.helpers import later, make_auction
+from tests.evaluation.conftest import ew  # noqa: F401 (the evaluation world fixture)
 from trading import services
 from trading.models import Notice
 
@@ -353,3 +354,34 @@ def test_public_archive_from_the_five_openness_page_and_full_archive_for_supervi
     path.write_bytes(full.content)
     assert sv.verify_archive(str(path), key(), log=quiet)["kind"] == "full"
     assert anon.get("/projects/SL-NOPE/archive.zip").status_code == 404
+
+
+def test_a_tender_with_candidates_an_objection_and_an_award(ew, clock, tmp_path):  # noqa: F811
+    """A tender through sealed bids, evaluation, candidates publicised, an objection answered and the
+    award, then terminated (closed): the verifier replays candidates and award from the public events;
+    an archive with the objection deleted is refused."""
+    from bidding.evaluation import services as ev
+    from tests.evaluation.test_award import to_publicity
+
+    world = ew.world
+    lot = to_publicity(ew, clock, [1_000_000, 900_000, 950_000])
+    obj = ev.file_objection(actor=world.bidders[0], lot=lot, text="资格证书已过期 certificate expired")
+    clock.advance(days=1)
+    ev.answer_objection(actor=world.staff, objection=obj, uphold=False, answer="证书有效 valid until 2027")
+    clock.advance(days=3, minutes=1)
+    award = ev.award_lot(actor=world.staff, lot=lot)
+    services.terminate_project(actor=world.staff, project=lot.project, reason="测试终止")
+    pub = export(lot.project, tmp_path)
+    m = sv.verify_archive(str(pub), key(), log=quiet)
+    entry = m["result"]["lots"][str(lot.pk)]
+    assert entry["status"] == "terminated"
+    assert entry["award"] == {"bidder": award.bidder_id, "price_fen": award.candidate.price_fen}
+    assert [c[1] for c in entry["candidates"]] == [world.bidder_orgs[1].pk, world.bidder_orgs[2].pk,
+                                                   world.bidder_orgs[0].pk][:len(entry["candidates"])]
+    full = export(lot.project, tmp_path, "full")
+    assert sv.verify_archive(str(full), key(), log=quiet)["result"] == m["result"]
+    # the objection deleted from the history (the operator re-signs): refused
+    bad = forge(full, tmp_path / "noobj.zip",
+                lines=lambda r: [x for x in r if (x.get("event") or {}).get("action") != "evaluation.objection"])
+    assert len(json.loads(members(bad)["manifest.json"])["events"]) < len(m["events"])
+    refused(bad, "is not event")
