@@ -7,6 +7,7 @@ must be refused with a clear reason; both untouched archives (public and full) v
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -385,3 +386,30 @@ def test_a_tender_with_candidates_an_objection_and_an_award(ew, clock, tmp_path)
                 lines=lambda r: [x for x in r if (x.get("event") or {}).get("action") != "evaluation.objection"])
     assert len(json.loads(members(bad)["manifest.json"])["events"]) < len(m["events"])
     refused(bad, "is not event")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_against_the_current_log_it_reports_staleness_and_catches_a_rewrite(live_server, tmp_path):
+    world = factories.make_world(bidders=1)
+    project = factories.make_project(world, lots=1)
+    services.publish_project(actor=world.staff, project=project)
+    services.terminate_project(actor=world.staff, project=project, reason="测试终止")
+    pub = export(project, tmp_path)
+    services.publish_project(actor=world.staff, project=factories.make_project(world, lots=1))  # the log grows
+    sequencer.integrate_all()
+    said: list[str] = []
+    sv.verify_archive(str(pub), key(), log_url=live_server.url, log=lambda *a: said.append(" ".join(map(str, a))))
+    assert any("consistent with the current log" in s and "entries behind" in s for s in said), said
+    # an archive whose checkpoint the current log does not extend (a rewritten history, re-signed)
+    f = members(pub)
+    m = json.loads(f["manifest.json"])
+    fake = ck.sign_checkpoint(ck.Checkpoint(sequencer.origin(), m["checkpoint"]["size"], bytes(32)),
+                              sequencer.signing_key())
+    m["checkpoint"]["root"] = base64.b64encode(bytes(32)).decode()
+    from audit.archive import sign_manifest
+
+    raw = canonical_bytes(m)
+    bad = write(tmp_path / "rewritten.zip", {**f, "manifest.json": raw, "manifest.sig": sign_manifest(raw).encode(),
+                                             "checkpoint.txt": fake.encode()})
+    with pytest.raises(sv.VerifyError, match="NOT in the signed log|NOT consistent"):
+        sv.verify_archive(str(bad), key(), log_url=live_server.url, log=quiet)
