@@ -252,8 +252,10 @@ def bench_witnesses(rounds: int) -> dict:
                     for i in range(10):
                         audit.record(action="bench.witnessed", subject=f"w:{r}:{i}", payload={"r": r, "i": i})
                 sequencer.integrate_all()  # signs the checkpoint
+                cp = proofs.latest_checkpoint()
+                assert cp is not None
                 t = time.perf_counter()
-                assert witnessing.cosign(proofs.latest_checkpoint()) == 2
+                assert witnessing.cosign(cp) == 2
                 lat.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 with urllib.request.urlopen(configured[0]["url"] + "/", timeout=10) as resp:

@@ -187,6 +187,8 @@ GOOD_KEY = "k" * 20 + "-production-secret-" + "x" * 20
         ({"LOGIN_FAILS_PER_ACCOUNT": "five"}, "LOGIN_FAILS_PER_ACCOUNT"),
         ({"LOGIN_FAILS_PER_ACCOUNT": "0"}, "LOGIN_FAILS_PER_ACCOUNT"),
         ({"ALLOWED_HOSTS": "a,,b"}, "ALLOWED_HOSTS"),
+        ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example",
+          "DATABASE_URL": "postgres://app:pw@db.example:5432/sunlight"}, "example log origin"),
     ],
     ids=lambda v: str(v) if isinstance(v, str) else "-".join(f"{k}={v[k]}" for k in v)[:60],
 )
@@ -203,7 +205,8 @@ def test_production_settings_with_a_good_key():
             "'CSRF_COOKIE_SECURE', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_SSL_REDIRECT', "
             "'SESSION_COOKIE_HTTPONLY', 'ALLOWED_HOSTS', 'PASSWORD_HASHERS', 'TIME_ZONE', 'LANGUAGE_CODE', 'USE_TZ')}))")
     result = run_settings({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example",
-                           "DATABASE_URL": "postgres://app:pw@db.example:5432/sunlight"}, code)
+                           "DATABASE_URL": "postgres://app:pw@db.example:5432/sunlight",
+                           "SUNLIGHT_LOG_ORIGIN": "ggzy.example/sunlight/log"}, code)
     assert result.returncode == 0, result.stderr[-2000:]
     s = json.loads(result.stdout.strip().splitlines()[-1])
     assert s["DEBUG"] is False
