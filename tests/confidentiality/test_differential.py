@@ -27,9 +27,12 @@ pytestmark = pytest.mark.django_db
 
 # routes that are not surfaces of a project's state (static, language, log-in forms, the schema and
 # docs, the platform's whole log — which shows that *something* happened somewhere, by hash only;
-# see docs/confidentiality.md)
+# see docs/confidentiality.md; a project archive carries that whole-log checkpoint and proofs against
+# it, so its bytes change with any event anywhere: tests/audit/test_archive.py checks instead that
+# the events it lists stay the same before the deadline, and that the full archive is refused)
 SKIP = re.compile(r"^(admin/|i18n/|\^static|static/|lang/|login/|logout/|api/schema/|api/docs/|api/auth/token/"
-                  r"|api/audit/(events|checkpoints|proofs)|audit/checkpoints/|api/<drf_format_suffix)")
+                  r"|api/audit/(events|checkpoints|proofs)|audit/checkpoints/|api/<drf_format_suffix"
+                  r"|projects/<str:code>/archive\.zip|supervise/audit/<str:code>/archive\.zip)")
 
 
 def _routes() -> list[str]:
