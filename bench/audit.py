@@ -99,6 +99,10 @@ def insert_events(n: int, project_every: int, project_id: int) -> float:
             proj = project_id if i % project_every == 0 else None
             at = f"2026-03-02T01:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}000Z"
             action, payload = "bench.thing", {"i": i, "note": "招标 bench event"}
+            if proj is not None:  # a project's events are notices (replay claims every event of a project)
+                action, payload = "notice.publish", {"number": f"SL-BENCH-1-CQ{i}", "kind": "clarification",
+                                                     "title": "澄清", "body": "bench", "lot": None, "amends": None,
+                                                     "data": {}, "published_at": at}
             if proj is not None and i == 0:  # the project's first event names it
                 action, payload = "project.create", {"id": proj, "code": "SL-BENCH-1", "title": "基准项目", "lots": []}
             elif proj is not None and i + project_every >= n:  # and its last one closes it
