@@ -23,6 +23,7 @@ from audit.models import Event
 from audit.visibility import Disclosure
 from trading.ids import query_int
 from trading.schema import anything, boolean, integer, listof, shape, text
+from audit import timestamps
 
 MAX_PAGE = 500
 
@@ -61,7 +62,7 @@ def _proof_error(exc: merkle.ProofError):
 
 def checkpoint_json(cp: Checkpoint) -> dict:
     body = parse_checkpoint(cp.note.split("\n\n")[0] + "\n")
-    return {"size": cp.size, "root": cp.root_b64, "time": cp.created_at.isoformat().replace("+00:00", "Z"),
+    return {"size": cp.size, "root": cp.root_b64, "time": timestamps.iso(cp.created_at),
             "origin": body.origin, "note": witnessing.published_note(cp), "witnessed": witnessing.witnessed(cp)}
 
 

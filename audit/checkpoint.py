@@ -25,6 +25,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from audit import timestamps
 
 ALG_ED25519 = b"\x01"
 SIG_PREFIX = "\u2014 "  # em dash + space
@@ -65,7 +66,7 @@ class Checkpoint:
 
 
 def format_time(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamps.iso_seconds(when)
 
 
 def parse_time(text: str) -> dt.datetime:

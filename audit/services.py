@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit import context, sql
 from audit.canonical import canonical_bytes
 from audit.models import Event, EventContext, Visibility
+from audit import timestamps
 
 VISIBILITIES = {v.value for v in Visibility}
 EVENT_COLUMNS = ("uid", "created_at", "action", "subject", "project_id", "actor_id", "actor_label", "actor_role",
@@ -20,7 +21,7 @@ EVENT_COLUMNS = ("uid", "created_at", "action", "subject", "project_id", "actor_
 
 def event_time(at: dt.datetime) -> str:
     """The timestamp format inside canonical events (UTC, microseconds, Z)."""
-    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return timestamps.iso_micro(at)
 
 
 def actor_fields(actor: Any) -> dict[str, Any]:

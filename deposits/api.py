@@ -21,10 +21,10 @@ from trading.models import Lot
 from trading.money import format_fen
 from trading.permissions import require_login
 from trading.schema import anything, boolean, integer, listof, mapping, shape, text
+from audit import timestamps
 
 
-def _iso(value):
-    return value.isoformat() if value else None
+_iso = timestamps.iso
 
 
 def account_json(acc: Account, *, with_instructions: bool = True) -> dict:

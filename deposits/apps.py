@@ -11,3 +11,5 @@ class DepositsConfig(AppConfig):
         from deposits import replay as reducers
 
         replay.register(reducers)
+        # the Celery tasks, registered by name (services enqueue them by name: no import cycle)
+        from deposits import tasks  # noqa: F401

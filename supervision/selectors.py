@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from supervision import lifecycle
 from supervision.models import KINDS, SEVERITIES, Alert
+from audit import timestamps
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+iso = timestamps.iso
 
 
 def visible_alerts(user, now: dt.datetime | None = None):

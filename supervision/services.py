@@ -19,6 +19,7 @@ from supervision import lifecycle
 from supervision.models import Alert, AlertStep, Cursor
 from trading.errors import NotFound
 from trading.permissions import require_role
+from audit import timestamps
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,7 @@ GROUP_ALL = "supervision.all"
 SCAN_BATCH = 5000
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+iso = timestamps.iso
 
 
 def group_for(org_id: int | None) -> str:

@@ -7,7 +7,6 @@ made, not every earlier one, so a package grows linearly with the project's noti
 and notices are read once per package, not once per release."""
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from trading.models import Notice, Organisation, Project
 from trading.rules import METHODS
+from audit import timestamps
 
 EXTENSIONS = [
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json",
@@ -37,8 +37,7 @@ LOT_STATUS = {
 }
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+iso = timestamps.iso_seconds  # OCDS dates: whole seconds
 
 
 def amount(fen: int) -> int | float:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 import audit
+from audit import timestamps
 from trading import credit_code, lifecycle, periods
 from trading.errors import Conflict, Invalid, NotFound
 from trading.models import CalendarDay, CalendarYear, Document, Lot, LotTransition, Notice, Organisation, Project, User
@@ -22,8 +23,7 @@ from trading.rules import rule_for, security_cap_fen
 from trading.money import format_fen
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+iso = timestamps.iso  # the platform's one time format (audit.timestamps); many modules import it from here
 
 
 # --- organisations ---------------------------------------------------------------------------

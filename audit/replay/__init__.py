@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from audit import timestamps
+
 Reducer = Callable[[dict, "Ev"], None]
 REDUCERS: dict[str, list[Reducer]] = {}
 NO_STATE: dict[str, str] = {}  # action -> the module that says it changes no section
@@ -77,13 +79,8 @@ class Ev:
         )
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    """The one time format of state values (matches trading.services.iso)."""
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
-
-
-def parse_time(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+iso = timestamps.iso  # the one time format of state values
+parse_time = timestamps.parse
 
 
 def on(*actions: str) -> Callable[[Reducer], Reducer]:

@@ -28,6 +28,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from audit import timestamps
 
 # ---------------------------------------------------------------------------
 # configuration and state
@@ -247,7 +248,7 @@ def _refuse(code: str, message: str) -> Decision:
 
 
 def _iso(t: datetime) -> str:
-    return t.isoformat()
+    return timestamps.iso_z(t)
 
 
 # ---------------------------------------------------------------------------

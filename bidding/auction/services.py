@@ -34,6 +34,7 @@ from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumb
 from trading.errors import Conflict, DomainError, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
+from audit import timestamps
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _now(now: dt.datetime | None) -> dt.datetime:
 
 
 def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat()
+    return timestamps.iso_z(t)
 
 
 def _commitment(reserve_fen: int, salt: str) -> str:

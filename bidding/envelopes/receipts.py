@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit import checkpoint as ck
 from audit import merkle
 from bidding.envelopes import envelope as E
+from audit import timestamps
 
 SUBMISSION_ACTIONS = ("envelope.submit", "envelope.replace")
 
@@ -131,7 +132,7 @@ def verify_inclusion(receipt: dict, event_text, inclusion, *, platform_key: byte
         merkle.verify_inclusion(index, size, leaf, [_b64(h, "a proof hash") for h in hashes], cp.root)
     except merkle.ProofError as exc:
         raise ReceiptError(f"the inclusion proof does not verify: {exc}") from None
-    when = cp.time.strftime("%Y-%m-%dT%H:%M:%SZ") if cp.time else None
+    when = timestamps.iso_seconds(cp.time)
     return VerifiedReceipt(digest=receipt.get("digest"), event_uid=receipt.get("event"), index=index,
                            tree_size=size, checkpoint_time=when)
 

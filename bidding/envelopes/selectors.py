@@ -8,6 +8,7 @@ from django.utils import timezone
 from bidding.envelopes.models import CustodyShare, Envelope, OpenedBid, OpeningKey
 from trading.models import Lot
 from trading.permissions import is_staff_of, is_supervisor, role_of
+from audit import timestamps
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,7 @@ def live_envelopes(project, now) -> dict:
     return {"lots": lots} if lots else None
 
 
-def _iso(value):
-    from trading.services import iso
-
-    return iso(value)
+_iso = timestamps.iso
 
 
 def document_content(document) -> bytes:

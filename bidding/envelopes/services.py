@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+import deposits
 from audit import context as audit_context
 from bidding.envelopes import envelope as E
 from bidding.envelopes import bulk, outcomes, shamir
@@ -78,13 +79,7 @@ def _security_in_place(bidder_org, lot: Lot) -> bool:
     """The one question bidding asks deposits (deposits.is_secured)."""
     if lot.security_fen == 0:  # no security required: nothing to be in place
         return True
-    try:
-        import deposits
-
-        return bool(deposits.is_secured(bidder_org, lot))
-    except (ImportError, AttributeError):  # deposits not integrated: no proof of security, no bid
-        log.warning("deposits.is_secured unavailable; refusing envelope for lot %s", lot.pk)
-        return False
+    return deposits.is_secured(bidder_org, lot)
 
 
 def _wipe(buf: bytearray | None) -> None:

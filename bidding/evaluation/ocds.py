@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from bidding.evaluation.models import Award, Contract, Publicity
+from audit import timestamps
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+_iso = timestamps.iso_seconds
 
 
 def _value(fen: int) -> dict:

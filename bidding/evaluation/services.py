@@ -31,6 +31,7 @@ from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.money import format_fen
 from trading.permissions import require_role, require_staff_of, role_of
+from audit import timestamps
 
 DAY = dt.timedelta(days=1)
 TIE_BREAKS = {
@@ -41,8 +42,7 @@ TIE_BREAKS = {
 }
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+iso = timestamps.iso
 
 
 def _scoring_error(exc: scoring.ScoringError) -> Invalid:

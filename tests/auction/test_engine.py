@@ -1,6 +1,7 @@
 """Pure engine tests: no database."""
 from __future__ import annotations
 
+from audit.timestamps import iso_z
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
@@ -112,7 +113,7 @@ def test_countdown_restarts_on_every_bid_and_closes():
     assert [e.kind for e in late.events] == ["closed"]
     closed = late.state
     assert closed.outcome == E.OUTCOME_DEAL and closed.leader == "001" and closed.price_fen == 1_050_000
-    assert late.events[0].data["at"] == st_.end_at.isoformat()
+    assert late.events[0].data["at"] == iso_z(st_.end_at)
 
 
 def test_soft_close_extends_only_in_last_window():
@@ -212,7 +213,7 @@ def test_listing_single_bidder_sold_if_reserve_met():
     st_ = E.apply(cfg, st_, E.Continue("001"), T0 + s(2)).state
     out = E.apply(cfg, st_, E.Tick(), T0 + timedelta(days=11))
     assert out.state.outcome == E.OUTCOME_DEAL and out.state.price_fen == 1_000_000
-    assert out.events[-1].data["at"] == (T0 + timedelta(days=10)).isoformat()
+    assert out.events[-1].data["at"] == iso_z(T0 + timedelta(days=10))
 
 
 def test_listing_single_bidder_below_reserve_fails():

@@ -1,6 +1,7 @@
 """place_bid, schedule, pause/resume, the clock and the result — on the real database."""
 from __future__ import annotations
 
+from audit.timestamps import iso_z
 import datetime as dt
 import json
 
@@ -182,7 +183,7 @@ def test_close_exactly_once_with_result(world, clock):
     assert closed.count() == 1
     data = closed.get().data
     assert data["reserve_fen"] == 100_000_000 and data["winner"] == numbers[-1]
-    assert data["at"] == a.end_at.isoformat()  # closed at the scheduled end, however late the tick
+    assert data["at"] == iso_z(a.end_at)  # closed at the scheduled end, however late the tick
     lot = Lot.objects.get(pk=a.lot_id)
     assert lot.status == "awarded"
     notice = Notice.objects.get(lot=lot, kind="result")
