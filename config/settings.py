@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "audit",
     "trading",
+    "trading.challenges",
     "deposits",
     "bidding",
     "bidding.envelopes",
@@ -305,12 +306,26 @@ SUNLIGHT_DOCUMENT_TYPES = env_list(
     "SUNLIGHT_DOCUMENT_TYPES", [".pdf", ".zip", ".docx", ".xlsx", ".txt", ".ofd"]
 )
 
+# Cases (objections, challenges, complaints, disclosure requests): attachments, and what other apps provide.
+SUNLIGHT_CASE_ATTACHMENTS_MAX = env_int("SUNLIGHT_CASE_ATTACHMENTS_MAX", 5, minimum=0)
+SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES = env_int("SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+SUNLIGHT_CHALLENGE_WINDOWS = {"during_publicity": "bidding.evaluation.services.publicity_window"}
+SUNLIGHT_CHALLENGE_STANDING = "bidding.evaluation.services.lot_bidder_ids"  # (lot) -> set of bidder org ids
+SUNLIGHT_CHALLENGE_REMEDIES = {  # (*, lot, reason) inside the decision's transaction
+    "reevaluate": "bidding.evaluation.services.remedy_reevaluate",
+    "cancel_award": "bidding.evaluation.services.remedy_cancel_award",
+    "retender": "trading.challenges.services.remedy_retender",
+}
+# (*, project_id, after, delta): each app moves its own clocks still to come after a suspension is lifted
+SUNLIGHT_RESUME_HOOKS = ["bidding.evaluation.services.on_resume"]
+
 # Deadline clock: idempotent tick(now) functions; Celery beat runs them in production, a thread in the demo.
 SUNLIGHT_CLOCK_TICKS = [
     "trading.clock.tick",
     "deposits.services.tick",
     "bidding.auction.services.tick",
     "bidding.evaluation.services.tick",
+    "trading.challenges.services.tick",
     "audit.sequencer.tick",
     "supervision.services.tick",
 ]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/evaluation/", include("bidding.evaluation.api")),
     path("api/auctions/", include("bidding.auction.api")),
     path("api/supervision/", include("supervision.api")),
+    path("api/cases/", include("trading.challenges.api")),
     path("api/", include("trading.api")),
     path("", include("frontend.urls")),
 ]

@@ -27,6 +27,7 @@ SEEDERS: list[str] = [
     "bidding.evaluation.demo.seed",
     "bidding.auction.demo.seed",
     "supervision.demo.seed",
+    "trading.challenges.demo.seed",
 ]
 
 

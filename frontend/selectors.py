@@ -45,6 +45,7 @@ LIVE_SECTIONS: dict[str, str | Callable] = {
     "deposits": "deposits.selectors.live_deposits",
     "registrations": "bidding.selectors.live_registrations",
     "supervision": "supervision.selectors.live_supervision",
+    "challenges": "trading.challenges.selectors.live_challenges",
 }
 
 

@@ -15,6 +15,7 @@ AREAS = [  # one per line: several capabilities add theirs
     "auction",
     "supervision",
     "statistics",
+    "cases",
 ]
 
 urlpatterns: list = []

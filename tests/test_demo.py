@@ -31,7 +31,8 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     from bidding.envelopes import envelope as E
     from bidding.envelopes.models import CustodianKey, Envelope, OpenedBid, OpeningKey
     from bidding.evaluation import services as ev
-    from bidding.evaluation.models import Award, Committee, Contract, Objection, Publicity, Score
+    from bidding.evaluation.models import Award, Committee, Contract, Publicity, Score
+    from trading.challenges.models import Case
     from bidding.models import BidderKey, Registration
     from deposits.models import Account, RefundOrder
     from trading.models import Lot, Notice, Project
@@ -75,7 +76,7 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     assert Score.objects.filter(evaluation__lot=pub, criterion="technical").count() == 5 * 4
     publicity = Publicity.objects.get(lot=pub, cancelled=False)
     assert publicity.ends_at > now and publicity.notice.kind == "candidates"
-    assert Objection.objects.filter(lot=pub, status="open").count() == 1
+    assert Case.objects.filter(lot=pub, kind="candidate_objection", status="filed").count() == 1
 
     # (c) awarded, contract signed, non-winners refunded, the winner's security converted
     done = tender.get(status="contracted")
@@ -85,7 +86,7 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     refunds = RefundOrder.objects.filter(account__lot=done)
     assert refunds.count() == 3 and {r.reason for r in refunds} == {"non_winner"}
     assert {r.status for r in refunds} == {"confirmed"}
-    assert Objection.objects.get(lot=done).status == "dismissed"
+    assert Case.objects.get(lot=done, kind="candidate_objection").outcome == "dismissed"
 
     # a lot in evaluation where expert1 still has to score
     evaluating = Lot.objects.get(status="opened", project__kind="procurement")
@@ -107,6 +108,30 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
 
     _assert_auctions(world, now)
     _assert_replay_everywhere()
+    _assert_cases(world, now)
+
+
+def _assert_cases(world, now):
+    """The cases demo: an answered objection, an upheld complaint that sent a lot back to evaluation after a
+    suspension, disclosure requests (answered, refused on a ground, pending); the demo year's report renders."""
+    from django.test import Client
+
+    from audit.models import Event
+    from trading.challenges.models import Case, Suspension
+    from trading.models import Lot
+
+    assert Case.objects.filter(kind="candidate_objection", status="answered", outcome="dismissed").count() >= 2
+    complaint = Case.objects.get(kind="engineering_complaint")
+    assert (complaint.status, complaint.outcome, complaint.remedy) == ("decided", "upheld", "reevaluate")
+    assert Lot.objects.get(pk=complaint.lot_id).status == "opened"
+    assert Suspension.objects.get(case=complaint).lifted_at is not None
+    assert set(Case.objects.filter(kind="disclosure_request").values_list("status", flat=True)) == {"answered", "filed"}
+    for e in Event.objects.filter(action__startswith="case."):
+        assert "zhouxm@example.com" not in str(e.body) and "周晓明" not in str(e.body)
+    year = now.astimezone(dt.timezone(dt.timedelta(hours=8))).year
+    report = Client().get(f"/openness-report/{year}/")
+    assert report.status_code == 200 and "三、收到和处理政府信息公开申请情况" in report.content.decode()
+    assert Client().get(f"/api/cases/report/{year}.csv").status_code == 200
 
 
 def _assert_auctions(world, now):

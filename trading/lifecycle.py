@@ -58,9 +58,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("bidding_closed", "fail", "failed", {"staff", "system"}, {"tender"}, needs_reason=True),
     _t("opened", "fail", "failed", {"staff", "system"}, {"tender"}, needs_reason=True),
     _t("opened", "evaluate", "evaluated", {"staff", "system"}, {"tender"}),
-    _t("evaluated", "reevaluate", "opened", {"staff"}, {"tender"}, needs_reason=True),
+    # "system": re-evaluation ordered by an upheld objection or complaint (trading.challenges)
+    _t("evaluated", "reevaluate", "opened", {"staff", "system"}, {"tender"}, needs_reason=True),
     _t("evaluated", "publicise", "publicity", {"staff"}, {"tender"}),
-    _t("publicity", "reevaluate", "opened", {"staff"}, {"tender"}, needs_reason=True),
+    _t("publicity", "reevaluate", "opened", {"staff", "system"}, {"tender"}, needs_reason=True),
+    _t("awarded", "reevaluate", "opened", {"system"}, {"tender"}, needs_reason=True),
     _t("publicity", "award", "awarded", {"staff", "system"}, {"tender"}),
     _t("awarded", "fail", "failed", {"staff", "system"}, {"tender"}, needs_reason=True),
     # auction path: the bid deadline is the registration / deposit deadline
@@ -79,7 +81,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("awarded", "sign_contract", "contracted", {"staff"}),
     _t("contracted", "complete", "complete", {"staff", "system"}),
 ) + tuple(
-    _t(state, "terminate", "terminated", {"staff"}, needs_reason=True)
+    _t(state, "terminate", "terminated", {"staff", "system"}, needs_reason=True)
     for state in STATUSES
     if state not in FINAL and state != "draft"
 )

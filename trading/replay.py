@@ -57,6 +57,12 @@ def _notice(state: dict, ev: Ev) -> None:
         lot.update({k: change[k] for k in SCHEDULE_FIELDS if k in change})
 
 
+@on("lot.schedule_shift")
+def _schedule_shift(state: dict, ev: Ev) -> None:
+    lot = section(state, "trading", _empty)["lots"].setdefault(str(ev.payload["lot"]), {})
+    lot.update({k: ev.payload[k] for k in SCHEDULE_FIELDS if k in ev.payload})
+
+
 @on("document.attach")
 def _document(state: dict, ev: Ev) -> None:
     tr = section(state, "trading", _empty)

@@ -191,3 +191,125 @@ def security_cap_fen(rule: Rule, estimate_fen: int) -> int:
     if rule.security_cap_fen is not None:
         cap = min(cap, rule.security_cap_fen)
     return cap
+
+
+# --- challenges: objections, procurement challenges, complaints, disclosure requests -------------------
+# Each kind: who may file, its filing window, the clocks of its answer (and for complaints: acceptance and
+# decision), what lifecycle steps wait while it is open, with the article beside each number.
+# Units: "days" = calendar days, "working_days" = working days of the official calendar (trading.workdays).
+
+
+@dataclass(frozen=True)
+class Clock:
+    n: int
+    unit: str  # days | working_days
+    basis: str
+
+    def describe(self) -> str:
+        return f"{self.n} {'working days' if self.unit == 'working_days' else 'days'}"
+
+
+@dataclass(frozen=True)
+class ChallengeRule:
+    kind: str
+    label: tuple[str, str]  # (中文, English)
+    family: str  # objection (answered by the tenderee/agent/centre) | complaint (supervisor) | disclosure
+    project_kinds: frozenset[str]  # empty = any project, or none
+    filers: frozenset[str]  # bidder | public
+    window: str  # how the filing window is found (trading.challenges.windows)
+    window_basis: str
+    answer: Clock | None = None  # objections, challenges, disclosure requests
+    accept: Clock | None = None  # complaints: acceptance decided within
+    decide: Clock | None = None  # complaints: decision within (from acceptance)
+    extension: Clock | None = None  # disclosure: once, with a recorded reason
+    know_within: Clock | None = None  # filing within this of knowing (or of the previous answer's deadline)
+    blocks: frozenset[str] = frozenset()  # lot actions that wait while the case is open
+    suspension_max_days: int | None = None  # complaints: the longest suspension the law allows (None: no cap)
+    needs_project: bool = True
+    remedies: tuple[str, ...] = ()
+
+
+_ANSWER_ART22 = "《招标投标法实施条例》第二十二条：招标人应当自收到异议之日起3日内作出答复；作出答复前，应当暂停招标投标活动"
+_ART44 = "《招标投标法实施条例》第四十四条：投标人对开标有异议的，应当在开标现场提出，招标人应当当场作出答复，并制作记录"
+_ART54 = ("《招标投标法实施条例》第五十四条：投标人或者其他利害关系人对依法必须进行招标的项目的评标结果有异议的，应当在中标候选人"
+          "公示期间提出。招标人应当自收到异议之日起3日内作出答复；作出答复前，应当暂停招标投标活动")
+_ORDER94_CHALLENGE = ("《政府采购质疑和投诉办法》（财政部令第94号）第十条、第十三条：供应商认为采购文件、采购过程、中标或者成交结果"
+                      "使自己的权益受到损害的，可以在知道或者应知其权益受到损害之日起7个工作日内提出质疑；采购人、采购代理机构"
+                      "应当在收到质疑函后7个工作日内作出答复")
+_ART60 = "《招标投标法实施条例》第六十条：投标人或者其他利害关系人认为招标投标活动不符合法律、行政法规规定的，可以自知道或者应当知道之日起10日内向有关行政监督部门投诉"
+_ART61 = "《招标投标法实施条例》第六十一条：行政监督部门应当自收到投诉之日起3个工作日内决定是否受理投诉，并自受理投诉之日起30个工作日内作出书面处理决定"
+_ART62 = "《招标投标法实施条例》第六十二条：行政监督部门处理投诉，必要时可以责令暂停招标投标活动"
+_ORDER94_COMPLAINT = "《政府采购质疑和投诉办法》第十七条：质疑供应商对答复不满意或者未在规定时间内作出答复的，可以在答复期满后15个工作日内提起投诉"
+_ORDER94_ACCEPT = "《政府采购质疑和投诉办法》第二十一条：财政部门收到投诉书后，应当在5个工作日内进行审查"
+_ORDER94_DECIDE = "《政府采购质疑和投诉办法》第二十六条：财政部门应当自收到投诉之日起30个工作日内，对投诉事项作出处理决定"
+_ORDER94_SUSPEND = "《政府采购质疑和投诉办法》第二十八条：财政部门可以暂停采购活动，暂停采购活动时间最长不得超过30日"
+_OGI33 = ("《中华人民共和国政府信息公开条例》第三十三条：行政机关收到政府信息公开申请，能够当场答复的，应当当场予以答复；不能当场答复的，"
+          "应当自收到申请之日起20个工作日内予以答复；需要延长答复期限的，应当经政府信息公开工作机构负责人同意并告知申请人，"
+          "延长的期限最长不得超过20个工作日")
+_OGI27 = "《中华人民共和国政府信息公开条例》第二十七条：公民、法人或者其他组织可以向行政机关申请获取相关政府信息"
+
+CHALLENGE_RULES: dict[str, ChallengeRule] = {r.kind: r for r in (
+    ChallengeRule(
+        "document_objection", ("对招标文件的异议", "Objection to the tender documents"), "objection",
+        frozenset({"engineering", "procurement", "land"}), frozenset({"bidder"}),
+        window="before_objection_deadline",
+        window_basis="《招标投标法实施条例》第二十二条：潜在投标人或者其他利害关系人对招标文件有异议的，应当在投标截止时间10日前提出",
+        answer=Clock(3, "days", _ANSWER_ART22), blocks=frozenset({"close_bidding", "open"}),
+    ),
+    ChallengeRule(
+        "opening_objection", ("对开标的异议", "Objection to the opening"), "objection",
+        frozenset({"engineering", "procurement", "land"}), frozenset({"bidder"}),
+        window="during_opening", window_basis=_ART44,
+        answer=Clock(0, "days", _ART44), blocks=frozenset({"evaluate"}),
+    ),
+    ChallengeRule(
+        "candidate_objection", ("对中标候选人的异议", "Objection to the candidates"), "objection",
+        frozenset({"engineering", "procurement", "land"}), frozenset({"bidder"}),
+        window="during_publicity", window_basis=_ART54,
+        answer=Clock(3, "days", _ART54), blocks=frozenset({"award"}), remedies=("reevaluate",),
+    ),
+    ChallengeRule(
+        "procurement_challenge", ("政府采购质疑", "Procurement challenge (质疑)"), "objection",
+        frozenset({"procurement"}), frozenset({"bidder"}),
+        window="know_within", window_basis=_ORDER94_CHALLENGE,
+        know_within=Clock(7, "working_days", _ORDER94_CHALLENGE),
+        answer=Clock(7, "working_days", _ORDER94_CHALLENGE), remedies=("reevaluate", "retender", "cancel_award"),
+    ),
+    ChallengeRule(
+        "engineering_complaint", ("工程建设项目投诉", "Complaint (engineering)"), "complaint",
+        frozenset({"engineering", "land"}), frozenset({"bidder", "public"}),
+        window="know_within", window_basis=_ART60, know_within=Clock(10, "days", _ART60),
+        accept=Clock(3, "working_days", _ART61), decide=Clock(30, "working_days", _ART61),
+        remedies=("reevaluate", "retender", "cancel_award"),
+    ),
+    ChallengeRule(
+        "procurement_complaint", ("政府采购投诉", "Complaint (procurement)"), "complaint",
+        frozenset({"procurement"}), frozenset({"bidder"}),
+        window="after_challenge_answer", window_basis=_ORDER94_COMPLAINT,
+        know_within=Clock(15, "working_days", _ORDER94_COMPLAINT),
+        accept=Clock(5, "working_days", _ORDER94_ACCEPT), decide=Clock(30, "working_days", _ORDER94_DECIDE),
+        suspension_max_days=30, remedies=("reevaluate", "retender", "cancel_award"),
+    ),
+    ChallengeRule(
+        "disclosure_request", ("政府信息公开申请", "Request for disclosure (依申请公开)"), "disclosure",
+        frozenset(), frozenset({"bidder", "public"}), window="always", window_basis=_OGI27,
+        answer=Clock(20, "working_days", _OGI33), extension=Clock(20, "working_days", _OGI33), needs_project=False,
+    ),
+)}
+SUSPENSION_BASIS = {"engineering": _ART62, "land": _ART62, "procurement": _ORDER94_SUSPEND}
+# The grounds on which a disclosure request may be refused (政府信息公开条例 2019).
+DISCLOSURE_REFUSALS = {
+    "state_secret": "第十四条：依法确定为国家秘密的政府信息，法律、行政法规禁止公开的政府信息，以及公开后可能危及国家安全、公共安全、经济安全、社会稳定的政府信息，不予公开",
+    "trade_secret_privacy": "第十五条：涉及商业秘密、个人隐私等公开会对第三方合法权益造成损害的政府信息，行政机关不得公开",
+    "internal": "第十六条：行政机关的内部事务信息，以及过程性信息、行政执法案卷信息，可以不予公开",
+    "not_held": "第三十六条第（四）项：经检索没有所申请公开信息的，告知申请人该政府信息不存在",
+    "not_this_body": "第三十六条第（五）项：所申请公开信息不属于本行政机关负责公开的，告知申请人并说明理由",
+    "already_public": "第三十六条第（二）项：所申请公开信息已经主动公开的，告知申请人获取该政府信息的方式、途径",
+}
+
+
+def challenge_rule(kind: str) -> ChallengeRule:
+    try:
+        return CHALLENGE_RULES[kind]
+    except KeyError:
+        raise Invalid(f"unknown kind of case {kind!r}; expected one of {', '.join(CHALLENGE_RULES)}", field="kind") from None

@@ -329,6 +329,9 @@ def transition_lot(*, lot: Lot | int, action: str, actor: User | None = None, re
         lifecycle.check_role(t, "system" if actor is None else role_of(actor))
         if actor is not None:
             require_staff_of(actor, lot.project)
+        from trading.challenges.services import check_lot_may_move
+
+        check_lot_may_move(lot=lot, action=action)  # a suspended project, or a step an open objection holds
         if t.needs_reason and not reason.strip():
             raise Invalid(f"a reason is required to {action.replace('_', ' ')} a lot", field="reason")
         _check_guard(t.guard, lot, now)
@@ -347,6 +350,23 @@ def transition_lot(*, lot: Lot | int, action: str, actor: User | None = None, re
                                      reason=reason, at=now, event_id=event.pk)
         for hook in _hooks(action):
             hook(lot=lot, action=action, actor=actor, now=now)
+    return lot
+
+
+def shift_lot_schedule(*, lot: Lot, after: dt.datetime, delta: dt.timedelta, reason: str) -> Lot:
+    """Move every schedule moment of the lot still to come at `after` by `delta` (a suspension's length):
+    the lot's clocks stopped while its project was suspended. Called inside the caller's transaction."""
+    changed = {}
+    for f in SCHEDULE_FIELDS:
+        value = getattr(lot, f)
+        if value is not None and value > after:
+            setattr(lot, f, value + delta)
+            changed[f] = iso(value + delta)
+    if changed:
+        lot.save(update_fields=list(changed))
+        audit.record(action="lot.schedule_shift", subject=f"lot:{lot.pk}", project_id=lot.project_id,
+                     payload={"lot": lot.pk, "number": lot.number, "reason": reason,
+                              "shift_seconds": int(delta.total_seconds()), **changed})
     return lot
 
 

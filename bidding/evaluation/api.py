@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from bidding.evaluation import api_docs as D
 from bidding.evaluation import scoring, selectors, services
-from bidding.evaluation.models import Candidate, Expert, Objection
+from bidding.evaluation.models import Candidate, Expert
 from trading.errors import Forbidden, Invalid, NotFound
 from trading.ids import parse_id
 from trading.models import Lot, Organisation, User
@@ -224,7 +224,7 @@ def report(request, lot_id: int):
                      "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]}, status=201)
 
 
-# --------------------------------------------------------------------------- publicity, objections, award
+# --------------------------------------------------------------------------- publicity and award (objections: /api/cases/)
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.PUBLICITY, 201: D.PUBLICITY})
 @api_view(["GET", "POST"])
@@ -244,36 +244,6 @@ def candidates(request, lot_id: int):
                                    "ends_at": services.iso(pub.ends_at), "days": pub.days, "late": pub.late},
                      "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]},
                     status=201 if request.method == "POST" else 200)
-
-
-def _objection_json(o: Objection) -> dict:
-    return {"id": o.pk, "bidder": o.bidder_id, "text": o.text, "status": o.status, "filed_at": services.iso(o.filed_at),
-            "answer_due": services.iso(o.answer_due), "answer": o.answer, "answered_at": services.iso(o.answered_at)}
-
-
-@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.objection(many=True), 201: D.objection()})
-@api_view(["GET", "POST"])
-def objections(request, lot_id: int):
-    user = _user(request)
-    lot = _lot(lot_id)
-    if request.method == "POST":
-        o = services.file_objection(actor=user, lot=lot, text=_str(request.data, "text"))
-        return Response(_objection_json(o), status=201)
-    return Response([_objection_json(o) for o in selectors.objections_for(user, lot)])
-
-
-@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.objection()})
-@api_view(["POST"])
-def answer(request, objection_id: int):
-    try:
-        o = Objection.objects.select_related("lot__project").get(pk=objection_id)
-    except Objection.DoesNotExist:
-        raise NotFound("no such objection") from None
-    uphold = request.data.get("uphold")
-    if not isinstance(uphold, bool):
-        raise Invalid("uphold must be true or false", field="uphold")
-    o = services.answer_objection(actor=_user(request), objection=o, uphold=uphold, answer=_str(request.data, "answer"))
-    return Response(_objection_json(o))
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.candidate()})
@@ -371,8 +341,6 @@ urlpatterns = [
     path("lots/<int:lot_id>/quote-round/", quote_round, name="evaluation-quote-round"),
     path("lots/<int:lot_id>/quotes/", quote, name="evaluation-quote"),
     path("lots/<int:lot_id>/candidates/", candidates, name="evaluation-candidates"),
-    path("lots/<int:lot_id>/objections/", objections, name="evaluation-objections"),
-    path("objections/<int:objection_id>/answer/", answer, name="evaluation-answer"),
     path("lots/<int:lot_id>/withdraw/", withdraw, name="evaluation-withdraw"),
     path("lots/<int:lot_id>/award/", award, name="evaluation-award"),
     path("lots/<int:lot_id>/refusal/", refusal, name="evaluation-refusal"),

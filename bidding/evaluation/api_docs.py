@@ -18,13 +18,6 @@ def award():
         "contract": anything(allow_null=True, help_text="{signed_on, amount, documents, deposit_mode} once signed")})
 
 
-def objection(many: bool = False):
-    return shape("EvaluationObjection", {
-        "id": integer(), "bidder": integer(), "text": text(), "status": text(), "filed_at": text(allow_null=True),
-        "answer_due": text(allow_null=True), "answer": text(allow_blank=True, allow_null=True),
-        "answered_at": text(allow_null=True)}, many=many)
-
-
 def method():
     return shape("EvaluationMethod", {
         "kind": text(), "criteria": listof(mapping()), "adjustments": listof(mapping()), "drop_extremes": boolean(),

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from bidding.envelopes import demo as envelopes_demo
 from bidding.evaluation import services as ev
+from trading.challenges import services as cases
 from bidding.evaluation.models import Expert, Publicity
 from trading.models import Lot
 
@@ -100,13 +101,14 @@ def seed(world) -> dict:
         traveller.move_to(timezone.now() + DAY)
         ev.publish_candidates(actor=staff, lot=lot, days=3)
         traveller.move_to(timezone.now() + DAY)
-        objection = ev.file_objection(actor=world.bidders[0], lot=lot,
-                                      text="第一中标候选人的项目经理在建工程未完工，不满足招标文件要求。"
-                                           "The first candidate's project manager is still engaged on another site.")
+        objection = cases.file_case(actor=world.bidders[0], kind="candidate_objection", lot=lot,
+                                    subject="第一中标候选人项目经理 The first candidate's project manager",
+                                    text="第一中标候选人的项目经理在建工程未完工，不满足招标文件要求。"
+                                         "The first candidate's project manager is still engaged on another site.")
         traveller.move_to(timezone.now() + DAY)
-        ev.answer_objection(actor=staff, objection=objection, uphold=False,
-                            answer="经核查，该项目经理在建工程已于投标截止前竣工验收，异议不成立。"
-                                   "Checked: that project was completed and accepted before the deadline; dismissed.")
+        cases.answer_case(actor=staff, case=objection, outcome="dismissed",
+                          answer="经核查，该项目经理在建工程已于投标截止前竣工验收，异议不成立。"
+                                 "Checked: that project was completed and accepted before the deadline; dismissed.")
         traveller.move_to(max(timezone.now(), Publicity.objects.get(lot=lot).ends_at) + HOUR)
         award = ev.award_lot(actor=staff, lot=lot)  # non-winners' securities refunded (deposits hook)
         traveller.move_to(timezone.now() + 9 * DAY)
@@ -143,8 +145,9 @@ def seed(world) -> dict:
         traveller.move_to(real_now - 2 * DAY)
         ev.publish_candidates(actor=staff, lot=lot, days=5)
         traveller.move_to(real_now - 12 * HOUR)
-        ev.file_objection(actor=world.bidders[5], lot=lot,
-                          text="我公司报价最低，价格分计算可能有误，请复核。Our price is the lowest; please re-check the price score.")
+        cases.file_case(actor=world.bidders[5], kind="candidate_objection", lot=lot,
+                        subject="价格分复核 Price score re-check",
+                        text="我公司报价最低，价格分计算可能有误，请复核。Our price is the lowest; please re-check the price score.")
         done["publicity"] = lot.pk
 
     # a lot in evaluation now: expert1 still has to score it.

@@ -1,4 +1,4 @@
-"""Experts, committees, evaluations, candidates, publicity, objections, awards and contracts.
+"""Experts, committees, evaluations, candidates, publicity, awards and contracts (objections: trading.challenges).
 
 Invariants live in the database as well (CHECK / UNIQUE / partial UNIQUE); the services check
 them first so that a user gets a clear message instead of an IntegrityError.
@@ -254,39 +254,6 @@ class Publicity(models.Model):
         ]
 
 
-class Objection(models.Model):
-    """An objection (异议) to the candidates, filed by a bidder during the publicity."""
-
-    class Status(models.TextChoices):
-        OPEN = "open", "awaiting answer"
-        UPHELD = "upheld", "upheld"
-        DISMISSED = "dismissed", "dismissed"
-
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="evaluation_objections")
-    publicity = models.ForeignKey(Publicity, on_delete=models.PROTECT, related_name="objections")
-    bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    filed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
-    filed_at = models.DateTimeField()
-    answer_due = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    answer = models.TextField(blank=True)
-    answered_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    answered_at = models.DateTimeField(null=True, blank=True)
-    overdue_flagged = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["filed_at", "id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(status__in=["open", "upheld", "dismissed"]), name="eval_objection_status"),
-            models.CheckConstraint(
-                condition=(Q(status="open") & Q(answered_at__isnull=True))
-                | (~Q(status="open") & Q(answered_at__isnull=False) & ~Q(answer="")),
-                name="eval_objection_answered"),
-            models.CheckConstraint(condition=Q(answer_due__gt=F("filed_at")), name="eval_objection_due_after_filing"),
-        ]
-
-
 class Award(models.Model):
     """The award (中标/成交) of a lot to one candidate. A withdrawn, disqualified or refusing winner's
     award ends and the next candidate gets a new one; at most one award is live per lot."""
@@ -297,6 +264,7 @@ class Award(models.Model):
         WITHDRAWN = "withdrawn", "winner withdrew"
         DISQUALIFIED = "disqualified", "winner disqualified"
         REFUSED = "refused", "winner refused to sign"
+        CANCELLED = "cancelled", "award cancelled on an objection or complaint"
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="awards")
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="awards")
@@ -320,7 +288,7 @@ class Award(models.Model):
             models.UniqueConstraint(fields=["lot"], condition=Q(status__in=["active", "contracted"]),
                                     name="eval_one_live_award_per_lot"),
             models.CheckConstraint(
-                condition=Q(status__in=["active", "contracted", "withdrawn", "disqualified", "refused"]),
+                condition=Q(status__in=["active", "contracted", "withdrawn", "disqualified", "refused", "cancelled"]),
                 name="eval_award_status"),
             models.CheckConstraint(condition=Q(contract_due__gt=F("awarded_at")), name="eval_award_window"),
             models.CheckConstraint(condition=Q(status__in=["active", "contracted"]) | ~Q(ended_reason=""),

@@ -1,5 +1,5 @@
 """Replay of evaluation: plan, committee draw (commitment, seed, members), evaluation rounds and
-candidates, publicity, objections, awards and the contract.
+candidates, publicity, awards and the contract (objections: trading.challenges.replay).
 
 Section ``state["evaluation"]`` = ``{"lots": {lot_id: {...}}}``; its live counterpart is
 ``bidding.evaluation.selectors.live_evaluation``.
@@ -13,7 +13,7 @@ def _lot(state: dict, lot_id) -> dict:
     sec = section(state, "evaluation", lambda: {"lots": {}})
     return sec["lots"].setdefault(str(lot_id), {
         "plan": None, "conflicts": [], "committee": None, "evaluation": None, "publicity": None,
-        "objections": [], "awards": [], "contract": None, "quotes": [],
+        "awards": [], "contract": None, "quotes": [],
     })
 
 
@@ -97,21 +97,6 @@ def _publicity(state: dict, ev: Ev) -> None:
                                           "cancelled": False}
 
 
-@on("evaluation.objection")
-def _objection(state: dict, ev: Ev) -> None:
-    p = ev.payload
-    _lot(state, p["lot"])["objections"].append({"id": p["objection"], "bidder": p["bidder"], "status": "open",
-                                                "filed_at": p["filed_at"], "answer_due": p["answer_due"]})
-
-
-@on("evaluation.objection_answer")
-def _answer(state: dict, ev: Ev) -> None:
-    p = ev.payload
-    for o in _lot(state, p["lot"])["objections"]:
-        if o["id"] == p["objection"]:
-            o["status"] = p["status"]
-
-
 @on("evaluation.award")
 def _award(state: dict, ev: Ev) -> None:
     p = ev.payload
@@ -131,6 +116,20 @@ def _award_end(state: dict, ev: Ev) -> None:
         c = _candidate(lot, p["bidder"])
         if c is not None:
             c["status"] = "refused"
+
+
+@on("evaluation.publicity_shift")
+def _publicity_shift(state: dict, ev: Ev) -> None:
+    pub = _lot(state, ev.payload["lot"])["publicity"]
+    if pub is not None:
+        pub["ends_at"] = ev.payload["ends_at"]
+
+
+@on("evaluation.contract_due_shift")
+def _contract_due_shift(state: dict, ev: Ev) -> None:
+    for a in _lot(state, ev.payload["lot"])["awards"]:
+        if a["id"] == ev.payload["award"]:
+            a["contract_due"] = ev.payload["contract_due"]
 
 
 @on("evaluation.contract")

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 from bidding.evaluation import scoring
 from bidding.evaluation.models import (
-    Award, BidReview, Candidate, Committee, CommitteeMember, Contract, Evaluation, Expert, Objection, Publicity,
+    Award, BidReview, Candidate, Committee, CommitteeMember, Contract, Evaluation, Expert, Publicity,
     Quote, Score, Vote,
 )
 from trading.errors import Forbidden, NotFound
@@ -107,10 +107,13 @@ def publicity_for(lot: Lot) -> Publicity | None:
     return Publicity.objects.filter(lot=lot, cancelled=False).order_by("-starts_at").first()
 
 
-def objections_for(user, lot: Lot) -> list[Objection]:
-    qs = Objection.objects.filter(lot=lot).select_related("bidder")
+def objections_for(user, lot: Lot) -> list:
+    """The objections to the lot's candidates (cases of trading.challenges) the user may read."""
+    from trading.challenges.models import Case
+
+    qs = Case.objects.filter(lot=lot, kind="candidate_objection").select_related("filer_org").order_by("filed_at", "id")
     if role_of(user) == "bidder":
-        return list(qs.filter(bidder_id=user.organisation_id))
+        return list(qs.filter(filer_org_id=user.organisation_id))
     if can_see_evaluation(user, lot):
         return list(qs)
     raise Forbidden("objections are visible to the objecting bidder, staff and supervisors")
@@ -152,7 +155,7 @@ def live_evaluation(project, now) -> dict:
         if plan is None and committee is None and ev is None and not conflicts:
             continue
         row = {"plan": plan.method if plan else None, "conflicts": conflicts, "committee": None, "evaluation": None,
-               "publicity": None, "objections": [], "awards": [], "contract": None,
+               "publicity": None, "awards": [], "contract": None,
                "quotes": [{"bidder": q.bidder_id, "round": q.round, "price_fen": q.price_fen}
                           for q in Quote.objects.filter(lot=lot).order_by("submitted_at", "id")]}
         if committee is not None:
@@ -174,9 +177,6 @@ def live_evaluation(project, now) -> dict:
         if pub is not None:
             row["publicity"] = {"starts_at": iso(pub.starts_at), "ends_at": iso(pub.ends_at), "days": pub.days,
                                 "cancelled": pub.cancelled}
-        row["objections"] = [{"id": o.pk, "bidder": o.bidder_id, "status": o.status, "filed_at": iso(o.filed_at),
-                              "answer_due": iso(o.answer_due)}
-                             for o in Objection.objects.filter(lot=lot).order_by("filed_at", "id")]
         row["awards"] = [{"id": a.pk, "bidder": a.bidder_id, "rank": a.rank, "price_fen": a.price_fen,
                           "status": a.status, "awarded_at": iso(a.awarded_at), "contract_due": iso(a.contract_due)}
                          for a in Award.objects.filter(lot=lot).order_by("awarded_at", "id")]

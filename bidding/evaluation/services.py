@@ -1,4 +1,5 @@
-"""Business actions of evaluation, candidate publicity, objections, award and contract.
+"""Business actions of evaluation, candidate publicity, award and contract. Objections to the candidates are
+cases of trading.challenges (one mechanism for every objection, challenge and complaint).
 
 Each action: keyword-only arguments, one transaction, its audit event inside that transaction;
 authorisation is checked here too (not only in the views). A failed action changes nothing.
@@ -25,7 +26,7 @@ from bidding.evaluation import draw as drawing
 from bidding.evaluation import scoring
 from bidding.evaluation.models import (
     Award, BidReview, Candidate, Committee, CommitteeMember, ConflictDeclaration, Contract, Evaluation,
-    EvaluationPlan, Expert, Objection, Publicity, Quote, Score, Vote,
+    EvaluationPlan, Expert, Publicity, Quote, Score, Vote,
 )
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Organisation, User
@@ -694,7 +695,7 @@ def report_evaluation(*, actor: User, lot: Lot) -> Evaluation:
     return ev
 
 
-# --------------------------------------------------------------------------- publicity and objections
+# --------------------------------------------------------------------------- publicity
 
 def publish_candidates(*, actor: User, lot: Lot, days: int | None = None) -> Publicity:
     """Candidate publicity notice (实施条例 art. 54): within 3 days of the report, for at least 3 days."""
@@ -732,63 +733,10 @@ def publish_candidates(*, actor: User, lot: Lot, days: int | None = None) -> Pub
     return publicity
 
 
-def _bid_in_lot(user: User, lot: Lot) -> int:
-    require_role(user, "bidder")
-    if user.organisation_id not in {b.bidder for b in opened_bids(lot)}:
-        raise Forbidden("only bidders of this lot may object to its candidates")
-    return user.organisation_id
-
-
-def file_objection(*, actor: User, lot: Lot, text: str) -> Objection:
-    """A bidder's objection (异议) to the candidates, during the publicity only."""
-    if not text or not text.strip():
-        raise Invalid("say what the objection is", field="text")
-    with transaction.atomic():
-        lot = _locked_lot(lot)
-        bidder_id = _bid_in_lot(actor, lot)
-        now = timezone.now()
-        publicity = Publicity.objects.filter(lot=lot, cancelled=False).order_by("-starts_at").first()
-        if lot.status != "publicity" or publicity is None:
-            raise Conflict("objections to the candidates are only accepted during the candidate publicity")
-        if not (publicity.starts_at <= now < publicity.ends_at):
-            raise Conflict(f"the objection window closed at {timezone.localtime(publicity.ends_at):%Y-%m-%d %H:%M}")
-        due = now + lot.rule.objection_answer_days * DAY
-        obj = Objection.objects.create(lot=lot, publicity=publicity, bidder_id=bidder_id, filed_by=actor,
-                                       text=text.strip(), filed_at=now, answer_due=due)
-        audit.record(action="evaluation.objection", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
-                     visibility="supervisors",
-                     payload={"lot": lot.pk, "objection": obj.pk, "bidder": bidder_id, "text": obj.text,
-                              "filed_at": iso(now), "answer_due": iso(due)})
-    return obj
-
-
-def answer_objection(*, actor: User, objection: Objection, uphold: bool, answer: str) -> Objection:
-    """Staff answer an objection (due within 3 days). Upheld: the lot goes back to evaluation."""
-    require_staff_of(actor, objection.lot.project)
-    if not answer or not answer.strip():
-        raise Invalid("the answer needs its text", field="answer")
-    with transaction.atomic():
-        lot = _locked_lot(objection.lot_id)
-        obj = Objection.objects.select_for_update().get(pk=objection.pk)
-        if obj.status != "open":
-            raise Conflict("this objection has already been answered")
-        now = timezone.now()
-        obj.status = "upheld" if uphold else "dismissed"
-        obj.answer, obj.answered_by, obj.answered_at = answer.strip(), actor, now
-        obj.save(update_fields=["status", "answer", "answered_by", "answered_at"])
-        late = now > obj.answer_due
-        audit.record(action="evaluation.objection_answer", subject=f"lot:{lot.pk}", actor=actor,
-                     project_id=lot.project_id,
-                     payload={"lot": lot.pk, "objection": obj.pk, "status": obj.status, "answer": obj.answer,
-                              "answered_at": iso(now), "late": late})
-        if uphold:
-            _reevaluate(lot=lot, actor=actor, reason=f"objection {obj.pk} upheld: {obj.answer}")
-    return obj
-
-
-def _reevaluate(*, lot: Lot, actor: User, reason: str) -> Evaluation:
-    """Back to evaluation: the publicity is cancelled, the report superseded, a new round opens."""
-    if lot.status not in ("evaluated", "publicity"):
+def _reevaluate(*, lot: Lot, actor: User | None, reason: str) -> Evaluation:
+    """Back to evaluation: the publicity is cancelled, the report superseded, a new round opens.
+    actor=None: ordered by an upheld objection or complaint (trading.challenges)."""
+    if lot.status not in ("evaluated", "publicity") and not (actor is None and lot.status == "awarded"):
         raise Conflict(f"a lot that is {lot.status} cannot go back to evaluation")
     ev = _current_evaluation(lot, lock=True)
     Publicity.objects.filter(evaluation=ev).update(cancelled=True)
@@ -808,9 +756,55 @@ def reevaluate(*, actor: User, lot: Lot, reason: str) -> Evaluation:
         raise Invalid("a reason is required to re-evaluate", field="reason")
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if Objection.objects.filter(lot=lot, status="open").exists():
+        from trading.challenges.models import Case
+
+        if Case.objects.filter(lot=lot, kind="candidate_objection", status="filed").exists():
             raise Conflict("answer the open objections first")
         return _reevaluate(lot=lot, actor=actor, reason=reason.strip())
+
+
+# --------------------------------------------------------------------------- what trading.challenges asks
+
+def publicity_window(lot: Lot) -> tuple[dt.datetime, dt.datetime] | None:
+    """The running candidate publicity of the lot (start, end), when objections to the candidates are filed."""
+    pub = Publicity.objects.filter(lot=lot, cancelled=False).order_by("-starts_at", "-id").first()
+    return (pub.starts_at, pub.ends_at) if pub is not None else None
+
+
+def lot_bidder_ids(lot: Lot) -> set[int]:
+    """The organisations whose bids were opened in the lot (who may object to its opening and candidates)."""
+    return {b.bidder for b in opened_bids(lot)}
+
+
+def remedy_reevaluate(*, lot: Lot, reason: str) -> None:
+    """An upheld objection or complaint sends the lot back to evaluation."""
+    if lot.status == "awarded":
+        return remedy_cancel_award(lot=lot, reason=reason)
+    _reevaluate(lot=lot, actor=None, reason=reason)
+
+
+def remedy_cancel_award(*, lot: Lot, reason: str) -> None:
+    """The award is cancelled (中标无效) and the lot goes back to evaluation."""
+    if lot.status not in ("awarded", "evaluated", "publicity"):
+        raise Conflict(f"a lot that is {lot.status} has no award to cancel or evaluation to repeat")
+    for award in Award.objects.select_for_update().filter(lot=lot, status="active"):
+        _end_award(award, status="cancelled", reason=reason, actor=None)
+    _reevaluate(lot=lot, actor=None, reason=reason)
+
+
+def on_resume(*, project_id: int, after: dt.datetime, delta: dt.timedelta) -> None:
+    """A suspension was lifted: the publicity and contract windows still running at its start move by its length."""
+    for pub in Publicity.objects.select_for_update().filter(lot__project_id=project_id, cancelled=False, ends_at__gt=after):
+        pub.ends_at += delta
+        pub.save(update_fields=["ends_at"])
+        audit.record(action="evaluation.publicity_shift", subject=f"lot:{pub.lot_id}", project_id=project_id,
+                     payload={"lot": pub.lot_id, "publicity": pub.pk, "ends_at": iso(pub.ends_at)})
+    for award in Award.objects.select_for_update().filter(lot__project_id=project_id, status="active",
+                                                           contract_due__gt=after):
+        award.contract_due += delta
+        award.save(update_fields=["contract_due"])
+        audit.record(action="evaluation.contract_due_shift", subject=f"lot:{award.lot_id}", project_id=project_id,
+                     payload={"lot": award.lot_id, "award": award.pk, "contract_due": iso(award.contract_due)})
 
 
 # --------------------------------------------------------------------------- award
@@ -858,8 +852,6 @@ def award_lot(*, actor: User, lot: Lot, candidate: Candidate | None = None) -> A
         if now < publicity.ends_at:
             raise Conflict(f"the candidate publicity runs until {timezone.localtime(publicity.ends_at):%Y-%m-%d %H:%M}; "
                            f"no award before it ends — {lot.rule.basis.get('publicity', '')}")
-        if Objection.objects.filter(publicity=publicity, status="open").exists():
-            raise Conflict("objections to the candidates are still awaiting an answer")
         first = _next_candidate(ev)
         if candidate is not None:
             if candidate.evaluation_id != ev.pk or candidate.status != "ranked":
@@ -1049,23 +1041,11 @@ def _settle_winner(*, lot: Lot, bidder_id: int, mode: str, actor: User) -> bool:
 # --------------------------------------------------------------------------- the clock
 
 def tick(now: dt.datetime | None = None) -> int:
-    """Idempotent deadline watch: late objection answers, late publicity, contract windows passed —
+    """Idempotent deadline watch: late publicity, contract windows passed (late objection answers: the
+    trading.challenges clock) —
     each flagged once to the supervisors (an audit event)."""
     now = now or timezone.now()
     fired = 0
-    for obj_id in Objection.objects.filter(status="open", overdue_flagged=False, answer_due__lte=now) \
-            .values_list("pk", flat=True):
-        with transaction.atomic():
-            obj = Objection.objects.select_for_update(skip_locked=True).filter(
-                pk=obj_id, status="open", overdue_flagged=False).select_related("lot").first()
-            if obj is None:
-                continue
-            obj.overdue_flagged = True
-            obj.save(update_fields=["overdue_flagged"])
-            audit.record(action="evaluation.objection_overdue", subject=f"lot:{obj.lot_id}",
-                         project_id=obj.lot.project_id, visibility="supervisors",
-                         payload={"lot": obj.lot_id, "objection": obj.pk, "answer_due": iso(obj.answer_due)})
-            fired += 1
     for ev_id in Evaluation.objects.filter(status="reported", failed=False, publicity_overdue_flagged=False,
                                            lot__status="evaluated").values_list("pk", flat=True):
         with transaction.atomic():

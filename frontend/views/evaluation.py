@@ -11,7 +11,8 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from bidding.evaluation import scoring, selectors, services
-from bidding.evaluation.models import Objection
+from trading.challenges import services as cases
+from trading.challenges.models import Case
 from trading.errors import DomainError, Invalid
 from trading.ids import is_ascii_int, parse_int
 from trading.models import Lot
@@ -172,10 +173,11 @@ def _date(text: str) -> dt.date:
 @require_POST
 @login_required
 def answer(request, objection_id: int):
-    obj = get_object_or_404(Objection.objects.select_related("lot"), pk=objection_id)
+    obj = get_object_or_404(Case.objects.select_related("lot"), pk=objection_id, kind="candidate_objection")
     try:
-        services.answer_objection(actor=request.user, objection=obj, uphold=request.POST.get("uphold") == "1",
-                                  answer=request.POST.get("answer", ""))
+        cases.answer_case(actor=request.user, case=obj,
+                          outcome="upheld" if request.POST.get("uphold") == "1" else "dismissed",
+                          answer=request.POST.get("answer", ""))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -191,7 +193,8 @@ def objections(request, lot_id: int):
     status = 200
     if request.method == "POST":
         try:
-            services.file_objection(actor=request.user, lot=lot, text=request.POST.get("text", ""))
+            text = request.POST.get("text", "")
+            cases.file_case(actor=request.user, kind="candidate_objection", lot=lot, subject=text.strip()[:60], text=text)
         except DomainError as exc:
             messages.error(request, exc.message)
             status = exc.status_code

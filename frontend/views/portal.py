@@ -13,6 +13,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from audit.models import Event
 from trading import lifecycle, selectors
+from trading.challenges.selectors import published_cases, suspension_of
 from trading.errors import Forbidden
 from trading.models import Document, Notice
 from trading.rules import KINDS, METHODS
@@ -95,6 +96,7 @@ def disclosure(request, code):
         "project": project, "rule": rule, "lots": lots, "basis": sorted(rule.basis.items()),
         "notices": project.notices.order_by("published_at", "id"), "timeline": sorted(timeline, key=lambda t: t["at"]),
         "planned": planned, "fees": rule.fees, "public_events": events, "status": selectors.project_status(project),
+        "cases": published_cases(project), "suspension": suspension_of(project),
     })
 
 

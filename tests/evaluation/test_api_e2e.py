@@ -117,15 +117,17 @@ def test_tender_notice_to_signed_contract_through_the_api(world, clock):
     assert len(ok(APIClient().get(f"/api/evaluation/lots/{lot.pk}/candidates/"))["candidates"]) == 3
     # an objection, answered (dismissed)
     loser = client_for(world.bidders[1])
-    obj = ok(loser.post(f"/api/evaluation/lots/{lot.pk}/objections/", {"text": "评分有误"}, format="json"), 201)
-    assert ok(sup.get(f"/api/evaluation/lots/{lot.pk}/objections/"))[0]["id"] == obj["id"]
+    obj = ok(loser.post("/api/cases/", {"kind": "candidate_objection", "lot": lot.pk, "subject": "评分",
+                                        "text": "评分有误"}, format="json"), 201)
+    assert obj["number"] in {c["number"] for c in ok(sup.get("/api/cases/"))}
     early = staff.post(f"/api/evaluation/lots/{lot.pk}/award/", format="json")
     assert early.status_code == 409
-    ok(staff.post(f"/api/evaluation/objections/{obj['id']}/answer/", {"uphold": False, "answer": "评分复核无误"},
+    ok(staff.post(f"/api/cases/{obj['number']}/answer/", {"outcome": "dismissed", "answer": "评分复核无误"},
                   format="json"))
     clock.advance(days=3, minutes=1)
-    late = loser.post(f"/api/evaluation/lots/{lot.pk}/objections/", {"text": "again"}, format="json")
-    assert late.status_code == 409 and "closed" in late.json()["detail"]
+    late = loser.post("/api/cases/", {"kind": "candidate_objection", "lot": lot.pk, "subject": "again", "text": "again"},
+                      format="json")
+    assert late.status_code == 409 and "closed" in late.json()["detail"] and "第五十四条" in late.json()["detail"]
     award = ok(staff.post(f"/api/evaluation/lots/{lot.pk}/award/", format="json"), 201)
     assert award["bidder"] == world.bidder_orgs[2].pk and award["price"] == "950000.00"
     assert ok(APIClient().get(f"/api/evaluation/lots/{lot.pk}/award/"))["status"] == "active"
@@ -144,7 +146,7 @@ def test_tender_notice_to_signed_contract_through_the_api(world, clock):
     assert sup.post(f"/api/evaluation/lots/{lot.pk}/refusal/", {"reason": "x"}, format="json").status_code == 403
     actions = set(Event.objects.filter(project_id=lot.project_id).values_list("action", flat=True))
     assert {"evaluation.draw_commit", "evaluation.draw_reveal", "evaluation.report", "evaluation.publicity",
-            "evaluation.objection", "evaluation.award", "evaluation.contract"} <= actions
+            "case.file", "case.answer", "evaluation.award", "evaluation.contract"} <= actions
     # OCDS: the release package carries the award and the contract
     pkg = ok(APIClient().get(f"/api/projects/{lot.project_id}/ocds/"))
     release = pkg["releases"][-1]

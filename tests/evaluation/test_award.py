@@ -5,7 +5,10 @@ import pytest
 
 from audit.models import Event
 from bidding.evaluation import services as ev
-from bidding.evaluation.models import Award, Candidate, Evaluation, Objection
+from bidding.evaluation.models import Award, Candidate, Evaluation
+from trading.challenges import clocks
+from trading.challenges import services as cases
+from trading.challenges.models import Case
 from bidding.evaluation.selectors import award_for
 from tests.evaluation.conftest import DAY, draw_committee, members, open_lot, pass_all
 from tests.evaluation.test_services import COMPREHENSIVE_PLAN, snapshot, unchanged
@@ -24,6 +27,14 @@ def to_publicity(ew, clock, prices, **kw):
     ev.publish_candidates(actor=ew.world.staff, lot=lot)
     lot.refresh_from_db()
     return lot
+
+
+def file_objection(*, actor, lot, text):
+    return cases.file_case(actor=actor, kind="candidate_objection", lot=lot, subject=text[:60], text=text)
+
+
+def answer_objection(*, actor, objection, uphold, answer):
+    return cases.answer_case(actor=actor, case=objection, outcome="upheld" if uphold else "dismissed", answer=answer)
 
 
 def test_comprehensive_hand_worked_through_services(ew, clock):
@@ -76,23 +87,24 @@ def test_objection_dismissed_then_award(ew, clock):
     world = ew.world
     lot = to_publicity(ew, clock, [1_000_000, 900_000, 950_000])
     loser = world.bidders[0]
-    obj = ev.file_objection(actor=loser, lot=lot, text="the winner's qualification certificate has expired")
-    assert obj.answer_due == obj.filed_at + 3 * DAY
+    obj = file_objection(actor=loser, lot=lot, text="the winner's qualification certificate has expired")
+    assert obj.due_at == clocks.end_of(clocks.local_day(obj.filed_at) + 3 * DAY)  # within 3 days (art. 54)
     # someone who did not bid, staff, an empty objection: refused, nothing changed
     before = snapshot(lot)
-    unchanged(lot, before, Forbidden, lambda: ev.file_objection(actor=world.bidders[3], lot=lot, text="x"))
-    unchanged(lot, before, Forbidden, lambda: ev.file_objection(actor=world.staff, lot=lot, text="x"))
-    unchanged(lot, before, Invalid, lambda: ev.file_objection(actor=loser, lot=lot, text="  "))
+    unchanged(lot, before, Forbidden, lambda: file_objection(actor=world.bidders[3], lot=lot, text="x"))
+    unchanged(lot, before, Forbidden, lambda: file_objection(actor=world.staff, lot=lot, text="x"))
+    unchanged(lot, before, Invalid, lambda: file_objection(actor=loser, lot=lot, text="  "))
     clock.advance(days=3, minutes=1)
     # the window has closed; the open objection blocks the award
-    unchanged(lot, before, Conflict, lambda: ev.file_objection(actor=loser, lot=lot, text="late"), "closed")
-    unchanged(lot, before, Conflict, lambda: ev.award_lot(actor=world.staff, lot=lot), "awaiting an answer")
+    unchanged(lot, before, Conflict, lambda: file_objection(actor=loser, lot=lot, text="late"), "closed")
+    unchanged(lot, before, Conflict, lambda: ev.award_lot(actor=world.staff, lot=lot), "awaits its answer")
     # the answer is late (after 3 days): the clock flags it to supervisors once
-    assert ev.tick() == 1 and ev.tick() == 0
-    assert Event.objects.filter(action="evaluation.objection_overdue").count() == 1
-    ev.answer_objection(actor=world.staff, objection=obj, uphold=False, answer="certificate valid until 2027")
+    clock.move_to(obj.due_at)
+    assert cases.tick() == 1 and cases.tick() == 0
+    assert Event.objects.filter(action="case.overdue").count() == 1
+    answer_objection(actor=world.staff, objection=obj, uphold=False, answer="certificate valid until 2027")
     unchanged(lot, snapshot(lot), Conflict,
-              lambda: ev.answer_objection(actor=world.staff, objection=obj, uphold=True, answer="again"))
+              lambda: answer_objection(actor=world.staff, objection=obj, uphold=True, answer="again"))
     award = ev.award_lot(actor=world.staff, lot=lot)
     assert award.bidder_id == world.bidder_orgs[1].pk
 
@@ -100,8 +112,8 @@ def test_objection_dismissed_then_award(ew, clock):
 def test_upheld_objection_sends_lot_back_to_evaluation(ew, clock):
     world = ew.world
     lot = to_publicity(ew, clock, [1_000_000, 900_000, 950_000])
-    obj = ev.file_objection(actor=world.bidders[0], lot=lot, text="bidder 2 is unqualified")
-    ev.answer_objection(actor=world.staff, objection=obj, uphold=True, answer="bidder 2 lacks the licence")
+    obj = file_objection(actor=world.bidders[0], lot=lot, text="bidder 2 is unqualified")
+    answer_objection(actor=world.staff, objection=obj, uphold=True, answer="bidder 2 lacks the licence")
     lot.refresh_from_db()
     assert lot.status == "opened"
     assert list(Evaluation.objects.filter(lot=lot).values_list("round", "status")) == [(1, "superseded"), (2, "open")]
@@ -171,8 +183,8 @@ def test_replay_equals_live(ew, clock):
 
     world = ew.world
     lot = to_publicity(ew, clock, [1_000_000, 900_000, 950_000])
-    obj = ev.file_objection(actor=world.bidders[0], lot=lot, text="please check")
-    ev.answer_objection(actor=world.staff, objection=obj, uphold=False, answer="checked")
+    obj = file_objection(actor=world.bidders[0], lot=lot, text="please check")
+    answer_objection(actor=world.staff, objection=obj, uphold=False, answer="checked")
     clock.advance(days=3, minutes=1)
     ev.award_lot(actor=world.staff, lot=lot)
     ev.withdraw_candidate(actor=world.staff, lot=lot, bidder=world.bidder_orgs[1].pk, reason="withdrew")
@@ -182,7 +194,7 @@ def test_replay_equals_live(ew, clock):
     state = replayed_state(lot.project, clock.now)["evaluation"]["lots"][str(lot.pk)]
     assert state["contract"]["amount_fen"] == 950_000
     assert [a["status"] for a in state["awards"]] == ["withdrawn", "contracted"]
-    assert Objection.objects.get().status == "dismissed"
+    assert Case.objects.get().outcome == "dismissed"
 
 
 def validate_ocds(package: dict) -> None:

@@ -5,7 +5,8 @@ import pytest
 from django.test import Client
 
 from bidding.evaluation import services as ev
-from bidding.evaluation.models import Objection, Score
+from bidding.evaluation.models import Score
+from trading.challenges.models import Case
 from tests.evaluation.conftest import draw_committee, members, open_lot, pass_all
 
 pytestmark = pytest.mark.django_db
@@ -55,11 +56,11 @@ def test_pages_by_role(ew, clock):
     # a bidder files an objection on its page; staff answer on the console
     b = client_for(world.bidders[0])
     assert b.post(f"/evaluation/lots/{lot.pk}/objections/", {"text": "价格分计算有误"}).status_code == 302
-    obj = Objection.objects.get()
+    obj = Case.objects.get(kind="candidate_objection")
     assert "价格分计算有误" in b.get(f"/evaluation/lots/{lot.pk}/objections/").content.decode()
     staff.post(f"/evaluation/objections/{obj.pk}/answer/", {"answer": "经复核无误"})
     obj.refresh_from_db()
-    assert obj.status == "dismissed"
+    assert obj.outcome == "dismissed"
     clock.advance(days=3, minutes=1)
     late = b.post(f"/evaluation/lots/{lot.pk}/objections/", {"text": "again"})
     assert late.status_code == 409 and "closed" in late.content.decode()

@@ -7,10 +7,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from audit.models import Event
+from trading.challenges.models import Case
 from bidding.evaluation import draw as drawing
 from bidding.evaluation import services as ev
 from bidding.evaluation.models import (
-    Award, Candidate, Committee, CommitteeMember, Contract, Evaluation, Objection, Publicity, Score, Vote,
+    Award, Candidate, Committee, CommitteeMember, Contract, Evaluation, Publicity, Score, Vote,
 )
 from tests.evaluation.conftest import DAY, draw_committee, members, open_lot, pass_all
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def snapshot(lot):
     lot.refresh_from_db()
     return (lot.status, Event.objects.count(), Vote.objects.count(), Score.objects.count(),
-            Candidate.objects.count(), Award.objects.count(), Objection.objects.count(), Contract.objects.count(),
+            Candidate.objects.count(), Award.objects.count(), Case.objects.count(), Contract.objects.count(),
             Evaluation.objects.count(), Publicity.objects.count())
 
 

@@ -1,0 +1,667 @@
+"""Business actions on cases and suspensions. Each: keyword-only, one transaction, its audit event inside it.
+
+One mechanism for every kind (trading.rules.CHALLENGE_RULES): a case is filed inside its legal window, its
+clock runs in calendar or working days, it moves through trading.challenges.lifecycle, and an upheld one
+applies its remedy (re-evaluation, re-tender, award cancelled) through the owning app's function
+(settings.SUNLIGHT_CHALLENGE_REMEDIES). A supervisor may suspend a project while handling a complaint.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+import audit
+from trading import lifecycle as lot_lifecycle
+from trading.challenges import clocks, lifecycle
+from trading.challenges.models import Case, CaseAttachment, Suspension
+from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from trading.models import Lot, LotTransition, Notice, Project, User
+from trading.permissions import require_role, role_of
+from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS, SUSPENSION_BASIS, ChallengeRule, challenge_rule
+from trading.workdays import CalendarUnknown, platform_calendar
+
+MICRO = dt.timedelta(microseconds=1)
+PREFIX = {"objection": "YY", "complaint": "TS", "disclosure": "YSQ"}
+
+
+class Suspended(Conflict):
+    code = "suspended"
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
+def _check_text(**values: str) -> None:
+    """NUL and other control characters (except tab and line breaks) are refused, never stored."""
+    for field, value in values.items():
+        if value and any(ord(ch) < 32 and ch not in "\t\n\r" or ord(ch) == 127 for ch in value):
+            raise Invalid(f"{field} contains control characters", field=field)
+
+
+def _check_uploads(uploads: list[Upload]) -> None:
+    limit = settings.SUNLIGHT_CASE_ATTACHMENTS_MAX
+    if len(uploads) > limit:
+        raise Invalid(f"at most {limit} attachments per filing ({len(uploads)} given)", field="attachments")
+    for up in uploads:
+        ext = os.path.splitext(up.name)[1].lower()
+        if ext not in settings.SUNLIGHT_DOCUMENT_TYPES:
+            raise Invalid(f"file type {ext or '(none)'} is not accepted; allowed: {', '.join(settings.SUNLIGHT_DOCUMENT_TYPES)}",
+                          field="attachments")
+        if not up.content:
+            raise Invalid(f"{up.name} is empty", field="attachments")
+        if len(up.content) > settings.SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES:
+            raise Invalid(f"{up.name} is larger than the limit of {settings.SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES} bytes",
+                          field="attachments")
+
+
+def _store(case: Case, uploads: list[Upload], *, role: str, public: bool, now: dt.datetime) -> list[dict]:
+    out = []
+    for up in uploads:
+        digest = hashlib.sha256(up.content).hexdigest()
+        ext = os.path.splitext(up.name)[1].lower()
+        att = CaseAttachment(case=case, role=role, name=os.path.basename(up.name)[:200], content_type=up.content_type[:100],
+                             size=len(up.content), sha256=digest, public=public, uploaded_at=now)
+        att.file.save(f"{digest}{ext}", ContentFile(up.content), save=False)
+        att.save()
+        out.append({"id": att.pk, "name": att.name, "sha256": digest, "size": att.size, "public": public})
+    return out
+
+
+# --------------------------------------------------------------------------- suspension and blocking
+
+def active_suspension(project_id: int | None) -> Suspension | None:
+    if project_id is None:
+        return None
+    return Suspension.objects.filter(project_id=project_id, lifted_at__isnull=True).select_related("case").first()
+
+
+def check_lot_may_move(*, lot: Lot, action: str) -> None:
+    """Called by trading.services.transition_lot: a suspended project refuses every step; an open case
+    whose rule says so holds the step it blocks (e.g. the award waits for objections to the candidates)."""
+    s = active_suspension(lot.project_id)
+    if s is not None:
+        why = f" while complaint {s.case.number} is handled" if s.case_id else ""
+        raise Suspended(f"project {lot.project.code} is suspended since {_local(s.started_at)}{why} ({s.reason}); "
+                        f"no step of its lots is possible until the supervisor lifts the suspension — {s.basis}")
+    for case in Case.objects.filter(project_id=lot.project_id, status__in=lifecycle.OPEN).order_by("filed_at"):
+        if action in case.rule.blocks and (case.lot_id is None or case.lot_id == lot.pk):
+            due = f" (due {_local(case.due_at)})" if case.due_at else ""
+            raise Conflict(f"{case.rule.label[1].lower()} {case.number} awaits its answer{due}; "
+                           f"the {action.replace('_', ' ')} waits until it is answered — {case.rule.answer.basis}")
+
+
+# --------------------------------------------------------------------------- filing
+
+def _window(rule: ChallengeRule, *, lot: Lot | None, project: Project | None, known_on: dt.date | None,
+            follows: Case | None, now: dt.datetime) -> None:
+    """Raise a Conflict naming the deadline and its legal basis when `now` is outside the filing window."""
+    basis = rule.window_basis
+    if rule.window == "always":
+        return
+    if rule.window in ("before_objection_deadline", "during_opening", "during_publicity") and lot is None:
+        raise Invalid("say which lot the objection is about", field="lot")
+    if rule.window == "before_objection_deadline":
+        days = lot.rule.objection_days_before_deadline
+        if not days:
+            raise Conflict(f"{lot.rule.label} has no objection period for its documents")
+        closes = lot.objection_deadline or (lot.bid_deadline - dt.timedelta(days=days))
+        if lot.status != "published" or now >= closes:
+            raise Conflict(f"objections to the tender documents closed at {_local(closes)} — {basis}")
+        return
+    if rule.window == "during_opening":
+        opened = LotTransition.objects.filter(lot=lot, action="open").order_by("-at").first()
+        if lot.status != "opened" or opened is None:
+            raise Conflict(f"objections to the opening are raised during the opening (lot is {lot.status}) — {basis}")
+        closes = clocks.end_of(clocks.local_day(opened.at))
+        if now >= closes:
+            raise Conflict(f"the opening of lot {lot.number} ended; objections to it closed at {_local(closes)} — {basis}")
+        return
+    if rule.window == "during_publicity":
+        window = import_string(settings.SUNLIGHT_CHALLENGE_WINDOWS["during_publicity"])(lot)
+        if lot.status != "publicity" or window is None:
+            raise Conflict(f"objections to the candidates are accepted during the candidate publicity only — {basis}")
+        starts, ends = window
+        if not (starts <= now < ends):
+            raise Conflict(f"the candidate publicity ended at {_local(ends)}; objections closed then — {basis}")
+        return
+    if rule.window == "know_within":
+        if known_on is None:
+            raise Invalid("say on which day you knew (or should have known) of the matter", field="known_on")
+        if known_on > clocks.local_day(now):
+            raise Invalid("the day you knew of the matter cannot be in the future", field="known_on")
+        closes = clocks.deadline(rule.know_within, clocks.end_of(known_on) - MICRO, platform_calendar())
+        if now >= closes:
+            raise Conflict(f"filing closed at {_local(closes)}: within {rule.know_within.describe()} of knowing "
+                           f"({known_on.isoformat()}) — {rule.know_within.basis}")
+        return
+    if rule.window == "after_challenge_answer":
+        if follows is None or follows.kind != "procurement_challenge" or follows.project_id != project.pk:
+            raise Conflict(f"a procurement complaint follows your challenge (质疑) of this project; name it — {basis}")
+        if follows.is_open and follows.due_at and now < follows.due_at:
+            raise Conflict(f"the challenge {follows.number} is still within its answer period (until "
+                           f"{_local(follows.due_at)}); complain after its answer or after that — {basis}")
+        if follows.due_at is None:
+            raise Conflict("the challenge's answer period is not known yet (the calendar is not loaded)")
+        # "答复期满后15个工作日内": counted from the end of the answer period, answered or not
+        closes = clocks.deadline(rule.know_within, follows.due_at - MICRO, platform_calendar())
+        if now >= closes:
+            raise Conflict(f"complaints about {follows.number} closed at {_local(closes)} — {basis}")
+        return
+    raise AssertionError(rule.window)  # pragma: no cover
+
+
+def _standing(rule: ChallengeRule, actor: User | None, lot: Lot | None) -> tuple[str, int | None]:
+    """(filer_key, filer organisation) for a bidder; ('', None) for the public (key set from the contact)."""
+    role = role_of(actor)
+    if role == "bidder":
+        if "bidder" not in rule.filers:
+            raise Forbidden(f"a {rule.label[1].lower()} is not filed by bidders")
+        if rule.kind in ("opening_objection", "candidate_objection"):
+            bidders = import_string(settings.SUNLIGHT_CHALLENGE_STANDING)(lot)
+            if actor.organisation_id not in bidders:
+                raise Forbidden(f"only bidders of lot {lot.number} may file a {rule.label[1].lower()}")
+        return f"org:{actor.organisation_id}", actor.organisation_id
+    if role == "public":
+        if "public" not in rule.filers:
+            raise Forbidden(f"a {rule.label[1].lower()} is filed by a bidder from its workspace; please log in")
+        return "", None
+    raise Forbidden(f"cases are filed by bidders and members of the public, not by {role} accounts")
+
+
+def running_clock(case: Case):
+    """The rule's clock now running for the case (None when closed)."""
+    return {"answer": case.rule.extension if case.extended else case.rule.answer,
+            "accept": case.rule.accept, "decide": case.rule.decide}.get(case.clock)
+
+
+def _clock_due(case: Case, clock, start: dt.datetime) -> None:
+    """Set the case's running clock; past the known calendar the deadline is left open and flagged."""
+    case.clock_started_at = start
+    try:
+        case.due_at = clocks.deadline(clock, start, platform_calendar()) if clock else None
+        case.calendar_unknown = False
+    except CalendarUnknown:
+        case.due_at, case.calendar_unknown = None, True
+    case.overdue_flagged = False
+
+
+def file_case(*, actor: User | None, kind: str, subject: str, text: str, project: Project | None = None,
+              lot: Lot | None = None, known_on: dt.date | None = None, follows: Case | None = None,
+              name: str = "", contact: str = "", attachments: list[Upload] | None = None) -> Case:
+    """File a case. Out of its window, on a closed project, twice, or with attachments over the limits: a
+    Conflict / Invalid naming the deadline and its legal basis, and nothing recorded. A member of the
+    public gets a follow-up token (``case.token``, shown once)."""
+    rule = challenge_rule(kind)
+    attachments = attachments or []
+    subject, text, name, contact = (subject or "").strip(), (text or "").strip(), (name or "").strip(), (contact or "").strip()
+    _check_text(subject=subject, text=text, name=name, contact=contact)
+    if not subject:
+        raise Invalid("give the case a subject", field="subject")
+    if len(subject) > 200:
+        raise Invalid("the subject is at most 200 characters", field="subject")
+    if not text:
+        raise Invalid("say what the case is about", field="text")
+    if lot is not None:
+        project = lot.project
+    if project is None and rule.needs_project:
+        raise Invalid(f"a {rule.label[1].lower()} is about a project", field="project")
+    if rule.project_kinds and project is not None and project.kind not in rule.project_kinds:
+        raise Invalid(f"a {rule.label[1].lower()} is for {', '.join(sorted(rule.project_kinds))} projects "
+                      f"(this one is {project.kind})", field="kind")
+    filer_key, filer_org = _standing(rule, actor, lot)
+    if role_of(actor) == "public":
+        if not name or not contact:
+            raise Invalid("give your name and how to reach you (kept private)", field="contact")
+        if len(name) > 100 or len(contact) > 200:
+            raise Invalid("the name or contact is too long", field="contact")
+        filer_key = f"contact:{_sha(contact.lower())}"
+    _check_uploads(attachments)
+    token = secrets.token_urlsafe(18) if role_of(actor) == "public" else ""
+    with transaction.atomic():
+        now = timezone.now()
+        if lot is not None:
+            lot = Lot.objects.select_for_update().select_related("project").get(pk=lot.pk)
+        if project is not None:
+            project = Project.objects.select_for_update().get(pk=project.pk)
+            statuses = set(project.lots.values_list("status", flat=True))
+            if statuses <= {"draft"}:
+                raise NotFound("no such project")
+            if kind != "disclosure_request" and statuses <= set(lot_lifecycle.FINAL):
+                raise Conflict(f"project {project.code} is closed (every lot is complete, failed or terminated): "
+                               f"no {rule.label[1].lower()} can be filed on it any more")
+        if follows is not None:
+            follows = Case.objects.select_for_update().get(pk=follows.pk)
+            if follows.filer_key != filer_key:
+                raise Forbidden("a complaint follows the filer's own challenge")
+        _window(rule, lot=lot, project=project, known_on=known_on, follows=follows, now=now)
+        dedupe = _sha(f"{subject}\n{text}") if rule.family == "disclosure" else ""
+        if Case.objects.filter(kind=kind, project=project, lot=lot, filer_key=filer_key, dedupe=dedupe) \
+                .exclude(status="withdrawn").exists():
+            raise Conflict(f"you already filed a {rule.label[1].lower()} on this "
+                           f"{'request' if dedupe else ('lot' if lot else 'project')}; follow that case instead")
+        case = Case(number=f"TMP-{os.urandom(8).hex()}", kind=kind, project=project, lot=lot, follows=follows,
+                    filer=actor if role_of(actor) != "public" else None, filer_org_id=filer_org, filer_key=filer_key,
+                    dedupe=dedupe, name=name, contact=contact, token_sha256=_sha(token) if token else "",
+                    subject=subject, text=text, known_on=known_on, filed_at=now, status="filed",
+                    clock="answer" if rule.answer else "accept")
+        _clock_due(case, rule.answer or rule.accept, now)
+        try:
+            with transaction.atomic():
+                case.save()
+        except IntegrityError:
+            raise Conflict(f"you already filed a {rule.label[1].lower()} on this matter") from None
+        prefix = f"{project.code}-{PREFIX[rule.family]}" if project else f"{PREFIX[rule.family]}-{now:%Y}-"
+        case.number = f"{prefix}{case.pk:05d}"
+        case.save(update_fields=["number"])
+        files = _store(case, attachments, role="filing", public=False, now=now)
+        audit.record(action="case.file", subject=f"case:{case.number}", actor=actor,
+                     project_id=project.pk if project else None, visibility="supervisors",
+                     # who filed is committed by hash only: before a bid deadline it would reveal an interested bidder
+                     payload={**_case_facts(case), "filer_sha256": _sha(filer_key), "subject": subject,
+                              "text_sha256": _sha(text), "contact_sha256": _sha(contact) if contact else None,
+                              "known_on": known_on.isoformat() if known_on else None,
+                              "follows": follows.number if follows else None, "attachments": files})
+    case.token = token
+    return case
+
+
+def _case_facts(case: Case) -> dict:
+    """What replay needs of a case's state (never the filer's name or contact)."""
+    return {"case": case.number, "kind": case.kind, "lot": case.lot_id, "status": case.status, "clock": case.clock,
+            "due_at": iso(case.due_at), "calendar_unknown": case.calendar_unknown, "filed_at": iso(case.filed_at)}
+
+
+# --------------------------------------------------------------------------- answering and deciding
+
+def _locked(case: Case | int) -> Case:
+    try:
+        return Case.objects.select_for_update(of=("self",)).select_related("project", "lot").get(
+            pk=case.pk if isinstance(case, Case) else case)
+    except Case.DoesNotExist:
+        raise NotFound("no such case") from None
+
+
+def _authorise(case: Case, step: lifecycle.Step, actor: User | None) -> None:
+    role = role_of(actor)
+    if "filer" in step.roles:
+        if role == "public" or case.filer_id != actor.pk:
+            raise Forbidden("only the filer may withdraw a case")
+        return
+    lifecycle.check_role(step, role)
+    if role == "staff" and case.project is not None and actor.organisation_id != case.project.centre_id:
+        raise Forbidden(f"project {case.project.code} belongs to another trading centre; you cannot act on it")
+    if role == "supervisor" and case.project is not None and actor.organisation_id != case.project.supervisor_id:
+        raise Forbidden(f"project {case.project.code} is supervised by another department")
+
+
+def _scrub(text: str, case: Case) -> str:
+    """Personal details removed before publication: the filer's name and contact never appear."""
+    for secret in (case.name, case.contact):
+        if secret:
+            text = text.replace(secret, "***")
+    return text  # the one rule; Case.public_answer applies it to the stored answer
+
+
+def _step(case: Case, action: str, actor: User | None) -> lifecycle.Step:
+    step = lifecycle.find(family=case.family, status=case.status, action=action)
+    _authorise(case, step, actor)
+    return step
+
+
+def _close(case: Case, *, status: str, now: dt.datetime) -> None:
+    case.late = bool(case.due_at and now > case.due_at)
+    case.status, case.closed_at, case.clock = status, now, "none"
+
+
+def answer_case(*, actor: User, case: Case, outcome: str, answer: str, remedy: str = "", ground: str = "",
+                attachments: list[Upload] | None = None) -> Case:
+    """Staff answer an objection / challenge (upheld or dismissed) or a disclosure request (disclosed, with
+    the document, or refused on a listed legal ground). An upheld objection applies its remedy."""
+    answer = (answer or "").strip()
+    attachments = attachments or []
+    _check_text(answer=answer)
+    if not answer:
+        raise Invalid("the answer needs its text", field="answer")
+    _check_uploads(attachments)
+    with transaction.atomic():
+        case = _locked(case)
+        step = _step(case, "answer", actor)
+        allowed = lifecycle.OUTCOMES["answer"][case.family]
+        if outcome not in allowed:
+            raise Invalid(f"the outcome is one of {', '.join(allowed)}", field="outcome")
+        if case.family == "disclosure":
+            if outcome == "refused" and ground not in DISCLOSURE_REFUSALS:
+                raise Invalid(f"a refusal names its legal ground: one of {', '.join(DISCLOSURE_REFUSALS)}", field="ground")
+            if outcome == "disclosed" and not attachments:
+                raise Invalid("a disclosure publishes the document: attach it", field="attachments")
+            remedy = ""
+        else:
+            ground = ""
+            if outcome == "dismissed":
+                remedy = ""
+            elif remedy and remedy not in case.rule.remedies:
+                raise Invalid(f"the remedy is one of {', '.join(case.rule.remedies) or '(none)'}", field="remedy")
+            elif not remedy and case.rule.remedies:
+                remedy = case.rule.remedies[0]
+        now = timezone.now()
+        case.outcome, case.remedy, case.ground, case.answer, case.answered_by = outcome, remedy, ground, answer, actor
+        _close(case, status=step.target, now=now)
+        if case.kind == "opening_objection":
+            case.notice = _record_in_opening_record(case, actor=actor)
+        case.save()
+        files = _store(case, attachments, role="answer", public=(outcome == "disclosed"), now=now)
+        audit.record(action="case.answer", subject=f"case:{case.number}", actor=actor,
+                     project_id=case.project_id,
+                     payload={**_case_facts(case), "outcome": outcome, "remedy": remedy, "ground": ground,
+                              "ground_text": DISCLOSURE_REFUSALS.get(ground, ""), "answer": _scrub(answer, case),
+                              "late": case.late, "answered_at": iso(now), "attachments": files,
+                              "notice": case.notice_id})
+        if outcome == "upheld" and remedy and case.lot_id:
+            _apply_remedy(case, remedy)
+    return case
+
+
+def _record_in_opening_record(case: Case, *, actor: User) -> Notice:
+    from trading.services import publish_notice
+
+    record = Notice.objects.filter(lot=case.lot, kind="opening_record").order_by("-published_at").first()
+    body = (f"开标现场异议（{case.number}）：{_scrub(case.subject, case)}\n"
+            f"异议内容：{_scrub(case.text, case)}\n招标人当场答复：{_scrub(case.answer, case)}")
+    return publish_notice(actor=actor, project=case.project, lot=case.lot, kind="opening_record",
+                          title=f"{case.project.title} 第{case.lot.number}标段 开标记录（异议及答复）", body=body,
+                          amends=record, data={"case": case.number, "outcome": case.outcome})
+
+
+def _apply_remedy(case: Case, remedy: str) -> None:
+    fn = import_string(settings.SUNLIGHT_CHALLENGE_REMEDIES[remedy])
+    fn(lot=Lot.objects.select_for_update().select_related("project").get(pk=case.lot_id),
+       reason=f"{case.rule.label[1]} {case.number} upheld: {_scrub(case.answer, case)}")
+
+
+def remedy_retender(*, lot: Lot, reason: str) -> None:
+    """Re-tender: the lot is terminated (the centre publishes a new tender for it)."""
+    from trading.services import transition_lot
+
+    if lot.status in lot_lifecycle.FINAL:
+        raise Conflict(f"lot {lot.number} is already {lot.status}")
+    transition_lot(lot=lot, action="terminate", actor=None, reason=f"re-tender ordered — {reason}")
+
+
+def extend_case(*, actor: User, case: Case, reason: str) -> Case:
+    """A disclosure request's answer period is extended once, by its rule's extension, with a recorded reason."""
+    reason = (reason or "").strip()
+    _check_text(reason=reason)
+    if not reason:
+        raise Invalid("an extension records its reason", field="reason")
+    with transaction.atomic():
+        case = _locked(case)
+        _step(case, "extend", actor)
+        if case.extended:
+            raise Conflict(f"case {case.number} was already extended once; the law allows one extension — "
+                           f"{case.rule.extension.basis}")
+        now = timezone.now()
+        if case.due_at and now > case.due_at:
+            raise Conflict(f"the answer period ended at {_local(case.due_at)}; it can no longer be extended")
+        if case.due_at is None:
+            raise Conflict("the answer period is not known yet (the calendar is not loaded); load it first")
+        case.extended, case.extension_reason = True, reason
+        _clock_due(case, case.rule.extension, case.due_at - MICRO)
+        case.save()
+        audit.record(action="case.extend", subject=f"case:{case.number}", actor=actor, project_id=case.project_id,
+                     payload={**_case_facts(case), "reason": _scrub(reason, case), "extended": True})
+    return case
+
+
+def accept_complaint(*, actor: User, case: Case) -> Case:
+    with transaction.atomic():
+        case = _locked(case)
+        step = _step(case, "accept", actor)
+        now = timezone.now()
+        case.late = bool(case.due_at and now > case.due_at)
+        case.status, case.accepted_at, case.clock = step.target, now, "decide"
+        _clock_due(case, case.rule.decide, now)
+        case.save()
+        audit.record(action="case.accept", subject=f"case:{case.number}", actor=actor, project_id=case.project_id,
+                     payload={**_case_facts(case), "accepted_at": iso(now), "late": case.late})
+    return case
+
+
+COMPLAINT_REFUSALS = {
+    "late": "投诉超过法定期限",
+    "no_standing": "投诉人不是所投诉项目的投标人或者其他利害关系人",
+    "not_objected_first": "《招标投标法实施条例》第六十条第二款：应当先向招标人提出异议",
+    "out_of_scope": "投诉事项不属于本部门受理范围",
+}
+
+
+def refuse_complaint(*, actor: User, case: Case, ground: str, answer: str) -> Case:
+    answer = (answer or "").strip()
+    _check_text(answer=answer)
+    if ground not in COMPLAINT_REFUSALS:
+        raise Invalid(f"say why it is not accepted: one of {', '.join(COMPLAINT_REFUSALS)}", field="ground")
+    if not answer:
+        raise Invalid("the notice of non-acceptance needs its text", field="answer")
+    with transaction.atomic():
+        case = _locked(case)
+        step = _step(case, "refuse", actor)
+        now = timezone.now()
+        case.outcome, case.ground, case.answer, case.answered_by = "refused", ground, answer, actor
+        _close(case, status=step.target, now=now)
+        case.save()
+        audit.record(action="case.refuse", subject=f"case:{case.number}", actor=actor, project_id=case.project_id,
+                     payload={**_case_facts(case), "outcome": "refused", "ground": ground,
+                              "ground_text": COMPLAINT_REFUSALS[ground], "answer": _scrub(answer, case),
+                              "late": case.late})
+    return case
+
+
+def decide_complaint(*, actor: User, case: Case, outcome: str, decision: str, remedy: str = "") -> Case:
+    """The supervisor's written decision: dismissed, or upheld with its remedy (re-evaluation, re-tender,
+    award cancelled). A suspension ordered for the complaint is lifted first; the decision is published
+    with the filer's personal details removed."""
+    decision = (decision or "").strip()
+    _check_text(decision=decision)
+    if not decision:
+        raise Invalid("the decision needs its text", field="decision")
+    with transaction.atomic():
+        case = _locked(case)
+        step = _step(case, "decide", actor)
+        if outcome not in lifecycle.OUTCOMES["decide"]["complaint"]:
+            raise Invalid("the outcome is upheld or dismissed", field="outcome")
+        if outcome == "upheld":
+            if remedy not in case.rule.remedies:
+                raise Invalid(f"an upheld complaint orders a remedy: one of {', '.join(case.rule.remedies)}", field="remedy")
+            if case.lot_id is None:
+                raise Invalid("this complaint names no lot: the remedy has nothing to act on", field="remedy")
+        else:
+            remedy = ""
+        now = timezone.now()
+        s = active_suspension(case.project_id)
+        if s is not None:
+            _lift(s, actor=actor, now=now, why=f"decision on {case.number}")
+        case.outcome, case.remedy, case.answer, case.answered_by = outcome, remedy, decision, actor
+        _close(case, status=step.target, now=now)
+        case.save()
+        audit.record(action="case.decide", subject=f"case:{case.number}", actor=actor, project_id=case.project_id,
+                     payload={**_case_facts(case), "outcome": outcome, "remedy": remedy,
+                              "decision": _scrub(decision, case), "late": case.late, "decided_at": iso(now),
+                              "basis": case.rule.decide.basis})
+        if remedy:
+            _apply_remedy(case, remedy)
+    return case
+
+
+def withdraw_case(*, actor: User, case: Case) -> Case:
+    with transaction.atomic():
+        case = _locked(case)
+        step = _step(case, "withdraw", actor)
+        now = timezone.now()
+        _close(case, status=step.target, now=now)
+        case.late = False
+        case.save()
+        audit.record(action="case.withdraw", subject=f"case:{case.number}", actor=actor, project_id=case.project_id,
+                     visibility="supervisors", payload=_case_facts(case))
+    return case
+
+
+def valid_number(number: str) -> bool:
+    return 0 < len(number) <= 60 and all(ch.isalnum() or ch == "-" for ch in number) and number.isascii()
+
+
+def case_by_token(*, number: str, token: str) -> Case:
+    case = Case.objects.filter(number=number).exclude(token_sha256="").first() if valid_number(number) else None
+    if case is None or not token or not secrets.compare_digest(case.token_sha256, _sha(token)):
+        raise NotFound("no such case (check the case number and the follow-up code)")
+    return case
+
+
+# --------------------------------------------------------------------------- suspension
+
+def suspend_project(*, actor: User, project: Project, reason: str, case: Case | None = None) -> Suspension:
+    require_role(actor, "supervisor")
+    reason = (reason or "").strip()
+    _check_text(reason=reason)
+    if not reason:
+        raise Invalid("a suspension records its reason", field="reason")
+    if actor.organisation_id != project.supervisor_id:
+        raise Forbidden(f"project {project.code} is supervised by another department")
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        if set(project.lots.values_list("status", flat=True)) <= set(lot_lifecycle.FINAL) | {"draft"}:
+            raise Conflict(f"project {project.code} has no running lot to suspend")
+        if active_suspension(project.pk) is not None:
+            raise Conflict(f"project {project.code} is already suspended")
+        if case is not None:
+            case = _locked(case)
+            if case.project_id != project.pk or case.family != "complaint" or case.status not in lifecycle.OPEN:
+                raise Invalid("a suspension is ordered while handling an open complaint of this project", field="case")
+        rule = CHALLENGE_RULES[case.kind] if case else None
+        now = timezone.now()
+        limit = now + dt.timedelta(days=rule.suspension_max_days) if rule and rule.suspension_max_days else None
+        if limit is None and project.kind == "procurement":
+            limit = now + dt.timedelta(days=CHALLENGE_RULES["procurement_complaint"].suspension_max_days)
+        basis = SUSPENSION_BASIS.get(project.kind, "")
+        event = audit.record(action="project.suspend", subject=f"project:{project.pk}", actor=actor,
+                             project_id=project.pk,
+                             payload={"project": project.pk, "case": case.number if case else None, "reason": reason,
+                                      "basis": basis, "started_at": iso(now), "limit_at": iso(limit)})
+        s = Suspension.objects.create(project=project, case=case, reason=reason, basis=basis, started_at=now,
+                                      started_by=actor, limit_at=limit, event_id=event.pk)
+    return s
+
+
+def resume_project(*, actor: User | None, project: Project) -> Suspension:
+    """Lift the suspension: every clock of the project resumes with the time it had left."""
+    if actor is not None:
+        require_role(actor, "supervisor")
+        if actor.organisation_id != project.supervisor_id:
+            raise Forbidden(f"project {project.code} is supervised by another department")
+    with transaction.atomic():
+        Project.objects.select_for_update().get(pk=project.pk)
+        s = Suspension.objects.select_for_update().filter(project=project, lifted_at__isnull=True).first()
+        if s is None:
+            raise Conflict(f"project {project.code} is not suspended")
+        now = timezone.now()
+        _lift(s, actor=actor, now=now, why="lifted" if actor else "the legal maximum reached")
+    return s
+
+
+def _lift(s: Suspension, *, actor: User | None, now: dt.datetime, why: str) -> None:
+    from trading.services import shift_lot_schedule
+
+    cal = platform_calendar()
+    s.lifted_at, s.lifted_by = now, actor
+    s.save(update_fields=["lifted_at", "lifted_by"])
+    moved = []
+    for case in Case.objects.select_for_update().filter(project_id=s.project_id, status__in=lifecycle.OPEN,
+                                                        due_at__gt=s.started_at).order_by("id"):
+        clock = running_clock(case)
+        unit = clock.unit if clock else "days"
+        try:
+            case.due_at = clocks.resumed(case.due_at, unit, suspended_at=s.started_at, resumed_at=now, cal=cal)
+        except CalendarUnknown:
+            case.due_at, case.calendar_unknown = None, True
+        case.overdue_flagged = False
+        case.save(update_fields=["due_at", "calendar_unknown", "overdue_flagged"])
+        moved.append({"case": case.number, "due_at": iso(case.due_at), "calendar_unknown": case.calendar_unknown})
+    audit.record(action="project.resume", subject=f"project:{s.project_id}", actor=actor, project_id=s.project_id,
+                 payload={"project": s.project_id, "started_at": iso(s.started_at), "lifted_at": iso(now),
+                          "why": why, "cases": moved})
+    delta = now - s.started_at
+    for lot in Lot.objects.select_for_update().filter(project_id=s.project_id).exclude(status__in=lot_lifecycle.FINAL):
+        shift_lot_schedule(lot=lot, after=s.started_at, delta=delta, reason=f"suspension {why}")
+    for path in settings.SUNLIGHT_RESUME_HOOKS:
+        import_string(path)(project_id=s.project_id, after=s.started_at, delta=delta)
+
+
+# --------------------------------------------------------------------------- the clock
+
+def tick(now: dt.datetime | None = None) -> int:
+    """Idempotent: a late answer / acceptance / decision is flagged once to the supervisors (a red card);
+    deadlines left open past the calendar are computed once an administrator loads the year; a suspension
+    reaching its legal maximum is lifted."""
+    now = now or timezone.now()
+    fired = 0
+    for s_id in Suspension.objects.filter(lifted_at__isnull=True, limit_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            s = Suspension.objects.select_for_update(skip_locked=True).filter(pk=s_id, lifted_at__isnull=True).first()
+            if s is None:
+                continue
+            _lift(s, actor=None, now=now, why="the legal maximum reached")
+            fired += 1
+    for case_id in Case.objects.filter(status__in=lifecycle.OPEN, calendar_unknown=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            case = Case.objects.select_for_update(skip_locked=True).filter(pk=case_id, calendar_unknown=True).first()
+            if case is None:
+                continue
+            clock = running_clock(case)
+            try:
+                case.due_at = clocks.deadline(clock, case.clock_started_at, platform_calendar())
+            except CalendarUnknown:
+                continue
+            case.calendar_unknown = False
+            case.save(update_fields=["due_at", "calendar_unknown"])
+            audit.record(action="case.clock", subject=f"case:{case.number}", project_id=case.project_id,
+                         payload=_case_facts(case))
+            fired += 1
+    for case_id in Case.objects.filter(status__in=lifecycle.OPEN, overdue_flagged=False, due_at__lte=now) \
+            .values_list("pk", flat=True):
+        with transaction.atomic():
+            case = Case.objects.select_for_update(skip_locked=True).filter(
+                pk=case_id, status__in=lifecycle.OPEN, overdue_flagged=False, due_at__lte=now).first()
+            if case is None or active_suspension(case.project_id) is not None:
+                continue
+            case.overdue_flagged = True
+            case.save(update_fields=["overdue_flagged"])
+            clock = running_clock(case)
+            audit.record(action="case.overdue", subject=f"case:{case.number}", project_id=case.project_id,
+                         visibility="supervisors",
+                         payload={"case": case.number, "clock": case.clock, "due_at": iso(case.due_at),
+                                  "basis": clock.basis if clock else ""})
+            fired += 1
+    return fired
