@@ -104,14 +104,6 @@ def refunds(now: dt.datetime) -> Iterable[Watch]:
                     detail={"refund": order.pk, "reason": order.reason, "due_on": order.due_on.isoformat()})
 
 
-def objection_answers(now: dt.datetime) -> Iterable[Watch]:
-    from bidding.evaluation.models import Objection
-
-    for obj in Objection.objects.filter(status="open").select_related("lot"):
-        yield Watch(subject=f"objection:{obj.pk}", due=obj.answer_due, project_id=obj.lot.project_id, lot_id=obj.lot_id,
-                    started=obj.filed_at, detail={"objection": obj.pk, "filed_at": obj.filed_at.isoformat()})
-
-
 def listing_period(now: dt.datetime) -> Iterable[Watch]:
     for lot in _lots("listing"):
         if lot.listing_end:
@@ -159,9 +151,7 @@ CLOCKS: list[WatchedClock] = [
     WatchedClock("refund", "退还保证金（5个工作日内）", "Deposit refunds within 5 working days",
                  "《政府采购法实施条例》第三十三条、《招标投标法实施条例》第五十七条：合同签订后5日（政府采购为5个工作日）内退还投标保证金",
                  yellow_before=DAY, watches=refunds),
-    WatchedClock("objection_answer", "异议答复（3日内）", "Answer to an objection within 3 days",
-                 "《招标投标法实施条例》第五十四条：招标人应当自收到异议之日起三日内作出答复",
-                 yellow_before=DAY, watches=objection_answers),
+    # answers to objections, challenges, complaints, disclosure requests: trading.challenges.watches
     WatchedClock("listing_period", "挂牌期间", "Listing period",
                  "《招标拍卖挂牌出让国有建设用地使用权规定》第十九条、第二十条：挂牌时间不得少于10日，期满按规定确定竞得人或现场竞价",
                  yellow_before=5 * MINUTE, watches=listing_period),

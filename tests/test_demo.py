@@ -118,12 +118,11 @@ def _assert_cases(world, now):
 
     from audit.models import Event
     from trading.challenges.models import Case, Suspension
-    from trading.models import Lot
 
     assert Case.objects.filter(kind="candidate_objection", status="answered", outcome="dismissed").count() >= 2
     complaint = Case.objects.get(kind="engineering_complaint")
     assert (complaint.status, complaint.outcome, complaint.remedy) == ("decided", "upheld", "reevaluate")
-    assert Lot.objects.get(pk=complaint.lot_id).status == "opened"
+    assert complaint.lot is not None and complaint.lot.status == "opened"
     assert Suspension.objects.get(case=complaint).lifted_at is not None
     assert set(Case.objects.filter(kind="disclosure_request").values_list("status", flat=True)) == {"answered", "filed"}
     for e in Event.objects.filter(action__startswith="case."):

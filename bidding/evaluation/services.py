@@ -903,7 +903,7 @@ def withdraw_candidate(*, actor: User, lot: Lot, bidder: Organisation | int, rea
     return cand
 
 
-def _end_award(award: Award, *, status: str, reason: str, actor: User) -> None:
+def _end_award(award: Award, *, status: str, reason: str, actor: User | None) -> None:
     award.status, award.ended_reason, award.ended_at = status, reason, timezone.now()
     award.save(update_fields=["status", "ended_reason", "ended_at"])
     audit.record(action="evaluation.award_end", subject=f"lot:{award.lot_id}", actor=actor,

@@ -4,10 +4,11 @@ supervisors accept / refuse / decide and suspend / resume; the annual openness r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -157,7 +158,7 @@ def detail(request, number: str):
 def act(request, number: str, action: str):
     case = _case_for(request, number)
     p, user = request.POST, request.user
-    actions = {
+    actions: dict[str, Callable[[], object]] = {
         "answer": lambda: services.answer_case(actor=user, case=case, outcome=p.get("outcome", ""),
                                                answer=p.get("answer", ""), remedy=p.get("remedy", ""),
                                                ground=p.get("ground", ""), attachments=_uploads(request)),
@@ -168,10 +169,12 @@ def act(request, number: str, action: str):
         "decide": lambda: services.decide_complaint(actor=user, case=case, outcome=p.get("outcome", ""),
                                                     decision=p.get("decision", ""), remedy=p.get("remedy", "")),
         "withdraw": lambda: services.withdraw_case(actor=user, case=case),
-        "suspend": lambda: services.suspend_project(actor=user, project=case.project, case=case,
-                                                    reason=p.get("reason", "")),
-        "resume": lambda: services.resume_project(actor=user, project=case.project),
     }
+    if case.project is not None:
+        project = case.project
+        actions["suspend"] = lambda: services.suspend_project(actor=user, project=project, case=case,
+                                                              reason=p.get("reason", ""))
+        actions["resume"] = lambda: services.resume_project(actor=user, project=project)
     if action not in actions or not user.is_authenticated:
         raise Http404("no such action")
     try:

@@ -94,6 +94,8 @@ def test_every_rule_names_its_articles_and_the_lifecycle_is_closed():
                     seen.add(s.target)
                     frontier.append(s.target)
         assert seen & lifecycle.FINAL
-    assert CHALLENGE_RULES["procurement_challenge"].answer == Clock(7, "working_days", CHALLENGE_RULES["procurement_challenge"].answer.basis)
-    assert CHALLENGE_RULES["disclosure_request"].answer.n == 20 and CHALLENGE_RULES["disclosure_request"].extension.n == 20
+    challenge, request = CHALLENGE_RULES["procurement_challenge"].answer, CHALLENGE_RULES["disclosure_request"]
+    assert challenge is not None and (challenge.n, challenge.unit) == (7, "working_days")
+    assert request.answer is not None and request.extension is not None
+    assert request.answer.n == 20 and request.extension.n == 20
     assert CHALLENGE_RULES["procurement_complaint"].suspension_max_days == 30

@@ -7,7 +7,7 @@ import pytest
 
 from audit.models import Event
 from bidding.evaluation import services as ev
-from bidding.evaluation.models import Award, Evaluation
+from bidding.evaluation.models import Evaluation
 from tests import factories
 from tests.evaluation.conftest import open_lot
 from tests.evaluation.test_award import to_publicity
@@ -17,8 +17,8 @@ from trading.challenges.clocks import BEIJING
 from trading.challenges.models import Case, CaseAttachment, Suspension
 from trading.challenges.selectors import live_challenges, reply_deadlines
 from trading.clock import tick as lot_tick
-from trading.errors import Conflict, Forbidden, Invalid
-from trading.models import Lot, Notice
+from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from trading.models import Lot
 
 pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
@@ -89,7 +89,7 @@ def test_disclosure_request_from_the_public_extended_once_and_refused_with_groun
     # 20 working days from Monday 2026-03-02: end of Monday 03-30
     assert case.due_at == bj(2026, 3, 31)
     assert cs.case_by_token(number=case.number, token=case.token).pk == case.pk
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         cs.case_by_token(number=case.number, token="wrong")
     # never the contact in an event body
     for e in Event.objects.all():
@@ -149,7 +149,8 @@ def test_opening_objection_answered_on_the_spot_in_the_opening_record(ew, clock)
                         text="唱标价格与投标文件不一致")
     cs.answer_case(actor=world.staff, case=case, outcome="dismissed", answer="经核对，唱标价格与投标文件一致")
     case.refresh_from_db()
-    record = Notice.objects.get(pk=case.notice_id)
+    record = case.notice
+    assert record is not None
     assert record.kind == "opening_record" and "唱标价格与投标文件一致" in record.body
     clock.advance(days=1)
     unchanged(Conflict, lambda: cs.file_case(actor=world.bidders[2], kind="opening_objection", lot=lot,
@@ -194,6 +195,7 @@ def test_complaint_suspension_stops_every_clock_then_upheld_reevaluation(ew, clo
     from trading.challenges import clocks
     from trading.workdays import platform_calendar
     cal = platform_calendar()
+    assert decide_due is not None
     left = cal.working_days_between(clocks.local_day(suspended_at), clocks.local_day(decide_due) - DAY)
     assert complaint.due_at == clocks.end_of(cal.add_working_days(dt.date(2026, 9, 30), left))
     assert Event.objects.filter(action="project.resume").count() == 1

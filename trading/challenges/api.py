@@ -74,6 +74,12 @@ def _filer_org_shown(case: Case, viewer) -> int | None:
     return case.filer_org_id
 
 
+def _basis(case: Case) -> str:
+    rule = CHALLENGE_RULES[case.kind]
+    clock = services.running_clock(case) or rule.answer or rule.decide
+    return clock.basis if clock is not None else rule.window_basis
+
+
 def case_json(case: Case, *, private: bool, viewer=None) -> dict:
     """A case as its filer, the staff and the supervisors see it; ``private=False``: as published."""
     count = selectors.countdown(case)
@@ -85,13 +91,13 @@ def case_json(case: Case, *, private: bool, viewer=None) -> dict:
         "extended": case.extended, "outcome": case.outcome, "remedy": case.remedy, "ground": case.ground,
         "ground_text": DISCLOSURE_REFUSALS.get(case.ground) or services.COMPLAINT_REFUSALS.get(case.ground, ""),
         "answer": services._scrub(case.answer, case), "closed_at": iso(case.closed_at),
-        "basis": (services.running_clock(case) or CHALLENGE_RULES[case.kind].answer or CHALLENGE_RULES[case.kind].decide).basis,
+        "basis": _basis(case),
         "attachments": [{"name": a.name, "sha256": a.sha256, "size": a.size, "role": a.role}
                         for a in case.attachments.all() if private or a.public],
     }
     if private:
         body.update(text=case.text, known_on=case.known_on.isoformat() if case.known_on else None,
-                    follows=case.follows.number if case.follows_id else None,
+                    follows=case.follows.number if case.follows is not None else None,
                     extension_reason=case.extension_reason, filer_org=_filer_org_shown(case, viewer))
     return body
 
@@ -152,7 +158,7 @@ def cases(request):
     return Response(body, status=201)
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(responses=OpenApiTypes.OBJECT, operation_id="case_detail")
 @api_view(["GET"])
 def case_detail(request, number: str):
     return Response(case_json(_visible(request, number), private=True, viewer=request.user))

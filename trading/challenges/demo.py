@@ -86,7 +86,8 @@ def seed(world) -> dict:
     open_lot = (Lot.objects.filter(status="published", project__kind="engineering", objection_deadline__gt=real_now)
                 .order_by("bid_deadline").first())
     if open_lot is not None:
-        with time_machine.travel(max(open_lot.notice_at, real_now - 2 * DAY) + HOUR, tick=False) as traveller:
+        notice_at = open_lot.notice_at or real_now - 2 * DAY
+        with time_machine.travel(max(notice_at, real_now - 2 * DAY) + HOUR, tick=False) as traveller:
             doc = cs.file_case(actor=world.bidders[2], kind="document_objection", lot=open_lot,
                                subject="资质要求 Qualification requirement",
                                text="招标文件要求的业绩数量明显超出项目需要，排斥潜在投标人。"

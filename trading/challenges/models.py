@@ -54,6 +54,8 @@ class Case(models.Model):
     notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                help_text="where the answer was recorded (opening record)")
 
+    token = ""  # not a column: a public filer's follow-up code, set on the filed case once (only its hash is stored)
+
     class Meta:
         ordering = ["filed_at", "id"]
         constraints = [

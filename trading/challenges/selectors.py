@@ -22,7 +22,7 @@ def live_challenges(project, now) -> dict:
         cases[c.number] = {"kind": c.kind, "lot": c.lot_id, "status": c.status, "clock": c.clock,
                            "due_at": iso(c.due_at), "calendar_unknown": c.calendar_unknown, "outcome": c.outcome,
                            "remedy": c.remedy, "extended": c.extended, "overdue": c.overdue_flagged, "late": c.late}
-    suspensions = [{"case": s.case.number if s.case_id else None, "started_at": iso(s.started_at),
+    suspensions = [{"case": s.case.number if s.case is not None else None, "started_at": iso(s.started_at),
                     "limit_at": iso(s.limit_at), "lifted_at": iso(s.lifted_at)}
                    for s in Suspension.objects.filter(project=project).select_related("case").order_by("id")]
     return {"cases": cases, "suspensions": suspensions}
@@ -73,6 +73,12 @@ def published_cases(project):
 
 def countdown(case: Case, now: dt.datetime | None = None) -> dict:
     return clocks.remaining(case.due_at if case.is_open else None, now or timezone.now())
+
+
+def suspended_project_ids(now: dt.datetime) -> set[int]:
+    """Projects suspended at `now` (their clocks stop): for electronic supervision's watched clocks."""
+    return set(Suspension.objects.filter(started_at__lte=now).filter(Q(lifted_at__isnull=True) | Q(lifted_at__gt=now))
+               .values_list("project_id", flat=True))
 
 
 def suspension_of(project) -> Suspension | None:

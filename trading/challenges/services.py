@@ -26,7 +26,7 @@ from trading.challenges.models import Case, CaseAttachment, Suspension
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, LotTransition, Notice, Project, User
 from trading.permissions import require_role, role_of
-from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS, SUSPENSION_BASIS, ChallengeRule, challenge_rule
+from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS, SUSPENSION_BASIS, ChallengeRule, Clock, challenge_rule
 from trading.workdays import CalendarUnknown, platform_calendar
 
 MICRO = dt.timedelta(microseconds=1)
@@ -105,7 +105,7 @@ def check_lot_may_move(*, lot: Lot, action: str) -> None:
     whose rule says so holds the step it blocks (e.g. the award waits for objections to the candidates)."""
     s = active_suspension(lot.project_id)
     if s is not None:
-        why = f" while complaint {s.case.number} is handled" if s.case_id else ""
+        why = f" while complaint {s.case.number} is handled" if s.case is not None else ""
         raise Suspended(f"project {lot.project.code} is suspended since {_local(s.started_at)}{why} ({s.reason}); "
                         f"no step of its lots is possible until the supervisor lifts the suspension — {s.basis}")
     for case in Case.objects.filter(project_id=lot.project_id, status__in=lifecycle.OPEN).order_by("filed_at"):
@@ -123,8 +123,46 @@ def _window(rule: ChallengeRule, *, lot: Lot | None, project: Project | None, kn
     basis = rule.window_basis
     if rule.window == "always":
         return
-    if rule.window in ("before_objection_deadline", "during_opening", "during_publicity") and lot is None:
-        raise Invalid("say which lot the objection is about", field="lot")
+    if rule.window in ("before_objection_deadline", "during_opening", "during_publicity"):
+        if lot is None:
+            raise Invalid("say which lot the objection is about", field="lot")
+        _lot_window(rule, lot, now)
+        return
+    if rule.window == "know_within":
+        know = _required(rule.know_within)
+        if known_on is None:
+            raise Invalid("say on which day you knew (or should have known) of the matter", field="known_on")
+        if known_on > clocks.local_day(now):
+            raise Invalid("the day you knew of the matter cannot be in the future", field="known_on")
+        closes = clocks.deadline(know, clocks.end_of(known_on) - MICRO, platform_calendar())
+        if now >= closes:
+            raise Conflict(f"filing closed at {_local(closes)}: within {know.describe()} of knowing "
+                           f"({known_on.isoformat()}) — {know.basis}")
+        return
+    if rule.window == "after_challenge_answer":
+        if project is None or follows is None or follows.kind != "procurement_challenge" \
+                or follows.project_id != project.pk:
+            raise Conflict(f"a procurement complaint follows your challenge (质疑) of this project; name it — {basis}")
+        if follows.is_open and follows.due_at and now < follows.due_at:
+            raise Conflict(f"the challenge {follows.number} is still within its answer period (until "
+                           f"{_local(follows.due_at)}); complain after its answer or after that — {basis}")
+        if follows.due_at is None:
+            raise Conflict("the challenge's answer period is not known yet (the calendar is not loaded)")
+        # "答复期满后15个工作日内": counted from the end of the answer period, answered or not
+        closes = clocks.deadline(_required(rule.know_within), follows.due_at - MICRO, platform_calendar())
+        if now >= closes:
+            raise Conflict(f"complaints about {follows.number} closed at {_local(closes)} — {basis}")
+        return
+    raise AssertionError(rule.window)  # pragma: no cover
+
+
+def _required(clock: Clock | None) -> Clock:
+    assert clock is not None, "the rules table gives this kind that clock"
+    return clock
+
+
+def _lot_window(rule: ChallengeRule, lot: Lot, now: dt.datetime) -> None:
+    basis = rule.window_basis
     if rule.window == "before_objection_deadline":
         days = lot.rule.objection_days_before_deadline
         if not days:
@@ -149,39 +187,16 @@ def _window(rule: ChallengeRule, *, lot: Lot | None, project: Project | None, kn
         if not (starts <= now < ends):
             raise Conflict(f"the candidate publicity ended at {_local(ends)}; objections closed then — {basis}")
         return
-    if rule.window == "know_within":
-        if known_on is None:
-            raise Invalid("say on which day you knew (or should have known) of the matter", field="known_on")
-        if known_on > clocks.local_day(now):
-            raise Invalid("the day you knew of the matter cannot be in the future", field="known_on")
-        closes = clocks.deadline(rule.know_within, clocks.end_of(known_on) - MICRO, platform_calendar())
-        if now >= closes:
-            raise Conflict(f"filing closed at {_local(closes)}: within {rule.know_within.describe()} of knowing "
-                           f"({known_on.isoformat()}) — {rule.know_within.basis}")
-        return
-    if rule.window == "after_challenge_answer":
-        if follows is None or follows.kind != "procurement_challenge" or follows.project_id != project.pk:
-            raise Conflict(f"a procurement complaint follows your challenge (质疑) of this project; name it — {basis}")
-        if follows.is_open and follows.due_at and now < follows.due_at:
-            raise Conflict(f"the challenge {follows.number} is still within its answer period (until "
-                           f"{_local(follows.due_at)}); complain after its answer or after that — {basis}")
-        if follows.due_at is None:
-            raise Conflict("the challenge's answer period is not known yet (the calendar is not loaded)")
-        # "答复期满后15个工作日内": counted from the end of the answer period, answered or not
-        closes = clocks.deadline(rule.know_within, follows.due_at - MICRO, platform_calendar())
-        if now >= closes:
-            raise Conflict(f"complaints about {follows.number} closed at {_local(closes)} — {basis}")
-        return
-    raise AssertionError(rule.window)  # pragma: no cover
 
 
 def _standing(rule: ChallengeRule, actor: User | None, lot: Lot | None) -> tuple[str, int | None]:
     """(filer_key, filer organisation) for a bidder; ('', None) for the public (key set from the contact)."""
     role = role_of(actor)
     if role == "bidder":
+        assert actor is not None
         if "bidder" not in rule.filers:
             raise Forbidden(f"a {rule.label[1].lower()} is not filed by bidders")
-        if rule.kind in ("opening_objection", "candidate_objection"):
+        if rule.kind in ("opening_objection", "candidate_objection") and lot is not None:
             bidders = import_string(settings.SUNLIGHT_CHALLENGE_STANDING)(lot)
             if actor.organisation_id not in bidders:
                 raise Forbidden(f"only bidders of lot {lot.number} may file a {rule.label[1].lower()}")
@@ -309,13 +324,13 @@ def _locked(case: Case | int) -> Case:
 def _authorise(case: Case, step: lifecycle.Step, actor: User | None) -> None:
     role = role_of(actor)
     if "filer" in step.roles:
-        if role == "public" or case.filer_id != actor.pk:
+        if actor is None or role == "public" or case.filer_id != actor.pk:
             raise Forbidden("only the filer may withdraw a case")
         return
     lifecycle.check_role(step, role)
-    if role == "staff" and case.project is not None and actor.organisation_id != case.project.centre_id:
+    if actor is not None and role == "staff" and case.project is not None and actor.organisation_id != case.project.centre_id:
         raise Forbidden(f"project {case.project.code} belongs to another trading centre; you cannot act on it")
-    if role == "supervisor" and case.project is not None and actor.organisation_id != case.project.supervisor_id:
+    if actor is not None and role == "supervisor" and case.project is not None and actor.organisation_id != case.project.supervisor_id:
         raise Forbidden(f"project {case.project.code} is supervised by another department")
 
 
@@ -389,6 +404,7 @@ def answer_case(*, actor: User, case: Case, outcome: str, answer: str, remedy: s
 def _record_in_opening_record(case: Case, *, actor: User) -> Notice:
     from trading.services import publish_notice
 
+    assert case.project is not None and case.lot is not None
     record = Notice.objects.filter(lot=case.lot, kind="opening_record").order_by("-published_at").first()
     body = (f"开标现场异议（{case.number}）：{_scrub(case.subject, case)}\n"
             f"异议内容：{_scrub(case.text, case)}\n招标人当场答复：{_scrub(case.answer, case)}")
@@ -399,7 +415,8 @@ def _record_in_opening_record(case: Case, *, actor: User) -> Notice:
 
 def _apply_remedy(case: Case, remedy: str) -> None:
     fn = import_string(settings.SUNLIGHT_CHALLENGE_REMEDIES[remedy])
-    fn(lot=Lot.objects.select_for_update().select_related("project").get(pk=case.lot_id),
+    assert case.lot is not None
+    fn(lot=Lot.objects.select_for_update().select_related("project").get(pk=case.lot.pk),
        reason=f"{case.rule.label[1]} {case.number} upheld: {_scrub(case.answer, case)}")
 
 
@@ -564,7 +581,7 @@ def suspend_project(*, actor: User, project: Project, reason: str, case: Case | 
         now = timezone.now()
         limit = now + dt.timedelta(days=rule.suspension_max_days) if rule and rule.suspension_max_days else None
         if limit is None and project.kind == "procurement":
-            limit = now + dt.timedelta(days=CHALLENGE_RULES["procurement_complaint"].suspension_max_days)
+            limit = now + dt.timedelta(days=CHALLENGE_RULES["procurement_complaint"].suspension_max_days or 30)
         basis = SUSPENSION_BASIS.get(project.kind, "")
         event = audit.record(action="project.suspend", subject=f"project:{project.pk}", actor=actor,
                              project_id=project.pk,
@@ -603,6 +620,7 @@ def _lift(s: Suspension, *, actor: User | None, now: dt.datetime, why: str) -> N
         clock = running_clock(case)
         unit = clock.unit if clock else "days"
         try:
+            assert case.due_at is not None  # filtered on due_at > the start
             case.due_at = clocks.resumed(case.due_at, unit, suspended_at=s.started_at, resumed_at=now, cal=cal)
         except CalendarUnknown:
             case.due_at, case.calendar_unknown = None, True
