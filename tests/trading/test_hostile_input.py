@@ -186,7 +186,7 @@ def test_ordinary_multiline_text_is_fine(world):
 DEEP = "[" * 5000 + "]" * 5000
 JSON_POST_URLS = ["/api/organisations/", "/api/projects/", "/api/auth/token/", "/api/envelopes/custody-keys/",
                   "/api/evaluation/experts/"]
-BIDDER_JSON_POST_URLS = ["/api/bidding/registrations/", "/api/bidding/keys/"]
+BIDDER_JSON_POST_URLS = ["/api/bidding/registrations/", "/api/bidding/keys/", "/api/cases/"]
 
 
 @pytest.mark.django_db
@@ -223,7 +223,7 @@ def test_a_json_body_that_is_not_an_object_is_a_400(world, body):
 
 
 # the evaluation write endpoints that read a body (draw/reveal, start, report and quote-round take none)
-EVALUATION_WRITES = ["plan", "draw/commit", "conflict", "sheet", "review", "quotes", "candidates", "objections",
+EVALUATION_WRITES = ["plan", "draw/commit", "conflict", "sheet", "review", "quotes", "candidates",
                      "withdraw", "award", "refusal", "contract"]
 
 

@@ -11,19 +11,16 @@ from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view, parser_classes
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from trading.challenges import report as annual, selectors, services
 from trading.challenges.models import Case
 from trading.errors import Forbidden, Invalid, NotFound
+from trading.ids import parse_id
 from trading.models import Lot, Project
 from trading.permissions import can_read_project, require_login, role_of
 from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS
-
-PARSERS = [JSONParser, MultiPartParser, FormParser]
-
 
 def _str(data, name: str, default: str = "") -> str:
     value = data.get(name, default)
@@ -36,11 +33,7 @@ def _str(data, name: str, default: str = "") -> str:
 
 def _id(data, name: str) -> int | None:
     value = data.get(name)
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit() or len(str(value)) > 12:
-        raise Invalid(f"{name} must be an id", field=name)
-    return int(value)
+    return None if value in (None, "") else parse_id(value, field=name)
 
 
 def _date(data, name: str) -> dt.date | None:
@@ -123,7 +116,6 @@ def _visible(request, number: str) -> Case:
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 @api_view(["GET", "POST"])
-@parser_classes(PARSERS)
 def cases(request):
     """GET: the cases you may follow. POST: file one (kind, subject, text, project / lot, known_on, follows,
     and for the public name + contact; attachments as multipart files)."""
@@ -174,7 +166,6 @@ def _act(request, number: str, fn):
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
 @api_view(["POST"])
-@parser_classes(PARSERS)
 def answer(request, number: str):
     d = request.data
     return _act(request, number, lambda c: services.answer_case(

@@ -81,24 +81,28 @@ def seed(world) -> dict:
         done["reevaluation"] = lot.pk
 
     # a document objection answered before the bid deadline, on a tender of the trading demo still open
+    # (after that project's last event, so that its events stay in time order)
+    from django.db.models import Max
+
+    from audit.models import Event
     from trading.models import Lot
 
     open_lot = (Lot.objects.filter(status="published", project__kind="engineering", objection_deadline__gt=real_now)
                 .order_by("bid_deadline").first())
-    if open_lot is not None:
-        notice_at = open_lot.notice_at or real_now - 2 * DAY
-        with time_machine.travel(max(notice_at, real_now - 2 * DAY) + HOUR, tick=False) as traveller:
+    last = Event.objects.filter(project_id=open_lot.project_id).aggregate(t=Max("created_at"))["t"] if open_lot else None
+    if open_lot is not None and last is not None and last + 2 * HOUR < real_now:
+        with time_machine.travel(last + dt.timedelta(minutes=5), tick=False) as traveller:
             doc = cs.file_case(actor=world.bidders[2], kind="document_objection", lot=open_lot,
                                subject="资质要求 Qualification requirement",
                                text="招标文件要求的业绩数量明显超出项目需要，排斥潜在投标人。"
                                     "The reference requirement exceeds the project's needs.")
-            traveller.move_to(timezone.now() + DAY)
+            traveller.move_to(timezone.now() + HOUR)
             cs.answer_case(actor=staff, case=doc, outcome="dismissed",
                            answer="业绩要求与项目规模相适应，符合《招标投标法实施条例》第三十二条，异议不成立。")
         done["document_objection"] = doc.pk
 
     # disclosure requests from the public
-    with time_machine.travel(real_now - 20 * DAY, tick=False) as traveller:
+    with time_machine.travel(real_now - 12 * DAY, tick=False) as traveller:  # after the complaint's decision
         req = cs.file_case(actor=None, kind="disclosure_request", project=lot.project,
                            subject="评标委员会成员名单 Members of the evaluation committee",
                            text="申请公开滨江公园项目评标委员会成员名单及评分汇总表。",
