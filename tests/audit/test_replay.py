@@ -83,7 +83,8 @@ def test_every_app_registers_its_own_reducers():
     import audit.replay as machinery
 
     assert sorted(m.rsplit(".", 1)[0] for m in machinery.REGISTERED) == sorted(
-        ["trading", "deposits", "bidding", "bidding.envelopes", "bidding.evaluation", "bidding.auction", "supervision"])
+        ["trading", "deposits", "bidding", "bidding.envelopes", "bidding.evaluation", "bidding.auction", "supervision",
+         "trading.challenges"])
     assert [p.name for p in Path(machinery.__file__).parent.glob("*.py")] == ["__init__.py"]
     for action, fns in machinery.REDUCERS.items():
         for fn in fns:  # a reducer of another app's event is allowed (trading's outcome of awards), never audit's
