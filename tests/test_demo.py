@@ -130,7 +130,7 @@ def _assert_cases(world, now):
     year = now.astimezone(dt.timezone(dt.timedelta(hours=8))).year
     report = Client().get(f"/openness-report/{year}/")
     assert report.status_code == 200 and "三、收到和处理政府信息公开申请情况" in report.content.decode()
-    assert Client().get(f"/api/cases/report/{year}.csv").status_code == 200
+    assert Client().get(f"/openness-report/{year}.csv").status_code == 200
 
 
 def _assert_auctions(world, now):

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -194,6 +194,14 @@ def report(request, year: int):
                                                           "years": range(timezone.localdate().year, 2019, -1)})
 
 
+def report_csv(request, year: int):
+    if not (2000 <= year <= 2200):
+        raise Http404("no report for that year")
+    response = HttpResponse(annual.to_csv(annual.build(year)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="openness-report-{year}.csv"'
+    return response
+
+
 def report_latest(request):
     return redirect("openness-report", year=timezone.localdate().year)
 
@@ -206,4 +214,5 @@ urlpatterns = [
     path("cases/<str:number>/<str:action>/", act, name="case-act"),
     path("openness-report/", report_latest, name="openness-report-latest"),
     path("openness-report/<int:year>/", report, name="openness-report"),
+    path("openness-report/<int:year>.csv", report_csv, name="openness-report-csv"),
 ]

@@ -161,7 +161,7 @@ def test_annual_openness_report_page_and_csv(world, clock):
     data = ok(api().get("/api/cases/report/2026/"))
     assert data["requests"]["received"] == 1 and data["requests"]["handled"]["予以公开"] == 1
     assert data["trading"]["projects"] == 1 and data["proactive"]["notices"]["招标/出让公告"] == 1
-    csv = api().get("/api/cases/report/2026.csv")
+    csv = page().get("/openness-report/2026.csv")
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
     text = csv.content.decode("utf-8-sig")
     assert text.startswith("section,item,value") and "本年新收申请数量,1" in text

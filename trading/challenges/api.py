@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from trading.challenges import report as annual, selectors, services
+from trading.challenges import api_docs as D
+from trading.challenges import report as annual
+from trading.challenges import selectors, services
 from trading.challenges.models import Case
 from trading.errors import Forbidden, Invalid, NotFound
 from trading.ids import parse_id
@@ -114,7 +115,7 @@ def _visible(request, number: str) -> Case:
     return case
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.case(many=True), 201: D.case()})
 @api_view(["GET", "POST"])
 def cases(request):
     """GET: the cases you may follow. POST: file one (kind, subject, text, project / lot, known_on, follows,
@@ -150,7 +151,7 @@ def cases(request):
     return Response(body, status=201)
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT, operation_id="case_detail")
+@extend_schema(responses={200: D.case()}, operation_id="case_detail")
 @api_view(["GET"])
 def case_detail(request, number: str):
     return Response(case_json(_visible(request, number), private=True, viewer=request.user))
@@ -164,7 +165,7 @@ def _act(request, number: str, fn):
     return Response(case_json(fn(case), private=True, viewer=request.user))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.case()})
 @api_view(["POST"])
 def answer(request, number: str):
     d = request.data
@@ -173,20 +174,20 @@ def answer(request, number: str):
         ground=_str(d, "ground"), attachments=_uploads(request)))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.case()})
 @api_view(["POST"])
 def extend(request, number: str):
     return _act(request, number, lambda c: services.extend_case(actor=request.user, case=c,
                                                                 reason=_str(request.data, "reason")))
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.case()})
 @api_view(["POST"])
 def accept(request, number: str):
     return _act(request, number, lambda c: services.accept_complaint(actor=request.user, case=c))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.case()})
 @api_view(["POST"])
 def refuse(request, number: str):
     d = request.data
@@ -194,7 +195,7 @@ def refuse(request, number: str):
                                                                      ground=_str(d, "ground"), answer=_str(d, "answer")))
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.case()})
 @api_view(["POST"])
 def decide(request, number: str):
     d = request.data
@@ -202,7 +203,7 @@ def decide(request, number: str):
         actor=request.user, case=c, outcome=_str(d, "outcome"), decision=_str(d, "decision"), remedy=_str(d, "remedy")))
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.case()})
 @api_view(["POST"])
 def withdraw(request, number: str):
     return _act(request, number, lambda c: services.withdraw_case(actor=request.user, case=c))
@@ -223,7 +224,7 @@ def _suspension_json(s) -> dict | None:
             "lifted_at": iso(s.lifted_at)}
 
 
-@extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=OpenApiTypes.OBJECT, responses={201: D.SUSPENSION})
 @api_view(["POST"])
 def suspend(request, project_id: int):
     require_login(request.user)
@@ -238,7 +239,7 @@ def suspend(request, project_id: int):
     return Response(_suspension_json(s), status=201)
 
 
-@extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+@extend_schema(request=None, responses={200: D.SUSPENSION})
 @api_view(["POST"])
 def resume(request, project_id: int):
     require_login(request.user)
@@ -247,7 +248,7 @@ def resume(request, project_id: int):
     return Response(_suspension_json(services.resume_project(actor=request.user, project=_project(request, project_id))))
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(responses={200: D.PUBLISHED})
 @api_view(["GET"])
 def published(request, project_id: int):
     """The project's answered objections and published decisions, without who filed them; its suspension."""
@@ -256,7 +257,7 @@ def published(request, project_id: int):
                      "cases": [case_json(c, private=False) for c in selectors.published_cases(project)]})
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(responses={200: D.RULES})
 @api_view(["GET"])
 def rules(request):
     def clock(c):
@@ -276,25 +277,16 @@ def _year(year: int) -> int:
     return year
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(responses={200: D.REPORT})
 @api_view(["GET"])
 def report(request, year: int):
     return Response(annual.build(_year(year)))
-
-
-@extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
-@api_view(["GET"])
-def report_csv(request, year: int):
-    response = HttpResponse(annual.to_csv(annual.build(_year(year))), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="openness-report-{year}.csv"'
-    return response
 
 
 urlpatterns = [
     path("", cases, name="cases"),
     path("rules/", rules, name="cases-rules"),
     path("report/<int:year>/", report, name="cases-report"),
-    path("report/<int:year>.csv", report_csv, name="cases-report-csv"),
     path("projects/<int:project_id>/", published, name="cases-published"),
     path("projects/<int:project_id>/suspend/", suspend, name="cases-suspend"),
     path("projects/<int:project_id>/resume/", resume, name="cases-resume"),
