@@ -363,12 +363,14 @@ def test_a_tender_with_candidates_an_objection_and_an_award(ew, clock, tmp_path)
     an archive with the objection deleted is refused."""
     from bidding.evaluation import services as ev
     from tests.evaluation.test_award import to_publicity
+    from trading.challenges import services as cases
 
     world = ew.world
     lot = to_publicity(ew, clock, [1_000_000, 900_000, 950_000])
-    obj = ev.file_objection(actor=world.bidders[0], lot=lot, text="资格证书已过期 certificate expired")
+    obj = cases.file_case(actor=world.bidders[0], kind="candidate_objection", lot=lot, subject="资格证书",
+                          text="资格证书已过期 certificate expired")
     clock.advance(days=1)
-    ev.answer_objection(actor=world.staff, objection=obj, uphold=False, answer="证书有效 valid until 2027")
+    cases.answer_case(actor=world.staff, case=obj, outcome="dismissed", answer="证书有效 valid until 2027")
     clock.advance(days=3, minutes=1)
     award = ev.award_lot(actor=world.staff, lot=lot)
     services.terminate_project(actor=world.staff, project=lot.project, reason="测试终止")
@@ -383,7 +385,7 @@ def test_a_tender_with_candidates_an_objection_and_an_award(ew, clock, tmp_path)
     assert sv.verify_archive(str(full), key(), log=quiet)["result"] == m["result"]
     # the objection deleted from the history (the operator re-signs): refused
     bad = forge(full, tmp_path / "noobj.zip",
-                lines=lambda r: [x for x in r if (x.get("event") or {}).get("action") != "evaluation.objection"])
+                lines=lambda r: [x for x in r if (x.get("event") or {}).get("action") != "case.file"])
     assert len(json.loads(members(bad)["manifest.json"])["events"]) < len(m["events"])
     refused(bad, "is not event")
 
