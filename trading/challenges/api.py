@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from audit.timestamps import iso
 from trading.challenges import api_docs as D
 from trading.challenges import report as annual
 from trading.challenges import selectors, services
@@ -50,10 +51,6 @@ def _date(data, name: str) -> dt.date | None:
 def _uploads(request) -> list[services.Upload]:
     files = request.FILES.getlist("attachments") if hasattr(request, "FILES") else []
     return [services.Upload(f.name, f.read(), f.content_type or "application/octet-stream") for f in files]
-
-
-def iso(value):
-    return services.iso(value)
 
 
 def _filer_org_shown(case: Case, viewer) -> int | None:

@@ -6,13 +6,10 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.timestamps import iso
 from trading.challenges import clocks, lifecycle
 from trading.challenges.models import Case, Suspension
 from trading.permissions import role_of
-
-
-def iso(value):
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
 def live_challenges(project, now) -> dict:

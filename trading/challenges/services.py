@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 import audit
+from audit.timestamps import iso
 from trading import lifecycle as lot_lifecycle
 from trading.challenges import clocks, lifecycle
 from trading.challenges.models import Case, CaseAttachment, Suspension
@@ -35,10 +36,6 @@ PREFIX = {"objection": "YY", "complaint": "TS", "disclosure": "YSQ"}
 
 class Suspended(Conflict):
     code = "suspended"
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
 def _local(moment: dt.datetime) -> str:
