@@ -9,15 +9,15 @@ from rest_framework.response import Response
 
 from supervision import selectors, services
 from trading.errors import Invalid, NotFound
-from trading.ids import is_ascii_int
 from trading.permissions import require_role
 from trading.schema import listof, mapping, shape
 
 
-def _int(value, name: str) -> int:
-    if not is_ascii_int(value):
-        raise NotFound(f"no such {name}")
-    return int(value)
+def _ref(value: str) -> str:
+    """An alert's public handle (24 hex digits); anything else answers as a missing alert."""
+    if len(value) != 24 or any(c not in "0123456789abcdef" for c in value):
+        raise NotFound("no such alert")
+    return value
 
 
 ALERT_LIST = shape("SupervisionAlertList", {"alerts": listof(mapping(), help_text="newest first")})
@@ -42,7 +42,7 @@ def alerts(request):
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={200: ALERT})
 @api_view(["POST"])
-def act(request, alert_id: str):
+def act(request, ref: str):
     """Act on an alert: {"action": "acknowledge" | "dismiss" | "escalate", "reason": "...",
     "escalation": "suspension" | "investigation"}."""
     data = request.data if isinstance(request.data, dict) else {}
@@ -50,11 +50,11 @@ def act(request, alert_id: str):
     for k, v in fields.items():
         if not isinstance(v, str):
             raise Invalid(f"{k} must be text", field=k)
-    alert = services.act_on_alert(actor=request.user, alert=_int(alert_id, "alert"), **fields)
+    alert = services.act_on_alert(actor=request.user, alert=_ref(ref), **fields)
     return Response({"alert": selectors.alert_row(alert)})
 
 
 urlpatterns = [
     path("alerts/", alerts, name="api-supervision-alerts"),
-    path("alerts/<str:alert_id>/actions/", act, name="api-supervision-act"),
+    path("alerts/<str:ref>/actions/", act, name="api-supervision-act"),
 ]

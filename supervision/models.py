@@ -25,6 +25,9 @@ SEVERITIES = {
 
 class Alert(models.Model):
     key = models.CharField(max_length=200, unique=True, help_text="what makes it the same alert (idempotent raising)")
+    ref = models.CharField(max_length=24, unique=True,
+                           help_text="public handle: a digest of the key (sequential ids would reveal, by their gaps, "
+                                     "alerts still hidden before their deadline)")
     kind = models.CharField(max_length=8, choices=[(k, v[1]) for k, v in KINDS.items()])
     rule = models.CharField(max_length=60, db_index=True)
     severity = models.CharField(max_length=8, choices=[(k, v[1]) for k, v in SEVERITIES.items()])

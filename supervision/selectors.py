@@ -30,7 +30,7 @@ def own_first(user, qs):
 
 def alert_row(alert: Alert) -> dict[str, Any]:
     return {
-        "id": alert.pk, "key": alert.key, "kind": alert.kind, "kind_label": KINDS[alert.kind][0],
+        "id": alert.ref, "key": alert.key, "kind": alert.kind, "kind_label": KINDS[alert.kind][0],
         "rule": alert.rule, "severity": alert.severity, "severity_label": SEVERITIES[alert.severity][0],
         "title": alert.title, "title_en": alert.title_en, "basis": alert.basis, "evidence": alert.evidence,
         "project": alert.project.code if alert.project is not None else None, "lot": alert.lot_id,

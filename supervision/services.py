@@ -34,9 +34,13 @@ def group_for(org_id: int | None) -> str:
     return f"supervision.org.{org_id}" if org_id else GROUP_ALL
 
 
+def ref_of(key: str) -> str:
+    """An alert's public handle: a digest of its key (the key may name bidders; ids would show gaps)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 def _subject(key: str) -> str:
-    """The event's subject names the alert by a digest of its key (the key may name bidders)."""
-    return "alert:" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    return "alert:" + ref_of(key)
 
 
 # An alert raised before the deadline it waits for rests on what bidders did: its event is bidder
@@ -70,7 +74,7 @@ def raise_alert(*, key: str, kind: str, rule: str, severity: str, title: str, ti
                          "lot": lot_id, "visible_from": iso(visible_from)},
             )
             alert = Alert.objects.create(
-                key=key, kind=kind, rule=rule, severity=severity, title=title[:300], title_en=title_en[:300],
+                key=key, ref=ref_of(key), kind=kind, rule=rule, severity=severity, title=title[:300], title_en=title_en[:300],
                 basis=basis, evidence=evidence, project_id=project_id, lot_id=lot_id,
                 supervisor_org_id=supervisor_org_id, raised_at=now, visible_from=visible_from,
                 pushed=visible_from <= now, event_id=event.pk)
@@ -81,14 +85,14 @@ def raise_alert(*, key: str, kind: str, rule: str, severity: str, title: str, ti
     return alert
 
 
-def act_on_alert(*, actor: Any, alert: Alert | int, action: str, reason: str = "", escalation: str = "") -> Alert:
+def act_on_alert(*, actor: Any, alert: Alert | str, action: str, reason: str = "", escalation: str = "") -> Alert:
     """A supervisor acknowledges, dismisses (with a reason) or escalates (with a reason, to a
     suspension or an investigation) an alert. An alert not yet shown answers as a missing one."""
     require_role(actor, "supervisor")
-    alert_id: int = alert.pk if isinstance(alert, Alert) else alert
+    ref: str = alert.ref if isinstance(alert, Alert) else alert
     with transaction.atomic():
         now = timezone.now()
-        row = Alert.objects.select_for_update().filter(pk=alert_id, visible_from__lte=now).first()
+        row = Alert.objects.select_for_update().filter(ref=ref, visible_from__lte=now).first()
         if row is None:
             raise NotFound("no such alert")
         step = lifecycle.find(status=row.status, action=action, reason=reason, escalation=escalation)

@@ -28,9 +28,9 @@ def console(request):
 
 
 @login_required
-def alert_detail(request, alert_id: int):
+def alert_detail(request, ref: str):
     require_role(request.user, "supervisor")
-    alert = selectors.visible_alerts(request.user).filter(pk=alert_id).first()
+    alert = selectors.visible_alerts(request.user).filter(ref=ref).first()
     if alert is None:
         raise NotFound("no such alert")
     return render(request, "frontend/supervision/alert.html", {
@@ -40,16 +40,16 @@ def alert_detail(request, alert_id: int):
 
 @login_required
 @require_POST
-def act(request, alert_id: int):
-    services.act_on_alert(actor=request.user, alert=alert_id, action=request.POST.get("action", ""),
+def act(request, ref: str):
+    services.act_on_alert(actor=request.user, alert=ref, action=request.POST.get("action", ""),
                           reason=request.POST.get("reason", ""), escalation=request.POST.get("escalation", ""))
-    return redirect("supervision-alert", alert_id=alert_id)
+    return redirect("supervision-alert", ref=ref)
 
 
 urlpatterns = [
     path("supervise/alerts/", console, name="supervision-console"),
-    path("supervise/alerts/<int:alert_id>/", alert_detail, name="supervision-alert"),
-    path("supervise/alerts/<int:alert_id>/act/", act, name="supervision-act"),
+    path("supervise/alerts/<str:ref>/", alert_detail, name="supervision-alert"),
+    path("supervise/alerts/<str:ref>/act/", act, name="supervision-act"),
 ]
 
 _ = Alert  # the console reads alerts only through supervision.selectors

@@ -109,8 +109,8 @@ def test_same_payer_is_flagged_at_once_but_shown_only_after_the_deadline(world, 
     assert client.get("/api/supervision/alerts/").json() == {"alerts": []}
     page = client.get("/supervise/alerts/")
     assert page.status_code == 200 and "同一账户" not in page.content.decode()
-    assert client.get(f"/supervise/alerts/{alert.pk}/").status_code == 404
-    response = client.post(f"/api/supervision/alerts/{alert.pk}/actions/", {"action": "acknowledge"},
+    assert client.get(f"/supervise/alerts/{alert.ref}/").status_code == 404
+    response = client.post(f"/api/supervision/alerts/{alert.ref}/actions/", {"action": "acknowledge"},
                            content_type="application/json")
     assert response.status_code == 404
     with pytest.raises(NotFound):
@@ -126,7 +126,7 @@ def test_same_payer_is_flagged_at_once_but_shown_only_after_the_deadline(world, 
     assert sorted(b["id"] for b in rows[[r["rule"] for r in rows].index("same_payer")]["evidence"]["bidders"]) == \
         sorted(o.pk for o in world.bidder_orgs[:2])
     assert "保证金同一账户转出" in client.get("/supervise/alerts/").content.decode()
-    response = client.post(f"/api/supervision/alerts/{alert.pk}/actions/",
+    response = client.post(f"/api/supervision/alerts/{alert.ref}/actions/",
                            {"action": "dismiss", "reason": "同一集团财务代付，已核实"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["alert"]["status"] == "dismissed"
 
