@@ -13,6 +13,7 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from trading.money import format_fen
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_LINES = 500_000
@@ -564,10 +565,7 @@ def parse_statement(data: bytes, *, filename: str = "", max_bytes: int = MAX_BYT
 
 
 # --- writers (used by the simulated bank and the tests) --------------------------------------
-def fen_text(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+fen_text = format_fen
 
 
 def write_csv(statement: Statement, *, encoding: str = "gbk") -> bytes:

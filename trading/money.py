@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from typing import overload
 
 from trading.errors import Invalid
 
@@ -35,7 +36,14 @@ def parse_money(value: object, *, field: str = "amount", allow_zero: bool = True
     return amount
 
 
+@overload
+def format_fen(fen: int) -> str: ...
+@overload
+def format_fen(fen: None) -> None: ...
+@overload
+def format_fen(fen: int | None) -> str | None: ...
 def format_fen(fen: int | None) -> str | None:
+    """Integer fen -> decimal yuan text ("-1234.56"): the one formatter of amounts at the edges."""
     if fen is None:
         return None
     sign = "-" if fen < 0 else ""

@@ -14,6 +14,7 @@ from trading.ids import query_int
 from trading.models import Lot
 from trading.serializers import MoneyField
 from trading.permissions import require_login
+from trading.money import format_fen
 
 
 class AuctionBidSerializer(serializers.Serializer):
@@ -144,8 +145,7 @@ def _brief(a) -> dict:
             "phase": a.phase, "start_at": a.start_at, "end_at": a.end_at, "price": _money(a.price_fen), "bid_count": a.bid_count, "outcome": a.outcome or None}
 
 
-def _money(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+_money = format_fen
 
 
 class AuctionList(APIView):

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from audit import timestamps
+from trading.money import format_fen
 
 # ---------------------------------------------------------------------------
 # configuration and state
@@ -341,10 +342,7 @@ def _check_live_amount(config: Config, state: State, amount: int) -> Decision | 
     return None
 
 
-def _yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+_yuan = format_fen
 
 
 def _bid(config: Config, state: State, cmd: Bid, now: datetime) -> tuple[Decision, State, list[Event]]:

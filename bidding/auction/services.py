@@ -35,6 +35,7 @@ from trading.errors import Conflict, DomainError, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
 from audit import timestamps
+from trading.money import format_fen
 
 log = logging.getLogger(__name__)
 
@@ -288,8 +289,7 @@ def _convert_winner_security(*, lot: Lot, winner: Organisation) -> None:
     deposit_services.settle_winner(lot=lot, bidder_org=winner, mode="convert")
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+_yuan = format_fen
 
 
 @dataclasses.dataclass

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from trading.money import format_fen
 
 ENVELOPE_MAGIC = b"SLE1"
 PLAINTEXT_MAGIC = b"SLP1"
@@ -697,5 +698,4 @@ def parse_price(text: str) -> int:
     return _check_price(int(whole) * 100 + int((frac + "00")[:2]))
 
 
-def format_price(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+format_price = format_fen
