@@ -293,6 +293,10 @@ SUNLIGHT_AUDIT_HORIZONS = "trading.selectors.audit_horizons"
 SUNLIGHT_AUDIT_CHECKPOINT_SECONDS = env_int("SUNLIGHT_AUDIT_CHECKPOINT_SECONDS", 2, minimum=1)
 SUNLIGHT_PUBLIC_URL = env_str("SUNLIGHT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")
+# A contracted lot completes when every check says its part is finished (trading.clock.complete_contracted).
+SUNLIGHT_COMPLETION_CHECKS: list[str] = [
+    "deposits.selectors.lot_settled",
+]
 # OCDS contributors: dotted paths, each contribute(*, project, release, notice) adding awards/contracts.
 SUNLIGHT_OCDS_CONTRIBUTORS: list[str] = [
     "bidding.evaluation.ocds.contribute",
@@ -322,6 +326,7 @@ SUNLIGHT_RESUME_HOOKS = ["bidding.evaluation.services.on_resume"]
 # Deadline clock: idempotent tick(now) functions; Celery beat runs them in production, a thread in the demo.
 SUNLIGHT_CLOCK_TICKS = [
     "trading.clock.tick",
+    "trading.clock.complete_contracted",
     "deposits.services.tick",
     "bidding.auction.services.tick",
     "bidding.evaluation.services.tick",

@@ -243,3 +243,12 @@ def live_deposits(project, now=None) -> dict:
         out["forfeits"][str(f.pk)] = {"account": f.account_id, "grounds": f.grounds,
                                       "amount_fen": f.pending_transfer.amount_fen, "status": f.status}
     return out
+
+
+def lot_settled(lot) -> bool:
+    """Every bid security of the lot has gone its way — refunded (the bank confirmed it), converted into
+    the price or forfeited — and no refund is still on its way (a completion check of the lot)."""
+    if Account.objects.filter(lot=lot, kind="deposit", status__in=["open", "frozen"]).exists():
+        return False
+    return not RefundOrder.objects.filter(account__lot=lot, status__in=["pending", "sent", "failed"]).exists()
+

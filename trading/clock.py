@@ -103,3 +103,24 @@ def run_all_ticks(now: dt.datetime | None = None) -> dict[str, int]:
             log.exception("clock tick %s failed", path)
             results[path] = -1
     return results
+
+
+def complete_contracted(now: dt.datetime | None = None) -> int:
+    """Move each contracted lot to complete once every capability says its part is finished
+    (settings.SUNLIGHT_COMPLETION_CHECKS: dotted paths, each ``check(lot) -> bool``; deposits: every
+    security refunded, converted or forfeited and no refund still on its way). Exactly once, like the
+    deadlines: a row lock with SKIP LOCKED and the transition's state guard."""
+    from trading.services import transition_lot
+
+    checks = [import_string(path) for path in settings.SUNLIGHT_COMPLETION_CHECKS]
+    done = 0
+    for lot_id in Lot.objects.filter(status="contracted").values_list("id", flat=True):
+        with transaction.atomic():
+            lot = Lot.objects.select_for_update(skip_locked=True).filter(pk=lot_id, status="contracted").first()
+            if lot is None or not all(check(lot) for check in checks):
+                continue
+            transition_lot(lot=lot, action="complete", actor=None,
+                           payload={"checks": list(settings.SUNLIGHT_COMPLETION_CHECKS)})
+            done += 1
+    return done
+

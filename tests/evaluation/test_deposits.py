@@ -108,3 +108,30 @@ def test_winner_withdraws_its_security_is_refunded(ew, clock):
     ev.withdraw_candidate(actor=world.staff, lot=lot, bidder=orgs[1].pk, reason="withdrew for good cause")
     assert refunds_of(lot, orgs[1]) == ["winner"]
     assert award_for(lot).bidder_id == orgs[2].pk
+
+
+def test_a_contracted_lot_completes_once_every_deposit_is_settled(ew, clock, fake_bank,
+                                                                  django_capture_on_commit_callbacks):
+    from trading import clock as trading_clock
+
+    world = ew.world
+    lot = awarded(ew, clock)  # the non-winners' refunds are ordered, not yet sent (no commit in this test)
+    clock.advance(days=2)
+    ev.record_contract(actor=world.staff, lot=lot, signed_on=clock.now.date(), amount_fen=900_000,
+                       deposit_mode="refund")
+    lot.refresh_from_db()
+    assert lot.status == "contracted"
+    assert trading_clock.complete_contracted() == 0  # refunds still on their way: not complete
+    lot.refresh_from_db()
+    assert lot.status == "contracted"
+
+    with django_capture_on_commit_callbacks(execute=True):  # the refunds go out and the bank confirms them
+        for order in RefundOrder.objects.filter(account__lot=lot, status="pending"):
+            from deposits import services as dep
+
+            dep.dispatch_refund(order_id=order.pk)
+    assert set(RefundOrder.objects.filter(account__lot=lot).values_list("status", flat=True)) == {"confirmed"}
+    assert trading_clock.complete_contracted() == 1
+    lot.refresh_from_db()
+    assert lot.status == "complete"
+    assert trading_clock.complete_contracted() == 0  # once
