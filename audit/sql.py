@@ -9,12 +9,11 @@ apply as usual: they are enforced by the database, not here.
 """
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Model
 
 
@@ -119,87 +118,3 @@ def execute_alone(statements: Iterable[Statement | None]) -> tuple[Any, ...] | N
         cur.execute(*query)
         return cur.fetchone() if cur.description else None
 
-
-class AsyncAlone:
-    """``execute_alone`` for asyncio code, without a thread: one PostgreSQL connection of its own in
-    psycopg2's asynchronous mode (always autocommit), driven by the running event loop, so the loop
-    goes on serving while the round trip (and its commit) is under way. One round trip at a time:
-    the caller serialises its calls. An error the server reports leaves the connection usable; any
-    other failure (connection lost, the caller cancelled) closes it, and the next call opens a new one.
-    The connection's settings are Django's for ``alias``."""
-
-    def __init__(self, alias: str = "default"):
-        self.alias = alias
-        self.conn = None
-
-    async def execute_alone(self, statements: Iterable[Statement | None]) -> None:
-        query = _joined(statements)
-        if query is None:
-            return
-        import psycopg2
-
-        try:
-            if self.conn is None or self.conn.closed:
-                self.conn = await self._connect()
-            cursor = self.conn.cursor()  # referenced until the round trip completes (psycopg2 needs it)
-            cursor.execute(*query)
-            await _ready(self.conn)
-            cursor.close()
-        except psycopg2.Error as exc:
-            if exc.pgcode is None:
-                self.close()
-            raise
-        except BaseException:
-            self.close()
-            raise
-
-    async def _connect(self):
-        import psycopg2
-
-        params = connections[self.alias].get_connection_params()
-        params.pop("cursor_factory", None)
-        conn = psycopg2.connect(**params, async_=True)
-        try:
-            await _ready(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
-async def _ready(conn) -> None:
-    """Poll an asynchronous psycopg2 connection until its operation completes (psycopg2's documented
-    wait loop, with the event loop's readers/writers in place of select)."""
-    import psycopg2.extensions as ext
-
-    loop = asyncio.get_running_loop()
-    fd = conn.fileno()
-    while True:
-        state = conn.poll()  # raises the operation's error, if any
-        if state == ext.POLL_OK:
-            return
-        ready = loop.create_future()
-
-        def wake(ready=ready):
-            if not ready.done():
-                ready.set_result(None)
-
-        if state == ext.POLL_READ:
-            loop.add_reader(fd, wake)
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
-        elif state == ext.POLL_WRITE:
-            loop.add_writer(fd, wake)
-            try:
-                await ready
-            finally:
-                loop.remove_writer(fd)
-        else:  # pragma: no cover - psycopg2 defines no other state
-            raise RuntimeError(f"unexpected poll state {state}")

@@ -119,6 +119,7 @@ class AuctionBidReceiptSerializer(serializers.Serializer):
     amount = serializers.CharField()
     number = serializers.CharField(help_text="your bidder number (竞买号)")
     state = AuctionStateSerializer()
+    replayed = serializers.BooleanField(help_text="true: this reference was used before; the original bid's receipt")
     server_time = serializers.DateTimeField()
 
 
@@ -192,18 +193,39 @@ class AuctionEvents(APIView):
         return Response(selectors.resync(auction, after or None, request.user))
 
 
+class AuctionBidRefusalSerializer(serializers.Serializer):
+    """A refused bid: the one error shape plus the lowest acceptable amount now (as the socket's answer)."""
+
+    code = serializers.CharField(help_text="the engine's reason: too_low, not_multiple, too_high, already_highest, "
+                                           "not_started, closed, paused, not_eligible, no_security, not_a_bidder…")
+    detail = serializers.CharField(help_text="what was wrong, in words")
+    fields = serializers.DictField(help_text="the field at fault, if any: {name: message}")
+    minimum_fen = serializers.IntegerField(allow_null=True, help_text="the lowest acceptable amount now, in fen")
+    minimum = serializers.CharField(allow_null=True, help_text='the same as decimal yuan, e.g. "1234.56"')
+
+
 class PlaceBid(APIView):
-    @extend_schema(operation_id="auctions_bid", request=AuctionBidSerializer, responses={201: AuctionBidReceiptSerializer, **ERRORS},
-                   summary="Place a bid (the same service as the websocket); refused bids change nothing")
+    @extend_schema(operation_id="auctions_bid", request=AuctionBidSerializer,
+                   responses={201: AuctionBidReceiptSerializer, 200: AuctionBidReceiptSerializer,
+                              400: AuctionBidRefusalSerializer, 403: AuctionBidRefusalSerializer,
+                              404: AuctionErrorSerializer, 409: AuctionBidRefusalSerializer},
+                   summary="Place a bid (the same service as the websocket); refused bids change nothing. "
+                           "Re-sending a reference already used answers 200 with the original receipt "
+                           "(code \"replayed\"), never a new judgement.")
     def post(self, request, auction_id: int):
         require_login(request.user)
         d = _valid(AuctionBidSerializer, request.data)
-        amount = d["amount"]
-        receipt = services.place_bid(auction=auction_id, user=request.user, amount_fen=amount, client_ref=d["ref"],
-                                     via="http")
+        try:
+            receipt = services.place_bid(auction=auction_id, user=request.user, amount_fen=d["amount"],
+                                         client_ref=d["ref"], via="http")
+        except services.BidRefused as exc:
+            low = exc.minimum_fen
+            return Response({"code": exc.reason, "detail": exc.message, "fields": {}, "minimum_fen": low,
+                             "minimum": None if low is None else _money(low)}, status=exc.status_code)
         return Response({"accepted": True, "code": receipt.code, "message": receipt.message, "seq": receipt.seq,
                          "amount": _money(receipt.amount_fen), "number": receipt.number, "state": receipt.state,
-                         "server_time": selectors.server_time()}, status=status.HTTP_201_CREATED)
+                         "replayed": receipt.replayed, "server_time": selectors.server_time()},
+                        status=status.HTTP_200_OK if receipt.replayed else status.HTTP_201_CREATED)
 
 
 class RequestLive(APIView):

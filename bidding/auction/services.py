@@ -3,22 +3,17 @@
 Every action: keyword-only, one ``transaction.atomic()``, the auction row locked with
 ``select_for_update``, the pure engine decides, the decision's events are persisted with the
 gap-free per-auction sequence and recorded in the audit log in the same transaction, and the
-websocket broadcast is sent only on commit.  The database is the source of truth.
-
-The hot path, a batch of bids, may instead be decided against the state this process last
-committed and written in one round trip that is its own transaction, its first statement a
-compare-and-set of the auction row that the database judges (``_decide_on_head``); if the row
-moved on, nothing is written and the batch is decided under the lock as above.
+websocket broadcast is sent only on commit.  The database is the source of truth, and this module
+keeps no state between calls: bids take the one path ``place_bids`` (docs/auction.md).
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
 import secrets
-import threading
 from typing import Any
 
 from django.conf import settings
@@ -55,7 +50,7 @@ STATUS_FOR_CODE = {
     E.TOO_LARGE: 400, E.REASON_REQUIRED: 400,
     E.NO_SECURITY: 403, E.NOT_A_BIDDER: 403, E.NOT_ELIGIBLE: 403,
     E.NOT_STARTED: 409, E.CLOSED: 409, E.PAUSED: 409, E.ALREADY_HIGHEST: 409, E.WRONG_PHASE: 409,
-    E.NOTHING_TO_DO: 409, E.REPLAYED: 409,
+    E.NOTHING_TO_DO: 409,
 }
 
 
@@ -64,10 +59,9 @@ class BidRefused(DomainError):
 
     def __init__(self, code: str, message: str, *, minimum_fen: int | None = None):
         super().__init__(message)
-        self.reason = code
+        self.reason = self.code = code  # the API answers with the engine's code, as the socket does
         self.minimum_fen = minimum_fen  # the lowest acceptable amount now, when known
         self.status_code = STATUS_FOR_CODE.get(code, 400)
-        self.code = {400: "invalid", 403: "forbidden", 409: "conflict"}.get(self.status_code, "invalid")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +73,7 @@ class BidReceipt:
     amount_fen: int
     number: str
     state: dict[str, Any]
+    replayed: bool = False  # the reference was used before: the original bid's receipt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,30 +99,6 @@ def _locked(auction: Auction | int, *, related: str = "lot__project") -> Auction
                 .get(pk=auction_id))
     except (Auction.DoesNotExist, ValueError, TypeError):
         raise NotFound("no such auction") from None
-
-
-def _locked_with_refs(auction_id: int, pairs: list[tuple[int, str]]) -> tuple[Auction, set[tuple[int, str]]]:
-    """The hot path of bids, one round trip: the auction row alone, locked, and which of these
-    (bidder, client_ref) pairs are already taken by accepted bids (the UNIQUE index answers)."""
-    table, bids = Auction._meta.db_table, AuctionBid._meta.db_table
-    params: list[Any] = []
-    join = "SELECT NULL AS used_bidder, NULL AS used_ref"
-    if pairs:
-        match = " OR ".join(["(b.bidder_id = %s AND b.client_ref = %s)"] * len(pairs))
-        join = f"SELECT b.bidder_id AS used_bidder, b.client_ref AS used_ref FROM {bids} b WHERE {match}"
-        params += [v for pair in pairs for v in pair]
-    lock = ""
-    if connection.features.has_select_for_update:
-        lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else " FOR UPDATE"
-    try:
-        rows = list(Auction.objects.raw(
-            f"SELECT a.*, u.used_bidder, u.used_ref FROM {table} a LEFT JOIN ({join}) u ON TRUE "
-            f"WHERE a.id = %s{lock}", [*params, int(auction_id)]))
-    except (ValueError, TypeError):
-        rows = []
-    if not rows:
-        raise NotFound("no such auction")
-    return rows[0], {(r.used_bidder, r.used_ref) for r in rows if r.used_bidder is not None}
 
 
 def public_state(auction: Auction, state: E.State | None = None) -> dict[str, Any]:
@@ -164,43 +135,12 @@ def is_secured(organisation: Organisation, lot: Lot) -> bool:
     return bool(deposits.is_secured(organisation, lot))
 
 
-def _registered(organisation: Organisation, lot: Lot) -> bool:
-    from bidding.models import Registration
-
-    return Registration.objects.filter(lot=lot, bidder=organisation, status="active").exists()
-
-
 def _new_number(auction: Auction) -> str:
     taken = set(BidderNumber.objects.filter(auction=auction).values_list("number", flat=True))
     while True:
         number = f"{secrets.randbelow(900_000) + 100_000:06d}"
         if number not in taken:
             return number
-
-
-def _assign_number(auction: Auction, organisation: Organisation, now: dt.datetime, actor: User | None) -> BidderNumber | None:
-    """Inside the auction lock: the bidder's number, assigned once its security is confirmed."""
-    existing = BidderNumber.objects.filter(auction=auction, organisation=organisation).first()
-    if existing is not None:
-        return existing
-    if not _registered(organisation, auction.lot) or not is_secured(organisation, auction.lot):
-        return None
-    bn = BidderNumber.objects.create(auction=auction, organisation=organisation, number=_new_number(auction),
-                                     assigned_at=now)
-    # who holds which number stays sealed until the result
-    audit.record(action="auction.number", subject=f"auction:{auction.pk}", actor=actor,
-                 project_id=auction.lot.project_id, visibility="sealed", at=now,
-                 payload={"auction": auction.pk, "lot": auction.lot_id, "organisation": organisation.pk,
-                          "number": bn.number})
-    return bn
-
-
-def _assign_all_numbers(auction: Auction, now: dt.datetime) -> None:
-    """At the opening: a number for every registered bidder whose security is confirmed."""
-    from bidding.models import Registration
-
-    for reg in Registration.objects.filter(lot=auction.lot, status="active").select_related("bidder").order_by("?"):
-        _assign_number(auction, reg.bidder, now, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,17 +259,13 @@ class _Rows:
 
 SIDE_EFFECT_FREE = ("bid", "posted")  # events that write only their own rows (no lot transition, no numbers)
 
-_PROJECT_OF_LOT: dict[int, int] = {}  # a lot never changes project
-
-
 def _project_id(auction: Auction) -> int:
     if Auction.lot.is_cached(auction):
         return auction.lot.project_id
-    project_id = _PROJECT_OF_LOT.get(auction.lot_id)
-    if project_id is None:
-        project_id = Lot.objects.values_list("project_id", flat=True).get(pk=auction.lot_id)
-        _PROJECT_OF_LOT[auction.lot_id] = project_id
-    return project_id
+    known = getattr(auction, "lot_project_id", None)  # read with the row by the bid path
+    if known is None:
+        known = auction.lot_project_id = Lot.objects.values_list("project_id", flat=True).get(pk=auction.lot_id)
+    return known
 
 
 def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User | None, now: dt.datetime,
@@ -354,7 +290,7 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
             payload.update(_apply_result(auction, ev, now))
         elif ev.kind == "opened":
             _ensure_lot(auction.lot, E.PHASE_LISTING if auction.mode == E.MODE_LISTING else "live", actor=None)
-            _assign_all_numbers(auction, now)
+            _admit_bidders(auction, now)  # admission closes at the opening
         elif ev.kind == "live":
             _ensure_lot(auction.lot, "live", actor=None)
         item = {"action": f"auction.{ev.kind}", "subject": f"auction:{auction.pk}", "payload": payload, "at": now,
@@ -410,36 +346,16 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
 
 def events_message(auction: Auction, frames: list[dict[str, Any]]) -> dict[str, Any]:
     """The room group's message once ``auction`` is committed with the events of ``frames``: the
-    events and the state's changing fields (both relayed to the clients), and for the other server
-    processes the auction row as committed (``adopt_row``)."""
-    return {"type": "auction.events", "events": list(frames), "state": changing_state(public_state(auction)),
-            "row": row_of(auction)}
-
-
-_DATETIME_FIELDS = frozenset(f for f in _WRITTEN_FIELDS
-                             if Auction._meta.get_field(f).get_internal_type() == "DateTimeField")
-
-
-def row_of(auction: Auction) -> dict[str, Any]:
-    """The written fields of the row, as plain values for the channel layer (datetimes in ISO 8601)."""
-    return {f: (v.isoformat() if f in _DATETIME_FIELDS and v is not None else v)
-            for f in _WRITTEN_FIELDS for v in (getattr(auction, f),)}
-
-
-def adopt_row(auction_id: int, row: dict[str, Any] | None) -> None:
-    """Another process committed the auction at ``row["last_seq"]`` (from the room's group): this
-    process's head moves there without a read. Only ever a starting point: the compare-and-set
-    of the next batch is judged by the database all the same."""
-    if not row or set(row) != set(_WRITTEN_FIELDS):
-        return
-    with _HEADS_LOCK:
-        known = _HEADS.get(auction_id)
-        if known is None or known.last_seq >= row["last_seq"]:
-            return
-        head = copy.copy(known)
-        for name, value in row.items():
-            setattr(head, name, dt.datetime.fromisoformat(value) if name in _DATETIME_FIELDS and value else value)
-        _HEADS[auction_id] = head
+    events, the state's changing fields, and ``text``: the client frame of them, serialised once
+    here for every connection of the room."""
+    state = changing_state(public_state(auction))
+    now = _iso(timezone.now())
+    if len(frames) == 1:
+        frame = {"type": "event", "server_time": now, "state": state, **frames[0]}
+    else:
+        frame = {"type": "events", "seq": frames[-1]["seq"], "server_time": now, "events": frames, "state": state}
+    return {"type": "auction.events", "events": list(frames), "state": state,
+            "text": json.dumps(frame, ensure_ascii=False, separators=(",", ":"))}
 
 
 def broadcast(auction_id: int, message: dict[str, Any]) -> None:
@@ -546,6 +462,7 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
         audit.record(action="auction.reserve", subject=f"auction:{auction.pk}", actor=actor,
                      project_id=lot.project_id, visibility="sealed", at=now,
                      payload={"auction": auction.pk, "reserve_fen": reserve_fen, "salt": salt})
+        _admit_bidders(auction, now)  # the bidders qualified so far; the others at the opening
     return auction
 
 
@@ -577,45 +494,48 @@ def resume_auction(*, auction: Auction | int, actor: User) -> Auction:
 
 
 # ---------------------------------------------------------------------------------------------
-# bidders
+# bidders: numbers (竞买号) are given at admission, never while bidding
 # ---------------------------------------------------------------------------------------------
 
-def enter_room(*, auction: Auction | int, user: User | None) -> BidderNumber | None:
-    """A bidder entering the room gets its number (竞买号) once its security is confirmed."""
+def _admit_bidders(auction: Auction, now: dt.datetime) -> None:
+    """Admission: a number for every registered bidder whose security is confirmed, in random order.
+    Run when the auction is scheduled and again at its opening (admission closes there: a bidder
+    who qualifies later is not admitted). Bidding only ever reads numbers."""
+    from bidding.models import Registration
+
+    for reg in Registration.objects.filter(lot=auction.lot, status="active").select_related("bidder").order_by("?"):
+        _assign_number(auction, reg.bidder, now)
+
+
+def _assign_number(auction: Auction, organisation: Organisation, now: dt.datetime) -> None:
+    if BidderNumber.objects.filter(auction=auction, organisation=organisation).exists():
+        return
+    if not is_secured(organisation, auction.lot):
+        return
+    bn = BidderNumber.objects.create(auction=auction, organisation=organisation, number=_new_number(auction),
+                                     assigned_at=now)
+    # who holds which number stays sealed until the result
+    audit.record(action="auction.number", subject=f"auction:{auction.pk}", actor=None,
+                 project_id=auction.lot.project_id, visibility="sealed", at=now,
+                 payload={"auction": auction.pk, "lot": auction.lot_id, "organisation": organisation.pk,
+                          "number": bn.number})
+
+
+def number_for(*, auction: Auction | int, user: User | None) -> BidderNumber | None:
+    """The bidder's number in this auction, if it was admitted (a read: numbers are never made here)."""
     if role_of(user) != "bidder" or user.organisation_id is None:
         return None
     auction_id = auction.pk if isinstance(auction, Auction) else auction
-    existing = BidderNumber.objects.filter(auction_id=auction_id, organisation_id=user.organisation_id).first()
-    if existing is not None:
-        return existing
-    with transaction.atomic():
-        auction = _locked(auction_id)
-        return _assign_number(auction, user.organisation, timezone.now(), user)
+    return BidderNumber.objects.filter(auction_id=auction_id, organisation_id=user.organisation_id).first()
 
 
-def _bidder_for(auction: Auction, user: User, now: dt.datetime) -> BidderNumber:
-    if role_of(user) != "bidder":
-        raise BidRefused(E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
-    bn = _assign_number(auction, user.organisation, now, user)
-    if bn is None:
-        raise BidRefused(E.NO_SECURITY, "Your registration or bid security (竞买保证金) for this lot is not confirmed; "
-                                        "you cannot bid.")
-    return bn
+_NOT_ADMITTED = ("You were not admitted to this auction: your registration or bid security (竞买保证金) was not "
+                 "confirmed when admission closed at the opening.")
 
 
-def _fast_refusal(auction_id: int, amount_fen: int) -> None:
-    """Refuse without the lock what the lock could only refuse too: the price never decreases
-    and a closed auction stays closed, so 'too low' / 'closed' against a committed state is final."""
-    row = Auction.objects.filter(pk=auction_id).values(
-        "phase", "price_fen", "leader", "increment_fen", "starting_price_fen").first()
-    if row is None:
-        raise NotFound("no such auction")
-    if row["phase"] == E.PHASE_CLOSED:
-        raise BidRefused(E.CLOSED, "The auction is closed.")
-    if row["leader"] and amount_fen < row["price_fen"] + row["increment_fen"]:
-        lowest = row["price_fen"] + row["increment_fen"]
-        raise BidRefused(E.TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.", minimum_fen=lowest)
-
+# ---------------------------------------------------------------------------------------------
+# the one write path of bids
+# ---------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class BidRequest:
@@ -627,6 +547,9 @@ class BidRequest:
 
 @dataclasses.dataclass(frozen=True)
 class BidAnswer:
+    """One bid's answer. ``replayed``: the reference was used before; the answer is that bid's
+    original outcome (its ``seq``, amount and number), nothing was judged or written again."""
+
     accepted: bool
     code: str
     message: str
@@ -635,268 +558,143 @@ class BidAnswer:
     number: str | None = None
     minimum_fen: int | None = None
     state: dict[str, Any] | None = None
+    replayed: bool = False
 
 
-_REPLAYED = "This bid message was already received (replayed reference)."
-_NUMBERS: dict[tuple[int, int], BidderNumber] = {}  # (auction, organisation) → number: never changes once given
+_REPLAYED = "This bid was received before (same reference): here is its original answer."
 
 
-def _known_number(auction_id: int, organisation_id: int | None) -> BidderNumber | None:
-    if organisation_id is None:
-        return None
-    key = (auction_id, organisation_id)
-    bn = _NUMBERS.get(key)
-    if bn is None:
-        bn = BidderNumber.objects.filter(auction_id=auction_id, organisation_id=organisation_id).first()
-        # cache only committed rows read outside any transaction (an outer one could still roll back)
-        if bn is not None and not connection.in_atomic_block:
-            if len(_NUMBERS) > 100_000:
-                _NUMBERS.clear()
-            _NUMBERS[key] = bn
-    return bn
-
-
-def _precheck(req: BidRequest) -> BidAnswer | None:
+def precheck(req: BidRequest) -> BidAnswer | None:
     amount = req.amount_fen
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         return BidAnswer(False, E.INVALID_AMOUNT, "The amount must be a positive number of fen.")
     if not req.client_ref or len(req.client_ref) > 64:
         return BidAnswer(False, E.MALFORMED, "Each bid needs a unique reference (1–64 characters).")
-    if role_of(req.user) != "bidder":
+    if role_of(req.user) != "bidder" or req.user.organisation_id is None:
         return BidAnswer(False, E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
     return None
 
 
-# ---------------------------------------------------------------------------------------------
-# the batch of bids: decided against this process's head in one round trip, else under the lock
-# ---------------------------------------------------------------------------------------------
-
-# Per process: the newest committed row of each auction that this process read under its lock or
-# wrote itself (the "head"). Only ever a starting point: a batch decided against it is written
-# with a compare-and-set on ``last_seq`` that the database judges (see ``_decide_on_head``).
-_HEADS: dict[int, Auction] = {}
-_HEADS_LOCK = threading.Lock()
-
-
-def _remember(auction: Auction) -> None:
-    _project_id(auction)  # cached for the batches decided on the event loop (no database there)
-    snapshot = copy.copy(auction)
-    with _HEADS_LOCK:
-        known = _HEADS.get(auction.pk)
-        if known is None or known.last_seq <= snapshot.last_seq:
-            if len(_HEADS) > 10_000:
-                _HEADS.clear()
-            _HEADS[auction.pk] = snapshot
-
-
-def _head(auction_id: int) -> Auction | None:
-    with _HEADS_LOCK:
-        known = _HEADS.get(auction_id)
-    return None if known is None else copy.copy(known)  # a private copy: deciding mutates it
-
-
-def seen_seq(auction_id: int, seq: int) -> None:
-    """A server process learnt (from the room's group) that the auction reached ``seq``: a head
-    behind it is stale, so the next batch goes straight to the lock instead of failing once."""
-    with _HEADS_LOCK:
-        known = _HEADS.get(auction_id)
-        if known is not None and known.last_seq < seq:
-            del _HEADS[auction_id]
+def _read_locked(auction_id: int, org_ids: list[int], refs: list[str]
+                 ) -> tuple[Auction, dict[int, BidderNumber], dict[tuple[int, str], AuctionBid]]:
+    """Under the auction's row lock: the auction, the numbers of these organisations, and the bids
+    they already made with these references. On PostgreSQL one round trip of two statements: the
+    lock first, then the read, which (READ COMMITTED) takes its snapshot once the lock is held and so
+    sees every batch committed before this one."""
+    q = connection.ops.quote_name
+    table, lots = q(Auction._meta.db_table), q(Lot._meta.db_table)
+    numbers, bids = q(BidderNumber._meta.db_table), q(AuctionBid._meta.db_table)
+    orgs = ", ".join(["%s"] * len(org_ids)) or "NULL"
+    used = ", ".join(["%s"] * len(refs)) or "NULL"
+    read = (f"SELECT a.*, l.project_id AS lot_project_id, n.id AS n_id, n.organisation_id AS n_org, "
+            f"n.number AS n_number, b.client_ref AS b_ref, b.seq AS b_seq, b.amount_fen AS b_amount "
+            f"FROM {table} a JOIN {lots} l ON l.id = a.lot_id "
+            f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({orgs}) "
+            f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({used}) WHERE a.id = %s")
+    params: list[Any] = [*org_ids, *refs, auction_id]
+    if connection.vendor == "postgresql":
+        read = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE;\n{read}"
+        params.insert(0, auction_id)
+    rows = list(Auction.objects.raw(read, params))
+    if not rows:
+        raise NotFound("no such auction")
+    admitted: dict[int, BidderNumber] = {}
+    done: dict[tuple[int, str], AuctionBid] = {}
+    for r in rows:
+        if r.n_id is not None:
+            admitted[r.n_org] = BidderNumber(id=r.n_id, auction_id=auction_id, organisation_id=r.n_org,
+                                             number=r.n_number)
+        if r.b_ref is not None:
+            done[(r.n_id, r.b_ref)] = AuctionBid(seq=r.b_seq, amount_fen=r.b_amount, client_ref=r.b_ref)
+    return rows[0], admitted, done
 
 
-def _guarded_update(auction: Auction, seen: int) -> sql.Statement:
-    """The new state, written only over the state it was decided from (``last_seq`` = ``seen``);
-    any other count of rows updated aborts the round trip (SQLSTATE 40001, migration 0004)."""
-    update = sql.update(auction, _WRITTEN_FIELDS, expect={"last_seq": seen})
-    return sql.Statement(f"WITH head AS ({update.sql} RETURNING 1) "
-                         f"SELECT auction_expect_head((SELECT count(*) FROM head))", update.params)
+def _retryable(exc: BaseException) -> bool:
+    """A transaction the database rolled back to resolve a conflict (SQLSTATE class 40:
+    serialization failure, deadlock), which may simply be run again."""
+    import psycopg2.errors
 
-
-@dataclasses.dataclass
-class HeadBatch:
-    """A batch decided against the process's head, not yet written: ``statements`` are its one
-    round trip (``audit.sql.execute_alone`` or ``AsyncAlone``); once that committed,
-    ``head_written`` gives the answers and the frames go to the room."""
-
-    auction_id: int
-    head: Auction
-    seen: int
-    statements: list[sql.Statement | None]
-    answers: list[BidAnswer]
-    frames: list[dict[str, Any]]
-    final: dict[str, Any]
+    return isinstance(exc.__cause__, psycopg2.errors.TransactionRollback)
 
 
 def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
-    """Decide bids in their order of arrival, each by the engine, as one transaction (group
-    commit): accepted bids get consecutive sequence numbers and their own audit events; the
-    broadcast goes out once, after commit. Refused bids change nothing.
-
-    Usually the batch is decided against this process's head and written in one round trip whose
-    first statement is a compare-and-set on the auction row (``_decide_on_head``). When that cannot
-    be done or the database refuses it, the batch is decided under the row lock
-    (``_decide_bids``): a reference a bidder already used is then refused as replayed (the
-    references are read with the lock), and the UNIQUE (bidder, client_ref) index is the judge of
-    a race the read cannot see (a batch committed while this one waited for the lock): its
-    transaction then rolls back whole and the batch is decided again."""
-    auction_id = auction.pk if isinstance(auction, Auction) else auction
-    answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
-    numbers = [None if a is not None else _known_number(auction_id, r.user.organisation_id)
-               for r, a in zip(requests, answers)]
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        batch = _decide_on_head(auction_id, requests, answers, numbers)
-        if batch is not None:
-            try:
-                sql.execute_alone(batch.statements)
-            except (IntegrityError, OperationalError) as exc:
-                if not sql.is_conflict(exc):
-                    raise
-                head_refused(batch)
-            else:
-                answers_now = head_written(batch)
-                broadcast(auction_id, events_message(batch.head, batch.frames))  # the round trip committed
-                return answers_now
-    try:
-        return _decide_bids(auction_id, requests, list(answers), numbers)
-    except IntegrityError as exc:
-        if "auction_bid_ref_once" not in str(exc):
-            raise
-    return _decide_bids(auction_id, requests, answers, numbers)
+    """THE write path of bids, for the websocket and HTTP alike: a batch decided in its order of
+    arrival, each bid by the pure engine, in one transaction under the auction's row lock (the
+    database serialises every writer of the auction; see docs/auction.md). Accepted bids get
+    consecutive sequence numbers and their own audit events; the room hears of them after commit.
+    A reference the bidder used before for an accepted bid is answered ``replayed`` with that bid's
+    original outcome. Refused bids change nothing."""
+    auction_id = auction.pk if isinstance(auction, Auction) else int(auction)
+    early = [precheck(r) for r in requests]
+    for attempt in range(3):
+        try:
+            return _decide_bids(auction_id, requests, early)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == 2 or not _retryable(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
-def decide_on_head(*, auction_id: int, requests: list[BidRequest]) -> HeadBatch | None:
-    """For the room's event loop: the batch decided against the head without touching the
-    database at all (numbers and the lot's project from this process's caches), or None when that
-    cannot be done (then ``place_bids`` in a thread). The caller sends ``statements`` as one round
-    trip and then calls ``head_written``, or ``head_refused`` if the database refused it
-    (``audit.sql.is_conflict``: decide the batch again with ``place_bids``)."""
-    answers: list[BidAnswer | None] = [_precheck(r) for r in requests]
-    numbers = [None if a is not None else _NUMBERS.get((auction_id, r.user.organisation_id))
-               for r, a in zip(requests, answers)]
-    return _decide_on_head(auction_id, requests, answers, numbers)
-
-
-def head_written(batch: HeadBatch) -> list[BidAnswer]:
-    """The batch's round trip committed: its state is the process's head now."""
-    _remember(batch.head)
-    return [dataclasses.replace(a, state=batch.final) for a in batch.answers]
-
-
-def head_refused(batch: HeadBatch) -> None:
-    """The database refused the batch (the head was stale, or a reference was used): nothing was
-    written, and the next batch goes to the lock without trying this head again."""
-    seen_seq(batch.auction_id, batch.seen + 1)
-
-
-def _decide_on_head(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
-                    numbers: list[BidderNumber | None]) -> HeadBatch | None:
-    """The batch decided by the engine against this process's head (no read), to be written in one
-    round trip that is its own transaction: first the compare-and-set of the auction row (it also
-    takes the row lock, in the same order as every other action), then the audit events, the event
-    rows and the bid rows. The database is the judge of the head:
-
-    - another process or action wrote the auction since → the row no longer holds the head's
-      ``last_seq``: 0 rows updated → serialization failure, and whatever it wrote holds the next
-      sequence numbers too (UNIQUE (auction, seq));
-    - a reference already used → UNIQUE (bidder, client_ref).
-
-    Either way the round trip rolls back whole and the batch is decided under the lock. None,
-    before anything is sent, when this path cannot decide it: no head, a bidder without a known
-    number, an outcome with side effects (opening, closing…), or no accepted bid (no write would
-    check the head)."""
-    if any(a is None and n is None for a, n in zip(answers, numbers)):
-        return None
-    head = _head(auction_id)
-    if head is None or head.lot_id not in _PROJECT_OF_LOT:
-        return None
-    seen, now = head.last_seq, timezone.now()
-    config, state = head.config, head.state
-    answers = list(answers)
-    rows = _Rows(alone=True)
-    for i, req in enumerate(requests):
-        bidder = numbers[i]
-        if answers[i] is not None or bidder is None:
-            continue
-        out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
-        if any(ev.kind not in SIDE_EFFECT_FREE for ev in out.events):
-            return None
-        answers[i], state = _take(head, config, state, out, rows, req=req, bidder=bidder, now=now)
-    if not rows.frames:
-        return None
-    statements = [_guarded_update(head, seen), *_row_statements(rows)]
-    return HeadBatch(auction_id, head, seen, statements, answers, list(rows.frames), public_state(head, state))
-
-
-def _take(auction: Auction, config: E.Config, state: E.State, out: E.Outcome, rows: _Rows, *,
-          req: BidRequest, bidder: BidderNumber, now: dt.datetime) -> tuple[BidAnswer, E.State]:
-    """One bid's answer from the engine's outcome and the state after it; an accepted bid's rows
-    are collected in ``rows`` (both paths of a batch)."""
-    if not out.decision.accepted:
-        return BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
-                         minimum_fen=E.minimum_bid(config, state)), state
-    frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
-                           client_ref=req.client_ref, via=req.via)
-    seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
-    return BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number), out.state
-
-
-def _decide_bids(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None],
-                 numbers: list[BidderNumber | None]) -> list[BidAnswer]:
-    # a bidder whose number is only being assigned now has no bids yet
-    pairs = [(n.pk, r.client_ref) for r, a, n in zip(requests, answers, numbers) if a is None and n is not None]
+def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAnswer | None]) -> list[BidAnswer]:
+    live = [r for r, a in zip(requests, early) if a is None]
     with transaction.atomic():
-        auction, used = _locked_with_refs(auction_id, pairs)
+        auction, admitted, done = _read_locked(auction_id, sorted({r.user.organisation_id for r in live}),
+                                               sorted({r.client_ref for r in live}))
         now = timezone.now()
-        config = auction.config
-        state = auction.state
+        config, state = auction.config, auction.state
         rows = _Rows()
+        answers = list(early)
         for i, req in enumerate(requests):
             if answers[i] is not None:
                 continue
-            bidder = numbers[i]
+            bidder = admitted.get(req.user.organisation_id)
             if bidder is None:
-                rows.flush_audit()  # the number's audit event comes after the bids decided before it
-                try:
-                    bidder = _bidder_for(auction, req.user, now)
-                except BidRefused as exc:
-                    answers[i] = BidAnswer(False, exc.reason, exc.message)
-                    continue
-            if (bidder.pk, req.client_ref) in used:
-                answers[i] = BidAnswer(False, E.REPLAYED, _REPLAYED, number=bidder.number)
+                answers[i] = BidAnswer(False, E.NO_SECURITY, _NOT_ADMITTED)
+                continue
+            before = done.get((bidder.pk, req.client_ref))
+            if before is not None:
+                answers[i] = BidAnswer(True, E.REPLAYED, _REPLAYED, before.seq, before.amount_fen, bidder.number,
+                                       replayed=True)
                 continue
             out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
-            answers[i], state = _take(auction, config, state, out, rows, req=req, bidder=bidder, now=now)
-            if answers[i].accepted:
-                used.add((bidder.pk, req.client_ref))
+            if not out.decision.accepted:  # changes nothing (what the clock made due, the clock writes)
+                answers[i] = BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
+                                       minimum_fen=E.minimum_bid(config, state))
+                continue
+            frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
+                                   client_ref=req.client_ref, via=req.via)
+            seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
+            answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
+            done[(bidder.pk, req.client_ref)] = AuctionBid(seq=seq, amount_fen=req.amount_fen)
+            state = out.state
         if rows.frames:
             _finish(auction, rows)
         final = public_state(auction, state)
-        transaction.on_commit(lambda: _remember(auction))  # read under the lock, then written: the newest
     return [dataclasses.replace(a, state=final) for a in answers]
 
 
 def place_bid(*, auction: Auction | int, user: User, amount_fen: int, client_ref: str, via: str = "ws") -> BidReceipt:
-    """One authoritative decision per bid: under the auction's row lock the engine decides; an
-    accepted bid is persisted with the next sequence number and audited, then broadcast on commit.
-    A refused bid raises ``BidRefused`` (code + message) and changes nothing."""
-    req = BidRequest(user=user, amount_fen=amount_fen, client_ref=client_ref, via=via)
-    early = _precheck(req)
-    if early is not None:
-        raise BidRefused(early.code, early.message)
-    auction_id = auction.pk if isinstance(auction, Auction) else auction
-    _fast_refusal(auction_id, amount_fen)
-    (answer,) = place_bids(auction=auction_id, requests=[req])
+    """One bid through ``place_bids``. A refused bid raises ``BidRefused`` (the engine's code, the
+    message and the minimum now) and changes nothing; a replayed reference returns the original
+    receipt with ``replayed`` set."""
+    (answer,) = place_bids(auction=auction, requests=[BidRequest(user=user, amount_fen=amount_fen,
+                                                                  client_ref=client_ref, via=via)])
     if not answer.accepted:
         raise BidRefused(answer.code, answer.message, minimum_fen=answer.minimum_fen)
-    return BidReceipt(True, E.OK, answer.message, answer.seq, amount_fen, answer.number, answer.state)
+    return BidReceipt(True, answer.code, answer.message, answer.seq, answer.amount_fen, answer.number,
+                      answer.state, replayed=answer.replayed)
 
 
 def request_live_bidding(*, auction: Auction | int, user: User) -> BidReceipt:
     """Listing: the bidder wants to go on to live bidding at the end of the listing (要求现场竞价)."""
+    if role_of(user) != "bidder":
+        raise BidRefused(E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
     with transaction.atomic():
         auction = _locked(auction)
         now = timezone.now()
-        bidder = _bidder_for(auction, user, now)
+        bidder = number_for(auction=auction, user=user)
+        if bidder is None:
+            raise BidRefused(E.NO_SECURITY, _NOT_ADMITTED)
         out = E.apply(auction.config, auction.state, E.Continue(bidder.number), now)
         if not out.decision.accepted:
             raise BidRefused(out.decision.code, out.decision.message)

@@ -23,7 +23,7 @@ def auction_list(request):
 
 def room(request, auction_id: int):
     auction = selectors.get_auction(auction_id)
-    number = services.enter_room(auction=auction, user=request.user)
+    number = services.number_for(auction=auction, user=request.user)
     is_bidder = role_of(request.user) == "bidder"
     return render(request, "frontend/auction/room.html", {
         "auction": auction, "lot": auction.lot, "project": auction.lot.project,

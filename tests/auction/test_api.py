@@ -48,12 +48,12 @@ def test_bid_over_http(world, clock):
     ("b0", {"amount": "1.234", "ref": "x"}, 400, "invalid"),
     ("b0", {"amount": "-1", "ref": "x"}, 400, "invalid"),
     ("b0", {"amount": "1000000.00"}, 400, "invalid"),
-    ("b0", {"amount": "1.00", "ref": "x"}, 400, "invalid"),          # too low
-    ("b0", {"amount": "1000000.01", "ref": "x"}, 400, "invalid"),    # off the increment
+    ("b0", {"amount": "1.00", "ref": "x"}, 400, "too_low"),              # the engine's reason code
+    ("b0", {"amount": "1000000.01", "ref": "x"}, 400, "not_multiple"),
     ("anon", {"amount": "1000000.00", "ref": "x"}, 401, "not_authenticated"),
-    ("staff", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
-    ("supervisor", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
-    ("outsider", {"amount": "1000000.00", "ref": "x"}, 403, "forbidden"),
+    ("staff", {"amount": "1000000.00", "ref": "x"}, 403, "not_a_bidder"),
+    ("supervisor", {"amount": "1000000.00", "ref": "x"}, 403, "not_a_bidder"),
+    ("outsider", {"amount": "1000000.00", "ref": "x"}, 403, "no_security"),
 ])
 def test_bad_bids_over_http(world, clock, who, body, status, code):
     a = make_auction(world, clock, open_now=True, users=world.bidders[:2])
@@ -63,6 +63,9 @@ def test_bad_bids_over_http(world, clock, who, body, status, code):
     r = client_for(user).post(f"/api/auctions/{a.pk}/bids/", body, format="json")
     assert r.status_code == status, r.content
     assert r.json()["code"] == code and r.json()["detail"]
+    if code == "too_low":  # as the socket's answer: the lowest acceptable amount now
+        assert r.json()["minimum_fen"] == a.starting_price_fen and r.json()["minimum"] == "1000000.00"
+        assert r.json()["fields"] == {}
     assert counts() == before and Auction.objects.get(pk=a.pk).price_fen == state
 
 
@@ -122,7 +125,8 @@ def test_auction_api_is_described_in_openapi_without_warnings():
     bid = paths["/api/auctions/{auction_id}/bids/"]["post"]
     assert ref(bid["requestBody"]) == "AuctionBidRequest"
     assert ref(bid["responses"]["201"]) == "AuctionBidReceipt"
-    assert ref(bid["responses"]["409"]) == "AuctionError"
+    assert ref(bid["responses"]["409"]) == "AuctionBidRefusal"
+    assert ref(bid["responses"]["200"]) == "AuctionBidReceipt"  # a replayed reference
     assert ref(paths["/api/auctions/{auction_id}/"]["get"]["responses"]["200"]) == "AuctionDetail"
     events = paths["/api/auctions/{auction_id}/events/"]["get"]
     assert ref(events["responses"]["200"]) == "AuctionResync"

@@ -102,7 +102,6 @@ def test_bid_accepted_persisted_audited(world, clock):
     ("b1", "offgrid", "x", E.NOT_MULTIPLE),
     ("b1", "jump", "x", E.TOO_HIGH),
     ("b0", "next", "x", E.ALREADY_HIGHEST),
-    ("b1", "next", "used", E.REPLAYED),
     ("staff", "next", "x", E.NOT_A_BIDDER),
     ("supervisor", "next", "x", E.NOT_A_BIDDER),
     ("unregistered", "next", "x", E.NO_SECURITY),
@@ -329,7 +328,8 @@ def test_batch_decides_in_arrival_order_in_one_transaction(world, clock):
     answers = S.place_bids(auction=a, requests=reqs)
     assert [x.code for x in answers] == [E.OK, E.TOO_LOW, E.OK, E.TOO_LOW, E.ALREADY_HIGHEST, E.REPLAYED,
                                          E.NOT_A_BIDDER, E.OK]
-    assert [x.seq for x in answers if x.accepted] == [2, 3, 4]
+    assert [x.seq for x in answers if x.accepted] == [2, 3, 2, 4]  # the replayed ref: its original answer
+    assert (answers[5].accepted, answers[5].replayed, answers[5].amount_fen) == (True, True, p)
     assert answers[1].minimum_fen == p + inc and answers[3].minimum_fen == p + 4 * inc
     assert all(x.state["seq"] == 4 and x.state["price_fen"] == p + 4 * inc for x in answers)
     assert list(AuctionBid.objects.filter(auction=a).order_by("seq").values_list("amount_fen", flat=True)) == [
@@ -351,3 +351,38 @@ def test_append_only_tables_refuse_changes(world, clock):
             qs.update(**change)
         with pytest.raises(DatabaseError), transaction.atomic():
             qs.delete()
+
+
+def test_a_resent_bid_gets_its_original_answer_never_a_new_judgement(world, clock):
+    """The answer of an accepted bid was lost; the client sends it again with the same reference:
+    over HTTP or the socket alike (one path), it is answered ``replayed`` with the original outcome,
+    not judged again (it would be ``already_highest`` or ``too_low`` now), and nothing is written."""
+    a = make_auction(world, clock, open_now=True, users=world.bidders[:3])
+    first = S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="used")
+    S.place_bid(auction=a, user=world.bidders[1], amount_fen=a.starting_price_fen + a.increment_fen,
+                client_ref="used")  # another bidder's reference space
+    before = snapshot_db(a)
+    for via in ("http", "ws"):
+        again = S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="used",
+                            via=via)
+        assert (again.accepted, again.replayed, again.code) == (True, True, E.REPLAYED)
+        assert (again.seq, again.amount_fen, again.number) == (first.seq, first.amount_fen, first.number)
+    # the same reference with another amount is the same bid: still its original answer
+    other = S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen + 3 * a.increment_fen,
+                        client_ref="used")
+    assert other.replayed and other.seq == first.seq and other.amount_fen == first.amount_fen
+    assert snapshot_db(a) == before
+
+
+def test_numbers_are_given_at_admission_never_while_bidding(world, clock):
+    a = make_auction(world, clock, users=world.bidders[:2])
+    # admitted when the auction was scheduled: registered with the security in place (none required here)
+    admitted = set(BidderNumber.objects.filter(auction=a).values_list("organisation_id", flat=True))
+    assert admitted == {world.bidder_orgs[0].pk, world.bidder_orgs[1].pk}
+    clock.move_to(a.start_at)
+    S.tick()
+    before = snapshot_db(a)
+    with pytest.raises(S.BidRefused) as exc:  # registered nowhere: refused, and no number is made
+        S.place_bid(auction=a, user=world.bidders[3], amount_fen=a.starting_price_fen, client_ref="x")
+    assert exc.value.reason == E.NO_SECURITY
+    assert S.number_for(auction=a, user=world.bidders[3]) is None and snapshot_db(a) == before

@@ -102,35 +102,3 @@ def test_update_with_expect_is_a_compare_and_set(world):
     with transaction.atomic():
         sql.execute([sql.update(org, ["name"], expect={"name": old_name})])
     assert Organisation.objects.get(pk=org.pk).name == "改名"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_async_alone_writes_on_the_event_loop_and_a_conflict_leaves_the_connection_usable():
-    import asyncio
-
-    if connection.vendor != "postgresql":
-        pytest.skip("psycopg2's asynchronous connections: PostgreSQL")
-    before = Event.objects.count()
-    first, events = events_statement(items(2), alone=True)
-    again = sql.Statement(first.sql, first.params)  # the same uids: the UNIQUE index refuses them
-    writer = sql.AsyncAlone()
-
-    async def scenario():
-        await writer.execute_alone([first])
-        conn = writer.conn
-        with pytest.raises(Exception) as refused:
-            await writer.execute_alone([events_statement(items(1), alone=True)[0], again])
-        assert sql.is_conflict(refused.value) and refused.value.pgcode == "23505"
-        assert writer.conn is conn and not conn.closed  # a refusal reported by the server: still usable
-        with pytest.raises(Exception) as broken:
-            await writer.execute_alone([sql.Statement("SELEC 1", ())])
-        assert not sql.is_conflict(broken.value)
-        await writer.execute_alone([events_statement(items(1), alone=True)[0]])
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        writer.close()
-    assert Event.objects.count() == before + 3  # two, then nothing of the refused round trip, then one
-    assert set(Event.objects.filter(uid__in=[e.uid for e in events]).values_list("uid", flat=True)) == {
-        e.uid for e in events}
