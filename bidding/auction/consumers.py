@@ -7,7 +7,9 @@ it to its connections). Channels dispatches a connection's messages one at a tim
 needs no lock: its events leave in ``seq`` order, each group message's frame as serialised once by
 the sender (``services.events_message``). A gap (a message lost or overtaken) is repaired at once
 from the database, where every event is committed before anyone hears of it. Bids go to
-``services.place_bids``, the one write path (the same as HTTP), in a worker thread.
+``services.place_bids``, the one write path (the same as HTTP), in a worker thread, unless the
+process's ``RoomView`` of the auction (the one cache, ``_VIEWS``) settles them for good: a used
+reference (its original answer) or a bid too low for any later state.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 import logging
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -32,12 +35,29 @@ def _db(func):
     return database_sync_to_async(func, thread_sensitive=False)
 
 
+# The one process-global of this app: per auction, this process's ``services.RoomView`` (the committed
+# state and the accepted references), kept current by the room's group messages, dropped when a
+# message does not follow on, read again at the next bid. Touched on the event loop only.
+_VIEWS: dict[int, services.RoomView] = {}
+MAX_VIEWS = 10_000
+
+
 def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 class AuctionConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = services.LAYER_ALIAS
+
+    async def dispatch(self, message):
+        """Channels' dispatch without its ``aclose_old_connections()`` before every message: that is a
+        hop to the one thread-sensitive thread per message per connection (measured by bench/auction.py:
+        it is most of the fan-out's latency with thousands of watchers). This consumer uses the database
+        only through ``_db``, which closes stale connections around each call itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.auction_id = self.scope["url_route"]["kwargs"]["auction_id"]
@@ -71,6 +91,9 @@ class AuctionConsumer(AsyncWebsocketConsumer):
 
     async def auction_events(self, message):
         """A committed batch's events from the room's group."""
+        view = _VIEWS.get(self.auction.pk)
+        if view is not None and not view.follow(message["view"]):
+            del _VIEWS[self.auction.pk]
         events = message["events"]
         if not self.pending and events[0]["seq"] == self.last_sent + 1:
             await self.send(text_data=message["text"])  # the usual case: the frame as serialised once
@@ -133,8 +156,9 @@ class AuctionConsumer(AsyncWebsocketConsumer):
     async def _bid(self, frame: P.BidFrame):
         request = services.BidRequest(user=self.user, amount_fen=frame.amount_fen, client_ref=frame.ref, via="ws")
         try:
-            # a watcher's bid is refused here, without a database round trip
-            answer = services.precheck(request) or await self._place(request)
+            # a watcher's bid, a used reference, a bid too low for good: answered without the database
+            answer = (services.precheck(request) or (self.number and (await self._view()).settle(
+                self.number, frame.ref, frame.amount_fen)) or await self._place(request))
         except DomainError as exc:
             answer = services.BidAnswer(False, exc.code, exc.message)
         except Exception:
@@ -148,6 +172,18 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         else:
             fields["minimum_fen"] = answer.minimum_fen
         await self._answer(**fields)
+
+    async def _view(self) -> services.RoomView:
+        view = _VIEWS.get(self.auction.pk)
+        if view is None:
+            view = await _db(services.RoomView.load)(self.auction.pk)
+            known = _VIEWS.get(self.auction.pk)  # the group may have moved on while it was read
+            if known is not None and known.seq >= view.seq:
+                return known
+            if len(_VIEWS) >= MAX_VIEWS:
+                _VIEWS.clear()
+            _VIEWS[self.auction.pk] = view
+        return view
 
     async def _place(self, request):
         (answer,) = await _db(services.place_bids)(auction=self.auction.pk, requests=[request])

@@ -325,6 +325,24 @@ def maximum_bid(config: Config, state: State) -> int | None:
     return state.price_fen + config.max_jump * config.increment_fen
 
 
+def final_refusal(config: Config, state: State, bidder: str, amount: int) -> Decision | None:
+    """A refusal that no later state can lift, decided against any committed state (a read without
+    the lock will do): a closed auction stays closed, and the minimum never decreases — bids only
+    raise it, and a listing turning live, a pause or a resume keep it. None when only the current
+    state can tell (the code then may differ: a later pause answers ``paused``, a later lead
+    ``already_highest``; either way the bid is refused)."""
+    if state.phase == PHASE_CLOSED:
+        return _refuse(CLOSED, "The auction is closed.")
+    if state.phase not in (PHASE_LIVE, PHASE_LISTING) or state.leader == bidder:
+        return None
+    if state.eligible is not None and bidder not in state.eligible:
+        return None
+    lowest = minimum_bid(config, state)
+    if isinstance(amount, int) and not isinstance(amount, bool) and 0 < amount < lowest:
+        return _refuse(TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.")
+    return None
+
+
 def _check_live_amount(config: Config, state: State, amount: int) -> Decision | None:
     base = state.price_fen if state.leader is not None else config.starting_price_fen
     lowest = minimum_bid(config, state)

@@ -329,7 +329,7 @@ def _finish(auction: Auction, rows: _Rows) -> None:
     # one round trip on PostgreSQL: the bids' audit events, the event and bid rows, the new state
     sql.execute([*_row_statements(rows), sql.update(auction, _WRITTEN_FIELDS)])
     if rows.frames:
-        auction_id, message = auction.pk, events_message(auction, rows.frames)
+        auction_id, message = auction.pk, events_message(auction, rows.frames, rows.bids)
         transaction.on_commit(lambda: broadcast(auction_id, message))
 
 
@@ -344,18 +344,75 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
     return frames
 
 
-def events_message(auction: Auction, frames: list[dict[str, Any]]) -> dict[str, Any]:
+def events_message(auction: Auction, frames: list[dict[str, Any]], bids: list[AuctionBid] = ()) -> dict[str, Any]:
     """The room group's message once ``auction`` is committed with the events of ``frames``: the
-    events, the state's changing fields, and ``text``: the client frame of them, serialised once
-    here for every connection of the room."""
+    events, the state's changing fields, ``text``: the client frame of them, serialised once here
+    for every connection of the room, and ``view``: what each server process's ``RoomView`` needs to
+    follow the auction (the engine state and the references of the accepted bids; never sent on)."""
     state = changing_state(public_state(auction))
     now = _iso(timezone.now())
     if len(frames) == 1:
         frame = {"type": "event", "server_time": now, "state": state, **frames[0]}
     else:
         frame = {"type": "events", "seq": frames[-1]["seq"], "server_time": now, "events": frames, "state": state}
-    return {"type": "auction.events", "events": list(frames), "state": state,
+    view = {"after": frames[0]["seq"] - 1, "seq": auction.last_seq, "state": auction.state.to_json(),
+            "bids": [[b.bidder.number, b.client_ref, b.seq, b.amount_fen] for b in bids]}
+    return {"type": "auction.events", "events": list(frames), "state": state, "view": view,
             "text": json.dumps(frame, ensure_ascii=False, separators=(",", ":"))}
+
+
+@dataclasses.dataclass
+class RoomView:
+    """What one server process knows of an auction's committed state: THE one cache of this app
+    (consumers keep one per auction, docs/auction.md). It is read from the database once (``load``),
+    then kept current by the room's group messages (``follow``), contiguously: a message that does
+    not follow on from it (lost, overtaken) makes it useless, and it is read again.
+
+    It answers, without the database, only what no later state can change (``settle``): a
+    reference the bidder already used (its original outcome: every accepted bid up to ``seq`` is in
+    ``accepted``), and the engine's ``final_refusal`` (too low, closed). Such a refusal can never
+    wrong a re-sent bid: had its original been accepted after ``seq``, it was accepted against a
+    state at least as new, whose minimum is at least this one's, so it is not too low here."""
+
+    seq: int
+    config: E.Config
+    state: E.State
+    accepted: dict[tuple[str, str], tuple[int, int]]  # (number, client_ref) → (seq, amount_fen)
+
+    @classmethod
+    def load(cls, auction_id: int) -> "RoomView":
+        """One statement, so one snapshot: the auction and every accepted bid."""
+        q = connection.ops.quote_name
+        rows = list(Auction.objects.raw(
+            f"SELECT a.*, n.number AS b_number, b.client_ref AS b_ref, b.seq AS b_seq, b.amount_fen AS b_amount "
+            f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b ON b.auction_id = a.id "
+            f"LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id WHERE a.id = %s", [auction_id]))
+        if not rows:
+            raise NotFound("no such auction")
+        a = rows[0]
+        return cls(a.last_seq, a.config, a.state,
+                   {(r.b_number, r.b_ref): (r.b_seq, r.b_amount) for r in rows if r.b_ref is not None})
+
+    def follow(self, view: dict[str, Any]) -> bool:
+        """Apply a group message's ``view``; False if it does not follow on (this view is stale)."""
+        if view["seq"] <= self.seq:
+            return True  # already known (each connection of the process hands the message in)
+        if view["after"] != self.seq:
+            return False
+        self.seq, self.state = view["seq"], E.State.from_json(view["state"])
+        for number, ref, seq, amount in view["bids"]:
+            self.accepted[(number, ref)] = (seq, amount)
+        return True
+
+    def settle(self, number: str, ref: str, amount_fen: int) -> BidAnswer | None:
+        before = self.accepted.get((number, ref))
+        if before is not None:
+            return BidAnswer(True, E.REPLAYED, _REPLAYED, before[0], before[1], number, replayed=True)
+        refusal = E.final_refusal(self.config, self.state, number, amount_fen)
+        if refusal is None:
+            return None
+        return BidAnswer(False, refusal.code, refusal.message, number=number,
+                         minimum_fen=E.minimum_bid(self.config, self.state))
 
 
 def broadcast(auction_id: int, message: dict[str, Any]) -> None:
@@ -575,24 +632,24 @@ def precheck(req: BidRequest) -> BidAnswer | None:
     return None
 
 
-def _read_locked(auction_id: int, org_ids: list[int], refs: list[str]
-                 ) -> tuple[Auction, dict[int, BidderNumber], dict[tuple[int, str], AuctionBid]]:
-    """Under the auction's row lock: the auction, the numbers of these organisations, and the bids
-    they already made with these references. On PostgreSQL one round trip of two statements: the
-    lock first, then the read, which (READ COMMITTED) takes its snapshot once the lock is held and so
-    sees every batch committed before this one."""
+def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
+          ) -> tuple[Auction, dict[int, BidderNumber], dict[tuple[int, str], AuctionBid]]:
+    """The auction, the numbers of these organisations, and the bids they already made with these
+    references. With ``lock``, under the auction's row lock: on PostgreSQL one round trip of two
+    statements, the lock first, then the read, which (READ COMMITTED) takes its snapshot once the
+    lock is held and so sees every batch committed before this one."""
     q = connection.ops.quote_name
     table, lots = q(Auction._meta.db_table), q(Lot._meta.db_table)
     numbers, bids = q(BidderNumber._meta.db_table), q(AuctionBid._meta.db_table)
     orgs = ", ".join(["%s"] * len(org_ids)) or "NULL"
     used = ", ".join(["%s"] * len(refs)) or "NULL"
-    read = (f"SELECT a.*, l.project_id AS lot_project_id, n.id AS n_id, n.organisation_id AS n_org, "
-            f"n.number AS n_number, b.client_ref AS b_ref, b.seq AS b_seq, b.amount_fen AS b_amount "
-            f"FROM {table} a JOIN {lots} l ON l.id = a.lot_id "
+    project = f", (SELECT project_id FROM {lots} WHERE id = a.lot_id) AS lot_project_id" if lock else ""
+    read = (f"SELECT a.*, n.id AS n_id, n.organisation_id AS n_org, n.number AS n_number, b.client_ref AS b_ref, "
+            f"b.seq AS b_seq, b.amount_fen AS b_amount{project} FROM {table} a "
             f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({orgs}) "
             f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({used}) WHERE a.id = %s")
     params: list[Any] = [*org_ids, *refs, auction_id]
-    if connection.vendor == "postgresql":
+    if lock and connection.vendor == "postgresql":
         read = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE;\n{read}"
         params.insert(0, auction_id)
     rows = list(Auction.objects.raw(read, params))
@@ -623,9 +680,15 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     database serialises every writer of the auction; see docs/auction.md). Accepted bids get
     consecutive sequence numbers and their own audit events; the room hears of them after commit.
     A reference the bidder used before for an accepted bid is answered ``replayed`` with that bid's
-    original outcome. Refused bids change nothing."""
+    original outcome. Refused bids change nothing.
+
+    First, one read without the lock answers what the committed state already settles for good
+    (``_settled``); only the other bids wait for the lock."""
     auction_id = auction.pk if isinstance(auction, Auction) else int(auction)
     early = [precheck(r) for r in requests]
+    early, final = _settled(auction_id, requests, early)
+    if all(a is not None for a in early):
+        return [dataclasses.replace(a, state=final) for a in early]
     for attempt in range(3):
         try:
             return _decide_bids(auction_id, requests, early)
@@ -635,11 +698,42 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     raise AssertionError("unreachable")
 
 
+def _arguments(requests: list[BidRequest], answers: list[BidAnswer | None]) -> tuple[list[int], list[str]]:
+    live = [r for r, a in zip(requests, answers) if a is None]
+    return sorted({r.user.organisation_id for r in live}), sorted({r.client_ref for r in live})
+
+
+def _settled(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None]
+             ) -> tuple[list[BidAnswer | None], dict[str, Any] | None]:
+    """Answers no later state can change, from one read of the committed state without the lock:
+    a reference already used (accepted bids are never removed: ``replayed``, the original outcome)
+    and the engine's ``final_refusal`` (too low for a minimum that never decreases, closed)."""
+    answers = list(answers)
+    if all(a is not None for a in answers):
+        return answers, None
+    auction, admitted, done = _read(auction_id, *_arguments(requests, answers), lock=False)
+    config, state = auction.config, auction.state
+    for i, req in enumerate(requests):
+        bidder = admitted.get(req.user.organisation_id)
+        if answers[i] is not None or bidder is None:
+            continue
+        before = done.get((bidder.pk, req.client_ref))
+        if before is not None:
+            answers[i] = _replayed(before, bidder)
+        elif (refusal := E.final_refusal(config, state, bidder.number, req.amount_fen)) is not None:
+            answers[i] = BidAnswer(False, refusal.code, refusal.message, number=bidder.number,
+                                   minimum_fen=E.minimum_bid(config, state))
+    # the state goes with accepted answers (HTTP receipts), here only replayed ones
+    return answers, public_state(auction, state) if any(a is not None and a.accepted for a in answers) else None
+
+
+def _replayed(before: AuctionBid, bidder: BidderNumber) -> BidAnswer:
+    return BidAnswer(True, E.REPLAYED, _REPLAYED, before.seq, before.amount_fen, bidder.number, replayed=True)
+
+
 def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAnswer | None]) -> list[BidAnswer]:
-    live = [r for r, a in zip(requests, early) if a is None]
     with transaction.atomic():
-        auction, admitted, done = _read_locked(auction_id, sorted({r.user.organisation_id for r in live}),
-                                               sorted({r.client_ref for r in live}))
+        auction, admitted, done = _read(auction_id, *_arguments(requests, early), lock=True)
         now = timezone.now()
         config, state = auction.config, auction.state
         rows = _Rows()
@@ -653,8 +747,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
                 continue
             before = done.get((bidder.pk, req.client_ref))
             if before is not None:
-                answers[i] = BidAnswer(True, E.REPLAYED, _REPLAYED, before.seq, before.amount_fen, bidder.number,
-                                       replayed=True)
+                answers[i] = _replayed(before, bidder)
                 continue
             out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
             if not out.decision.accepted:  # changes nothing (what the clock made due, the clock writes)

@@ -339,3 +339,32 @@ def test_engine_invariants(cfg, script, listing_days):
                 assert final.outcome == E.OUTCOME_FAILED and ev["winner"] is None
         else:
             assert final.outcome == E.OUTCOME_FAILED and final.outcome_reason == "no_bids"
+
+
+@settings(max_examples=300, deadline=None)
+@given(cfg=configs, script=commands, listing_days=st.integers(min_value=1, max_value=3),
+       probes=st.lists(st.tuples(st.sampled_from(BIDDERS), st.integers(min_value=-2, max_value=12),
+                                 st.sampled_from([0, 1, 4999])), min_size=1, max_size=6))
+def test_a_final_refusal_holds_in_every_later_state(cfg, script, listing_days, probes):
+    """What ``final_refusal`` refuses against a committed state (a read without the lock), the
+    engine refuses in every state that can follow it, at any later time: the service may answer it
+    without waiting for the lock."""
+    end = T0 + (timedelta(days=listing_days) if cfg.mode == E.MODE_LISTING else s(cfg.live_duration_s))
+    state = E.initial_state(cfg, start_at=T0, end_at=end)
+    now = T0 - s(30)
+    states = []
+    for gap, spec in script + [(10**7, ("tick",))]:
+        now = now + s(gap)
+        out = E.apply(cfg, state, _to_command(cfg, state, spec), now)
+        state = out.state
+        states.append((state, now))
+    for i, (committed, _) in enumerate(states):
+        for bidder, k, off in probes:
+            base = committed.price_fen if committed.leader is not None else cfg.starting_price_fen
+            amount = base + k * cfg.increment_fen + off
+            refusal = E.final_refusal(cfg, committed, bidder, amount)
+            if refusal is None:
+                continue
+            assert not refusal.accepted and refusal.code in (E.TOO_LOW, E.CLOSED)
+            for later, at in states[i:]:
+                assert not E.apply(cfg, later, E.Bid(bidder, amount), at).decision.accepted
