@@ -320,7 +320,7 @@ class Client:
         await self.ws.send(json.dumps({"type": "bid", "amount": f"{amount // 100}.{amount % 100:02d}", "ref": ref}))
         try:
             return await asyncio.wait_for(fut, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     async def close(self):
@@ -358,7 +358,7 @@ async def storm(bidder_urls: list, cookies: list, watcher_url: str, *, watchers:
                 c.changed.clear()
                 try:
                     await asyncio.wait_for(c.changed.wait(), 0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             amount = max(minimum or 0, c.state.get("minimum_fen") or 0) + (random.choice(STEPS) - 1) * inc

@@ -58,6 +58,23 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "the body's Content-Type is not accepted here"),
     "throttled": (429, "too many requests or failed logins; try again later (see Retry-After)"),
     "server_error": (500, "an unexpected error on the platform's side; nothing was changed"),
+    # a refused auction bid or command: the engine's reason (bidding.auction.services.STATUS_FOR_CODE); a
+    # refused bid's answer also carries `minimum_fen` / `minimum`, the lowest acceptable amount now
+    "too_low": (400, "auction: the bid is below the minimum (the price plus one increment)"),
+    "not_multiple": (400, "auction: the bid is not the price plus a whole number of increments"),
+    "too_high": (400, "auction: the bid raises the price by more than the maximum jump"),
+    "invalid_amount": (400, "auction: the amount is not a positive number of fen"),
+    "malformed": (400, "auction: the bid or its reference is malformed"),
+    "reason_required": (400, "auction: a pause needs a reason"),
+    "no_security": (403, "auction: the bidder was not admitted (registration or security not confirmed)"),
+    "not_a_bidder": (403, "auction: only bidders may bid"),
+    "not_eligible": (403, "auction: only the bidders who asked to go on to live bidding may bid"),
+    "not_started": (409, "auction: the auction has not started"),
+    "closed": (409, "auction: the auction is closed"),
+    "paused": (409, "auction: the auction is paused"),
+    "already_highest": (409, "auction: the bidder already holds the highest bid"),
+    "wrong_phase": (409, "auction: not possible in the auction's current phase"),
+    "nothing_to_do": (409, "auction: already done"),
 }
 
 ERROR_CODE_LIST = list(ERROR_CODES)  # the OpenAPI enum (ErrorCodeEnum)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bidding.auction import selectors, services
+from trading.api_errors import error_body
 from trading.errors import Invalid, NotFound
 from trading.ids import query_int
 from trading.models import Lot
@@ -199,7 +200,7 @@ class AuctionBidRefusalSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="the engine's reason: too_low, not_multiple, too_high, already_highest, "
                                            "not_started, closed, paused, not_eligible, no_security, not_a_bidder…")
     detail = serializers.CharField(help_text="what was wrong, in words")
-    fields = serializers.DictField(help_text="the field at fault, if any: {name: message}")
+    fields = serializers.DictField(help_text="the fields at fault, if any: {name: [messages]}")  # type: ignore[assignment]  # popped by the metaclass
     minimum_fen = serializers.IntegerField(allow_null=True, help_text="the lowest acceptable amount now, in fen")
     minimum = serializers.CharField(allow_null=True, help_text='the same as decimal yuan, e.g. "1234.56"')
 
@@ -220,7 +221,7 @@ class PlaceBid(APIView):
                                          client_ref=d["ref"], via="http")
         except services.BidRefused as exc:
             low = exc.minimum_fen
-            return Response({"code": exc.reason, "detail": exc.message, "fields": {}, "minimum_fen": low,
+            return Response({**error_body(exc.reason, exc.message), "minimum_fen": low,
                              "minimum": None if low is None else _money(low)}, status=exc.status_code)
         return Response({"accepted": True, "code": receipt.code, "message": receipt.message, "seq": receipt.seq,
                          "amount": _money(receipt.amount_fen), "number": receipt.number, "state": receipt.state,

@@ -47,7 +47,7 @@ def group_name(auction_id: int) -> str:
 # HTTP status per refusal code (the socket answers with the code and the message)
 STATUS_FOR_CODE = {
     E.TOO_LOW: 400, E.NOT_MULTIPLE: 400, E.TOO_HIGH: 400, E.INVALID_AMOUNT: 400, E.MALFORMED: 400,
-    E.TOO_LARGE: 400, E.REASON_REQUIRED: 400,
+    E.TOO_LARGE: 413, E.REASON_REQUIRED: 400,
     E.NO_SECURITY: 403, E.NOT_A_BIDDER: 403, E.NOT_ELIGIBLE: 403,
     E.NOT_STARTED: 409, E.CLOSED: 409, E.PAUSED: 409, E.ALREADY_HIGHEST: 409, E.WRONG_PHASE: 409,
     E.NOTHING_TO_DO: 409,
@@ -380,7 +380,7 @@ class RoomView:
     accepted: dict[tuple[str, str], tuple[int, int]]  # (number, client_ref) → (seq, amount_fen)
 
     @classmethod
-    def load(cls, auction_id: int) -> "RoomView":
+    def load(cls, auction_id: int) -> RoomView:
         """One statement, so one snapshot: the auction and every accepted bid."""
         q = connection.ops.quote_name
         rows = list(Auction.objects.raw(
@@ -391,7 +391,8 @@ class RoomView:
             raise NotFound("no such auction")
         a = rows[0]
         return cls(a.last_seq, a.config, a.state,
-                   {(r.b_number, r.b_ref): (r.b_seq, r.b_amount) for r in rows if r.b_ref is not None})
+                   {(x["b_number"], x["b_ref"]): (x["b_seq"], x["b_amount"])
+                    for x in map(vars, rows) if x["b_ref"] is not None})
 
     def follow(self, view: dict[str, Any]) -> bool:
         """Apply a group message's ``view``; False if it does not follow on (this view is stale)."""
@@ -658,11 +659,12 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
     admitted: dict[int, BidderNumber] = {}
     done: dict[tuple[int, str], AuctionBid] = {}
     for r in rows:
-        if r.n_id is not None:
-            admitted[r.n_org] = BidderNumber(id=r.n_id, auction_id=auction_id, organisation_id=r.n_org,
-                                             number=r.n_number)
-        if r.b_ref is not None:
-            done[(r.n_id, r.b_ref)] = AuctionBid(seq=r.b_seq, amount_fen=r.b_amount, client_ref=r.b_ref)
+        x = vars(r)  # the joined columns beside the auction's
+        if x["n_id"] is not None:
+            admitted[x["n_org"]] = BidderNumber(id=x["n_id"], auction_id=auction_id, organisation_id=x["n_org"],
+                                                number=x["n_number"])
+        if x["b_ref"] is not None:
+            done[(x["n_id"], x["b_ref"])] = AuctionBid(seq=x["b_seq"], amount_fen=x["b_amount"], client_ref=x["b_ref"])
     return rows[0], admitted, done
 
 
@@ -688,7 +690,7 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     early = [precheck(r) for r in requests]
     early, final = _settled(auction_id, requests, early)
     if all(a is not None for a in early):
-        return [dataclasses.replace(a, state=final) for a in early]
+        return _with_state(early, final)
     for attempt in range(3):
         try:
             return _decide_bids(auction_id, requests, early)
@@ -700,7 +702,7 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
 
 def _arguments(requests: list[BidRequest], answers: list[BidAnswer | None]) -> tuple[list[int], list[str]]:
     live = [r for r, a in zip(requests, answers) if a is None]
-    return sorted({r.user.organisation_id for r in live}), sorted({r.client_ref for r in live})
+    return sorted({r.user.organisation_id or 0 for r in live}), sorted({r.client_ref for r in live})
 
 
 def _settled(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None]
@@ -714,7 +716,7 @@ def _settled(auction_id: int, requests: list[BidRequest], answers: list[BidAnswe
     auction, admitted, done = _read(auction_id, *_arguments(requests, answers), lock=False)
     config, state = auction.config, auction.state
     for i, req in enumerate(requests):
-        bidder = admitted.get(req.user.organisation_id)
+        bidder = admitted.get(req.user.organisation_id or 0)
         if answers[i] is not None or bidder is None:
             continue
         before = done.get((bidder.pk, req.client_ref))
@@ -741,7 +743,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
         for i, req in enumerate(requests):
             if answers[i] is not None:
                 continue
-            bidder = admitted.get(req.user.organisation_id)
+            bidder = admitted.get(req.user.organisation_id or 0)
             if bidder is None:
                 answers[i] = BidAnswer(False, E.NO_SECURITY, _NOT_ADMITTED)
                 continue
@@ -763,7 +765,16 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
         if rows.frames:
             _finish(auction, rows)
         final = public_state(auction, state)
-    return [dataclasses.replace(a, state=final) for a in answers]
+    return _with_state(answers, final)
+
+
+def _with_state(answers: list[BidAnswer | None], state: dict[str, Any] | None) -> list[BidAnswer]:
+    """The batch's answers, each decided by now, with the state after the batch."""
+    out = []
+    for a in answers:
+        assert a is not None
+        out.append(dataclasses.replace(a, state=state))
+    return out
 
 
 def place_bid(*, auction: Auction | int, user: User, amount_fen: int, client_ref: str, via: str = "ws") -> BidReceipt:
@@ -774,8 +785,8 @@ def place_bid(*, auction: Auction | int, user: User, amount_fen: int, client_ref
                                                                   client_ref=client_ref, via=via)])
     if not answer.accepted:
         raise BidRefused(answer.code, answer.message, minimum_fen=answer.minimum_fen)
-    return BidReceipt(True, answer.code, answer.message, answer.seq, answer.amount_fen, answer.number,
-                      answer.state, replayed=answer.replayed)
+    return BidReceipt(True, answer.code, answer.message, answer.seq or 0, answer.amount_fen, answer.number or "",
+                      answer.state or {}, replayed=answer.replayed)
 
 
 def request_live_bidding(*, auction: Auction | int, user: User) -> BidReceipt:

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from audit.models import Event
 from bidding.auction import engine as E
+from bidding.auction import services as S
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent
 
 from tests.auction.helpers import make_auction, sale_lot
@@ -133,3 +134,10 @@ def test_auction_api_is_described_in_openapi_without_warnings():
     assert any(p["name"] == "after" and p["in"] == "query" for p in events["parameters"])
     state = schema["components"]["schemas"]["AuctionState"]["properties"]
     assert {"seq", "end_at", "minimum_fen", "leader", "reserve_commitment"} <= set(state)
+
+
+def test_every_refusal_code_is_documented_with_its_status():
+    from trading.api_errors import ERROR_CODES
+
+    for code, status_code in S.STATUS_FOR_CODE.items():
+        assert ERROR_CODES[code][0] == status_code, code

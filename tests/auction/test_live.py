@@ -364,7 +364,7 @@ async def _reconnect(room, server, deadline_s: float = 60):
     while True:
         try:
             return await room.connect(resume=True)
-        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+        except (TimeoutError, OSError, websockets.InvalidHandshake, websockets.ConnectionClosed):
             if loop.time() > end:
                 raise
             await asyncio.sleep(0.1)
@@ -396,7 +396,7 @@ def test_server_killed_mid_storm_clients_resume_and_resent_bids_get_their_origin
                     sent[ref]["sends"] += 1
                     await room.bid(amount, ref=ref)
                     sent[ref]["answer"] = await room.answer(ref, timeout=5)
-                except (websockets.ConnectionClosed, asyncio.TimeoutError):
+                except (TimeoutError, websockets.ConnectionClosed):
                     if room.ws.state is not websockets.State.OPEN:  # the server is gone: resume, re-send
                         await _reconnect(room, server)
 

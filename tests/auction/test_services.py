@@ -331,7 +331,7 @@ def test_batch_decides_in_arrival_order_in_one_transaction(world, clock):
     assert [x.seq for x in answers if x.accepted] == [2, 3, 2, 4]  # the replayed ref: its original answer
     assert (answers[5].accepted, answers[5].replayed, answers[5].amount_fen) == (True, True, p)
     assert answers[1].minimum_fen == p + inc and answers[3].minimum_fen == p + 4 * inc
-    assert all(x.state["seq"] == 4 and x.state["price_fen"] == p + 4 * inc for x in answers)
+    assert all(x.state is not None and x.state["seq"] == 4 and x.state["price_fen"] == p + 4 * inc for x in answers)
     assert list(AuctionBid.objects.filter(auction=a).order_by("seq").values_list("amount_fen", flat=True)) == [
         p, p + 3 * inc, p + 4 * inc]
     assert Event.objects.filter(action="auction.bid").count() == 3
@@ -401,8 +401,9 @@ def test_room_view_settles_only_what_the_locked_path_answers_too(world, clock, d
     sent: list[dict] = []
     monkeypatch.setattr(S, "broadcast", lambda auction_id, message: sent.append(message))
     bidders = world.bidders[:3]
-    numbers = {u.pk: S.number_for(auction=a, user=u).number for u in bidders}
-    view, used, settled_count = S.RoomView.load(a.pk), [], 0
+    numbers = {u.pk: bn.number for u in bidders if (bn := S.number_for(auction=a, user=u)) is not None}
+    used: list[tuple] = []
+    view, settled_count = S.RoomView.load(a.pk), 0
     rng = random.Random(seed)
     for step in range(60):
         clock.advance(seconds=1)
