@@ -243,11 +243,10 @@ class _Rows:
     frames: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     audit: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     unaudited: list[AuctionEvent] = dataclasses.field(default_factory=list)
-    alone: bool = False  # written by ``sql.execute_alone`` (the fast path): no transaction is open yet
 
     def audit_statement(self) -> sql.Statement | None:
         """The INSERT of the waiting audit events; their rows refer to them by uid."""
-        statement, records = audit_services.events_statement(self.audit, alone=self.alone)
+        statement, records = audit_services.events_statement(self.audit)
         for row, record in zip(self.unaudited, records):
             row.audit_event_id = audit_services.event_id_of(record.uid)
         self.audit, self.unaudited = [], []
