@@ -194,25 +194,14 @@ class AuctionEvents(APIView):
         return Response(selectors.resync(auction, after or None, request.user))
 
 
-class AuctionBidRefusalSerializer(serializers.Serializer):
-    """A refused bid: the one error shape plus the lowest acceptable amount now (as the socket's answer)."""
-
-    code = serializers.CharField(help_text="the engine's reason: too_low, not_multiple, too_high, already_highest, "
-                                           "not_started, closed, paused, not_eligible, no_security, not_a_bidder…")
-    detail = serializers.CharField(help_text="what was wrong, in words")
-    fields = serializers.DictField(help_text="the fields at fault, if any: {name: [messages]}")  # type: ignore[assignment]  # popped by the metaclass
-    minimum_fen = serializers.IntegerField(allow_null=True, help_text="the lowest acceptable amount now, in fen")
-    minimum = serializers.CharField(allow_null=True, help_text='the same as decimal yuan, e.g. "1234.56"')
-
-
 class PlaceBid(APIView):
     @extend_schema(operation_id="auctions_bid", request=AuctionBidSerializer,
-                   responses={201: AuctionBidReceiptSerializer, 200: AuctionBidReceiptSerializer,
-                              400: AuctionBidRefusalSerializer, 403: AuctionBidRefusalSerializer,
-                              404: AuctionErrorSerializer, 409: AuctionBidRefusalSerializer},
+                   responses={201: AuctionBidReceiptSerializer, 200: AuctionBidReceiptSerializer, **ERRORS},
                    summary="Place a bid (the same service as the websocket); refused bids change nothing. "
-                           "Re-sending a reference already used answers 200 with the original receipt "
-                           "(code \"replayed\"), never a new judgement.")
+                           "A refusal's code is the engine's reason (too_low, not_multiple, closed…); its fields "
+                           "carry the lowest acceptable amount now: {\"minimum\": [\"1234.56\"]}. Re-sending a "
+                           "reference already used answers 200 with the original receipt (code \"replayed\"), "
+                           "never a new judgement.")
     def post(self, request, auction_id: int):
         require_login(request.user)
         d = _valid(AuctionBidSerializer, request.data)
@@ -220,9 +209,9 @@ class PlaceBid(APIView):
             receipt = services.place_bid(auction=auction_id, user=request.user, amount_fen=d["amount"],
                                          client_ref=d["ref"], via="http")
         except services.BidRefused as exc:
-            low = exc.minimum_fen
-            return Response({**error_body(exc.reason, exc.message), "minimum_fen": low,
-                             "minimum": None if low is None else _money(low)}, status=exc.status_code)
+            # the one error shape; the lowest acceptable amount now, as the socket's answer has it
+            fields = {} if exc.minimum_fen is None else {"minimum": [_money(exc.minimum_fen)]}
+            return Response(error_body(exc.reason, exc.message, fields), status=exc.status_code)
         return Response({"accepted": True, "code": receipt.code, "message": receipt.message, "seq": receipt.seq,
                          "amount": _money(receipt.amount_fen), "number": receipt.number, "state": receipt.state,
                          "replayed": receipt.replayed, "server_time": selectors.server_time()},
