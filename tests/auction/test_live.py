@@ -384,18 +384,24 @@ def test_server_killed_mid_storm_clients_resume_and_resent_bids_get_their_origin
     killed = asyncio.Event()
 
     async def bidder(room):
+        floor = 0  # the minimum the last refusal named (the client's state may not show it yet)
         while room.last_seq < target:
             state = room.state
-            if state["leader"] == room.number:
-                await room.wait_for(lambda r: r.state["leader"] != r.number or r.last_seq >= target, timeout=60)
+            if state["leader"] == room.number:  # wait to be outbid; the server may be killed meanwhile
+                try:
+                    await room.wait_for(lambda r: r.state["leader"] != r.number or r.last_seq >= target, timeout=5)
+                except TimeoutError:
+                    if room.ws.state is not websockets.State.OPEN:
+                        await _reconnect(room, server)
                 continue
-            ref, amount = uuid.uuid4().hex, state["minimum_fen"]
+            ref, amount = uuid.uuid4().hex, max(state["minimum_fen"], floor)
             sent[ref] = {"amount": amount, "sends": 0, "answer": None}
             while sent[ref]["answer"] is None:
                 try:
                     sent[ref]["sends"] += 1
                     await room.bid(amount, ref=ref)
-                    sent[ref]["answer"] = await room.answer(ref, timeout=5)
+                    sent[ref]["answer"] = answer = await room.answer(ref, timeout=5)
+                    floor = max(floor, answer.get("minimum_fen") or 0)
                 except (TimeoutError, websockets.ConnectionClosed):
                     if room.ws.state is not websockets.State.OPEN:  # the server is gone: resume, re-send
                         await _reconnect(room, server)
