@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "csp",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from the platform (no CDN)
     "django_htmx",
     "channels",
@@ -66,6 +67,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below)
+    "config.headers.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "trading.inputs.HostileInputMiddleware",  # NUL/control/bidi text refused before anything reads it
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -78,7 +82,6 @@ MIDDLEWARE = [
     "trading.second_factor.AdminGateMiddleware",  # /admin/: 404 unless is_staff and verified
     "trading.second_factor.SecondFactorMiddleware",  # privileged sessions: the second step before anything else
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "frontend.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers a throttled login with trading.auth.lockout_response
@@ -220,6 +223,29 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Everything from the site itself only: no inline script, no on*= handler, no inline style, no eval (the pages'
+# behaviour lives in frontend/static/frontend/*.js); websockets of the auction room are same-origin ('self').
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page uses are off (config/headers.py writes the header).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: [] for feature in ("accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope",
+                                "magnetometer", "microphone", "midi", "payment", "usb", "xr-spatial-tracking")
+}
 
 # --- i18n / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

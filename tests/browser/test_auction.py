@@ -51,7 +51,7 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
         for page in (a, b, w):
             page.goto(url)
             page.wait_for_selector("#auction-room[data-connected='1']")
-            page.wait_for_function("document.getElementById('auction-room').dataset.seq === '1'")
+            page.wait_for_function("() => document.getElementById('auction-room').dataset.seq === '1'")
         num_a = a.locator("#auction-room").get_attribute("data-my-number")
         num_b = b.locator("#auction-room").get_attribute("data-my-number")
         assert num_a and num_b and num_a != num_b
@@ -60,12 +60,12 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
 
         # A bids the starting price (+1 button); B and the watcher see it live, the countdown restarts
         a.click("[data-steps='1']")
-        a.wait_for_function("document.getElementById('auction-message').dataset.kind === 'ok'")
+        a.wait_for_function("() => document.getElementById('auction-message').dataset.kind === 'ok'")
         for page in (a, b, w):
-            page.wait_for_function("document.getElementById('auction-room').dataset.seq === '2'")
+            page.wait_for_function("() => document.getElementById('auction-room').dataset.seq === '2'")
             assert page.locator("#auction-leader").inner_text().startswith(num_a)
             assert num_a in page.locator("#auction-history").inner_text()
-        b.wait_for_function("Number(document.getElementById('auction-countdown').dataset.leftMs) > 100000")
+        b.wait_for_function("() => Number(document.getElementById('auction-countdown').dataset.leftMs) > 100000")
         assert left_ms(b) > 100_000
 
         # B answers with a custom amount two increments up
@@ -73,7 +73,7 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
         b.fill("#auction-amount", f"{target // 100}.{target % 100:02d}")
         b.click("#auction-submit")
         for page in (a, b, w):
-            page.wait_for_function("document.getElementById('auction-room').dataset.seq === '3'")
+            page.wait_for_function("() => document.getElementById('auction-room').dataset.seq === '3'")
             assert page.locator("#auction-leader").inner_text().startswith(num_b)
             assert page.locator("#auction-price").get_attribute("data-fen") == str(target)
 
@@ -81,12 +81,12 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
         off = target + auction.increment_fen + 1
         a.fill("#auction-amount", f"{off // 100}.{off % 100:02d}")
         a.click("#auction-submit")
-        a.wait_for_function("document.getElementById('auction-message').dataset.kind === 'refused'")
+        a.wait_for_function("() => document.getElementById('auction-message').dataset.kind === 'refused'")
         assert "not_multiple" in a.locator("#auction-message").inner_text()
         # and A outbids B with the +1 button
         a.click("[data-steps='1']")
         for page in (a, b, w):
-            page.wait_for_function("document.getElementById('auction-room').dataset.seq === '4'")
+            page.wait_for_function("() => document.getElementById('auction-room').dataset.seq === '4'")
         assert b.locator("#auction-leader").inner_text().startswith(num_a)
         a.screenshot(path=str(screenshot_dir / "auction-room-bidder.png"), full_page=True)
         w.screenshot(path=str(screenshot_dir / "auction-room-watcher.png"), full_page=True)

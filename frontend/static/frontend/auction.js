@@ -82,7 +82,7 @@
     var custom = $("auction-amount");
     if (custom && !custom.dataset.touched) custom.value = fenToInput(state.minimum_fen);
     var cont = $("auction-continue");
-    if (cont) cont.style.display = state.phase === "listing" ? "" : "none";
+    if (cont) cont.hidden = state.phase !== "listing";
     tick();
   }
 
