@@ -225,8 +225,10 @@ def test_demo_defaults_start():
 
 
 @pytest.mark.parametrize("env, routed", [
-    ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example"}, False),
-    ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example", "SUNLIGHT_ADMIN_ENABLED": "1"}, True),
+    ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example",
+      "SUNLIGHT_LOG_ORIGIN": "ggzy.example/sunlight/log"}, False),
+    ({"SUNLIGHT_PRODUCTION": "1", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "ggzy.example",
+      "SUNLIGHT_LOG_ORIGIN": "ggzy.example/sunlight/log", "SUNLIGHT_ADMIN_ENABLED": "1"}, True),
     ({}, True),
 ])
 def test_admin_is_off_in_production_unless_enabled(env, routed):
