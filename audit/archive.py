@@ -103,6 +103,14 @@ def _rows(project_id: int, size: int) -> list[tuple]:
         return cur.fetchall()
 
 
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """A timestamp read by a raw cursor as an aware UTC datetime (SQLite, the demo's database, gives naive
+    datetimes or text; PostgreSQL aware ones)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+
+
 def _disclosures(project_id: int, rows: list[tuple], bodies: list[dict], *, supervisor: bool,
                  now: dt.datetime) -> tuple[list[visibility.Disclosure], dt.datetime | None]:
     """What the archive's reader may know of each event (the one rule, audit.visibility), and the
@@ -116,6 +124,7 @@ def _disclosures(project_id: int, rows: list[tuple], bodies: list[dict], *, supe
         facts = visibility.Facts(projects=facts.projects, lots={**provider.lots, **facts.lots})
     out = []
     for (_, _, _, vis, action, role, created), body in zip(rows, bodies):
+        created = _aware(created)
         lot = (body.get("payload") or {}).get("lot")
         out.append(visibility.disclosure(
             action=action, actor_role=role, visibility=vis, project_id=project_id,
