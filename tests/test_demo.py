@@ -78,8 +78,9 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     assert publicity.ends_at > now and publicity.notice.kind == "candidates"
     assert Case.objects.filter(lot=pub, kind="candidate_objection", status="filed").count() == 1
 
-    # (c) awarded, contract signed, non-winners refunded, the winner's security converted
-    done = tender.get(status="contracted")
+    # (c) awarded, contract signed, non-winners refunded, the winner's security converted: every security
+    # settled, so the clock has completed the lot (trading.clock.complete_contracted)
+    done = tender.get(status="complete")
     award = Award.objects.get(lot=done, status="contracted")
     assert Contract.objects.get(lot=done).deposit_mode == "convert"
     assert Account.objects.get(lot=done, bidder_id=award.bidder_id, kind="deposit").status == "settled"

@@ -80,7 +80,9 @@ def test_a_server_under_forty_concurrent_clients_keeps_its_connections_within_th
         server.stop()
         watcher.close()
     assert statuses == [200] * 120
-    assert peak - ours <= 3, f"{peak - ours} connections from a server bounded to 3"
+    # A backend whose connection was just closed lingers in pg_stat_activity for a moment while its
+    # successor opens: 2 of slack for that. Without the bound this server opens 24 to 40 here.
+    assert peak - ours <= 3 + 2, f"{peak - ours} connections from a server bounded to 3"
 
 
 def _connections_now(conn, name: str) -> int:
