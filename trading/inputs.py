@@ -47,6 +47,18 @@ def check_text(value: str, *, field: str) -> str:
     return value
 
 
+def text_field(data: Any, name: str, default: str = "") -> str:
+    """A text field of a request body (absent or null → ``default``); anything but text is a 400."""
+    value = data.get(name, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str):
+        from trading.errors import Invalid
+
+        raise Invalid(f"{name} must be text", field=name)
+    return value
+
+
 def max_depth() -> int:
     return int(getattr(settings, "SUNLIGHT_JSON_MAX_DEPTH", DEFAULT_MAX_DEPTH))
 

@@ -17,6 +17,7 @@ from trading.ids import parse_id
 from trading.models import Lot, Organisation, User
 from trading.money import format_fen, parse_money
 from trading.permissions import can_read_project, require_login, role_of
+from trading.inputs import text_field
 
 
 def _lot(pk) -> Lot:
@@ -42,13 +43,7 @@ def _dict(data, name: str) -> dict:
     return value
 
 
-def _str(data, name: str, default: str = "") -> str:
-    value = data.get(name, default)
-    if value is None:
-        value = default
-    if not isinstance(value, str):
-        raise Invalid(f"{name} must be text", field=name)
-    return value
+_str = text_field  # a text field of the body (trading.inputs)
 
 
 def _candidate_json(c: Candidate) -> dict:

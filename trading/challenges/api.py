@@ -23,14 +23,9 @@ from trading.ids import parse_id
 from trading.models import Lot, Project
 from trading.permissions import can_read_project, require_login, role_of
 from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS
+from trading.inputs import text_field
 
-def _str(data, name: str, default: str = "") -> str:
-    value = data.get(name, default)
-    if value is None:
-        value = default
-    if not isinstance(value, str):
-        raise Invalid(f"{name} must be text", field=name)
-    return value
+_str = text_field  # a text field of the body (trading.inputs)
 
 
 def _id(data, name: str) -> int | None:
