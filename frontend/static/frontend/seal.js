@@ -92,6 +92,22 @@
   }
 
   /* RFC 9180 SetupBaseS + single-shot Seal (sequence 0). skE: raw 32 bytes, or null for a fresh key. */
+  /* RFC 9180 DHKEM ExtractAndExpand + KeySchedule in base mode, shared by the sender and the recipient:
+     the AEAD key (as a WebCrypto key for `usage`) and the base nonce. */
+  async function keySchedule(dh, encKey, pkR, info, aeadId, usage) {
+    const eaePrk = await labeledExtract(KEM_SID, new Uint8Array(0), "eae_prk", dh);
+    const shared = await labeledExpand(KEM_SID, eaePrk, "shared_secret", concat(encKey, pkR), 32);
+    const sid = hpkeSid(aeadId);
+    const pskIdHash = await labeledExtract(sid, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
+    const infoHash = await labeledExtract(sid, new Uint8Array(0), "info_hash", info);
+    const ctx = concat(new Uint8Array([0]), pskIdHash, infoHash);
+    const secret = await labeledExtract(sid, shared, "secret", new Uint8Array(0));
+    const key = await labeledExpand(sid, secret, "key", ctx, NK[aeadId]);
+    const nonce = await labeledExpand(sid, secret, "base_nonce", ctx, 12);
+    const aesKey = await subtle.importKey("raw", key, { name: "AES-GCM" }, false, [usage]);
+    return { aesKey, nonce };
+  }
+
   async function hpkeSealBase(pkR, info, pt, aad, aeadId, skE) {
     aeadId = aeadId || AEAD_AES_256_GCM;
     let eph;
@@ -103,16 +119,7 @@
     const jwk = await subtle.exportKey("jwk", eph);
     const encKey = b64d(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
     const dh = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: await x25519Public(pkR) }, eph, 256));
-    const eaePrk = await labeledExtract(KEM_SID, new Uint8Array(0), "eae_prk", dh);
-    const shared = await labeledExpand(KEM_SID, eaePrk, "shared_secret", concat(encKey, pkR), 32);
-    const sid = hpkeSid(aeadId);
-    const pskIdHash = await labeledExtract(sid, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
-    const infoHash = await labeledExtract(sid, new Uint8Array(0), "info_hash", info);
-    const ctx = concat(new Uint8Array([0]), pskIdHash, infoHash);
-    const secret = await labeledExtract(sid, shared, "secret", new Uint8Array(0));
-    const key = await labeledExpand(sid, secret, "key", ctx, NK[aeadId]);
-    const nonce = await labeledExpand(sid, secret, "base_nonce", ctx, 12);
-    const aesKey = await subtle.importKey("raw", key, { name: "AES-GCM" }, false, ["encrypt"]);
+    const { aesKey, nonce } = await keySchedule(dh, encKey, pkR, info, aeadId, "encrypt");
     const ct = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad || new Uint8Array(0), tagLength: 128 }, aesKey, pt));
     return concat(encKey, ct);
   }
@@ -124,16 +131,7 @@
     if (sealed.length < 32 + 16) throw new Error("sealed data too short");
     const encKey = sealed.slice(0, 32);
     const dh = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: await x25519Public(encKey) }, skR, 256));
-    const eaePrk = await labeledExtract(KEM_SID, new Uint8Array(0), "eae_prk", dh);
-    const shared = await labeledExpand(KEM_SID, eaePrk, "shared_secret", concat(encKey, pkR), 32);
-    const sid = hpkeSid(aeadId);
-    const pskIdHash = await labeledExtract(sid, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
-    const infoHash = await labeledExtract(sid, new Uint8Array(0), "info_hash", info);
-    const ctx = concat(new Uint8Array([0]), pskIdHash, infoHash);
-    const secret = await labeledExtract(sid, shared, "secret", new Uint8Array(0));
-    const key = await labeledExpand(sid, secret, "key", ctx, NK[aeadId]);
-    const nonce = await labeledExpand(sid, secret, "base_nonce", ctx, 12);
-    const aesKey = await subtle.importKey("raw", key, { name: "AES-GCM" }, false, ["decrypt"]);
+    const { aesKey, nonce } = await keySchedule(dh, encKey, pkR, info, aeadId, "decrypt");
     return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: nonce, additionalData: aad || new Uint8Array(0), tagLength: 128 },
       aesKey, sealed.slice(32)));
   }
