@@ -144,6 +144,10 @@ def test_signup_refusals_change_nothing(world):
 
 def test_signup_page_registers_a_bidder(client, django_capture_on_commit_callbacks):
     assert client.get("/accounts/signup/").status_code == 200
+    chinese = client.get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "投标/竞买单位注册" in chinese and "统一社会信用代码" in chinese and "Register a bidding" not in chinese
+    english = client.get("/accounts/signup/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Register a bidding company" in english and "投标/竞买单位注册" not in english
     with django_capture_on_commit_callbacks(execute=True):
         page = client.post("/accounts/signup/", {
             "name": "远山工程有限公司", "credit_code": _code(), "username": "yuanshan", "email": "a@yuanshan.example",
