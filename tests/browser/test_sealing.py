@@ -42,6 +42,7 @@ def browser(chromium):
 def js_page(browser, static_server):
     page = browser.new_page()
     page.goto(static_server + "/seal.js")  # a same-origin, secure-context (127.0.0.1) document
+    page.add_script_tag(url=static_server + "/vendor/hpke.js")  # the maintained HPKE library seal.js uses
     page.add_script_tag(url=static_server + "/seal.js")
     yield page
     page.close()
@@ -59,6 +60,26 @@ def test_js_hpke_matches_rfc9180_a1(js_page):
     }""")
     assert ct == ("37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"
                   "f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a")
+
+
+def test_js_hpke_opens_rfc9180_a1_with_a_non_extractable_key(js_page):
+    """The recipient side (a custodian's share at the ceremony) with a key the page cannot export."""
+    result = js_page.evaluate("""async () => {
+        const S = window.SunlightSeal;
+        const pkcs8 = S.hex("302e020100300506032b656e04220420" +
+            "4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8");
+        const skR = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, ["deriveBits"]);
+        const sealed = S.hex("37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431" +
+            "f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a");
+        const args = [skR, S.hex("3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d"),
+            S.hex("4f6465206f6e2061204772656369616e2055726e"), sealed, S.hex("436f756e742d30"), S.AEAD_AES_128_GCM];
+        const pt = new TextDecoder().decode(await S.hpkeOpenBase(...args));
+        sealed[sealed.length - 1] ^= 1;
+        let tampered = "opened";
+        try { await S.hpkeOpenBase(...args); } catch (e) { tampered = "refused"; }
+        return { pt, extractable: skR.extractable, tampered };
+    }""")
+    assert result == {"pt": "Beauty is truth, truth beauty", "extractable": False, "tampered": "refused"}
 
 
 def test_js_envelope_is_byte_identical_to_python_and_opens(js_page):

@@ -6,15 +6,15 @@
  *               single shot (sequence 0, empty aad), info = binding of project, lot, bidder
  *   plaintext = "SLP1" || u32be(len(header)) || canonical JSON header || documents
  *   signature = Ed25519 over "sunlight/envelope-signature/v1\0" || info || "\0" || SHA-256(envelope)
- * The key schedule is written here by hand (WebCrypto has no HPKE); it is checked against
- * the RFC 9180 A.1 known answers and against Python byte for byte in tests/browser/test_sealing.py.
+ * HPKE comes from the maintained @hpke/core (frontend/static/frontend/vendor/hpke.js, built by
+ * frontend/vendor-src/build.sh from pinned versions), on WebCrypto; it is checked against the
+ * RFC 9180 A.1 known answers and against Python byte for byte in tests/browser/test_sealing.py.
  */
 (function (global) {
   "use strict";
   const subtle = global.crypto && global.crypto.subtle;
   const enc = new TextEncoder();
-  const KEM_ID = 0x0020, KDF_ID = 0x0001, AEAD_AES_128_GCM = 0x0001, AEAD_AES_256_GCM = 0x0002;
-  const NK = { 1: 16, 2: 32 };
+  const AEAD_AES_128_GCM = 0x0001, AEAD_AES_256_GCM = 0x0002;
   const X25519_PKCS8 = hex("302e020100300506032b656e04220420");
   const ED25519_PKCS8 = hex("302e020100300506032b657004220420");
   const REF_RE = /^[A-Za-z0-9._\/-]{1,64}$/;
@@ -64,76 +64,45 @@
     return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJSON(v[k])).join(",") + "}";
   }
   async function sha256(data) { return new Uint8Array(await subtle.digest("SHA-256", data)); }
-  async function hmac(key, data) {
-    const k = await subtle.importKey("raw", key.length ? key : new Uint8Array(32), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    return new Uint8Array(await subtle.sign("HMAC", k, data));
-  }
-  async function hkdfExpand(prk, info, length) {
-    let out = new Uint8Array(0), block = new Uint8Array(0);
-    for (let c = 1; out.length < length; c++) {
-      block = await hmac(prk, concat(block, info, new Uint8Array([c])));
-      out = concat(out, block);
-    }
-    return out.slice(0, length);
-  }
-  const HPKE_V1 = enc.encode("HPKE-v1");
-  const labeledExtract = (sid, salt, label, ikm) => hmac(salt, concat(HPKE_V1, sid, enc.encode(label), ikm));
-  const labeledExpand = (sid, prk, label, info, L) =>
-    hkdfExpand(prk, concat(i2osp(L, 2), HPKE_V1, sid, enc.encode(label), info), L);
-  const KEM_SID = concat(enc.encode("KEM"), i2osp(KEM_ID, 2));
-  const hpkeSid = (aeadId) => concat(enc.encode("HPKE"), i2osp(KEM_ID, 2), i2osp(KDF_ID, 2), i2osp(aeadId, 2));
 
-  async function x25519Private(raw) {
-    return subtle.importKey("pkcs8", concat(X25519_PKCS8, raw), { name: "X25519" }, true, ["deriveBits"]);
+  /* RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256) + HKDF-SHA256 + AES-GCM, from the maintained
+     @hpke/core (vendor/hpke.js, loaded before this file), which runs on the browser's WebCrypto. */
+  function suite(aeadId) {
+    const H = global.SunlightHPKE;
+    if (!H) throw new Error("the HPKE library (vendor/hpke.js) is not loaded");
+    return new H.CipherSuite({ kem: new H.DhkemX25519HkdfSha256(), kdf: new H.HkdfSha256(),
+      aead: aeadId === AEAD_AES_128_GCM ? new H.Aes128Gcm() : new H.Aes256Gcm() });
   }
   async function x25519Public(raw) {
     if (raw.length !== 32) throw new Error("an X25519 public key is 32 bytes");
     return subtle.importKey("raw", raw, { name: "X25519" }, true, []);
   }
-
-  /* RFC 9180 SetupBaseS + single-shot Seal (sequence 0). skE: raw 32 bytes, or null for a fresh key. */
-  /* RFC 9180 DHKEM ExtractAndExpand + KeySchedule in base mode, shared by the sender and the recipient:
-     the AEAD key (as a WebCrypto key for `usage`) and the base nonce. */
-  async function keySchedule(dh, encKey, pkR, info, aeadId, usage) {
-    const eaePrk = await labeledExtract(KEM_SID, new Uint8Array(0), "eae_prk", dh);
-    const shared = await labeledExpand(KEM_SID, eaePrk, "shared_secret", concat(encKey, pkR), 32);
-    const sid = hpkeSid(aeadId);
-    const pskIdHash = await labeledExtract(sid, new Uint8Array(0), "psk_id_hash", new Uint8Array(0));
-    const infoHash = await labeledExtract(sid, new Uint8Array(0), "info_hash", info);
-    const ctx = concat(new Uint8Array([0]), pskIdHash, infoHash);
-    const secret = await labeledExtract(sid, shared, "secret", new Uint8Array(0));
-    const key = await labeledExpand(sid, secret, "key", ctx, NK[aeadId]);
-    const nonce = await labeledExpand(sid, secret, "base_nonce", ctx, 12);
-    const aesKey = await subtle.importKey("raw", key, { name: "AES-GCM" }, false, [usage]);
-    return { aesKey, nonce };
+  /* A fixed ephemeral key pair (the RFC's known-answer tests only): raw 32-byte private key. */
+  async function x25519Pair(raw) {
+    const privateKey = await subtle.importKey("pkcs8", concat(X25519_PKCS8, raw), { name: "X25519" }, true, ["deriveBits"]);
+    const jwk = await subtle.exportKey("jwk", privateKey);
+    const pub = b64d(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
+    return { privateKey, publicKey: await x25519Public(pub) };
   }
 
+  /* SetupBaseS + single-shot Seal (sequence 0); returns enc || ct. skE: raw 32 bytes, or null for a fresh key. */
   async function hpkeSealBase(pkR, info, pt, aad, aeadId, skE) {
-    aeadId = aeadId || AEAD_AES_256_GCM;
-    let eph;
-    if (skE) {
-      eph = await x25519Private(skE);
-    } else {
-      eph = (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"])).privateKey;
-    }
-    const jwk = await subtle.exportKey("jwk", eph);
-    const encKey = b64d(jwk.x.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (jwk.x.length % 4)) % 4));
-    const dh = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: await x25519Public(pkR) }, eph, 256));
-    const { aesKey, nonce } = await keySchedule(dh, encKey, pkR, info, aeadId, "encrypt");
-    const ct = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad || new Uint8Array(0), tagLength: 128 }, aesKey, pt));
-    return concat(encKey, ct);
+    const s = suite(aeadId || AEAD_AES_256_GCM);
+    const params = { recipientPublicKey: await x25519Public(pkR), info };
+    if (skE) params.ekm = await x25519Pair(skE);
+    const sender = await s.createSenderContext(params);
+    const ct = new Uint8Array(await sender.seal(pt, aad || new Uint8Array(0)));
+    return concat(new Uint8Array(sender.enc), ct);
   }
 
-  /* RFC 9180 SetupBaseR + single-shot Open (sequence 0): the recipient's private key `skR` is a
-     WebCrypto CryptoKey (it may be non-extractable), `pkR` its raw public key; sealed = enc || ct. */
+  /* SetupBaseR + single-shot Open (sequence 0): the recipient's private key `skR` is a WebCrypto
+     CryptoKey (it may be non-extractable), `pkR` its raw public key; sealed = enc || ct. */
   async function hpkeOpenBase(skR, pkR, info, sealed, aad, aeadId) {
-    aeadId = aeadId || AEAD_AES_256_GCM;
     if (sealed.length < 32 + 16) throw new Error("sealed data too short");
-    const encKey = sealed.slice(0, 32);
-    const dh = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: await x25519Public(encKey) }, skR, 256));
-    const { aesKey, nonce } = await keySchedule(dh, encKey, pkR, info, aeadId, "decrypt");
-    return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: nonce, additionalData: aad || new Uint8Array(0), tagLength: 128 },
-      aesKey, sealed.slice(32)));
+    const s = suite(aeadId || AEAD_AES_256_GCM);
+    const recipient = await s.createRecipientContext({
+      recipientKey: { privateKey: skR, publicKey: await x25519Public(pkR) }, enc: sealed.slice(0, 32), info });
+    return new Uint8Array(await recipient.open(sealed.slice(32), aad || new Uint8Array(0)));
   }
 
   function checkRef(v, what) {
