@@ -6,12 +6,13 @@ columns are copies of fields inside it, kept for querying. `audit_verify` checks
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Visibility(models.TextChoices):
-    PUBLIC = "public", "public"
-    SUPERVISORS = "supervisors", "supervisors only"
-    SEALED = "sealed", "sealed"
+    PUBLIC = "public", _("public")
+    SUPERVISORS = "supervisors", _("supervisors only")
+    SEALED = "sealed", _("sealed")
 
 
 class Event(models.Model):

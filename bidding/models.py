@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from trading.models import Lot, Organisation, User
@@ -9,8 +10,8 @@ from trading.models import Lot, Organisation, User
 
 class Registration(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "active"
-        WITHDRAWN = "withdrawn", "withdrawn"
+        ACTIVE = "active", _("active")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="registrations")
     bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="registrations")

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
 
 from deposits.ledger import Kind
@@ -26,10 +27,10 @@ KINDS = [(k.value, k.value) for k in Kind]
 
 class Account(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "awaiting / accepting payment"
-        FROZEN = "frozen", "frozen at the deadline"
-        SETTLED = "settled", "refunded, forfeited or converted"
-        CLOSED = "closed", "closed (registration withdrawn)"
+        OPEN = "open", _("awaiting / accepting payment")
+        FROZEN = "frozen", _("frozen at the deadline")
+        SETTLED = "settled", _("refunded, forfeited or converted")
+        CLOSED = "closed", _("closed (registration withdrawn)")
 
     kind = models.CharField(max_length=12, choices=KINDS)
     track = models.BooleanField(default=True, help_text="counters maintained (False only for the bank account)")
@@ -86,21 +87,21 @@ class Account(models.Model):
 
 class Transfer(models.Model):
     class Phase(models.TextChoices):
-        POSTED = "posted", "posted"
-        PENDING = "pending", "pending (two-phase)"
-        POST = "post", "posts a pending transfer"
-        VOID = "void", "voids a pending transfer"
+        POSTED = "posted", _("posted")
+        PENDING = "pending", _("pending (two-phase)")
+        POST = "post", _("posts a pending transfer")
+        VOID = "void", _("voids a pending transfer")
 
     class Purpose(models.TextChoices):
-        CREDIT = "credit", "deposit received"
-        SUSPENSE = "suspense", "received into suspense"
-        ASSIGN = "assign", "suspense assigned to a sub-account"
-        RETURN = "return", "suspense returned to the payer"
-        REFUND = "refund", "deposit refunded"
-        FORFEIT = "forfeit", "deposit forfeited"
-        CONVERT = "convert", "deposit converted"
-        INTEREST = "interest", "interest"
-        REVERSAL = "reversal", "reversal"
+        CREDIT = "credit", _("deposit received")
+        SUSPENSE = "suspense", _("received into suspense")
+        ASSIGN = "assign", _("suspense assigned to a sub-account")
+        RETURN = "return", _("suspense returned to the payer")
+        REFUND = "refund", _("deposit refunded")
+        FORFEIT = "forfeit", _("deposit forfeited")
+        CONVERT = "convert", _("deposit converted")
+        INTEREST = "interest", _("interest")
+        REVERSAL = "reversal", _("reversal")
 
     code = models.CharField(max_length=120, unique=True, help_text="idempotency key")
     phase = models.CharField(max_length=8, choices=Phase.choices)
@@ -125,9 +126,9 @@ class Transfer(models.Model):
 
 class Posting(models.Model):
     class Effect(models.TextChoices):
-        POSTED = "posted", "posted"
-        PENDING = "pending", "reserved"
-        RELEASE = "release", "releases a reservation"
+        POSTED = "posted", _("posted")
+        PENDING = "pending", _("reserved")
+        RELEASE = "release", _("releases a reservation")
 
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
@@ -149,16 +150,16 @@ class BankTxn(models.Model):
     ``bank_txn_id`` is the bank's id: the idempotency key."""
 
     class Direction(models.TextChoices):
-        CREDIT = "credit", "in"
-        DEBIT = "debit", "out"
+        CREDIT = "credit", _("in")
+        DEBIT = "debit", _("out")
 
     class Outcome(models.TextChoices):
-        CREDITED = "credited", "credited to a sub-account"
-        SUSPENSE = "suspense", "held in suspense"
-        REFUND = "refund", "refund confirmed"
-        RETURN = "return", "suspense return confirmed"
-        INTEREST = "interest", "interest"
-        UNMATCHED = "unmatched", "debit without an order"
+        CREDITED = "credited", _("credited to a sub-account")
+        SUSPENSE = "suspense", _("held in suspense")
+        REFUND = "refund", _("refund confirmed")
+        RETURN = "return", _("suspense return confirmed")
+        INTEREST = "interest", _("interest")
+        UNMATCHED = "unmatched", _("debit without an order")
 
     bank_txn_id = models.CharField(max_length=64, unique=True)
     body_sha256 = models.CharField(max_length=64)
@@ -189,10 +190,10 @@ class SuspenseItem(models.Model):
     """Money that matched nothing: a staff task until it is returned to the payer or assigned."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "to resolve"
-        RETURNING = "returning", "return ordered"
-        RETURNED = "returned", "returned to payer"
-        ASSIGNED = "assigned", "assigned to a sub-account"
+        OPEN = "open", _("to resolve")
+        RETURNING = "returning", _("return ordered")
+        RETURNED = "returned", _("returned to payer")
+        ASSIGNED = "assigned", _("assigned to a sub-account")
 
     bank_txn = models.OneToOneField(BankTxn, on_delete=models.PROTECT, related_name="suspense")
     amount_fen = models.BigIntegerField()
@@ -226,19 +227,19 @@ class RefundOrder(models.Model):
     a final failure voids it. Idempotent: one live order per sub-account / suspense item."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "to send"
-        SENT = "sent", "sent to bank"
-        CONFIRMED = "confirmed", "confirmed by bank"
-        FAILED = "failed", "failed, will retry"
-        CANCELLED = "cancelled", "cancelled (voided)"
+        PENDING = "pending", _("to send")
+        SENT = "sent", _("sent to bank")
+        CONFIRMED = "confirmed", _("confirmed by bank")
+        FAILED = "failed", _("failed, will retry")
+        CANCELLED = "cancelled", _("cancelled (voided)")
 
     class Reason(models.TextChoices):
-        NON_WINNER = "non_winner", "not awarded"
-        WINNER = "winner", "winner after contract"
-        WITHDRAWAL = "withdrawal", "withdrawn before the deadline"
-        FAILED_LOT = "failed_lot", "lot failed / terminated"
-        SUSPENSE = "suspense", "suspense returned to payer"
-        STAFF = "staff", "staff decision"
+        NON_WINNER = "non_winner", _("not awarded")
+        WINNER = "winner", _("winner after contract")
+        WITHDRAWAL = "withdrawal", _("withdrawn before the deadline")
+        FAILED_LOT = "failed_lot", _("lot failed / terminated")
+        SUSPENSE = "suspense", _("suspense returned to payer")
+        STAFF = "staff", _("staff decision")
 
     batch = models.ForeignKey(RefundBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="refunds")
@@ -273,14 +274,14 @@ class RefundOrder(models.Model):
 
 class Forfeit(models.Model):
     class Grounds(models.TextChoices):
-        WITHDREW = "withdrew_after_deadline", "withdrew after the deadline"
-        REFUSED = "refused_to_sign", "refused to sign the contract"
-        COLLUSION = "collusion", "proven collusion / fraud"
+        WITHDREW = "withdrew_after_deadline", _("withdrew after the deadline")
+        REFUSED = "refused_to_sign", _("refused to sign the contract")
+        COLLUSION = "collusion", _("proven collusion / fraud")
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "awaiting supervisor countersignature"
-        COUNTERSIGNED = "countersigned", "countersigned: forfeited"
-        REJECTED = "rejected", "rejected by supervisor"
+        REQUESTED = "requested", _("awaiting supervisor countersignature")
+        COUNTERSIGNED = "countersigned", _("countersigned: forfeited")
+        REJECTED = "rejected", _("rejected by supervisor")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="forfeits")
     grounds = models.CharField(max_length=24, choices=Grounds.choices)

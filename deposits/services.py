@@ -370,6 +370,14 @@ def refund_failed(*, order_id: int, error: str, final: bool = False) -> RefundOr
     return order
 
 
+def _memo_reason(order: RefundOrder) -> str:
+    """The bank memo's reason in the catalogue's source words, whatever the request's language."""
+    from django.utils import translation
+
+    with translation.override(None):
+        return str(order.get_reason_display())
+
+
 def dispatch_refund(*, order_id: int) -> str:
     """Send one refund order to the bank (called by the Celery task and the tick). Returns the order status."""
     from deposits.bank import BankUnavailable, get_adapter
@@ -381,7 +389,7 @@ def dispatch_refund(*, order_id: int) -> str:
     try:
         receipt = get_adapter().submit_refund(order_ref=order_ref(order), amount_fen=order.amount_fen,
                                               payee_name=order.payee_name, payee_account=order.payee_account,
-                                              memo=f"保证金退还 {order.get_reason_display()}")
+                                              memo=f"保证金退还 {_memo_reason(order)}")
     except BankUnavailable as exc:
         return refund_failed(order_id=order.pk, error=str(exc) or "bank unavailable").status
     if not receipt.accepted:

@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
 
 from trading import credit_code, lifecycle
@@ -14,11 +15,11 @@ from trading.rules import KINDS, METHODS, rule_for
 
 class Organisation(models.Model):
     class Kind(models.TextChoices):
-        CENTRE = "centre", "trading centre 交易中心"
-        SUPERVISOR = "supervisor", "supervising department 监督部门"
-        TENDEREE = "tenderee", "tenderee / purchaser / transferor 招标人/采购人/出让人"
-        AGENT = "agent", "agent 招标代理"
-        BIDDER = "bidder", "bidder 投标人/竞买人/供应商"
+        CENTRE = "centre", _("trading centre")
+        SUPERVISOR = "supervisor", _("supervising department")
+        TENDEREE = "tenderee", _("tenderee / purchaser / transferor")
+        AGENT = "agent", _("agent")
+        BIDDER = "bidder", _("bidder")
 
     name = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200, blank=True)
@@ -49,11 +50,11 @@ class Organisation(models.Model):
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        BIDDER = "bidder", "bidder"
-        STAFF = "staff", "centre staff"
-        SUPERVISOR = "supervisor", "supervisor"
-        EXPERT = "expert", "expert"
-        ADMIN = "admin", "admin"
+        BIDDER = "bidder", _("bidder")
+        STAFF = "staff", _("centre staff")
+        SUPERVISOR = "supervisor", _("supervisor")
+        EXPERT = "expert", _("expert")
+        ADMIN = "admin", _("admin")
 
     organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.BIDDER)
@@ -172,13 +173,13 @@ class Notice(models.Model):
     """A published notice. Never edited: a change is a new amendment notice linked to it."""
 
     class Kind(models.TextChoices):
-        TENDER = "tender", "tender / transfer notice 招标/出让公告"
-        AMENDMENT = "amendment", "amendment 变更公告"
-        CLARIFICATION = "clarification", "clarification 澄清公告"
-        OPENING_RECORD = "opening_record", "opening record 开标记录"
-        CANDIDATES = "candidates", "candidate publicity 中标候选人公示"
-        RESULT = "result", "result 结果公告"
-        TERMINATION = "termination", "termination 终止公告"
+        TENDER = "tender", _("tender / transfer notice")
+        AMENDMENT = "amendment", _("amendment")
+        CLARIFICATION = "clarification", _("clarification")
+        OPENING_RECORD = "opening_record", _("opening record")
+        CANDIDATES = "candidates", _("candidate publicity")
+        RESULT = "result", _("result")
+        TERMINATION = "termination", _("termination")
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="notices")
     lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="notices")
@@ -205,8 +206,8 @@ class Document(models.Model):
     """A tender document attached to a notice, stored with its SHA-256. Never replaced."""
 
     class Access(models.TextChoices):
-        PUBLIC = "public", "anyone"
-        REGISTERED = "registered", "registered bidders during the document period"
+        PUBLIC = "public", _("anyone")
+        REGISTERED = "registered", _("registered bidders during the document period")
 
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="documents")
     name = models.CharField(max_length=200)

@@ -56,7 +56,7 @@ class Rule:
     auction_soft_close_seconds: int = 300
     auction_max_jump_increments: int = 10
     listing_live_min_bidders: int = 2
-    fees: tuple[tuple[str, str], ...] = ()
+    fees: tuple[tuple[tuple[str, str], tuple[str, str]], ...] = ()
     basis: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -105,15 +105,15 @@ _ASSET_BASIS = {
     "security_cap_bp": "拍卖人在拍卖公告中确定竞买保证金（本平台上限为起始价的100%）",
 }
 
-_FEES_TENDER = (
-    ("招标文件", "免费下载 / free download"),
-    ("交易服务费", "按国家和省发改委核定标准向中标人收取 / charged to the winner at the approved rate"),
-    ("投标保证金", "不计费，按规则退还 / held, refunded by rule"),
+_FEES_TENDER = (  # ((中文, English) name, (中文, English) text)
+    (("招标文件", "Tender documents"), ("免费下载", "free download")),
+    (("交易服务费", "Trading service fee"), ("按国家和省发改委核定标准向中标人收取", "charged to the winner at the approved rate")),
+    (("投标保证金", "Bid security"), ("不计费，按规则退还", "held, refunded by rule")),
 )
 _FEES_AUCTION = (
-    ("出让/拍卖文件", "免费下载 / free download"),
-    ("交易服务费", "按核定标准向竞得人收取 / charged to the winner at the approved rate"),
-    ("竞买保证金", "不计费，竞得人的转作价款，其余按规则退还 / winner's kept toward the price, others refunded"),
+    (("出让/拍卖文件", "Transfer / auction documents"), ("免费下载", "free download")),
+    (("交易服务费", "Trading service fee"), ("按核定标准向竞得人收取", "charged to the winner at the approved rate")),
+    (("竞买保证金", "Bidding security"), ("不计费，竞得人的转作价款，其余按规则退还", "winner's kept toward the price, others refunded")),
 )
 
 

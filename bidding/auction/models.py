@@ -9,8 +9,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from bidding.auction import engine as E
+
+
+# What pages show for the engine's codes (frontend: the ``status_label`` filter); the engine keeps the codes.
+MODE_LABELS = {E.MODE_AUCTION: _("auction"), E.MODE_LISTING: _("listing")}
+PHASE_LABELS = {E.PHASE_SCHEDULED: _("scheduled"), E.PHASE_LISTING: _("listing period"), E.PHASE_LIVE: _("live bidding"),
+                E.PHASE_PAUSED: _("paused"), E.PHASE_CLOSED: _("closed")}
+OUTCOME_LABELS = {E.OUTCOME_DEAL: _("sold"), E.OUTCOME_FAILED: _("not sold")}
+OUTCOME_REASON_LABELS = {"no_bids": _("no bids"), "below_reserve": _("below the reserve price")}
+CLOSING_RULE_LABELS = {E.RULE_COUNTDOWN: _("countdown"), E.RULE_SOFT_CLOSE: _("soft close")}
 
 
 class Auction(models.Model):

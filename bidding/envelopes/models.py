@@ -7,6 +7,7 @@ sealed to one custodian's own key (`CustodyShare.sealed_share`).
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from bidding.models import BidderKey
@@ -86,9 +87,9 @@ class CustodyShare(models.Model):
 
 class Envelope(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "active"
-        REPLACED = "replaced", "replaced"
-        WITHDRAWN = "withdrawn", "withdrawn"
+        ACTIVE = "active", _("active")
+        REPLACED = "replaced", _("replaced")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="envelopes")
     bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="envelopes")
@@ -122,9 +123,9 @@ class OpenedBid(models.Model):
     """The outcome of one envelope at the opening (art. 31 for those that could not be read)."""
 
     class Outcome(models.TextChoices):
-        VALID = "valid", "opened 已解密"
-        REVOKED = "revoked", "treated as revoked (bidder at fault) 视为撤销"
-        WITHDRAWN = "withdrawn", "treated as withdrawn (not the bidder's fault) 视为撤回"
+        VALID = "valid", _("opened")
+        REVOKED = "revoked", _("treated as revoked (bidder at fault)")
+        WITHDRAWN = "withdrawn", _("treated as withdrawn (not the bidder's fault)")
 
     envelope = models.OneToOneField(Envelope, on_delete=models.PROTECT, related_name="opened")
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="opened_bids")

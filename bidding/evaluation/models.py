@@ -6,6 +6,7 @@ them first so that a user gets a clear message instead of an IntegrityError.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
 
 from bidding.evaluation.scoring import REJECTION_GROUNDS
@@ -73,8 +74,8 @@ class Committee(models.Model):
 
 class CommitteeMember(models.Model):
     class Kind(models.TextChoices):
-        POOL = "pool", "pool expert"
-        REPRESENTATIVE = "representative", "tenderee representative"
+        POOL = "pool", _("pool expert")
+        REPRESENTATIVE = "representative", _("tenderee representative")
 
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="members")
     expert = models.ForeignKey(Expert, on_delete=models.PROTECT, related_name="seats")
@@ -104,9 +105,9 @@ class EvaluationPlan(models.Model):
 
 class Evaluation(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "in progress"
-        REPORTED = "reported", "reported"
-        SUPERSEDED = "superseded", "superseded by a re-evaluation"
+        OPEN = "open", _("in progress")
+        REPORTED = "reported", _("reported")
+        SUPERSEDED = "superseded", _("superseded by a re-evaluation")
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="evaluations")
     round = models.PositiveSmallIntegerField()
@@ -211,10 +212,10 @@ class BidReview(models.Model):
 
 class Candidate(models.Model):
     class Status(models.TextChoices):
-        RANKED = "ranked", "ranked"
-        WITHDRAWN = "withdrawn", "withdrew"
-        DISQUALIFIED = "disqualified", "disqualified"
-        REFUSED = "refused", "refused to sign"
+        RANKED = "ranked", _("ranked")
+        WITHDRAWN = "withdrawn", _("withdrew")
+        DISQUALIFIED = "disqualified", _("disqualified")
+        REFUSED = "refused", _("refused to sign")
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="candidates")
     bidder = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -259,12 +260,12 @@ class Award(models.Model):
     award ends and the next candidate gets a new one; at most one award is live per lot."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "awarded, contract pending"
-        CONTRACTED = "contracted", "contract signed"
-        WITHDRAWN = "withdrawn", "winner withdrew"
-        DISQUALIFIED = "disqualified", "winner disqualified"
-        REFUSED = "refused", "winner refused to sign"
-        CANCELLED = "cancelled", "award cancelled on an objection or complaint"
+        ACTIVE = "active", _("awarded, contract pending")
+        CONTRACTED = "contracted", _("contract signed")
+        WITHDRAWN = "withdrawn", _("winner withdrew")
+        DISQUALIFIED = "disqualified", _("winner disqualified")
+        REFUSED = "refused", _("winner refused to sign")
+        CANCELLED = "cancelled", _("award cancelled on an objection or complaint")
 
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="awards")
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="awards")

@@ -11,7 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django.views.i18n import JavaScriptCatalog
 
 from trading import second_factor
 
@@ -122,22 +125,16 @@ def logout_view(request):
     return redirect("/")
 
 
-def set_language(request, code):
-    """Switch the interface language with a plain link (no form, so public pages stay cacheable)."""
-    from django.conf import settings
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    nxt = request.GET.get("next", "/")
-    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        nxt = "/"
-    response = redirect(nxt)
-    if code in dict(settings.LANGUAGES):
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, max_age=365 * 86400, samesite="Lax")
-    return response
+# The header's language switch: a POST form to Django's own set_language view (it keeps the choice in the
+# language cookie and goes back to `next` when that is on this site). No CSRF token: public pages are cached
+# for every anonymous visitor alike (frontend/cache.py), so they carry none, and a forged switch of someone's
+# interface language changes nothing else.
+set_language = csrf_exempt(i18n_views.set_language)
 
 
 urlpatterns = [
-    path("lang/<str:code>/", set_language, name="set-lang"),
+    path("lang/", set_language, name="set-language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(domain="djangojs"), name="javascript-catalog"),
     path("login/", login_view, name="login"),
     path("login/verify/", verify_view, name="login-verify"),
     path("account/security/", security_view, name="account-security"),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
 
 from audit.models import Event
 from trading import lifecycle, selectors
@@ -80,14 +81,14 @@ def disclosure(request, code):
     timeline = []
     for lot in lots:
         for t in lot.transitions.order_by("at", "id"):
-            timeline.append({"at": t.at, "lot": lot.number, "what": f"{lifecycle.STATUSES[t.source][0]} → {lifecycle.STATUSES[t.target][0]}",
-                             "action": t.action, "reason": t.reason, "actor": t.actor.get_username() if t.actor else "系统时钟 system clock"})
+            timeline.append({"at": t.at, "lot": lot.number, "source": t.source, "target": t.target,
+                             "action": t.action, "reason": t.reason, "actor": t.actor.get_username() if t.actor else None})
     planned = []
     for lot in lots:
-        for label, value in (("公告发布 notice", lot.notice_at), ("文件获取开始 documents from", lot.doc_start),
-                             ("文件获取截止 documents until", lot.doc_end), ("异议截止 objections until", lot.objection_deadline),
-                             ("投标截止/开标 bid deadline & opening", lot.bid_deadline), ("竞价开始 auction start", lot.auction_start),
-                             ("挂牌开始 listing start", lot.listing_start), ("挂牌截止 listing end", lot.listing_end)):
+        for label, value in ((_("notice published"), lot.notice_at), (_("documents from"), lot.doc_start),
+                             (_("documents until"), lot.doc_end), (_("objections until"), lot.objection_deadline),
+                             (_("bid deadline and opening"), lot.bid_deadline), (_("auction start"), lot.auction_start),
+                             (_("listing start"), lot.listing_start), (_("listing end"), lot.listing_end)):
             if value:
                 planned.append({"lot": lot.number, "label": label, "at": value, "past": value <= timezone.now()})
     planned.sort(key=lambda p: (p["at"], p["lot"]))
@@ -111,8 +112,11 @@ def document_download(request, pk):
 
 class NoticesFeed(Feed):
     feed_type = Atom1Feed
-    title = "Sunlight 公共资源交易公告 notices"
-    subtitle = "Tender, amendment, opening, candidate, result and termination notices"
+    def title(self):
+        return _("Sunlight notices")
+
+    def subtitle(self):
+        return _("Tender, amendment, opening, candidate, result and termination notices")
 
     def link(self):
         return reverse("portal-home")

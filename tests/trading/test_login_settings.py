@@ -250,6 +250,12 @@ def test_error_pages_look_like_the_site_and_show_no_debug_details(world):
     page = response.content.decode()
     assert response.status_code == 404 and 'class="brand"' in page and "Page not found" in page
     assert "Traceback" not in page and "urlpatterns" not in page.lower()
-    crash = defaults.server_error(RequestFactory().get("/"))
+    from django.utils import translation
+
+    with translation.override("en"):
+        crash = defaults.server_error(RequestFactory().get("/"))
     assert crash.status_code == 500 and 'class="brand"' in crash.content.decode()
-    assert "Server error" in crash.content.decode()
+    assert "Server error" in crash.content.decode() and "服务器" not in crash.content.decode()
+    with translation.override("zh-hans"):
+        crash = defaults.server_error(RequestFactory().get("/"))
+    assert "服务器出错" in crash.content.decode() and "Server error" not in crash.content.decode()

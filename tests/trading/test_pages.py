@@ -131,8 +131,8 @@ def test_five_openness_page(client, portal):
     assert "草稿 → 已发布" in sections["procedure"]
     assert timezone.localtime(lot.bid_deadline).strftime("%Y-%m-%d %H:%M") in sections["procedure"]
     # 4. fees, including this lot's security
-    for name, _ in rule.fees:
-        assert name in sections["fees"]
+    for (zh_name, _en_name), _text in rule.fees:
+        assert zh_name in sections["fees"]  # (中文, English): the page is in zh-hans
     assert format_yuan_display(lot.security_fen) in sections["fees"]
     # 5. who supervises it, the complaint channel and the audit trail
     assert project.supervisor.name in sections["supervision"] and "投诉" in sections["supervision"]
@@ -172,12 +172,13 @@ def test_atom_feed(client, portal):
 def test_english(client, portal):
     zh = client.get("/").content.decode()
     assert 'lang="zh-hans"' in zh and "工程建设招投标" in zh
-    response = client.get("/lang/en/?next=/projects/")
+    response = client.post("/lang/", {"language": "en", "next": "/projects/"})
     assert response.status_code == 302 and response.cookies["django_language"].value == "en"
+    assert response["Location"] == "/projects/" and response.cookies["django_language"]["max-age"] == 365 * 24 * 3600
     en = client.get("/").content.decode()
     assert 'lang="en"' in en and "Engineering construction tendering" in en
     assert "Notices" in en
-    assert client.get("/lang/en/?next=https://evil.example/")["Location"] == "/"
+    assert client.post("/lang/", {"language": "en", "next": "https://evil.example/"})["Location"] == "/"
     client.cookies["django_language"] = "zh-hans"
     assert 'lang="zh-hans"' in client.get("/").content.decode()
     # Django's own set_language view works too

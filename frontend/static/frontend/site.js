@@ -2,6 +2,46 @@
  * Content-Security-Policy allows scripts from this site's own files only). */
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+  const tr = function (text) { return window.gettext ? window.gettext(text) : text; };
+
+  // One time format on every page, in Beijing time (the same as the `local` template filter)
+  const beijing = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const formatTime = function (value) {
+    const d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d.getTime())) { return String(value || "—"); }
+    const p = {};
+    beijing.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + (p.hour === "24" ? "00" : p.hour) + ":" + p.minute;
+  };
+  const formatSeconds = function (value) {  // a clock time (auction history), Beijing time, with seconds
+    const d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d.getTime())) { return String(value || ""); }
+    return d.toLocaleTimeString("en-GB", { timeZone: "Asia/Shanghai", hour12: false });
+  };
+  window.sunlight = { formatTime: formatTime, formatSeconds: formatSeconds, tr: tr };
+
+  // the header's menu button (phones): opens and closes the menu
+  const menuButton = document.getElementById("menu-button");
+  if (menuButton) {
+    menuButton.addEventListener("click", function () {
+      const header = document.getElementById("top");
+      const open = header.classList.toggle("open");
+      menuButton.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // <button data-copy="…">: copies a long value (a hash, a key) shown truncated
+  document.addEventListener("click", function (e) {
+    const button = e.target.closest && e.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) { return; }
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      button.textContent = tr("Copied");
+    });
+  });
   // <a data-back href="…">: go back in history (the href is where it goes without history)
   document.addEventListener("click", function (e) {
     const link = e.target.closest && e.target.closest("a[data-back]");
