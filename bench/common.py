@@ -23,9 +23,14 @@ def free_port() -> int:
 
 
 def fresh_database(name: str) -> str:
-    """Drop and create the scratch database `name` on the server of DATABASE_URL; return its URL."""
+    """Drop and create the scratch database `name` on the server of DATABASE_URL; return its URL.
+
+    BENCH_DB_SUFFIX (environment) is appended to the name, so that engineers sharing one PostgreSQL
+    server each run in their own scratch database."""
     import psycopg2
     from urllib.parse import urlparse, urlunparse
+
+    name += os.environ.get("BENCH_DB_SUFFIX", "")
 
     base = urlparse(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
     if base.scheme not in ("postgres", "postgresql"):

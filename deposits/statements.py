@@ -12,7 +12,7 @@ import io
 import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta, timezone
 from trading.money import format_fen
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -469,7 +469,21 @@ def _party_name(node: _Node | None) -> str:
 
 
 def parse_camt053(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = MAX_LINES) -> Statement:
-    root = safe_xml(data, max_bytes=max_bytes)
+    """A camt.053 statement: its one Stmt, the account, the balances, the booked entries; the entries must
+    add up from the opening to the closing balance when both are given."""
+    stmt = _camt_stmt(safe_xml(data, max_bytes=max_bytes))
+    account = stmt.text_at("Acct/Id/IBAN") or stmt.text_at("Acct/Id/Othr/Id")
+    currency = normalise_currency(stmt.text_at("Acct/Ccy")) if stmt.text_at("Acct/Ccy") else CURRENCY
+    opening, closing = _camt_balances(stmt)
+    lines = _camt_entries(stmt, max_lines)
+    if opening is not None and closing is not None and opening + sum(ln.signed_fen for ln in lines) != closing:
+        raise StatementError(f"the statement does not add up: opening {opening} + entries != closing {closing} (fen)")
+    return Statement(format="camt053", account=account, currency=currency, statement_id=stmt.text_at("Id"),
+                     opening_balance_fen=opening, closing_balance_fen=closing, lines=tuple(lines))
+
+
+def _camt_stmt(root: _Node) -> _Node:
+    """The header: an ISO 20022 Document holding a bank-to-customer statement with exactly one Stmt."""
     if root.tag != "Document":
         raise StatementError(f"not an ISO 20022 document (root element {root.tag})")
     body = root.find("BkToCstmrStmt")
@@ -478,9 +492,11 @@ def parse_camt053(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = M
     stmts = body.findall("Stmt")
     if len(stmts) != 1:
         raise StatementError(f"expected exactly one Stmt, found {len(stmts)}")
-    stmt = stmts[0]
-    account = stmt.text_at("Acct/Id/IBAN") or stmt.text_at("Acct/Id/Othr/Id")
-    currency = normalise_currency(stmt.text_at("Acct/Ccy")) if stmt.text_at("Acct/Ccy") else CURRENCY
+    return stmts[0]
+
+
+def _camt_balances(stmt: _Node) -> tuple[int | None, int | None]:
+    """The opening (OPBD, or PRCD: the previous closing) and closing (CLBD) balances, signed fen."""
     opening = closing = None
     for bal in stmt.findall("Bal"):
         code = bal.text_at("Tp/CdOrPrtry/Cd")
@@ -491,67 +507,97 @@ def parse_camt053(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = M
             opening = amount
         elif code in ("CLBD",):
             closing = amount
+    return opening, closing
+
+
+def _camt_entries(stmt: _Node, max_lines: int) -> list[StatementLine]:
+    """The booked entries (pending and information entries are not booked money), at most max_lines,
+    each bank reference once."""
     lines: list[StatementLine] = []
     seen: set[str] = set()
     for ntry in stmt.findall("Ntry"):
         status = ntry.text_at("Sts/Cd") or ntry.text_at("Sts")
         if status and status not in ("BOOK",):
-            continue  # pending / information entries are not booked money
+            continue
         if len(lines) >= max_lines:
             raise StatementError(f"statement has more than {max_lines} entries")
-        where = ntry.line
-        amount, ccy = _camt_amount(ntry.find("Amt"), f"entry at line {where}")
-        if amount == 0:
-            raise StatementError("the amount is zero", line=where)
-        ind = ntry.text_at("CdtDbtInd")
-        if ind not in ("CRDT", "DBIT"):
-            raise StatementError(f"CdtDbtInd must be CRDT or DBIT, not {ind!r}", line=where)
-        if ntry.text_at("RvslInd").lower() == "true":
-            raise StatementError("reversal entries (RvslInd) are not accepted; the bank must book a new entry",
-                                 line=where)
-        direction = CREDIT if ind == "CRDT" else DEBIT
-        booked = ntry.text_at("BookgDt/DtTm") or ntry.text_at("BookgDt/Dt") or ntry.text_at("ValDt/Dt")
-        if not booked:
-            raise StatementError("booking date (BookgDt) is missing", line=where)
-        booked_at = parse_datetime(booked, line=where, required=False) if "T" in booked else None
-        if booked_at is not None and booked_at.tzinfo is not None:
-            from datetime import timedelta, timezone
-            booked_at = booked_at.astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
-        booked_on = booked_at.date() if booked_at else parse_date(booked, line=where)
-        tx = ntry.find("NtryDtls/TxDtls")
-        txn = ntry.text_at("AcctSvcrRef") or (tx.text_at("Refs/AcctSvcrRef") if tx else "") or (
-            tx.text_at("Refs/TxId") if tx else "") or (tx.text_at("Refs/EndToEndId") if tx else "")
-        if not txn or txn == "NOTPROVIDED":
-            raise StatementError("the bank's transaction reference (AcctSvcrRef) is missing", line=where)
-        if len(txn) > 64:
-            raise StatementError("the transaction reference is longer than 64 characters", line=where)
-        if txn in seen:
-            raise StatementError(f"transaction reference {txn} appears twice", line=where)
-        seen.add(txn)
-        parties = tx.find("RltdPties") if tx else None
-        if direction == CREDIT:
-            cp_name = _party_name(parties.find("Dbtr") if parties else None)
-            cp_acct = _party_account(parties.find("DbtrAcct") if parties else None)
-            sub = _party_account(parties.find("CdtrAcct") if parties else None)
-        else:
-            cp_name = _party_name(parties.find("Cdtr") if parties else None)
-            cp_acct = _party_account(parties.find("CdtrAcct") if parties else None)
-            sub = _party_account(parties.find("DbtrAcct") if parties else None)
-        remark = " ".join(n.text.strip() for n in (tx.find("RmtInf").findall("Ustrd") if tx and tx.find("RmtInf") else []))
-        remark = remark or ntry.text_at("AddtlNtryInf")
-        bank_name = ""
-        if tx and tx.find("RltdAgts"):
-            agent = "DbtrAgt" if direction == CREDIT else "CdtrAgt"
-            bank_name = tx.text_at(f"RltdAgts/{agent}/FinInstnId/Nm")
-        lines.append(StatementLine(
-            line_no=where, bank_txn_id=txn, direction=direction, amount_fen=amount, booked_on=booked_on,
-            booked_at=booked_at, currency=ccy, counterparty_account=cp_acct, counterparty_name=cp_name,
-            counterparty_bank=bank_name, sub_account=sub, remark=remark,
-        ))
-    if opening is not None and closing is not None and opening + sum(ln.signed_fen for ln in lines) != closing:
-        raise StatementError(f"the statement does not add up: opening {opening} + entries != closing {closing} (fen)")
-    return Statement(format="camt053", account=account, currency=currency, statement_id=stmt.text_at("Id"),
-                     opening_balance_fen=opening, closing_balance_fen=closing, lines=tuple(lines))
+        lines.append(_camt_entry(ntry, seen))
+    return lines
+
+
+def _camt_entry(ntry: _Node, seen: set[str]) -> StatementLine:
+    where = ntry.line
+    amount, ccy, direction = _camt_entry_amount(ntry)
+    booked_at, booked_on = _camt_booking(ntry)
+    tx = ntry.find("NtryDtls/TxDtls")
+    txn = _camt_reference(ntry, tx, seen)
+    cp_name, cp_acct, sub, bank_name = _camt_parties(tx, direction)
+    rmt = tx.find("RmtInf") if tx else None
+    remark = " ".join(n.text.strip() for n in (rmt.findall("Ustrd") if rmt else []))
+    remark = remark or ntry.text_at("AddtlNtryInf")
+    return StatementLine(
+        line_no=where, bank_txn_id=txn, direction=direction, amount_fen=amount, booked_on=booked_on,
+        booked_at=booked_at, currency=ccy, counterparty_account=cp_acct, counterparty_name=cp_name,
+        counterparty_bank=bank_name, sub_account=sub, remark=remark,
+    )
+
+
+def _camt_entry_amount(ntry: _Node) -> tuple[int, str, str]:
+    """The amount (not zero), its currency and its direction (CRDT/DBIT; reversals refused)."""
+    where = ntry.line
+    amount, ccy = _camt_amount(ntry.find("Amt"), f"entry at line {where}")
+    if amount == 0:
+        raise StatementError("the amount is zero", line=where)
+    ind = ntry.text_at("CdtDbtInd")
+    if ind not in ("CRDT", "DBIT"):
+        raise StatementError(f"CdtDbtInd must be CRDT or DBIT, not {ind!r}", line=where)
+    if ntry.text_at("RvslInd").lower() == "true":
+        raise StatementError("reversal entries (RvslInd) are not accepted; the bank must book a new entry",
+                             line=where)
+    return amount, ccy, CREDIT if ind == "CRDT" else DEBIT
+
+
+_BEIJING = timezone(timedelta(hours=8))  # a statement's times are Beijing time, naive
+
+
+def _camt_booking(ntry: _Node) -> tuple[datetime | None, date]:
+    """The booking time (Beijing time, naive) when given, and the booking day."""
+    where = ntry.line
+    booked = ntry.text_at("BookgDt/DtTm") or ntry.text_at("BookgDt/Dt") or ntry.text_at("ValDt/Dt")
+    if not booked:
+        raise StatementError("booking date (BookgDt) is missing", line=where)
+    booked_at = parse_datetime(booked, line=where, required=False) if "T" in booked else None
+    if booked_at is not None and booked_at.tzinfo is not None:
+        booked_at = booked_at.astimezone(_BEIJING).replace(tzinfo=None)
+    return booked_at, booked_at.date() if booked_at else parse_date(booked, line=where)
+
+
+def _camt_reference(ntry: _Node, tx: _Node | None, seen: set[str]) -> str:
+    """The bank's transaction reference: present, at most 64 characters, once per statement."""
+    where = ntry.line
+    txn = ntry.text_at("AcctSvcrRef") or (tx.text_at("Refs/AcctSvcrRef") if tx else "") or (
+        tx.text_at("Refs/TxId") if tx else "") or (tx.text_at("Refs/EndToEndId") if tx else "")
+    if not txn or txn == "NOTPROVIDED":
+        raise StatementError("the bank's transaction reference (AcctSvcrRef) is missing", line=where)
+    if len(txn) > 64:
+        raise StatementError("the transaction reference is longer than 64 characters", line=where)
+    if txn in seen:
+        raise StatementError(f"transaction reference {txn} appears twice", line=where)
+    seen.add(txn)
+    return txn
+
+
+def _camt_parties(tx: _Node | None, direction: str) -> tuple[str, str, str, str]:
+    """The counterparty's name, account and bank and our sub-account: for a credit the debtor pays the
+    sub-account (the creditor's account); for a debit the other way round."""
+    parties = tx.find("RltdPties") if tx else None
+    them, their_acct, ours, agent = (("Dbtr", "DbtrAcct", "CdtrAcct", "DbtrAgt") if direction == CREDIT
+                                     else ("Cdtr", "CdtrAcct", "DbtrAcct", "CdtrAgt"))
+    cp_name = _party_name(parties.find(them) if parties else None)
+    cp_acct = _party_account(parties.find(their_acct) if parties else None)
+    sub = _party_account(parties.find(ours) if parties else None)
+    bank_name = tx.text_at(f"RltdAgts/{agent}/FinInstnId/Nm") if tx and tx.find("RltdAgts") else ""
+    return cp_name, cp_acct, sub, bank_name
 
 
 def parse_statement(data: bytes, *, filename: str = "", max_bytes: int = MAX_BYTES,

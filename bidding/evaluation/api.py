@@ -185,11 +185,13 @@ def review(request, lot_id: int):
     adjustments = d.get("adjustments")
     if adjustments is not None and not isinstance(adjustments, dict):
         raise Invalid("adjustments must be an object", field="adjustments")
-    r = services.review_bid(actor=_user(request), lot=_lot(lot_id), bidder=_int(d, "bidder"), adjustments=adjustments,
-                            rejection_ground=d.get("rejection_ground") or None,
-                            rejection_reason=_str(d, "rejection_reason"), abnormal_accept=abnormal,
-                            abnormal_reason=_str(d, "abnormal_reason"),
-                            clear_rejection=bool(d.get("clear_rejection", False)))
+    ground = d.get("rejection_ground") or None
+    decision = services.ReviewDecision(
+        adjustments=adjustments,
+        rejection=scoring.Rejection(ground, _str(d, "rejection_reason")) if ground is not None else None,
+        clear_rejection=bool(d.get("clear_rejection", False)),
+        abnormal=scoring.AbnormalDecision(abnormal, _str(d, "abnormal_reason")) if abnormal is not None else None)
+    r = services.review_bid(actor=_user(request), lot=_lot(lot_id), bidder=_int(d, "bidder"), decision=decision)
     return Response({"bidder": r.bidder_id, "adjustments": r.adjustments, "rejection_ground": r.rejection_ground,
                      "abnormal_accept": r.abnormal_accept})
 

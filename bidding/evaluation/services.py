@@ -17,6 +17,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -473,9 +474,18 @@ def _criterion(method: scoring.Method, code: str) -> scoring.Criterion:
         raise Invalid(f"unknown criterion {code!r}", field=code) from None
 
 
-def review_bid(*, actor: User, lot: Lot, bidder: Organisation | int, adjustments: dict[str, int] | None = None,
-               rejection_ground: str | None = None, rejection_reason: str = "",
-               abnormal_accept: bool | None = None, abnormal_reason: str = "", clear_rejection: bool = False) -> BidReview:
+@dataclass(frozen=True)
+class ReviewDecision:
+    """What the committee decides on one bid, each part optional: the declared price adjustments applied
+    (code -> times), an art. 51 rejection (or clearing an earlier one), the decision on an abnormally low
+    price. Each part is checked by its own rule in ``review_bid``."""
+    adjustments: dict[str, int] | None = None
+    rejection: scoring.Rejection | None = None
+    clear_rejection: bool = False
+    abnormal: scoring.AbnormalDecision | None = None
+
+
+def review_bid(*, actor: User, lot: Lot, bidder: Organisation | int, decision: ReviewDecision) -> BidReview:
     """A committee decision on one bid: declared price adjustments, an art. 51 rejection, the decision on
     an abnormally low price.  Each is recorded with its reason."""
     bidder_id = bidder.pk if isinstance(bidder, Organisation) else int(bidder)
@@ -491,35 +501,15 @@ def review_bid(*, actor: User, lot: Lot, bidder: Organisation | int, adjustments
             raise NotFound("no opened bid of that bidder in this lot")
         review = BidReview.objects.select_for_update().filter(evaluation=ev, bidder_id=bidder_id).first() or \
             BidReview(evaluation=ev, bidder_id=bidder_id, updated_at=timezone.now())
-        if adjustments is not None:
-            declared = {a.code for a in method.adjustments}
-            for code, count in adjustments.items():
-                if code not in declared:
-                    raise Invalid(f"adjustment {code!r} was not declared in the tender", field="adjustments")
-                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    raise Invalid(f"adjustment {code!r}: the count must be a whole number ≥ 0", field="adjustments")
-            review.adjustments = {k: v for k, v in sorted(adjustments.items()) if v}
-            try:
-                scoring.evaluated_price(method, scoring.Bid(bidder_id, bids[bidder_id].price_fen,
-                                                            adjustments=review.adjustments))
-            except scoring.ScoringError as exc:
-                raise _scoring_error(exc) from None
-        if rejection_ground is not None:
-            if rejection_ground not in scoring.REJECTION_GROUNDS:
-                raise Invalid(f"{rejection_ground!r} is not a ground of 实施条例 art. 51; allowed: "
-                              + ", ".join(scoring.REJECTION_GROUNDS), field="rejection_ground")
-            if not rejection_reason.strip():
-                raise Invalid("a rejection needs its reason", field="rejection_reason")
-            review.rejection_ground, review.rejection_reason = rejection_ground, rejection_reason.strip()
-        elif clear_rejection:
+        if decision.adjustments is not None:
+            review.adjustments = _checked_adjustments(method, bids[bidder_id], decision.adjustments)
+        if decision.rejection is not None:
+            review.rejection_ground, review.rejection_reason = _checked_rejection(decision.rejection)
+        elif decision.clear_rejection:
             review.rejection_ground, review.rejection_reason = "", ""
-        if abnormal_accept is not None:
-            if not abnormal_reason.strip():
-                raise Invalid("the decision on an abnormally low bid needs its reason", field="abnormal_reason")
-            result = _evaluate(ev, lot, method, strict=False)
-            if bidder_id not in result.flagged:
-                raise Conflict("that bid is not flagged as abnormally low")
-            review.abnormal_accept, review.abnormal_reason = bool(abnormal_accept), abnormal_reason.strip()
+        if decision.abnormal is not None:
+            review.abnormal_accept, review.abnormal_reason = _checked_abnormal(ev, lot, method, bidder_id,
+                                                                               decision.abnormal)
         review.updated_at = timezone.now()
         review.save()
         audit.record(action="evaluation.review", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
@@ -529,6 +519,43 @@ def review_bid(*, actor: User, lot: Lot, bidder: Organisation | int, adjustments
                               "rejection_reason": review.rejection_reason, "abnormal_accept": review.abnormal_accept,
                               "abnormal_reason": review.abnormal_reason})
     return review
+
+
+def _checked_adjustments(method: scoring.Method, bid: scoring.Bid, adjustments: dict[str, int]) -> dict[str, int]:
+    """Only adjustments the tender declared, each a whole count >= 0; the adjusted price must be computable."""
+    declared = {a.code for a in method.adjustments}
+    for code, count in adjustments.items():
+        if code not in declared:
+            raise Invalid(f"adjustment {code!r} was not declared in the tender", field="adjustments")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise Invalid(f"adjustment {code!r}: the count must be a whole number ≥ 0", field="adjustments")
+    kept = {k: v for k, v in sorted(adjustments.items()) if v}
+    try:
+        scoring.evaluated_price(method, scoring.Bid(bid.bidder, bid.price_fen, adjustments=kept))
+    except scoring.ScoringError as exc:
+        raise _scoring_error(exc) from None
+    return kept
+
+
+def _checked_rejection(rejection: scoring.Rejection) -> tuple[str, str]:
+    """A rejection names a ground of art. 51 and gives its reason."""
+    if rejection.ground not in scoring.REJECTION_GROUNDS:
+        raise Invalid(f"{rejection.ground!r} is not a ground of 实施条例 art. 51; allowed: "
+                      + ", ".join(scoring.REJECTION_GROUNDS), field="rejection_ground")
+    if not rejection.reason.strip():
+        raise Invalid("a rejection needs its reason", field="rejection_reason")
+    return rejection.ground, rejection.reason.strip()
+
+
+def _checked_abnormal(ev: Evaluation, lot: Lot, method: scoring.Method, bidder_id: int,
+                      abnormal: scoring.AbnormalDecision) -> tuple[bool, str]:
+    """A decision on an abnormally low price needs its reason and a bid the evaluation flags."""
+    if not abnormal.reason.strip():
+        raise Invalid("the decision on an abnormally low bid needs its reason", field="abnormal_reason")
+    result = _evaluate(ev, lot, method, strict=False)
+    if bidder_id not in result.flagged:
+        raise Conflict("that bid is not flagged as abnormally low")
+    return bool(abnormal.accept), abnormal.reason.strip()
 
 
 def tie_seed(ev: Evaluation) -> bytes | None:

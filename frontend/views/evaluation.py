@@ -62,9 +62,11 @@ def _workspace_post(request, lot: Lot) -> None:
     if p.get("form") == "review":
         ground = p.get("rejection_ground") or None
         abnormal = {"accept": True, "reject": False}.get(p.get("abnormal", ""))
-        services.review_bid(actor=request.user, lot=lot, bidder=int(bidder), rejection_ground=ground,
-                            rejection_reason=p.get("rejection_reason", ""), abnormal_accept=abnormal,
-                            abnormal_reason=p.get("abnormal_reason", ""), clear_rejection=p.get("clear") == "1")
+        decision = services.ReviewDecision(
+            rejection=scoring.Rejection(ground, p.get("rejection_reason", "")) if ground is not None else None,
+            clear_rejection=p.get("clear") == "1",
+            abnormal=scoring.AbnormalDecision(abnormal, p.get("abnormal_reason", "")) if abnormal is not None else None)
+        services.review_bid(actor=request.user, lot=lot, bidder=int(bidder), decision=decision)
         messages.success(request, "decision recorded 评审意见已记录")
         return
     method = services.method_for(lot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import Event
+from bidding.evaluation import scoring
 from bidding.evaluation import services as ev
 from bidding.evaluation.models import Award, Candidate, Evaluation
 from trading.challenges import clocks
@@ -57,6 +58,14 @@ def test_comprehensive_hand_worked_through_services(ew, clock):
     assert [c.bidder_id for c in e.candidates.order_by("rank")] == [orgs[1].pk, orgs[0].pk, orgs[2].pk]
 
 
+def reject(ground: str, reason: str) -> ev.ReviewDecision:
+    return ev.ReviewDecision(rejection=scoring.Rejection(ground, reason))
+
+
+def abnormal(accept: bool, reason: str) -> ev.ReviewDecision:
+    return ev.ReviewDecision(abnormal=scoring.AbnormalDecision(accept, reason))
+
+
 def test_committee_rejection_and_abnormal_low(ew, clock):
     world = ew.world
     orgs = world.bidder_orgs
@@ -68,15 +77,15 @@ def test_committee_rejection_and_abnormal_low(ew, clock):
     before = snapshot(lot)
     unchanged(lot, before, Conflict, lambda: ev.report_evaluation(actor=world.staff, lot=lot), "abnormally low")
     unchanged(lot, before, Invalid, lambda: ev.review_bid(actor=chair, lot=lot, bidder=orgs[0].pk,
-                                                          rejection_ground="looks_odd", rejection_reason="x"), "art. 51")
+                                                          decision=reject("looks_odd", "x")), "art. 51")
     unchanged(lot, before, Invalid, lambda: ev.review_bid(actor=chair, lot=lot, bidder=orgs[0].pk,
-                                                          rejection_ground="collusion_fraud_bribery"), "reason")
+                                                          decision=reject("collusion_fraud_bribery", "")), "reason")
     unchanged(lot, before, Conflict, lambda: ev.review_bid(actor=chair, lot=lot, bidder=orgs[0].pk,
-                                                           abnormal_accept=True, abnormal_reason="ok"), "not flagged")
-    ev.review_bid(actor=chair, lot=lot, bidder=orgs[3].pk, abnormal_accept=False,
-                  abnormal_reason="cannot explain its cost; below cost")
-    ev.review_bid(actor=chair, lot=lot, bidder=orgs[2].pk, rejection_ground="collusion_fraud_bribery",
-                  rejection_reason="documents identical to another bidder's")
+                                                           decision=abnormal(True, "ok")), "not flagged")
+    ev.review_bid(actor=chair, lot=lot, bidder=orgs[3].pk,
+                  decision=abnormal(False, "cannot explain its cost; below cost"))
+    ev.review_bid(actor=chair, lot=lot, bidder=orgs[2].pk,
+                  decision=reject("collusion_fraud_bribery", "documents identical to another bidder's"))
     e = ev.report_evaluation(actor=world.staff, lot=lot)
     assert e.report["excluded"][str(orgs[3].pk)]["ground"] == "below_cost"
     assert e.report["excluded"][str(orgs[2].pk)]["ground"] == "collusion_fraud_bribery"
@@ -120,8 +129,8 @@ def test_upheld_objection_sends_lot_back_to_evaluation(ew, clock):
     assert lot.publicities.get().cancelled
     chair = members(ew, lot)[0]
     pass_all(ew, lot)
-    ev.review_bid(actor=chair, lot=lot, bidder=world.bidder_orgs[1].pk, rejection_ground="unqualified",
-                  rejection_reason="no construction licence")
+    ev.review_bid(actor=chair, lot=lot, bidder=world.bidder_orgs[1].pk,
+                  decision=reject("unqualified", "no construction licence"))
     e = ev.report_evaluation(actor=world.staff, lot=lot)
     assert [c.bidder_id for c in e.candidates.order_by("rank")] == [world.bidder_orgs[2].pk, world.bidder_orgs[0].pk]
     ev.publish_candidates(actor=world.staff, lot=lot)
