@@ -367,7 +367,7 @@ SUNLIGHT_CLOCK_TICKS = [
 
 # Electronic supervision: modules whose CLOCKS list the watched clocks (yellow / red cards); callables
 # (now) -> project ids suspended at that moment (their clocks stop). See supervision/clocks.py.
-SUNLIGHT_WATCHED_CLOCKS = ["supervision.watches.CLOCKS", "trading.challenges.watches.CLOCKS"]
+SUNLIGHT_WATCHED_CLOCKS = ["supervision.watches.CLOCKS", "supervision.case_clocks.CLOCKS"]
 SUNLIGHT_SUSPENDED_PROJECTS: list[str] = ["trading.challenges.selectors.suspended_project_ids"]
 
 # Lifecycle hooks: lot action -> dotted paths called as hook(*, lot, action, actor, now) inside the

@@ -151,7 +151,7 @@ CLOCKS: list[WatchedClock] = [
     WatchedClock("refund", "退还保证金（5个工作日内）", "Deposit refunds within 5 working days",
                  "《政府采购法实施条例》第三十三条、《招标投标法实施条例》第五十七条：合同签订后5日（政府采购为5个工作日）内退还投标保证金",
                  yellow_before=DAY, watches=refunds),
-    # answers to objections, challenges, complaints, disclosure requests: trading.challenges.watches
+    # answers to objections, challenges, complaints, disclosure requests: supervision.case_clocks
     WatchedClock("listing_period", "挂牌期间", "Listing period",
                  "《招标拍卖挂牌出让国有建设用地使用权规定》第十九条、第二十条：挂牌时间不得少于10日，期满按规定确定竞得人或现场竞价",
                  yellow_before=5 * MINUTE, watches=listing_period),

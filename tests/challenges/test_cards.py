@@ -1,5 +1,5 @@
 """The cases' reply clocks in electronic supervision: yellow near the deadline, red past it, none while the
-project is suspended (supervision.services.watch_clocks reads trading.challenges.watches)."""
+project is suspended (supervision.services.watch_clocks reads supervision.case_clocks)."""
 from __future__ import annotations
 
 import datetime as dt

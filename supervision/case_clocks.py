@@ -1,12 +1,14 @@
-"""The cases' reply clocks as watched clocks for electronic supervision (settings.SUNLIGHT_WATCHED_CLOCKS):
-a yellow card near the deadline of an answer, an acceptance or a decision, a red card past it. One watched
-clock per kind of step, each provider reading ``selectors.reply_deadlines`` (one rule, one place)."""
+"""The cases' reply clocks as watched clocks (settings.SUNLIGHT_WATCHED_CLOCKS): a yellow card near the
+deadline of an answer, an acceptance or a decision, a red card past it. The challenges app exposes its running
+clocks (``trading.challenges.selectors.reply_deadlines``: due, basis, period) and knows nothing of supervision;
+supervision registers them here, one watched clock per kind of step (dependencies point one way)."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
 from supervision.clocks import Watch, WatchedClock
+from trading.challenges.selectors import reply_deadlines
 from trading.rules import CHALLENGE_RULES
 
 DAY = dt.timedelta(days=1)
@@ -15,8 +17,6 @@ HOUR = dt.timedelta(hours=1)
 
 def _watches(kinds: set[str], clock: str):
     def provider(now: dt.datetime) -> Iterable[Watch]:
-        from trading.challenges.selectors import reply_deadlines
-
         for row in reply_deadlines(now):
             if row["kind"] in kinds and row["clock"] == clock and row["due_at"] is not None:
                 yield Watch(subject=row["subject"], due=row["due_at"], project_id=row["project"], lot_id=row["lot"],
