@@ -17,7 +17,7 @@ import audit
 from audit.canonical import canonical_bytes
 from supervision import lifecycle
 from supervision.models import Alert, AlertStep, Cursor
-from trading.errors import NotFound
+from trading.errors import Invalid, NotFound
 from trading.permissions import require_role
 from audit import timestamps
 
@@ -97,11 +97,14 @@ def act_on_alert(*, actor: Any, alert: Alert | str, action: str, reason: str = "
             raise NotFound("no such alert")
         step = lifecycle.find(status=row.status, action=action, reason=reason, escalation=escalation)
         source = row.status
+        linked: dict[str, Any] = {}
+        if action == "escalate" and escalation == "suspension":
+            linked = _suspend_for(row, actor=actor, reason=reason.strip())
         event = audit.record(
             action=f"supervision.alert_{action}", subject=_subject(row.key), actor=actor,
             project_id=row.project_id, visibility="supervisors", at=now,
             payload={"key": row.key, "from": source, "to": step.target, "reason": reason.strip(),
-                     "escalation": escalation, "at": iso(now)},
+                     "escalation": escalation, "at": iso(now), **linked},
         )
         row.status = step.target
         row.escalation = escalation
@@ -110,6 +113,22 @@ def act_on_alert(*, actor: Any, alert: Alert | str, action: str, reason: str = "
                                  reason=reason.strip(), escalation=escalation, at=now, event_id=event.pk)
         transaction.on_commit(functools.partial(push, row.pk))
     return row
+
+
+def _suspend_for(alert: Alert, *, actor: Any, reason: str) -> dict[str, Any]:
+    """Escalation to a suspension: the challenges app's one suspension service suspends the project (its
+    own event ``project.suspend`` names the alert); the alert's step names the suspension's event. Inside
+    the caller's transaction: a refusal (another department's project, already suspended, nothing running)
+    leaves the alert as it was."""
+    from trading.challenges.services import suspend_project
+    from trading.models import Project
+
+    if alert.project_id is None:
+        raise Invalid("this alert names no project: there is nothing to suspend; escalate it to an investigation",
+                      field="escalation")
+    project = Project.objects.get(pk=alert.project_id)
+    suspension = suspend_project(actor=actor, project=project, reason=reason, source=f"alert:{alert.ref}")
+    return {"suspension": suspension.pk, "suspension_event": suspension.event_id}
 
 
 # --- live push -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Supervisor console for electronic supervision: live alerts and acting on them. Thin."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -8,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from supervision import lifecycle, selectors, services
 from supervision.models import Alert
-from trading.errors import NotFound
+from trading.errors import DomainError, NotFound
 from trading.permissions import require_role
 
 
@@ -33,16 +34,26 @@ def alert_detail(request, ref: str):
     alert = selectors.visible_alerts(request.user).filter(ref=ref).first()
     if alert is None:
         raise NotFound("no such alert")
+    suspension = None
+    if alert.escalation == "suspension" and alert.project is not None:
+        from trading.challenges.selectors import suspension_of
+
+        suspension = suspension_of(alert.project)
     return render(request, "frontend/supervision/alert.html", {
         "alert": selectors.alert_row(alert), "steps": alert.steps.select_related("actor"),
-        "escalations": lifecycle.ESCALATIONS})
+        "escalations": lifecycle.ESCALATIONS, "suspension": suspension})
 
 
 @login_required
 @require_POST
 def act(request, ref: str):
-    services.act_on_alert(actor=request.user, alert=ref, action=request.POST.get("action", ""),
-                          reason=request.POST.get("reason", ""), escalation=request.POST.get("escalation", ""))
+    try:
+        services.act_on_alert(actor=request.user, alert=ref, action=request.POST.get("action", ""),
+                              reason=request.POST.get("reason", ""), escalation=request.POST.get("escalation", ""))
+    except NotFound:
+        raise
+    except DomainError as exc:  # refused (e.g. the project is already suspended): nothing changed, said why
+        messages.error(request, exc.message)
     return redirect("supervision-alert", ref=ref)
 
 

@@ -556,7 +556,10 @@ def case_by_token(*, number: str, token: str) -> Case:
 
 # --------------------------------------------------------------------------- suspension
 
-def suspend_project(*, actor: User, project: Project, reason: str, case: Case | None = None) -> Suspension:
+def suspend_project(*, actor: User, project: Project, reason: str, case: Case | None = None,
+                    source: str = "") -> Suspension:
+    """The one suspension of a project (complaints, and supervision's alerts escalated to a suspension:
+    ``source`` names what it came from, e.g. ``alert:<ref>``, recorded in the event)."""
     require_role(actor, "supervisor")
     reason = (reason or "").strip()
     _check_text(reason=reason)
@@ -583,7 +586,8 @@ def suspend_project(*, actor: User, project: Project, reason: str, case: Case | 
         event = audit.record(action="project.suspend", subject=f"project:{project.pk}", actor=actor,
                              project_id=project.pk,
                              payload={"project": project.pk, "case": case.number if case else None, "reason": reason,
-                                      "basis": basis, "started_at": iso(now), "limit_at": iso(limit)})
+                                      "basis": basis, "started_at": iso(now), "limit_at": iso(limit),
+                                      **({"source": source[:80]} if source else {})})
         s = Suspension.objects.create(project=project, case=case, reason=reason, basis=basis, started_at=now,
                                       started_by=actor, limit_at=limit, event_id=event.pk)
     return s
