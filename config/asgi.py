@@ -17,7 +17,7 @@ from trading.second_factor import WebsocketSecondFactor  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": BoundedHTTP(django_asgi_app, limit=settings.SUNLIGHT_HTTP_CONCURRENCY),
+        "http": BoundedHTTP(django_asgi_app, limit=settings.SUNLIGHT_HTTP_CONCURRENCY, ws_threads=settings.SUNLIGHT_WS_DB_THREADS),
         # the Origin rule and token authentication for programs: config/ws_auth.py
         "websocket": websocket_guard(AuthMiddlewareStack(WebsocketSecondFactor(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))))),
     }

@@ -112,8 +112,11 @@ TEMPLATES = [
 DATABASE_URL = env_url(
     "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", schemes={"sqlite", "postgres", "postgresql", "pgsql"}
 )
+# Persistent connections (seconds; 0 = closed after each request): safe under ASGI because each process has a
+# fixed pool of threads (config/bounded.py); production keeps them (PgBouncer in front or not).
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 300 if PRODUCTION else 0, minimum=0)
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
 except Exception as exc:  # dj_database_url raises several kinds
     raise ImproperlyConfigured(f"Environment variable DATABASE_URL is malformed: {exc}") from None
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -121,11 +124,18 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 # A PostgreSQL streaming replica for public reads (config/dbrouter.py): anonymous GETs read from it.
 DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", "", schemes={"postgres", "postgresql", "pgsql"})
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=DB_CONN_MAX_AGE)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.dbrouter.PrimaryReplicaRouter"]
-# HTTP requests one ASGI process runs in Django at once (config/bounded.py): its database connections for HTTP.
+# HTTP requests one ASGI process runs in Django at once (config/bounded.py): its threads, and so its database
+# connections, for HTTP; SUNLIGHT_WS_DB_THREADS: the threads of its websockets' database work (auction rooms).
 SUNLIGHT_HTTP_CONCURRENCY = env_int("SUNLIGHT_HTTP_CONCURRENCY", 8, minimum=1)
+SUNLIGHT_WS_DB_THREADS = env_int("SUNLIGHT_WS_DB_THREADS", 4, minimum=1)
+# Each PostgreSQL connection is named "<this>:<pid>" in pg_stat_activity (config/pgbackend): web, worker, beat, …
+SUNLIGHT_DB_APPLICATION_NAME = env_str("SUNLIGHT_DB_APPLICATION_NAME", "sunlight")
+for _alias in DATABASES.values():
+    if _alias["ENGINE"] == "django.db.backends.postgresql":
+        _alias["ENGINE"] = "config.pgbackend"
 # Behind PgBouncer in transaction pooling mode a server-side cursor cannot outlive its transaction.
 if env_bool("DB_PGBOUNCER", False):
     for _alias in DATABASES.values():
