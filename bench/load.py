@@ -170,6 +170,11 @@ def start_web(env: dict, workers: int) -> tuple[subprocess.Popen, int]:
     return start_server(env, port, workers=workers), port
 
 
+def pid_of(server) -> int:
+    assert server.proc is not None, "the server is not running"
+    return server.proc.pid
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -307,7 +312,7 @@ def main() -> None:
 
         if args.only in (None, "c"):
             log("(c) 50 then 200 concurrent mixed clients, one node (2 processes)", loadavg())
-            mix = [("/", {}), ("/api/notices/?limit=25", {}), ("/api/projects/?limit=25", {})]
+            mix: list[tuple[str, dict]] = [("/", {}), ("/api/notices/?limit=25", {}), ("/api/projects/?limit=25", {})]
             for c in cookies[:4]:
                 mix += [("/me/", {"Cookie": c}), ("/api/notices/?limit=25", {"Cookie": c})]
             proc, port = start_web(web_env, workers=2)
@@ -351,7 +356,7 @@ def main() -> None:
             try:
                 layout = [(one.ws_url(a.pk), [(one.ws_url(a.pk), c) for c in cookies]) for a in rooms]
                 log(f"   one process, {rate} bids/s per auction", loadavg())
-                runs_b["one_1.0"] = dict(many_rooms(layout, pid=one.proc.pid, origin=one.origin, watchers=watchers,
+                runs_b["one_1.0"] = dict(many_rooms(layout, pid=pid_of(one), origin=one.origin, watchers=watchers,
                                                     rate=rate, seconds=fan_seconds, inc=inc, processes=2),
                                          load=loadavg())
                 log("   ", runs_b["one_1.0"])
@@ -364,7 +369,7 @@ def main() -> None:
                           for i, a in enumerate(rooms)]
                 for m in multiples:
                     log(f"   two processes, {m} × {rate} bids/s per auction", loadavg())
-                    runs_b[f"two_{m}"] = dict(many_rooms(layout, pid=pair[0].proc.pid, origin=pair[0].origin,
+                    runs_b[f"two_{m}"] = dict(many_rooms(layout, pid=pid_of(pair[0]), origin=pair[0].origin,
                                                          watchers=watchers, rate=rate * m, seconds=fan_seconds,
                                                          inc=inc, processes=2), load=loadavg())
                     log("   ", runs_b[f"two_{m}"])

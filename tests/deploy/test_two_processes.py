@@ -33,6 +33,10 @@ def servers(transactional_db):
             server.kill()  # by the process group of its PID; a test server needs no graceful stop
 
 
+def _open(room: Room) -> bool:
+    return getattr(room.ws, "state", None) is websockets.State.OPEN
+
+
 async def _failover(room: Room, survivor: Server, deadline_s: float = 60) -> None:
     """The client's connection died with its server: reconnect to the survivor with the last seq seen
     (retrying while the handshake fails: polling a server, not waiting for business time)."""
@@ -80,12 +84,12 @@ def test_two_processes_share_one_auction_and_killing_one_loses_nothing(servers):
     async def bidder(room: Room) -> None:
         floor = 0  # the minimum the last refusal named (the client's state may not show it yet)
         while room.last_seq < target:
-            state = room.state
+            state = room.state or {}
             if state["leader"] == room.number:  # wait to be outbid; its server may die meanwhile
                 try:
                     await room.wait_for(lambda r: r.state["leader"] != r.number or r.last_seq >= target, timeout=5)
                 except TimeoutError:
-                    if room.ws.state is not websockets.State.OPEN:
+                    if not _open(room):
                         await _failover(room, b)
                 continue
             ref, amount = uuid.uuid4().hex, max(state["minimum_fen"], floor)
@@ -97,7 +101,7 @@ def test_two_processes_share_one_auction_and_killing_one_loses_nothing(servers):
                     sent[ref]["answer"] = answer = await room.answer(ref, timeout=5)
                     floor = max(floor, answer.get("minimum_fen") or 0)
                 except (TimeoutError, websockets.ConnectionClosed):
-                    if room.ws.state is not websockets.State.OPEN:  # its server is gone: to the survivor
+                    if not _open(room):  # its server is gone: to the survivor
                         await _failover(room, b)
 
     async def scenario():
