@@ -232,7 +232,8 @@ def main() -> None:
     multiples = [1.0, 1.7] if q else [1.0, 1.7, 2.0, 2.5]
     mix_seconds = 5 if q else 12
 
-    db_url = fresh_database(DB_NAME)
+    db_url = fresh_database(DB_NAME)  # + BENCH_DB_SUFFIX
+    db_name = urlparse(db_url).path.lstrip("/")
     os.environ["BENCH_DATABASE_URL"] = db_url  # bench/auction.py (imported below) reads its database from here
     os.environ["DATABASE_URL"] = db_url
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -280,12 +281,12 @@ def main() -> None:
             log("starting the streaming replica (pg_basebackup)…", loadavg())
             replica = Replica(primary_host=db.hostname or "127.0.0.1", primary_port=db.port or 5432,
                               user=db.username or "postgres").start()
-            replica.caught_up(DB_NAME)
+            replica.caught_up(db_name)
         web_env = dict(os.environ, DATABASE_URL=db_url, DJANGO_SETTINGS_MODULE="bench.settings_bench", DEBUG="0",
                        LOG_LEVEL="ERROR", SUNLIGHT_PORTAL_CACHE_SECONDS="0", DB_CONN_MAX_AGE="300",
                        SUNLIGHT_DB_APPLICATION_NAME="bench-web", SUNLIGHT_RUN_CLOCK_IN_PROCESS="0")
         if replica is not None:
-            web_env["DATABASE_REPLICA_URL"] = replica.url(DB_NAME)
+            web_env["DATABASE_REPLICA_URL"] = replica.url(db_name)
         connection.close()
 
         if args.only in (None, "a"):
@@ -320,7 +321,7 @@ def main() -> None:
                 http_load(port, mix, clients=8, seconds=2)  # warm-up: both processes, their slots
                 runs = {}
                 for clients in (50, 200):
-                    with ConnectionSampler([db_url] + ([replica.url(DB_NAME)] if replica else []), DB_NAME,
+                    with ConnectionSampler([db_url] + ([replica.url(db_name)] if replica else []), db_name,
                                            "bench-web") as sampler:
                         runs[clients] = http_load(port, mix, clients=clients, seconds=mix_seconds, ramp=2 * ramp)
                     runs[clients]["peak_connections"] = dict(sampler.peak)
