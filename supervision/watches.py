@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from supervision.clocks import Watch, WatchedClock
+from trading.rules import rule_for
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -91,6 +92,17 @@ def contract(now: dt.datetime) -> Iterable[Watch]:
                     started=aw.awarded_at, detail={"awarded_at": aw.awarded_at.isoformat()})
 
 
+def sale_contract(now: dt.datetime) -> Iterable[Watch]:
+    """Auctions and listings: the contract within the period the transaction confirmation (成交确认书) fixed."""
+    from bidding.auction.models import Confirmation
+
+    for conf in Confirmation.objects.filter(lot__status="awarded").select_related("lot"):
+        yield Watch(subject=f"lot:{conf.lot_id}", due=conf.contract_due, project_id=conf.lot.project_id,
+                    lot_id=conf.lot_id, started=conf.issued_at,
+                    detail={"confirmation": conf.sha256, "contract_due": conf.contract_due.isoformat(),
+                            "basis": conf.lot.rule.basis.get("sale_contract", "")})
+
+
 def refunds(now: dt.datetime) -> Iterable[Watch]:
     from deposits.models import RefundOrder
 
@@ -148,6 +160,9 @@ CLOCKS: list[WatchedClock] = [
     WatchedClock("contract", "订立合同（30日内）", "Contract within 30 days",
                  f"{_TB}第四十六条：自中标通知书发出之日起三十日内订立书面合同",
                  yellow_before=5 * DAY, watches=contract),
+    WatchedClock("sale_contract", "出让/交易合同按成交确认书约定的时间签订", "Sale contract by the confirmation's date",
+                 rule_for("land", "auction").basis["sale_contract"],
+                 yellow_before=2 * DAY, watches=sale_contract),
     WatchedClock("refund", "退还保证金（5个工作日内）", "Deposit refunds within 5 working days",
                  "《政府采购法实施条例》第三十三条、《招标投标法实施条例》第五十七条：合同签订后5日（政府采购为5个工作日）内退还投标保证金",
                  yellow_before=DAY, watches=refunds),

@@ -169,3 +169,23 @@ def _escape(text: str) -> str:
     from django.utils.html import escape
 
     return escape(text)
+
+
+def document_hashes(value: Any, *, field: str = "documents", required: bool = False) -> list[dict[str, str]]:
+    """A list of signed documents as ``[{name, sha256}]`` (the contract documents staff record: the file stays with
+    the parties, its SHA-256 goes into the log). Refused with ``Invalid`` naming ``field``."""
+    from trading.errors import Invalid
+
+    if value in (None, "") and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(d, dict) for d in value):
+        raise Invalid(f"{field} must be a list of {{name, sha256}}", field=field)
+    docs = []
+    for d in value:
+        name, digest = str(d.get("name", "")).strip(), str(d.get("sha256", "")).strip().lower()
+        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise Invalid("each contract document needs a name and its SHA-256 (64 hex digits)", field=field)
+        docs.append({"name": check_text(name, field=field), "sha256": digest})
+    if required and not docs:
+        raise Invalid("the signed contract's document (its name and SHA-256) is required", field=field)
+    return docs

@@ -150,6 +150,42 @@ def _brief(a) -> dict:
 _money = format_fen
 
 
+class SaleContractInSerializer(serializers.Serializer):
+    signed_on = serializers.DateField(help_text="the date the contract was signed, e.g. 2026-04-01")
+    amount = MoneyField(help_text='the contract amount: the confirmed price, decimal yuan string')
+    documents = serializers.ListField(child=serializers.DictField(), min_length=1,
+                                      help_text="[{name, sha256}] of the signed contract documents")
+
+
+class DocumentHashSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    sha256 = serializers.CharField(help_text="64 hex digits")
+
+
+class SaleContractSerializer(serializers.Serializer):
+    signed_on = serializers.DateField()
+    amount = serializers.CharField(help_text='decimal yuan, e.g. "1234.56"')
+    documents = DocumentHashSerializer(many=True)
+    recorded_at = serializers.DateTimeField()
+    notice = serializers.CharField(help_text="the contract notice's number")
+
+
+class ConfirmationSerializer(serializers.Serializer):
+    """成交确认书: the document as the centre signed it (its SHA-256 is committed by an audit event)."""
+
+    auction = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    winner = serializers.CharField(help_text="the winner's name (public with the result)")
+    number = serializers.CharField(help_text="the winner's bidder number (竞买号)")
+    price = serializers.CharField(help_text='decimal yuan, e.g. "1234.56"')
+    issued_at = serializers.DateTimeField()
+    contract_due = serializers.DateTimeField(help_text="the contract is signed by then (24:00 Beijing of the last day)")
+    sha256 = serializers.CharField(help_text="SHA-256 of the document's canonical JSON (audit event auction.confirmation)")
+    notice = serializers.CharField(help_text="the confirmation notice's number")
+    document = serializers.DictField(help_text="the confirmation's content, exactly as hashed")
+    contract = SaleContractSerializer(allow_null=True)
+
+
 class AuctionList(APIView):
     @extend_schema(operation_id="auctions_list", responses={200: AuctionBriefSerializer(many=True)},
                    summary="Auctions and listings (public)")
@@ -249,6 +285,37 @@ class Resume(APIView):
         return Response(services.public_state(auction))
 
 
+class ConfirmationView(APIView):
+    @extend_schema(operation_id="auctions_confirmation_retrieve", responses={200: ConfirmationSerializer, **ERRORS},
+                   summary="The transaction confirmation (成交确认书) of a dealt auction, with its contract once "
+                           "recorded (public with the result)")
+    def get(self, request, auction_id: int):
+        auction = selectors.get_auction(auction_id)
+        return Response(selectors.confirmation_json(selectors.confirmation_of(auction)))
+
+    @extend_schema(operation_id="auctions_confirmation_issue", request=None,
+                   responses={201: ConfirmationSerializer, **ERRORS},
+                   summary="Issue the transaction confirmation (成交确认书) of an awarded lot (staff of its centre, "
+                           "once): generated from the auction record, its SHA-256 committed in the audit log")
+    def post(self, request, auction_id: int):
+        require_login(request.user)
+        conf = services.issue_confirmation(actor=request.user, auction=auction_id)
+        return Response(selectors.confirmation_json(conf), status=status.HTTP_201_CREATED)
+
+
+class SaleContractView(APIView):
+    @extend_schema(operation_id="auctions_contract", request=SaleContractInSerializer,
+                   responses={201: ConfirmationSerializer, **ERRORS},
+                   summary="Record the signed contract of a confirmed deal (staff of its centre) within the period "
+                           "the confirmation fixed; the lot becomes contracted")
+    def post(self, request, auction_id: int):
+        require_login(request.user)
+        d = _valid(SaleContractInSerializer, request.data)
+        contract = services.record_sale_contract(actor=request.user, auction=auction_id, signed_on=d["signed_on"],
+                                                 amount_fen=d["amount"], documents=d["documents"])
+        return Response(selectors.confirmation_json(contract.confirmation), status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
     path("", AuctionList.as_view(), name="auction-list"),
     path("<int:auction_id>/", AuctionDetail.as_view(), name="auction-detail"),
@@ -257,4 +324,6 @@ urlpatterns = [
     path("<int:auction_id>/continue/", RequestLive.as_view(), name="auction-continue"),
     path("<int:auction_id>/pause/", Pause.as_view(), name="auction-pause"),
     path("<int:auction_id>/resume/", Resume.as_view(), name="auction-resume"),
+    path("<int:auction_id>/confirmation/", ConfirmationView.as_view(), name="auction-confirmation"),
+    path("<int:auction_id>/contract/", SaleContractView.as_view(), name="auction-contract"),
 ]

@@ -184,3 +184,47 @@ class AuctionBid(models.Model):
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="auction_bid_amount_positive"),
             models.CheckConstraint(condition=Q(kind__in=["bid", "posted"]), name="auction_bid_kind_valid"),
         ]
+
+
+class Confirmation(models.Model):
+    """成交确认书: the transaction confirmation of a dealt auction or listing, generated from the auction record
+    (winner, price, lot, time, the rule's basis, the date by which the contract is signed). ``document`` is the
+    canonical text the centre signs: its SHA-256 is committed by the ``auction.confirmation`` audit event."""
+
+    auction = models.OneToOneField(Auction, on_delete=models.PROTECT, related_name="confirmation")
+    lot = models.OneToOneField("trading.Lot", on_delete=models.PROTECT, related_name="confirmation")
+    winner = models.ForeignKey("trading.Organisation", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(max_length=12, help_text="the winner's bidder number (竞买号)")
+    price_fen = models.BigIntegerField()
+    closed_at = models.DateTimeField(help_text="成交时间: the auction's close")
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    contract_due = models.DateTimeField(help_text="the contract is signed by then (24:00 Beijing of the last day)")
+    document = models.JSONField(help_text="the confirmation's content, exactly as hashed")
+    sha256 = models.CharField(max_length=64)
+    notice = models.ForeignKey("trading.Notice", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(price_fen__gt=0), name="auction_confirmation_price_positive"),
+            models.CheckConstraint(condition=Q(contract_due__gt=F("issued_at")), name="auction_confirmation_window"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="auction_confirmation_sha256"),
+        ]
+
+
+class SaleContract(models.Model):
+    """The signed contract (出让合同 / 产权交易合同) of an auction or listing lot, recorded by the centre's staff."""
+
+    confirmation = models.OneToOneField(Confirmation, on_delete=models.PROTECT, related_name="contract")
+    lot = models.OneToOneField("trading.Lot", on_delete=models.PROTECT, related_name="sale_contract")
+    signed_on = models.DateField()
+    amount_fen = models.BigIntegerField()
+    documents = models.JSONField(help_text="[{name, sha256}] of the signed contract documents")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+    notice = models.ForeignKey("trading.Notice", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="auction_contract_amount_positive"),
+        ]

@@ -32,6 +32,7 @@ def _schedule(state: dict, ev: Ev) -> None:
         "phase": "scheduled", "start_at": _t(p["start_at"]), "end_at": _t(p["end_at"]), "price_fen": 0,
         "leader": None, "bid_count": 0, "last_seq": 0, "continuing": [], "pause_reason": "",
         "outcome": None, "outcome_reason": "", "reserve_fen": None, "winner_organisation": None, "bids": [],
+        "confirmation": None, "contract": None,
     })
 
 
@@ -110,6 +111,23 @@ def _closed(state: dict, ev: Ev) -> None:
     a["reserve_fen"] = p["reserve_fen"]
     a["winner_organisation"] = p.get("winner_organisation")
     _seq(a, p)
+
+
+@on("auction.confirmation")
+def _confirmation(state: dict, ev: Ev) -> None:
+    p = ev.payload
+    a = _auction(state, p["auction"])
+    a["confirmation"] = {"sha256": p["sha256"], "winner_organisation": p["winner_organisation"],
+                         "number": p["number"], "price_fen": p["price_fen"], "issued_at": _t(p["issued_at"]),
+                         "contract_due": _t(p["contract_due"])}
+
+
+@on("auction.contract")
+def _contract(state: dict, ev: Ev) -> None:
+    p = ev.payload
+    a = _auction(state, p["auction"])
+    a["contract"] = {"signed_on": p["signed_on"], "amount_fen": p["amount_fen"], "documents": p["documents"],
+                     "recorded_at": _t(p["recorded_at"])}
 
 
 # Sealed or secret until the result, not replayed here: who holds which bidder number, the reserve.

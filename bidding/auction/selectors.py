@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bidding.auction import engine as E
-from bidding.auction.models import Auction, AuctionEvent, BidderNumber
+from bidding.auction.models import Auction, AuctionEvent, BidderNumber, Confirmation, SaleContract
 from bidding.auction.services import public_state
 from trading.errors import NotFound
 
@@ -102,7 +102,42 @@ def live_auction_state(project, now=None) -> dict:
             "winner_organisation": winner_org,
             "bids": [[b.seq, b.bidder.number, b.amount_fen]
                      for b in AuctionBid.objects.filter(auction=a).select_related("bidder").order_by("seq")],
+            "confirmation": None, "contract": None,
         }
+        conf = Confirmation.objects.filter(auction=a).first()
+        if conf is not None:
+            out[str(a.pk)]["confirmation"] = {
+                "sha256": conf.sha256, "winner_organisation": conf.winner_id, "number": conf.number,
+                "price_fen": conf.price_fen, "issued_at": iso(conf.issued_at), "contract_due": iso(conf.contract_due)}
+            contract = SaleContract.objects.filter(confirmation=conf).first()
+            if contract is not None:
+                out[str(a.pk)]["contract"] = {
+                    "signed_on": contract.signed_on.isoformat(), "amount_fen": contract.amount_fen,
+                    "documents": contract.documents, "recorded_at": iso(contract.recorded_at)}
         if a.phase == E.PHASE_PAUSED:
             out[str(a.pk)]["paused_phase"] = a.paused_phase
     return {"auctions": out} if out else None
+
+
+def confirmation_of(auction: Auction) -> Confirmation:
+    """The transaction confirmation of an auction. It exists only once the lot is awarded and is published with
+    the result (成交公示: the law makes the deal public), so the winner, staff, supervisors and the public read
+    the same document; before it is issued every caller gets the same 404."""
+    conf = Confirmation.objects.select_related("winner", "notice").filter(auction=auction).first()
+    if conf is None:
+        raise NotFound("no transaction confirmation (成交确认书) has been issued for this auction")
+    return conf
+
+
+def confirmation_json(conf: Confirmation) -> dict[str, Any]:
+    from trading.money import format_fen
+
+    contract = SaleContract.objects.filter(confirmation=conf).select_related("notice").first()
+    return {
+        "auction": conf.auction_id, "lot": conf.lot_id, "winner": conf.winner.name, "number": conf.number,
+        "price": format_fen(conf.price_fen), "issued_at": conf.issued_at, "contract_due": conf.contract_due,
+        "sha256": conf.sha256, "notice": conf.notice.number, "document": conf.document,
+        "contract": None if contract is None else {
+            "signed_on": contract.signed_on.isoformat(), "amount": format_fen(contract.amount_fen),
+            "documents": contract.documents, "recorded_at": contract.recorded_at, "notice": contract.notice.number},
+    }

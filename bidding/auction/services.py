@@ -25,7 +25,7 @@ import audit
 from audit import services as audit_services
 from audit import sql
 from bidding.auction import engine as E
-from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber
+from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber, Confirmation, SaleContract
 from trading.errors import Conflict, DomainError, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
@@ -842,3 +842,121 @@ def tick(now: dt.datetime | None = None) -> int:
         except DomainError as exc:
             log.warning("auction %s could not advance: %s", auction_id, exc)
     return fired
+
+
+# ---------------------------------------------------------------------------------------------
+# after the deal: the transaction confirmation (成交确认书) and the contract
+# ---------------------------------------------------------------------------------------------
+
+def _locked_sale_lot(auction: Auction | int) -> tuple[Auction, Lot]:
+    """The auction and its lot, the lot row locked (every lifecycle step of the lot takes this lock)."""
+    auction_id = getattr(auction, "pk", auction)
+    try:
+        lot_id = Auction.objects.values_list("lot_id", flat=True).get(pk=auction_id)
+    except (Auction.DoesNotExist, ValueError, TypeError):
+        raise NotFound("no such auction") from None
+    lot = Lot.objects.select_for_update().select_related("project", "project__owner", "project__centre").get(pk=lot_id)
+    return Auction.objects.get(pk=auction_id), lot
+
+
+def issue_confirmation(*, actor: User, auction: Auction | int) -> Confirmation:
+    """Issue the transaction confirmation (成交确认书) of a dealt auction or listing: a document generated from the
+    auction record, signed by the centre by committing its SHA-256 in the ``auction.confirmation`` audit event and
+    published with the result (成交公示). It fixes the date by which the contract is signed (the rules table's
+    ``sale_contract_working_days``, ending 24:00 Beijing time of the last day). Staff of the lot's centre, once."""
+    from bidding.auction import confirmation as C
+    from trading.challenges.clocks import end_of, local_day
+    from trading.services import publish_notice
+    from trading.workdays import add_working_days
+
+    with transaction.atomic():
+        auction, lot = _locked_sale_lot(auction)
+        require_staff_of(actor, lot.project)
+        if Confirmation.objects.filter(auction=auction).exists():
+            raise Conflict("the transaction confirmation (成交确认书) of this lot is already issued")
+        if lot.status != "awarded" or auction.outcome != E.OUTCOME_DEAL:
+            raise Conflict(f"a transaction confirmation is issued for an awarded lot after a deal (lot is {lot.status})")
+        winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=auction.leader)
+        now = timezone.now()
+        rule = lot.rule
+        due_day = add_working_days(local_day(now), rule.sale_contract_working_days)
+        project = lot.project
+        doc = C.document(
+            project={"code": project.code, "title": project.title}, lot={"number": lot.number, "title": lot.title},
+            transferor=project.owner.name, centre=project.centre.name,
+            winner={"name": winner.organisation.name, "credit_code": winner.organisation.credit_code,
+                    "number": winner.number},
+            price_fen=auction.price_fen, price=format_fen(auction.price_fen),
+            closed_at=_iso(auction.end_at), issued_at=_iso(now), contract_due_on=due_day.isoformat(),
+            security_converted_fen=lot.security_fen, security_converted=format_fen(lot.security_fen),
+            basis={k: rule.basis.get(k, "") for k in ("confirmation", "sale_contract", "sale_deposits", "result_publicity")},
+        )
+        digest = C.digest(doc)
+        notice = publish_notice(
+            actor=actor, project=project, kind="result", lot=lot,
+            title=f"{project.title} 第{lot.number}标的 成交确认书", body=C.body(doc, digest),
+            data={"auction": auction.pk, "confirmation_sha256": digest, "winner_organisation": winner.organisation_id,
+                  "price_fen": auction.price_fen, "contract_due_on": due_day.isoformat()})
+        conf = Confirmation.objects.create(
+            auction=auction, lot=lot, winner=winner.organisation, number=winner.number, price_fen=auction.price_fen,
+            closed_at=auction.end_at, issued_at=now, issued_by=actor, contract_due=end_of(due_day), document=doc,
+            sha256=digest, notice=notice)
+        audit.record(action="auction.confirmation", subject=f"auction:{auction.pk}", actor=actor,
+                     project_id=lot.project_id, at=now,
+                     payload={"auction": auction.pk, "lot": lot.pk, "confirmation": conf.pk, "sha256": digest,
+                              "winner_organisation": winner.organisation_id, "number": winner.number,
+                              "price_fen": auction.price_fen, "issued_at": _iso(now),
+                              "contract_due": _iso(conf.contract_due), "notice": notice.number})
+    return conf
+
+
+def record_sale_contract(*, actor: User, auction: Auction | int, signed_on: dt.date, amount_fen: int,
+                         documents: list[dict] | None = None) -> SaleContract:
+    """Record the signed contract (出让合同 / 产权交易合同) of a confirmed deal: the date, the amount (the
+    confirmation's price) and the signed document's SHA-256, within the period the confirmation fixed. The lot
+    moves ``awarded → contracted`` through the one lifecycle; the clock completes it once the deposits are settled
+    (the winner's kept toward the price at the result, the others refunded)."""
+    from trading.inputs import document_hashes
+    from trading.services import publish_notice, transition_lot
+
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+        raise Invalid("the contract amount must be positive", field="amount")
+    docs = document_hashes(documents, field="documents", required=True)
+    with transaction.atomic():
+        auction, lot = _locked_sale_lot(auction)
+        require_staff_of(actor, lot.project)
+        if lot.status != "awarded":
+            raise Conflict(f"a contract is recorded for an awarded lot (lot is {lot.status})")
+        conf = Confirmation.objects.filter(auction=auction).select_related("winner").first()
+        if conf is None:
+            raise Conflict("issue the transaction confirmation (成交确认书) before recording the contract")
+        if SaleContract.objects.filter(confirmation=conf).exists():
+            raise Conflict("the contract of this lot is already recorded")
+        now = timezone.now()
+        if now > conf.contract_due:
+            raise Conflict(f"the period to sign the contract ended {_iso(conf.contract_due)} "
+                           f"({lot.rule.basis.get('sale_contract', '')}); the deal is now for the supervisors and the "
+                           "deposit rules (forfeit), not for a contract")
+        if signed_on < timezone.localdate(conf.issued_at) or signed_on > timezone.localdate(now):
+            raise Invalid("the signing date must be between the confirmation and today", field="signed_on")
+        if amount_fen != conf.price_fen:
+            raise Invalid(f"the contract price must be the confirmed price {format_fen(conf.price_fen)} "
+                          "(成交确认书对出让人和竞得人具有法律效力)", field="amount")
+        notice = publish_notice(
+            actor=actor, project=lot.project, kind="result", lot=lot,
+            title=f"{lot.project.title} 第{lot.number}标的 合同签订公告",
+            body=f"竞得人：{conf.winner.name}；合同金额：{format_fen(amount_fen)} 元；签订日期：{signed_on.isoformat()}；"
+                 f"成交确认书 SHA-256：{conf.sha256}。",
+            data={"auction": auction.pk, "sale_contract": True, "winner_organisation": conf.winner_id,
+                  "amount_fen": amount_fen, "signed_on": signed_on.isoformat(), "documents": docs,
+                  "confirmation_sha256": conf.sha256})
+        contract = SaleContract.objects.create(confirmation=conf, lot=lot, signed_on=signed_on, amount_fen=amount_fen,
+                                               documents=docs, recorded_by=actor, recorded_at=now, notice=notice)
+        audit.record(action="auction.contract", subject=f"auction:{auction.pk}", actor=actor, project_id=lot.project_id,
+                     at=now, payload={"auction": auction.pk, "lot": lot.pk, "contract": contract.pk,
+                                      "confirmation": conf.pk, "signed_on": signed_on.isoformat(),
+                                      "amount_fen": amount_fen, "documents": docs, "recorded_at": _iso(now),
+                                      "notice": notice.number})
+        # the contract hook (deposits.hooks.on_contract) settles a winner's security still held
+        transition_lot(lot=lot, action="sign_contract", actor=actor, payload={"sale_contract": contract.pk})
+    return contract

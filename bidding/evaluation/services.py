@@ -31,6 +31,7 @@ from bidding.evaluation.models import (
 )
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, Organisation, User
+from trading.inputs import document_hashes
 from trading.money import format_fen
 from trading.permissions import require_role, require_staff_of, role_of
 from audit import timestamps
@@ -1015,12 +1016,7 @@ def record_contract(*, actor: User, lot: Lot, signed_on: dt.date, amount_fen: in
         raise Invalid("deposit_mode must be refund or convert", field="deposit_mode")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
         raise Invalid("the contract amount must be positive", field="amount")
-    docs = []
-    for d in documents or []:
-        name, digest = str(d.get("name", "")).strip(), str(d.get("sha256", "")).strip().lower()
-        if not name or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise Invalid("each contract document needs a name and its SHA-256 (64 hex digits)", field="documents")
-        docs.append({"name": name, "sha256": digest})
+    docs = document_hashes(documents or [], field="documents")
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status != "awarded":

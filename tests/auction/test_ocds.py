@@ -26,7 +26,7 @@ def test_a_dealt_auction_exports_its_award_and_a_failed_one_none(world, clock):
     package = ocds.release_package(dealt.lot.project)
     validate(package)
     result = package["releases"][-1]
-    assert result["tag"] == ["awardUpdate"]
+    assert result["tag"] == ["award"]
     (award,) = result["awards"]
     price = dealt.starting_price_fen + dealt.increment_fen
     assert award["status"] == "active" and award["value"] == ocds.value(price)
