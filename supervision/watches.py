@@ -72,7 +72,7 @@ def publicity_start(now: dt.datetime) -> Iterable[Watch]:
         lot = ev.lot
         yield Watch(subject=f"lot:{lot.pk}", due=ev.reported_at + lot.rule.publicity_within_days * DAY,
                     project_id=lot.project_id, lot_id=lot.pk, started=ev.reported_at,
-                    detail={"reported_at": ev.reported_at.isoformat()})
+                    detail={"reported_at": ev.reported_at.isoformat() if ev.reported_at else ""})
 
 
 def award(now: dt.datetime) -> Iterable[Watch]:

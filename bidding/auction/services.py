@@ -850,7 +850,7 @@ def tick(now: dt.datetime | None = None) -> int:
 
 def _locked_sale_lot(auction: Auction | int) -> tuple[Auction, Lot]:
     """The auction and its lot, the lot row locked (every lifecycle step of the lot takes this lock)."""
-    auction_id = getattr(auction, "pk", auction)
+    auction_id = auction.pk if isinstance(auction, Auction) else auction
     try:
         lot_id = Auction.objects.values_list("lot_id", flat=True).get(pk=auction_id)
     except (Auction.DoesNotExist, ValueError, TypeError):
