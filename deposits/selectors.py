@@ -102,6 +102,15 @@ def require_lot_view(user, lot: Lot) -> None:
         raise Forbidden("sealed until the bid deadline: nobody can see who paid or how many paid before it")
 
 
+def can_view_lot(user, lot: Lot) -> bool:
+    """Whether ``require_lot_view`` lets the user see the lot's deposits now (pages link only then)."""
+    try:
+        require_lot_view(user, lot)
+    except Forbidden:
+        return False
+    return True
+
+
 @dataclass
 class LotOverview:
     lot: Lot

@@ -116,7 +116,11 @@ def safe_next(request) -> str:
     # url_has_allowed_host_and_scheme also refuses "/\\evil.example", which browsers read as "//evil.example"
     safe = nxt.startswith("/") and url_has_allowed_host_and_scheme(
         nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-    return nxt if safe else "/"
+    if safe:
+        return nxt
+    from frontend.homes import home_url
+
+    return home_url(request.user)  # no (safe) next: the role's own home
 
 
 @require_POST

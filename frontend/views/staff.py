@@ -7,20 +7,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from deposits.selectors import can_view_lot
 from frontend.forms import AmendmentForm, DocumentForm, LotFormSet, ProjectForm, ReasonForm, apply_domain_error
 from trading import selectors, services
 from trading.errors import DomainError, Invalid
 from trading.models import Notice, Project
 from trading.permissions import require_role, require_staff_of
+from frontend.homes import staff_dashboard
+from frontend.lists import list_page, project_filters
 
 
 @login_required
 def home(request):
+    """The staff home: today's and this week's work of the centre, then its projects (search, filters, pages)."""
     require_role(request.user, "staff")
-    projects = Project.objects.filter(centre_id=request.user.organisation_id).prefetch_related("lots")
+    projects = Project.objects.filter(centre_id=request.user.organisation_id).prefetch_related("lots").order_by("-created_at", "-id")
+    lst = list_page(request, projects, search=("code", "title"), filters=project_filters())
     return render(request, "frontend/staff/home.html", {
-        "projects": [(p, selectors.project_status(p)) for p in projects[:200]],
-    })
+        "lst": lst, "projects": [(p, selectors.project_status(p)) for p in lst.page], **staff_dashboard(request.user),
+    }, status=lst.status)
 
 
 @login_required
@@ -64,8 +69,9 @@ def project_new(request):
 def project_manage(request, code):
     project = get_object_or_404(Project, code=code)
     require_staff_of(request.user, project)
+    lots = list(project.lots.order_by("number"))
     return render(request, "frontend/staff/project.html", {
-        "project": project, "lots": project.lots.order_by("number"), "status": selectors.project_status(project),
+        "project": project, "lots": lots, "deposit_views": {lot.pk for lot in lots if can_view_lot(request.user, lot)}, "status": selectors.project_status(project),
         "notices": project.notices.order_by("published_at", "id"), "amend_form": AmendmentForm(),
         "doc_form": DocumentForm(), "reason_form": ReasonForm(),
     })

@@ -26,7 +26,7 @@ def login(client, username, password, **extra):
 def test_good_login_and_safe_redirects(world, client):
     bidder = world.bidders[0].username
     response = login(client, bidder, PASSWORD)
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/me/"  # the bidder's own home
     assert client.get("/me/").status_code == 200
     client.post("/logout/")
     response = client.post("/login/?next=/me/", {"username": bidder, "password": PASSWORD})
@@ -34,11 +34,11 @@ def test_good_login_and_safe_redirects(world, client):
     client.post("/logout/")
     for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example/", "/%5Cevil.example/", "\\\\evil.example"):
         response = client.post(f"/login/?next={evil}", {"username": bidder, "password": PASSWORD})
-        assert response["Location"] == "/"
+        assert response["Location"] == "/me/"
         client.post("/logout/")
         # staff go through the second step, which keeps the same rule for where it goes next
         response = client.post(f"/login/?next={evil}", {"username": world.staff.username, "password": PASSWORD})
-        assert response["Location"] == "/login/verify/?next=%2F"
+        assert response["Location"] == "/login/verify/?next=%2Fstaff%2F"
         client.post("/logout/")
     assert client.get("/logout/").status_code == 405
 
@@ -145,7 +145,7 @@ def test_csrf_enforced_on_the_login_form(world):
     assert client.post("/login/verify/", {"code": totp_code(device)}).status_code == 403  # the second step too
     token = client.cookies["csrftoken"].value
     response = client.post("/login/verify/", {"code": totp_code(device), "csrfmiddlewaretoken": token})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302 and response["Location"] == "/staff/"  # the staff dashboard
     # forms of the consoles are protected too
     assert client.post("/staff/projects/new/", {"title": "x"}).status_code == 403
 

@@ -122,9 +122,9 @@ def test_an_enrolled_account_cannot_be_re_enrolled_with_the_password_alone(world
 
 
 def test_bidders_and_experts_sign_in_with_their_password(world):
-    for user in (world.bidders[0], world.expert):
+    for user, home in ((world.bidders[0], "/me/"), (world.expert, "/evaluation/")):
         client = Client()
-        assert password_step(client, user)["Location"] == "/"
+        assert password_step(client, user)["Location"] == home  # each lands on its own home
         assert "password only" in client.get("/account/security/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
@@ -204,5 +204,5 @@ def test_the_demo_step_logs_staff_in_with_the_printed_code(world, clock, capsys)
     call_command("demo_code")  # README: the one documented step of the demo's second factor
     code = capsys.readouterr().out.strip()
     assert re.fullmatch(r"\d{6}", code)
-    assert client.post("/login/verify/", {"code": code})["Location"] == "/"
+    assert client.post("/login/verify/", {"code": code})["Location"] == "/staff/"
     assert client.get("/staff/").status_code == 200
