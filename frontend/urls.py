@@ -16,6 +16,7 @@ AREAS = [  # one per line: several capabilities add theirs
     "supervision",
     "statistics",
     "cases",
+    "exports",
 ]
 
 urlpatterns: list = []

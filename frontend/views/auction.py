@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from bidding.auction import selectors, services
 from bidding.auction.models import Auction
+from frontend.lists import Filter, list_page
 from trading.errors import DomainError
 from trading.ids import parse_int
 from trading.models import Lot
@@ -18,7 +20,13 @@ from trading.permissions import require_role, require_staff_of, role_of
 
 
 def auction_list(request):
-    return render(request, "frontend/auction/list.html", {"auctions": selectors.auctions_for_listing()[:200]})
+    from bidding.auction import engine
+
+    lst = list_page(request, selectors.auctions_for_listing().order_by("-start_at", "-id"),
+                    search=("lot__project__code", "lot__project__title", "lot__title"),
+                    filters=[Filter("mode", _("Mode"), "mode", choices=[(m, m) for m in engine.MODES]),
+                             Filter("phase", _("Phase"), "phase", choices=[(p, p) for p in engine.PHASES])])
+    return render(request, "frontend/auction/list.html", {"auctions": lst.page, "lst": lst}, status=lst.status)
 
 
 def room(request, auction_id: int):

@@ -12,11 +12,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 import sunlight_verify
 from audit import archive, check, sequencer, visibility
 from audit.log_models import Checkpoint, Leaf
 from audit.visibility import Disclosure
+from frontend.lists import Filter, list_page, project_filters
 from frontend.selectors import replayed_state
 from trading import selectors
 from trading.errors import Conflict, Invalid
@@ -31,9 +33,10 @@ def _supervisor(request):
 @login_required
 def console_index(request):
     _supervisor(request)
-    projects = Project.objects.select_related("centre").prefetch_related("lots").order_by("-created_at")[:500]
+    projects = Project.objects.select_related("centre").prefetch_related("lots").order_by("-created_at", "-id")
+    lst = list_page(request, projects, search=("code", "title"), filters=project_filters(centres=True))
     return render(request, "frontend/audit/index.html",
-                  {"projects": [(p, selectors.project_status(p)) for p in projects]})
+                  {"lst": lst, "projects": [(p, selectors.project_status(p)) for p in lst.page]}, status=lst.status)
 
 
 def _parse_at(raw: str) -> dt.datetime | None:
@@ -68,10 +71,13 @@ def console(request, code):
             "payload": "(sealed until the result)" if hidden else json.dumps(body["payload"], ensure_ascii=False, indent=1, sort_keys=True),
             "at_param": timezone.localtime(e.created_at).strftime("%Y-%m-%dT%H:%M:%S"),
         })
+    timeline = list_page(request, rows, search=("event__action", "event__subject", "actor__label"), per_page=100,
+                         filters=[Filter("visibility", gettext_lazy("Visibility"), "event__visibility",
+                                         choices=[(v, v) for v in ("public", "supervisors", "sealed")])])
     state = replayed_state(project, at, events=[e for e, seen in pairs if seen is Disclosure.FULL])
     verdict = check.check_project(project.pk, event_ids=[e.pk for e in events]) if request.GET.get("verify") else None
     return render(request, "frontend/audit/console.html", {
-        "project": project, "rows": rows, "at": at, "verdict": verdict,
+        "project": project, "rows": rows, "lst": timeline, "at": at, "verdict": verdict,
         "at_value": timezone.localtime(at).strftime("%Y-%m-%dT%H:%M:%S") if at else "",
         "lots": (state.get("trading") or {}).get("lots", {}),
         "state_json": json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True, default=str),

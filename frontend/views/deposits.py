@@ -7,8 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from deposits import conf, selectors, services
+from frontend.lists import Filter, list_page
 from trading.errors import DomainError, Invalid, NotFound
 from trading.ids import is_ascii_int, optional_int, parse_int
 from trading.models import Lot
@@ -42,8 +44,10 @@ def console(request):
     lots = Lot.objects.select_related("project").filter(security_fen__gt=0).order_by("-bid_deadline")
     if role_of(request.user) == "staff":
         lots = lots.filter(project__centre_id=request.user.organisation_id)
+    lst = list_page(request, lots.order_by("-bid_deadline", "-id"), search=("project__code", "project__title", "title"))
     return render(request, "frontend/deposits/console.html", {
-        "summary": selectors.ledger_summary(request.user), "lots": lots[:100],
+        "summary": selectors.ledger_summary(request.user), "lst": lst, "lots": lst.page,
+        "viewable": {lot.pk for lot in lst.page if selectors.can_view_lot(request.user, lot)},
         "suspense": selectors.suspense_queue(request.user)[:10], "batches": selectors.refund_batches(request.user)[:10],
         "forfeits": selectors.forfeits(request.user, status="requested"), "imports": selectors.statement_imports(request.user)[:5],
         "writable": role_of(request.user) == "staff",
@@ -93,12 +97,16 @@ def refunds(request):
             messages.error(request, exc.message)
         return redirect("deposits-refunds-page")
     batch = request.GET.get("batch")
+    orders = selectors.refund_orders(request.user, batch=int(batch) if is_ascii_int(batch) else None)
+    from deposits.models import RefundOrder
+
+    lst = list_page(request, orders, search=("payee_name", "account__lot__project__code", "bank_ref"), per_page=50,
+                    filters=[Filter("status", _("Status"), "status", choices=RefundOrder.Status.choices)])
     return render(request, "frontend/deposits/refunds.html", {
-        "orders": selectors.refund_orders(request.user, status=request.GET.get("status") or None,
-                                          batch=int(batch) if is_ascii_int(batch) else None),
+        "orders": lst.page, "lst": lst, "batch": batch if is_ascii_int(batch) else "",
         "batches": selectors.refund_batches(request.user), "writable": role_of(request.user) == "staff",
         "ref": services.order_ref,
-    })
+    }, status=lst.status)
 
 
 @login_required
