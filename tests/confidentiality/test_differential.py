@@ -117,7 +117,8 @@ def scene(world, clock, settings):
     urls = [u for u in (_fill(r, ids) for r in _routes()) if u is not None]
     urls += [f"/api/audit/events/?project={lot.project.pk}&limit=500", "/api/changes/?limit=500",
              f"/?q={lot.project.code}", f"/api/lots/?project={lot.project.pk}", "/api/deposits/refunds/?status=pending",
-             "/deposits/suspense/?status=", "/api/deposits/suspense/?status="]
+             "/deposits/suspense/?status=", "/api/deposits/suspense/?status=", "/deposits/refunds.csv?status=pending",
+             f"/results.csv?project={lot.project.code}", f"/staff/?q={lot.project.code}", f"/supervise/?q={lot.project.code}"]
     users = {"public": None, "fellow_bidder": world.bidders[0], "other_bidder": world.bidders[2],
              "staff": world.staff, "other_centre_staff": world.other_staff, "supervisor": world.supervisor,
              "expert": world.expert, "admin": world.admin}
@@ -162,6 +163,26 @@ def test_nothing_changes_for_anyone_before_the_deadline(world, clock, scene):
     me = _client(world.bidders[1])
     assert me.get(f"/api/deposits/accounts/{made[1][1].pk}/").status_code == 200
     assert me.get(f"/envelopes/receipt/{env.digest}/").status_code == 200
+
+
+def test_csv_exports_and_homes_are_walked_and_sealed_until_the_deadline(world, clock, scene):
+    """The CSV exports (deposits, refunds, opening records, results) and every role's home are among the routes
+    the differential walks; before the deadline a lot's deposit export answers the same refusal with or without
+    payers, and after it the lot's staff get every sub-account in it (the check has teeth)."""
+    tender, urls, users = scene
+    lot = tender.lot
+    for url in (f"/deposits/lots/{lot.pk}/deposits.csv", "/deposits/refunds.csv", "/results.csv", "/home/", "/me/",
+                "/staff/", "/supervise/", f"/notices/{Notice.objects.filter(project=lot.project).get().number}/record.csv"):
+        assert url in urls, url
+    made, env = _act(world, tender)
+    csv_url = f"/deposits/lots/{lot.pk}/deposits.csv"
+    for who, user in users.items():
+        r = _client(user).get(csv_url)
+        assert r.status_code in (302, 403) and str(made[1][1].number).encode() not in r.content, who
+    clock.move_to(lot.bid_deadline + dt.timedelta(minutes=1))
+    body = _client(world.staff).get(csv_url).content.decode("utf-8-sig")
+    assert all(str(a.number) in body for a in Account.objects.filter(lot=lot))
+    assert _client(world.other_staff).get(csv_url).status_code == 403  # another centre never
 
 
 def _probe_urls(made, env, missing_account, missing_reg):
