@@ -14,7 +14,7 @@ def login(page, base_url: str, username: str, password: str = "correct-horse-bat
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("main form button[type=submit]")  # not the header's language or log-out buttons
     page.wait_for_load_state()
     if device is not None:
         page.fill("#id_code", totp_code(device))

@@ -25,6 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _async_unsafe(monkeypatch, settings):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop shares this thread
     settings.SUNLIGHT_PORTAL_CACHE_SECONDS = 0
+    # the server's clock is the test's (2026); a dated session cookie would already be expired for Chromium,
+    # which lives in today's time
+    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 
 def _page(chromium):
@@ -146,8 +149,9 @@ def test_supervisor_home_alert_then_project_audit(chromium, live_server, world, 
     from tests import factories
 
     project = factories.make_project(world, publish=True, title="监督旅程项目")
-    supervision_services.raise_alert(key="journey:1", kind="review", rule="terminated", severity="warning",
-                                     title="旅程测试预警", basis="依据", evidence={"x": 1}, project_id=project.pk)
+    assert supervision_services.raise_alert(key="journey:1", kind="review", rule="terminated", severity="yellow",
+                                            title="旅程测试预警", basis="依据", evidence={"x": 1},
+                                            project_id=project.pk) is not None
     context, page = _page(chromium)
     login(page, live_server.url, world.supervisor.username)
     assert page.url == f"{live_server.url}/supervise/"
