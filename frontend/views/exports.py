@@ -69,9 +69,9 @@ def results(request):
         if d.get("failed") or d.get("outcome") == "failed":
             winner, price = "", ""
         elif "auction" in d:
-            winner, price = orgs.get(d.get("winner_organisation"), ""), format_fen(d["price_fen"]) if d.get("price_fen") else ""
+            winner, price = orgs.get(d.get("winner_organisation") or 0, ""), format_fen(d["price_fen"]) if d.get("price_fen") else ""
         else:
-            winner, price = d.get("name") or orgs.get(d.get("bidder"), ""), d.get("amount") or d.get("price") or ""
+            winner, price = d.get("name") or orgs.get(d.get("bidder") or 0, ""), d.get("amount") or d.get("price") or ""
         rows.append([n.number, n.published_at, n.project.code, n.project.title, n.lot.number if n.lot else "", n.title,
                      winner, price])
     return csv_response(f"results{'-' + code if code else ''}.csv", header, rows)

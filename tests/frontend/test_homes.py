@@ -39,6 +39,12 @@ def assert_every_link_opens(c: Client, url: str) -> set[str]:
     return found
 
 
+def table(html: str, table_id: str) -> str:
+    m = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S)
+    assert m, table_id
+    return m.group(1)
+
+
 def row_of(html: str, lot_id: int) -> str:
     m = re.search(rf'<tr data-lot="{lot_id}" data-step="(\w+)">(.*?)</tr>', html, re.S)
     assert m, html
@@ -107,7 +113,7 @@ def test_staff_dashboard_shows_todays_opening_and_links_only_pages_staff_open(wo
     clock.move_to(lot.bid_deadline - dt.timedelta(hours=2))  # the opening is today
     c.force_login(world.staff)  # weeks later: a new session
     html = c.get("/staff/").content.decode()
-    opening = re.search(r'<table id="dash-openings">(.*?)</table>', html, re.S).group(1)
+    opening = table(html, "dash-openings")
     assert f'href="/envelopes/lots/{lot.pk}/ceremony/"' in opening and "today" in opening
     found = assert_every_link_opens(c, "/staff/")
     assert f"/staff/projects/{lot.project.code}/" in found
@@ -136,10 +142,10 @@ def test_supervisor_home_shows_alerts_cases_and_projects_needing_attention(world
                            name="n", contact="c@example.com")
     c = client_for(world.supervisor)
     html = c.get("/supervise/").content.decode()
-    alerts = re.search(r'<table id="home-alerts">(.*?)</table>', html, re.S).group(1)
+    alerts = table(html, "home-alerts")
     assert "测试预警" in alerts
-    assert case.number in re.search(r'<table id="home-cases">(.*?)</table>', html, re.S).group(1)
-    attention = re.search(r'<table id="home-attention">(.*?)</table>', html, re.S).group(1)
+    assert case.number in table(html, "home-cases")
+    attention = table(html, "home-attention")
     assert project.code in attention and quiet.code not in attention
     assert f'href="/supervise/audit/{project.code}/"' in attention
     assert_every_link_opens(c, "/supervise/")

@@ -29,7 +29,9 @@ def client_for(user) -> Client:
 
 def table(page, table_id: str) -> str:
     html = page if isinstance(page, str) else page.content.decode()
-    return re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S).group(1)
+    m = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S)
+    assert m, table_id
+    return m.group(1)
 
 
 def rows_of(response) -> list[list[str]]:
@@ -71,10 +73,11 @@ def test_staff_project_list_searches_filters_and_pages(world, clock):
     html = c.get("/staff/", {"kind": "land"}).content.decode()
     assert "地块挂牌" in table(html, "staff-projects") and "1 / 1 (1)" in html
     assert c.get("/staff/", {"status": "nonsense"}).status_code == 400
-    page2 = c.get("/staff/", {"q": "道路", "page": 2}).content.decode()
+    page2 = c.get("/staff/", {"q": "道路", "page": "2"}).content.decode()
     assert "2 / 2 (27)" in page2 and 'href="?q=%E9%81%93%E8%B7%AF&amp;page=1"' in page2
     sup = client_for(world.supervisor)
-    assert "地块挂牌" in table(sup.get("/supervise/", {"q": "地块", "centre": str(world.centre.pk)}), "supervised-projects")
+    found = sup.get("/supervise/", {"q": "地块", "centre": str(world.centre.pk)})
+    assert "地块挂牌" in table(found, "supervised-projects")
     assert sup.get("/supervise/audit/", {"q": "地块"}).status_code == 200
     assert "地块挂牌" not in client_for(None).get("/auctions/", {"q": "地块"}).content.decode()  # no auction yet
 

@@ -3,6 +3,7 @@ over every combination of facts. Pure: no database."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,9 +18,9 @@ EARLIER = NOW - dt.timedelta(hours=1)
 START = NOW + dt.timedelta(days=5)
 
 
-def facts(**kw) -> Facts:
-    base = dict(registration="active", path="tender", lot_status="published", result_known=False, now=NOW,
-                deadline=LATER, security_required=True, security_paid=False)
+def facts(**kw: Any) -> Facts:
+    base: dict[str, Any] = dict(registration="active", path="tender", lot_status="published", result_known=False,
+                                now=NOW, deadline=LATER, security_required=True, security_paid=False)
     base.update(kw)
     return Facts(**base)
 
