@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from trading import lifecycle
-from trading.models import Document, Lot, Notice, Project
+from trading.models import Document, Lot, Project
 from trading.permissions import role_of
 
 
@@ -33,28 +33,6 @@ def project_status(project: Project) -> str:
     open_ = [s for s in statuses if s not in lifecycle.FINAL]
     order = list(lifecycle.STATUSES)
     return min(open_, key=order.index)
-
-
-def notices(*, q: str = "", kind: str = "", method: str = "", region: str = "", status: str = "",
-            project_kind: str = "", date_from=None, date_to=None) -> QuerySet[Notice]:
-    qs = Notice.objects.select_related("project", "lot")
-    if q:
-        qs = qs.filter(Q(title__icontains=q) | Q(project__title__icontains=q) | Q(number__icontains=q) | Q(project__code__icontains=q))
-    if kind:
-        qs = qs.filter(kind=kind)
-    if project_kind:
-        qs = qs.filter(project__kind=project_kind)
-    if method:
-        qs = qs.filter(project__method=method)
-    if region:
-        qs = qs.filter(project__region__icontains=region)
-    if status:
-        qs = qs.filter(project__lots__status=status).distinct()
-    if date_from:
-        qs = qs.filter(published_at__date__gte=date_from)
-    if date_to:
-        qs = qs.filter(published_at__date__lte=date_to)
-    return qs.order_by("-published_at", "-id")
 
 
 def can_download(user, document: Document, now) -> bool:

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
-from django.utils.http import urlencode
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
@@ -19,6 +16,7 @@ from trading.errors import Forbidden
 from trading.models import Document, Notice
 from trading.rules import KINDS, METHODS
 from frontend.cache import public_page_cache
+from frontend.lists import Filter, list_page
 
 
 def _project_or_404(user, code):
@@ -28,30 +26,31 @@ def _project_or_404(user, code):
     return project
 
 
+NOTICE_SEARCH = ("title", "project__title", "number", "project__code")
+
+
+def notice_filters() -> list[Filter]:
+    return [
+        Filter("kind", _("Notice type"), "kind", choices=Notice.Kind.choices),
+        Filter("project_kind", _("Project kind"), "project__kind", choices=[(k, k) for k in KINDS]),
+        Filter("method", _("Method"), "project__method", choices=[(m, m) for m in METHODS]),
+        Filter("region", _("Region"), "project__region", kind="text"),
+        Filter("status", _("Status"), "project__lots__status", choices=[(s, s) for s in lifecycle.STATUSES], distinct=True),
+        Filter("date_from", _("From"), "published_at", kind="from"),
+        Filter("date_to", _("To"), "published_at", kind="to"),
+    ]
+
+
 @public_page_cache
 def home(request):
-    params = {k: request.GET.get(k, "").strip() for k in ("q", "kind", "project_kind", "method", "region", "status", "date_from", "date_to")}
-    dates, status = {}, 200
-    for key in ("date_from", "date_to"):
-        try:
-            dates[key] = parse_date(params[key]) if params[key] else None
-        except ValueError:  # well formed but impossible, e.g. 2026-02-30
-            dates[key] = None
-        if params[key] and dates[key] is None:
-            params["error"], status = "invalid date", 400
-    if status == 400:
-        qs = Notice.objects.none()
-    else:
-        qs = selectors.notices(
-            q=params["q"], kind=params["kind"], project_kind=params["project_kind"], method=params["method"],
-            region=params["region"], status=params["status"], date_from=dates["date_from"], date_to=dates["date_to"],
-        )
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    query = urlencode({k: v for k, v in params.items() if v and k != "error"})
+    """Published notices: search, filters and pages through the one list helper (frontend/lists.py)."""
+    qs = Notice.objects.select_related("project", "lot").order_by("-published_at", "-id")
+    lst = list_page(request, qs, search=NOTICE_SEARCH, filters=notice_filters())
+    params = dict(lst.params, error="invalid date" if lst.error == "invalid_date" else "")
     return render(request, "frontend/portal/home.html", {
-        "page": page, "params": params, "query": query, "kinds": KINDS, "methods": METHODS,
+        "page": lst.page, "params": params, "query": lst.query, "kinds": KINDS, "methods": METHODS,
         "statuses": lifecycle.STATUSES, "notice_kinds": Notice.Kind.choices,
-    }, status=status)
+    }, status=lst.status)
 
 
 @public_page_cache
