@@ -110,6 +110,43 @@ def test_demo_shows_the_tender_path_end_to_end(demo, capsys):
     _assert_auctions(world, now)
     _assert_replay_everywhere()
     _assert_cases(world, now)
+    _assert_homes(world)
+
+
+def _assert_homes(world):
+    """Issue 19 in the demo: each role's home shows its work and every link on it opens for its viewer; bidder1
+    is led to seal; a bidder with no registration yet finds a lot open for registration from its home."""
+    import re
+
+    from django.test import Client
+
+    from tests.frontend.test_homes import assert_every_link_opens
+
+    def client(user):
+        c = Client(HTTP_ACCEPT_LANGUAGE="en")
+        c.force_login(user)
+        return c
+
+    bidder1 = client(world.bidders[0])
+    html = bidder1.get("/me/").content.decode()
+    assert 'data-step="seal"' in html  # the lot taking bids now
+    assert_every_link_opens(bidder1, "/me/")
+    staff = client(world.staff)
+    html = staff.get("/staff/").content.decode()
+    work = re.search(r'<section class="card" id="dashboard">(.*?)</section>', html, re.S)
+    assert work and ("/envelopes/lots/" in work.group(1) or "/auctions/" in work.group(1))
+    assert_every_link_opens(staff, "/staff/")
+    supervisor = client(world.supervisor)
+    html = supervisor.get("/supervise/").content.decode()
+    assert "/supervise/alerts/" in html and "/cases/" in html and "/supervise/audit/" in html
+    assert_every_link_opens(supervisor, "/supervise/")
+    from trading.models import Lot
+
+    newcomer = client(world.bidders[-1])
+    lot = Lot.objects.filter(status="published", bid_deadline__gt=timezone.now()).select_related("project").first()
+    assert lot is not None  # something a new bidder can register for
+    assert f"/me/register/{lot.pk}/" in newcomer.get(f"/projects/{lot.project.code}/").content.decode()
+    assert newcomer.get(f"/me/register/{lot.pk}/").status_code == 200
 
 
 def _assert_cases(world, now):
