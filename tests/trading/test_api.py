@@ -103,7 +103,8 @@ def test_token_refused(world, clock):
     assert response.status_code in (401, 403) and response.json()["detail"]
     for _ in range(5):
         client.post("/api/auth/token/", {"username": world.bidders[0].username, "password": "nope"}, format="json")
-    response = client.post("/api/auth/token/", {"username": world.bidders[0].username, "password": PASSWORD}, format="json")
+    response = client.post("/api/auth/token/", {"username": world.bidders[0].username, "password": PASSWORD}, format="json",
+                           HTTP_ACCEPT_LANGUAGE="en")  # the message is asserted in English
     assert response.status_code == 429 and response["Retry-After"] == "60"
     body = response.json()
     assert body["code"] == "throttled" and "Too many failed logins" in body["detail"] and body["fields"] == {}
