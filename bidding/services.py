@@ -8,6 +8,7 @@ from django.utils import timezone
 
 import audit
 from bidding.models import BidderKey, Registration
+from trading.challenges.services import check_running
 from trading.errors import Conflict, Invalid, NotFound
 from trading.models import Lot, User
 from trading.permissions import require_bidder
@@ -32,6 +33,7 @@ def register(*, actor: User, lot: Lot | int, declaration: list[dict]) -> Registr
         now = timezone.now()
         if lot.status not in ("published", "listing"):
             raise Conflict(f"registration is not open: the lot is {lot.status}")
+        check_running(project_id=lot.project_id)  # a suspended project takes no registration
         if now >= lot.bid_deadline:
             raise Conflict("registration closed at the deadline")
         answers = _check_declaration(lot, declaration)
@@ -81,6 +83,7 @@ def withdraw_registration(*, actor: User, registration: Registration) -> Registr
         now = timezone.now()
         if registration.status != "active":
             raise Conflict("the registration is already withdrawn")
+        check_running(project_id=registration.lot.project_id)
         if now >= registration.lot.bid_deadline:
             raise Conflict("a registration cannot be withdrawn after the deadline")
         registration.status = "withdrawn"

@@ -364,7 +364,9 @@ SUNLIGHT_CHALLENGE_REMEDIES = {  # (*, lot, reason) inside the decision's transa
     "retender": "trading.challenges.services.remedy_retender",
 }
 # (*, project_id, after, delta): each app moves its own clocks still to come after a suspension is lifted
-SUNLIGHT_RESUME_HOOKS = ["bidding.evaluation.services.on_resume"]
+SUNLIGHT_RESUME_HOOKS = ["bidding.evaluation.services.on_resume", "bidding.auction.services.on_resume"]
+# (*, project_id, now, reason) inside the suspension's transaction: each app stops its own running clocks
+SUNLIGHT_SUSPEND_HOOKS = ["bidding.auction.services.on_suspend"]
 
 # Deadline clock: idempotent tick(now) functions; Celery beat runs them in production, a thread in the demo.
 SUNLIGHT_CLOCK_TICKS = [

@@ -45,12 +45,13 @@ def group_name(auction_id: int) -> str:
 
 
 # HTTP status per refusal code (the socket answers with the code and the message)
+SUSPENDED = "suspended"  # the project is suspended (trading.challenges): no bid, no step
 STATUS_FOR_CODE = {
     E.TOO_LOW: 400, E.NOT_MULTIPLE: 400, E.TOO_HIGH: 400, E.INVALID_AMOUNT: 400, E.MALFORMED: 400,
     E.TOO_LARGE: 413, E.REASON_REQUIRED: 400,
     E.NO_SECURITY: 403, E.NOT_A_BIDDER: 403, E.NOT_ELIGIBLE: 403,
     E.NOT_STARTED: 409, E.CLOSED: 409, E.PAUSED: 409, E.ALREADY_HIGHEST: 409, E.WRONG_PHASE: 409,
-    E.NOTHING_TO_DO: 409,
+    E.NOTHING_TO_DO: 409, SUSPENDED: 409,
 }
 
 
@@ -523,11 +524,52 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
     return auction
 
 
+def _suspension_refusal(project_id: int) -> str | None:
+    from trading.challenges.services import suspension_refusal
+
+    return suspension_refusal(project_id)
+
+
+def _check_running(auction: Auction) -> None:
+    message = _suspension_refusal(auction.lot.project_id)
+    if message is not None:
+        raise BidRefused(SUSPENDED, message)
+
+
+SUSPENSION_PAUSE = "项目暂停 project suspended"
+
+
+def on_suspend(*, project_id: int, now: dt.datetime, reason: str) -> None:
+    """SUNLIGHT_SUSPEND_HOOKS: the project was suspended (inside that transaction): its auctions still to open
+    or running are paused by the engine (their clocks stop: the end moves by the paused time on resuming)."""
+    for auction_id in Auction.objects.filter(lot__project_id=project_id, phase__in=[
+            E.PHASE_SCHEDULED, E.PHASE_LISTING, E.PHASE_LIVE]).values_list("pk", flat=True):
+        auction = _locked(auction_id)
+        out = E.apply(auction.config, auction.state, E.Pause(f"{SUSPENSION_PAUSE}: {reason}"[:300]), now)
+        if out.decision.accepted:
+            auction.pause_reason = SUSPENSION_PAUSE
+        _persist(auction, out, actor=None, now=now)  # also what the clock had made due before the pause
+
+
+def on_resume(*, project_id: int, after: dt.datetime, delta: dt.timedelta) -> None:
+    """SUNLIGHT_RESUME_HOOKS: the suspension was lifted: the auctions it paused resume with the time they had
+    left (the engine moves their opening and end by the paused time)."""
+    now = timezone.now()
+    for auction_id in Auction.objects.filter(lot__project_id=project_id, phase=E.PHASE_PAUSED,
+                                             pause_reason=SUSPENSION_PAUSE).values_list("pk", flat=True):
+        auction = _locked(auction_id)
+        out = E.apply(auction.config, auction.state, E.Resume(), now)
+        if out.decision.accepted:
+            auction.pause_reason = ""
+            _persist(auction, out, actor=None, now=now)
+
+
 def pause_auction(*, auction: Auction | int, actor: User, reason: str) -> Auction:
     """Suspend trading (e.g. the electronic system failed); the end moves by the paused time."""
     with transaction.atomic():
         auction = _locked(auction)
         require_staff_of(actor, auction.lot.project)
+        _check_running(auction)
         now = timezone.now()
         out = E.apply(auction.config, auction.state, E.Pause(reason), now)
         if not out.decision.accepted:
@@ -541,6 +583,7 @@ def resume_auction(*, auction: Auction | int, actor: User) -> Auction:
     with transaction.atomic():
         auction = _locked(auction)
         require_staff_of(actor, auction.lot.project)
+        _check_running(auction)  # the supervisor's suspension is lifted by the supervisor, not here
         now = timezone.now()
         out = E.apply(auction.config, auction.state, E.Resume(), now)
         if not out.decision.accepted:
@@ -739,6 +782,9 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
         config, state = auction.config, auction.state
         rows = _Rows()
         answers = list(early)
+        suspended = _suspension_refusal(_project_id(auction))
+        if suspended is not None:  # nothing is judged or written while the project is suspended
+            answers = [a if a is not None else BidAnswer(False, SUSPENDED, suspended) for a in answers]
         for i, req in enumerate(requests):
             if answers[i] is not None:
                 continue

@@ -231,8 +231,11 @@ def setup_opening_key(*, actor: User, lot: Lot | int, custodian_ids: list[int] |
 # --- submission ---------------------------------------------------------------------------------
 
 def _check_can_bid(*, actor: User, lot: Lot, now) -> None:
+    from trading.challenges.services import check_running
+
     if lot.path != TENDER:
         raise Conflict("this lot does not take sealed envelopes")
+    check_running(project_id=lot.project_id)  # a suspended project takes no envelope (409 suspended)
     if lot.status != "published" or now >= lot.bid_deadline:
         when = timezone.localtime(lot.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")
         raise Conflict(f"too late: bids closed at the deadline {when}" if now >= lot.bid_deadline

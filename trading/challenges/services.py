@@ -97,14 +97,30 @@ def active_suspension(project_id: int | None) -> Suspension | None:
     return Suspension.objects.filter(project_id=project_id, lifted_at__isnull=True).select_related("case").first()
 
 
+def suspension_refusal(project_id: int | None) -> str | None:
+    """The refusal's text while the project is suspended (naming the suspension), else None. One rule for every
+    step: lot transitions, envelopes, registrations, auction bids (``check_running``)."""
+    s = active_suspension(project_id)
+    if s is None:
+        return None
+    code = Project.objects.filter(pk=s.project_id).values_list("code", flat=True).first()
+    why = f" while complaint {s.case.number} is handled" if s.case is not None else ""
+    return (f"project {code} is suspended since {_local(s.started_at)}{why} ({s.reason}); "
+            f"no step of its lots is possible until the supervisor lifts the suspension — {s.basis}")
+
+
+def check_running(*, project_id: int | None) -> None:
+    """Raise ``Suspended`` (409, code ``suspended``) while the project is suspended; call it inside the
+    action's transaction, before anything is written."""
+    message = suspension_refusal(project_id)
+    if message is not None:
+        raise Suspended(message)
+
+
 def check_lot_may_move(*, lot: Lot, action: str) -> None:
     """Called by trading.services.transition_lot: a suspended project refuses every step; an open case
     whose rule says so holds the step it blocks (e.g. the award waits for objections to the candidates)."""
-    s = active_suspension(lot.project_id)
-    if s is not None:
-        why = f" while complaint {s.case.number} is handled" if s.case is not None else ""
-        raise Suspended(f"project {lot.project.code} is suspended since {_local(s.started_at)}{why} ({s.reason}); "
-                        f"no step of its lots is possible until the supervisor lifts the suspension — {s.basis}")
+    check_running(project_id=lot.project_id)
     for case in Case.objects.filter(project_id=lot.project_id, status__in=lifecycle.OPEN).order_by("filed_at"):
         if action in case.rule.blocks and (case.lot_id is None or case.lot_id == lot.pk):
             due = f" (due {_local(case.due_at)})" if case.due_at else ""
@@ -588,6 +604,9 @@ def suspend_project(*, actor: User, project: Project, reason: str, case: Case | 
                              payload={"project": project.pk, "case": case.number if case else None, "reason": reason,
                                       "basis": basis, "started_at": iso(now), "limit_at": iso(limit),
                                       **({"source": source[:80]} if source else {})})
+        # each app stops its own running clocks (what its clock had made due before now is done first)
+        for path in getattr(settings, "SUNLIGHT_SUSPEND_HOOKS", []):
+            import_string(path)(project_id=project.pk, now=now, reason=reason)
         s = Suspension.objects.create(project=project, case=case, reason=reason, basis=basis, started_at=now,
                                       started_by=actor, limit_at=limit, event_id=event.pk)
     return s
