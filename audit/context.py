@@ -4,6 +4,9 @@ committed by hash in the event (e-bidding technical specification: time, operato
 The request-context middleware (``audit.middleware.RequestContextMiddleware``) puts the address and
 the client (user agent) of the current request in a context variable; a service may add what it
 alone knows (``with noting(signing_key=…)`` for a sealed bid, ``noting(payer_account=…)`` for a deposit).
+A batched path (``audit.services.events_statement``: auction bid batches, the bank notifications' fast path)
+keeps each action's own context with it (``captured``) and passes it as the item's ``context``; the statement
+then writes the private rows too, in the same round trip.
 ``record_event`` then stores the context in the private table ``EventContext`` with a random salt and
 puts ``ctx = sha256(salt ‖ canonical(context))`` into the event's canonical body: the public log
 holds only the salted hash (an address cannot be guessed from it), and the private row proves later
@@ -50,6 +53,20 @@ def noting(**facts: str) -> Iterator[None]:
         _current.reset(token)
 
 
+def captured(*, address: str | None = None, client: str | None = None, **facts: str) -> dict[str, Any]:
+    """A context kept with a queued action (an auction bid from a websocket message, a bank notification in a
+    batch): the current request's, or the given address and client, plus facts only the action knows. A batched
+    path passes it as the ``context`` of its ``events_statement`` item."""
+    for key in facts:
+        if key not in FIELDS:
+            raise ValueError(f"unknown context field {key!r}")
+    ctx = dict(_current.get() or {})
+    if address is not None or client is not None:
+        ctx.update({"address": (address or "")[:64], "client": (client or "")[:300]})
+    ctx.update({k: str(v)[:300] for k, v in facts.items() if v})
+    return ctx
+
+
 def current() -> dict[str, Any] | None:
     ctx = _current.get()
     return dict(ctx) if ctx else None
@@ -61,7 +78,11 @@ def commitment(ctx: dict[str, Any], salt: bytes) -> str:
 
 def commit_current() -> tuple[str, dict[str, Any], bytes] | None:
     """(hash for the event body, the context, its salt) of the current action, or None without one."""
-    ctx = current()
+    return commit(current())
+
+
+def commit(ctx: dict[str, Any] | None) -> tuple[str, dict[str, Any], bytes] | None:
+    """(hash, context, salt) of a given context (a batched action carries its own: ``captured``)."""
     if not ctx:
         return None
     ctx = {k: v for k, v in sorted(ctx.items()) if v}

@@ -45,7 +45,7 @@ def _build_event(
     project_id: int | None = None,
     visibility: str = Visibility.PUBLIC,
     at: dt.datetime | None = None,
-    with_context: bool = True,
+    context_of: dict[str, Any] | None | bool = True,
 ) -> Event:
     """The unsaved event with its canonical text, after checking what the log refuses."""
     if visibility not in VISIBILITIES:
@@ -55,7 +55,8 @@ def _build_event(
     at = at or timezone.now()
     who = actor_fields(actor)
     uid = uuid.uuid4().hex
-    ctx = context.commit_current() if with_context else None
+    # True: the current action's context; a dict: the one the batched action kept (audit.context.captured)
+    ctx = context.commit_current() if context_of is True else context.commit(context_of or None)
     body = {
         "v": 1,
         "uid": uid,
@@ -116,12 +117,25 @@ def events_statement(items: list[dict[str, Any]], *, alone: bool = False
     ``record_event``), for a hot path to send together with its own rows (``audit.sql.execute``)
     in the transaction of the action; ``event_id_of(event.uid)`` refers to an event's id inside
     that same round trip. Items the log refuses raise before anything is written.
+    Who acted from where is recorded as on the plain path: an item's ``context`` (the one its action
+    kept: ``audit.context.captured``), else the current request's; the private ``EventContext`` rows
+    go with the statement (``Statement.then``), the events commit to them by hash.
     ``alone``: the caller sends it with ``audit.sql.execute_alone`` (the round trip is the action's
     one transaction), so no transaction needs to be open now."""
     if not alone:
         _require_transaction()
-    events = [_build_event(**item, with_context=False) for item in items]  # hot path: no private context rows
-    return sql.insert(events, EVENT_COLUMNS), events
+    events = []
+    for item in items:
+        item = dict(item)
+        kept = item.pop("context", True)
+        events.append(_build_event(**item, context_of=kept))
+    statement = sql.insert(events, EVENT_COLUMNS)
+    rows = [EventContext(event_uid=e.uid, context=e._context[1], salt=e._context[2].hex(),  # type: ignore[attr-defined]
+                         created_at=e.created_at) for e in events if e._context is not None]  # type: ignore[attr-defined]
+    private = sql.insert(rows, ("event_uid", "context", "salt", "created_at"))
+    if statement is not None and private is not None:
+        statement = sql.Statement(statement.sql, statement.params, then=(private,))
+    return statement, events
 
 
 def event_id_of(uid: str) -> sql.Sql:

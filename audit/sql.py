@@ -30,6 +30,16 @@ class Sql:
 class Statement:
     sql: str
     params: tuple[Any, ...]
+    then: tuple[Statement, ...] = ()  # statements that go with this one, run right after it (same round trip)
+
+
+def _flat(statements: Iterable[Statement | None]) -> list[Statement]:
+    out: list[Statement] = []
+    for s in statements:
+        if s is not None:
+            out.append(s)
+            out.extend(_flat(s.then))
+    return out
 
 
 def _value(field, obj: Model, params: list[Any]) -> str:
@@ -75,7 +85,7 @@ def execute(statements: Iterable[Statement | None]) -> None:
     """Run the statements in order in the current transaction: on PostgreSQL as one round trip
     (psycopg2 sends ``;``-separated statements as one simple query; the first error aborts the
     rest and the transaction), elsewhere one by one."""
-    todo = [s for s in statements if s is not None]
+    todo = _flat(statements)
     if not todo:
         return
     with connection.cursor() as cur:
@@ -87,7 +97,7 @@ def execute(statements: Iterable[Statement | None]) -> None:
 
 
 def _joined(statements: Iterable[Statement | None]) -> tuple[str, list[Any]] | None:
-    todo = [s for s in statements if s is not None]
+    todo = _flat(statements)
     if not todo:
         return None
     return ";\n".join(s.sql for s in todo), [p for s in todo for p in s.params]

@@ -85,6 +85,13 @@ def _settle(state: dict, ev: Ev) -> None:
             acc["status"] = "settled"
 
 
+@on("deposit.winner_cleared")
+def _cleared(state: dict, ev: Ev) -> None:
+    if (acc := _acc(state, ev.payload["account"])) is not None:
+        acc["winner"] = False
+        acc["status"] = ev.payload["status"]
+
+
 @on("deposit.refund_confirmed")
 def _confirmed(state: dict, ev: Ev) -> None:
     acc = _acc(state, ev.payload.get("account"))

@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+from audit import context as audit_context
 from deposits import conf, intake, numbers, rules
 from deposits import statements as stmt_mod
 from deposits.models import (Account, BankTxn, Forfeit, RefundBatch, RefundOrder, StatementImport, SuspenseItem,
@@ -128,8 +129,16 @@ def receive(*, item: Incoming, body_sha256: str = "", source: str = "notificatio
     refused. Unmatched money goes to suspense with a reason.
 
     On PostgreSQL, outside a transaction, a payment is first offered to the fast path (``deposits.intake``);
-    what it does not book -- anything but a plain matched payment -- is booked here in one transaction."""
+    what it does not book -- anything but a plain matched payment -- is booked here in one transaction.
+    Who sent it from where (the request's address and client) and the paying account are recorded privately
+    with its event on either path (audit.context), committed by hash."""
     _validate_incoming(item)
+    payer = "".join(item.payer_account.split()) if item.direction == "credit" else ""
+    with audit_context.noting(payer_account=payer):
+        return _receive(item=item, body_sha256=body_sha256, source=source)
+
+
+def _receive(*, item: Incoming, body_sha256: str, source: str) -> tuple[BankTxn, bool]:
     digest = body_sha256 or hashlib.sha256(repr(item).encode()).hexdigest()
     transfer_id = None
     if (item.direction == "credit" and item.kind == "payment" and connection.vendor == "postgresql"
@@ -632,6 +641,37 @@ def settle_winner(*, lot: Lot, bidder_org: Organisation, mode: str, actor: User 
         audit.record(action="deposit.settle_winner", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
                      visibility="supervisors", payload={"lot": lot.pk, "account": acc.pk, "bidder": bidder_org.pk,
                                                         "mode": mode})
+    return acc
+
+
+def clear_winner(*, lot: Lot, bidder_org: Organisation, reason: str) -> Account | None:
+    """The award was cancelled (a complaint upheld, 中标无效): the former winner's security goes back to the
+    rules' state — held like every other security of the lot until the lot's new result, then refunded by the
+    result's hook (or forfeited only through the forfeit procedure). A conversion toward the price is
+    reversed. Called inside the cancellation's transaction; nothing to do for a bidder never marked."""
+    with transaction.atomic():
+        acc = Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project").filter(
+            lot=lot, bidder=bidder_org, kind="deposit").first()
+        if acc is None or not acc.winner:
+            return acc
+        now = timezone.now()
+        reversed_fen = 0
+        converted = Transfer.objects.filter(code=f"convert:{acc.pk}").first()
+        if converted is not None and not Transfer.objects.filter(code=f"unconvert:{converted.pk}").exists():
+            reversed_fen = sum(p.amount for p in converted.postings.filter(account=acc))
+            write_transfer(code=f"unconvert:{converted.pk}", purpose="reversal", lot=lot, actor=None, now=now,
+                           legs=[Leg(system_account("converted"), reversed_fen), Leg(acc, -reversed_fen)],
+                           memo="conversion reversed: the award was cancelled")
+        acc.winner = False
+        fields = ["winner"]
+        if reversed_fen and acc.status == "settled":
+            acc.status = "frozen"
+            fields.append("status")
+        acc.save(update_fields=fields)
+        audit.record(action="deposit.winner_cleared", subject=f"lot:{lot.pk}", project_id=lot.project_id,
+                     visibility="supervisors",
+                     payload={"lot": lot.pk, "account": acc.pk, "bidder": bidder_org.pk, "reason": reason[:300],
+                              "reversed_fen": reversed_fen, "status": acc.status})
     return acc
 
 

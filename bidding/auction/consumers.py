@@ -21,6 +21,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from audit import context as audit_context
 from bidding.auction import protocol as P
 from bidding.auction import selectors, services
 from trading.errors import DomainError
@@ -62,6 +63,11 @@ class AuctionConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.auction_id = self.scope["url_route"]["kwargs"]["auction_id"]
         self.user = self.scope.get("user")
+        # who bids from where: the connection's address and client, recorded privately with each bid's event
+        headers = dict(self.scope.get("headers") or [])
+        client = self.scope.get("client") or ("", 0)
+        self.context = audit_context.captured(address=str(client[0] or ""),
+                                              client=headers.get(b"user-agent", b"").decode("latin1"))
         self.group = services.group_name(self.auction_id)
         self.last_sent = 0
         self.pending: dict[int, dict] = {}  # events that arrived before their predecessor
@@ -154,7 +160,8 @@ class AuctionConsumer(AsyncWebsocketConsumer):
             await self._continue(frame)
 
     async def _bid(self, frame: P.BidFrame):
-        request = services.BidRequest(user=self.user, amount_fen=frame.amount_fen, client_ref=frame.ref, via="ws")
+        request = services.BidRequest(user=self.user, amount_fen=frame.amount_fen, client_ref=frame.ref, via="ws",
+                                      context=self.context)
         try:
             # a watcher's bid, a used reference, a bid too low for good: answered without the database
             answer = (services.precheck(request) or (self.number and (await self._view()).settle(

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+from audit import context as audit_context
 from audit import services as audit_services
 from audit import sql
 from bidding.auction import engine as E
@@ -270,8 +271,9 @@ def _project_id(auction: Auction) -> int:
 
 def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User | None, now: dt.datetime,
                   bidder: BidderNumber | None = None, client_ref: str = "", via: str = "ws",
-                  extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The outcome's events: next seq, audit event, lot transitions; rows collected in ``rows``."""
+                  extra: dict[str, Any] | None = None, context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The outcome's events: next seq, audit event, lot transitions; rows collected in ``rows``.
+    ``context``: who acted from where, kept with a batched bid (else the current request's)."""
     frames: list[dict[str, Any]] = []
     auction.set_state(out.state)
     for ev in out.events:
@@ -299,7 +301,7 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
         row = AuctionEvent(auction=auction, seq=seq, kind=ev.kind, data=data, at=now)
         rows.events.append(row)
         if deferred:
-            rows.audit.append(item)
+            rows.audit.append({**item, "context": context} if context is not None else item)
             rows.unaudited.append(row)
         else:
             row.audit_event_id = audit.record(**item).pk
@@ -643,6 +645,9 @@ class BidRequest:
     amount_fen: int
     client_ref: str
     via: str = "ws"
+    # who bid from where (network address, client), kept with the bid for the batch's audit event: the current
+    # request's by default (HTTP), the websocket's connection for a socket bid (audit.context.captured)
+    context: dict[str, Any] = dataclasses.field(default_factory=lambda: audit_context.captured(), compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -802,7 +807,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
                                        minimum_fen=E.minimum_bid(config, state))
                 continue
             frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
-                                   client_ref=req.client_ref, via=req.via)
+                                   client_ref=req.client_ref, via=req.via, context=req.context)
             seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
             answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
             done[(bidder.pk, req.client_ref)] = AuctionBid(seq=seq, amount_fen=req.amount_fen)

@@ -817,6 +817,10 @@ def remedy_cancel_award(*, lot: Lot, reason: str) -> None:
         raise Conflict(f"a lot that is {lot.status} has no award to cancel or evaluation to repeat")
     for award in Award.objects.select_for_update().filter(lot=lot, status="active"):
         _end_award(award, status="cancelled", reason=reason, actor=None)
+        if lot.security_fen > 0:  # the winner's security back to the rules' state (deposits decides how)
+            from deposits import services as dep
+
+            dep.clear_winner(lot=lot, bidder_org=award.bidder, reason=f"award cancelled — {reason}")
     _reevaluate(lot=lot, actor=None, reason=reason)
 
 

@@ -4,7 +4,6 @@ them inside the suspension's transaction) and resume with the time they had left
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 import pytest
 from rest_framework.test import APIClient
@@ -66,6 +65,13 @@ def test_http_bids_are_refused_while_suspended_and_the_clock_stops(world, clock)
     assert r.status_code == 201, r.json()
 
 
+def socket_context(auction_id: int, seq: int) -> dict:
+    from audit.models import EventContext
+
+    event = Event.objects.get(pk=AuctionEvent.objects.get(auction_id=auction_id, seq=seq).audit_event_id)
+    return EventContext.objects.get(event_uid=event.uid).context
+
+
 @pytest.fixture
 def server(transactional_db):
     srv = Server().start()
@@ -99,8 +105,32 @@ def test_websocket_bids_are_refused_while_suspended(server):
         await room.wait_for(lambda r: any(e["kind"] == "resumed" for e in r.events.values()))
         again = await bid(room, auction.starting_price_fen + auction.increment_fen)
         assert again["accepted"], again
+        # the socket's bid records who bid from where (the connection's address and client), privately
+        recorded = await asyncio.to_thread(socket_context, auction.pk, again["seq"])
+        assert recorded["address"] == "127.0.0.1" and "websockets" in recorded["client"].lower()
         await room.close()
         await leader.close()
 
     asyncio.run(scenario())
     assert Auction.objects.get(pk=auction.pk).phase == E.PHASE_LIVE
+
+
+@pytest.mark.django_db
+def test_batched_bids_record_who_bid_from_where(world, clock):
+    """Issue 16 item 1 on the bid batch path: an HTTP bid's address and client (the request's), private and
+    committed by hash in its audit event."""
+    from audit import context
+    from audit.models import EventContext
+
+    a = make_auction(world, clock, open_now=True)
+    c = APIClient()
+    c.force_authenticate(world.bidders[0])
+    r = c.post(f"/api/auctions/{a.pk}/bids/", {"amount": f"{a.starting_price_fen // 100}.00", "ref": "ctx1"},
+               format="json", REMOTE_ADDR="203.0.113.77", HTTP_USER_AGENT="BidderBrowser/3")
+    assert r.status_code == 201, r.json()
+    bid = AuctionBid.objects.get(client_ref="ctx1")
+    event = Event.objects.get(pk=AuctionEvent.objects.get(auction=a, seq=bid.seq).audit_event_id)
+    assert event.action == "auction.bid"
+    assert EventContext.objects.get(event_uid=event.uid).context == {"address": "203.0.113.77",
+                                                                     "client": "BidderBrowser/3"}
+    assert "203.0.113.77" not in event.canonical and context.verify_context(event)

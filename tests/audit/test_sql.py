@@ -102,3 +102,32 @@ def test_update_with_expect_is_a_compare_and_set(world):
     with transaction.atomic():
         sql.execute([sql.update(org, ["name"], expect={"name": old_name})])
     assert Organisation.objects.get(pk=org.pk).name == "改名"
+
+
+def test_batched_actions_keep_who_acted_from_where(world):
+    """Each batched item carries its own action's context (or the current request's); the private rows go with
+    the statement, the events commit to them by hash, exactly as record_event does."""
+    from audit import context
+    from audit.models import EventContext
+
+    kept = [context.captured(address="198.51.100.1", client="ws-client/1"),
+            context.captured(address="198.51.100.2", client="ws-client/2", signing_key="ab" * 16), None]
+    token = context.begin(address="203.0.113.9", client="HTTP/1")
+    try:
+        with transaction.atomic():
+            batch = [{**item, "context": ctx} for item, ctx in zip(items(3), kept)] + items(1)
+            statement, events = events_statement(batch)
+            sql.execute([statement])
+    finally:
+        context.end(token)
+    rows = {r.event_uid: r.context for r in EventContext.objects.filter(event_uid__in=[e.uid for e in events])}
+    stored = [Event.objects.get(uid=e.uid) for e in events]
+    assert [rows.get(e.uid) for e in events] == [
+        {"address": "198.51.100.1", "client": "ws-client/1"},
+        {"address": "198.51.100.2", "client": "ws-client/2", "signing_key": "ab" * 16},
+        None,  # an item kept without any context (None): nothing recorded, no hash
+        {"address": "203.0.113.9", "client": "HTTP/1"},  # no context given: the current request's
+    ]
+    assert [("ctx" in e.body) for e in stored] == [True, True, False, True]
+    assert all(context.verify_context(e) for e in stored)
+    assert not any("198.51.100" in e.canonical or "203.0.113.9" in e.canonical for e in stored)

@@ -5,6 +5,7 @@ import pytest
 
 from deposits.bank.fake import BANK
 from tests import factories
+from tests.evaluation.conftest import ew  # noqa: F401  (fixture re-exported: awards with securities)
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,8 @@ from .test_services import acc_of, assert_invariant
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the fast path is PostgreSQL's")
 
-TABLES = ("deposits_transfer", "deposits_posting", "deposits_banktxn", "deposits_suspenseitem", "audit_event")
+TABLES = ("deposits_transfer", "deposits_posting", "deposits_banktxn", "deposits_suspenseitem", "audit_event",
+          "audit_eventcontext")  # who sent it from where and the paying account: recorded alike on both paths
 # accounts are compared whole (their counters move), but rows can be added too: the suspense account is made on
 # first use when an earlier transactional test's flush removed the one the migration made
 MARKED = (*TABLES, "deposits_account")
@@ -66,7 +67,7 @@ def _rewind(to: dict[str, Any]) -> None:
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL session_replication_role = replica")  # the append-only and ledger triggers
         for table in ("deposits_suspenseitem", "deposits_banktxn", "deposits_posting", "deposits_transfer",
-                      "audit_event", "deposits_account"):
+                      "audit_event", "audit_eventcontext", "deposits_account"):
             cur.execute(f"DELETE FROM {table} WHERE id > %s", [to["marks"][table][0]])
         cols = to["account_cols"]
         for row in to["accounts"]:
@@ -87,10 +88,32 @@ class _Uids:
         return uuid.UUID(int=next(self.counter))
 
 
+class _Salts:
+    """The private context's salts numbered too (audit.context), so both runs commit to the same hashes."""
+
+    def __init__(self) -> None:
+        self.counter = itertools.count(1)
+
+    def token_bytes(self, n: int) -> bytes:
+        return next(self.counter).to_bytes(n, "big")
+
+
 def _run(notes: list[dict[str, Any]], accounts: list[Account], deadline: dt.datetime, *, fast: bool,
          monkeypatch) -> list[Any]:
+    from audit import context
+
     uids = _Uids()
     monkeypatch.setattr("audit.services.uuid", uids)
+    monkeypatch.setattr("audit.context.secrets", _Salts())
+    token = context.begin(address="192.0.2.10", client="bank-gateway/2.1")  # the bank's request
+    try:
+        return _receive_all(notes, accounts, deadline, fast=fast, monkeypatch=monkeypatch)
+    finally:
+        context.end(token)
+
+
+def _receive_all(notes: list[dict[str, Any]], accounts: list[Account], deadline: dt.datetime, *, fast: bool,
+                 monkeypatch) -> list[Any]:
     if not fast:
         monkeypatch.setattr(intake, "credit", lambda **kw: intake.Outcome())
     answers: list[tuple[Any, ...]] = []
@@ -165,6 +188,7 @@ def test_a_plain_payment_takes_the_fast_path(world, tender, regs, clock):
                         bank_info=services._bank_info(item, "notification"))
     assert out.booked is not None and out.booked.pk == BankTxn.objects.get(bank_txn_id="F-1").pk
     event = Event.objects.get(action="deposit.credit")
+    assert "ctx" not in event.body  # no request, no paying account: nothing to record
     assert event.visibility == "sealed" and event.subject == f"lot:{tender.pk}"
     acc.refresh_from_db()
     assert acc.balance_fen == acc.required_fen and acc.paid_at == clock.now
@@ -196,3 +220,29 @@ def test_a_sub_account_that_moved_on_is_left_to_the_ordinary_path(world, tender,
     after = _written(before)
     assert all(not after[t] for t in TABLES)
     Account.objects.filter(pk=acc.pk).update(status="open", frozen_at=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fast_path_records_who_sent_it_and_the_paying_account(world, tender, regs, clock):
+    """Issue 16 item 1: the bank notification's address and client and the paying account, private and committed
+    by hash in the event, on the fast path as on the ordinary one."""
+    from audit import context
+    from audit.models import EventContext
+
+    acc = acc_of(regs[0])
+    org = world.bidder_orgs[0]
+    bank()
+    item = services.Incoming(bank_txn_id="C-1", direction="credit", amount_fen=acc.required_fen,
+                             booked_at=clock.now, sub_account=acc.number or "", payer_name=org.name,
+                             payer_account="6222 0202 0000 0001")
+    token = context.begin(address="192.0.2.10", client="bank-gateway/2.1")
+    try:
+        txn, dup = services.receive(item=item, body_sha256="e" * 64)
+    finally:
+        context.end(token)
+    assert not dup and txn.outcome == "credited"
+    event = Event.objects.get(action="deposit.credit")
+    row = EventContext.objects.get(event_uid=event.uid)
+    assert row.context == {"address": "192.0.2.10", "client": "bank-gateway/2.1", "payer_account": "6222020200000001"}
+    assert "192.0.2.10" not in event.canonical and "6222020200000001" not in event.canonical
+    assert context.verify_context(event)
