@@ -1,7 +1,7 @@
 """Market-level red flags over many lots (pure, incremental): the Open Contracting Partnership's
-Cardinal-style indicators. ``Market`` keeps counters; ``add(lot)`` folds one finished lot in (so a
-full recomputation is adding every lot, and new lots are added as they finish), ``findings()`` reads
-the flags off the counters.
+Cardinal-style indicators. ``Market`` keeps counters; ``add(lot)`` folds one finished lot in (replacing
+it if its result changed), ``remove(lot)`` takes it out, so a full recomputation is adding every lot and
+a tick folds in only the lots changed since; ``findings()`` reads the flags off the counters.
 """
 from __future__ import annotations
 
@@ -30,6 +30,25 @@ NEVER_WIN_MIN_BIDS = 5
 SAME_WINNER_MIN = 3
 ROTATION_MIN_LOTS = 4
 CLOSE_TO_ESTIMATE = 0.995
+PAIR_LIMIT = 30
+
+
+def _bump(counter: Counter, key, sign: int) -> None:
+    """Add ``sign``; a count back at zero is removed (so the counters hold only what the lots say)."""
+    n = counter[key] + sign
+    if n:
+        counter[key] = n
+    else:
+        del counter[key]
+
+
+def _member(index: dict, key, lot: str, sign: int) -> None:
+    if sign > 0:
+        index[key].add(lot)
+    else:
+        index[key].discard(lot)
+        if not index[key]:
+            del index[key]
 
 
 @dataclass(frozen=True)
@@ -52,62 +71,95 @@ class MarketFinding:
 
 
 class Market:
+    """The counters of every lot folded in. ``add`` folds a lot in (a lot already in is replaced: its result
+    changed), ``remove`` takes it out again, so a tick folds in only the lots whose result changed since the last
+    one; ``findings`` reads the flags off the counters. Property: any sequence of adds and removes leaves the same
+    counters and findings as adding the final lots to a fresh ``Market`` (tests/supervision/test_market.py)."""
+
     def __init__(self) -> None:
-        self.lot_flags: list[MarketFinding] = []
+        self.outcomes: dict[str, LotOutcome] = {}
         self.bids: Counter[str] = Counter()
         self.wins: Counter[str] = Counter()
-        self.lots_of: dict[str, list[str]] = defaultdict(list)
+        self.lots_of: dict[str, set[str]] = defaultdict(set)
         self.losses_to: dict[str, Counter[str]] = defaultdict(Counter)  # loser -> winner -> count
-        self.loss_lots: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self.loss_lots: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.pairs: Counter[tuple[str, str]] = Counter()
-        self.pair_lots: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
-        self.count = 0
+        self.strong: set[tuple[str, str]] = set()  # pairs that bid together in ≥ ROTATION_MIN_LOTS lots
+        self.flags: dict[str, list[MarketFinding]] = {}  # each lot's own flags, read once when folded in
+
+    @property
+    def count(self) -> int:
+        return len(self.outcomes)
 
     def add(self, o: LotOutcome) -> None:
-        self.count += 1
+        if o.lot in self.outcomes:
+            self.remove(o.lot)
+        self.outcomes[o.lot] = o
+        self.flags[o.lot] = self.lot_flags(o)
+        self._fold(o, +1)
+
+    def remove(self, lot: str) -> None:
+        o = self.outcomes.pop(lot, None)
+        if o is not None:
+            del self.flags[lot]
+            self._fold(o, -1)
+
+    def _fold(self, o: LotOutcome, sign: int) -> None:
+        bidders = sorted(o.prices)
+        for b in bidders:
+            _bump(self.bids, b, sign)
+            _member(self.lots_of, b, o.lot, sign)
+            if o.winner is not None and b != o.winner:
+                _bump(self.losses_to[b], o.winner, sign)
+                if not self.losses_to[b]:
+                    del self.losses_to[b]
+                _member(self.loss_lots, (b, o.winner), o.lot, sign)
+        if o.winner is not None:
+            _bump(self.wins, o.winner, sign)
+        if len(bidders) <= PAIR_LIMIT:  # pairs of very large lots say nothing about a group
+            for pair in combinations(bidders, 2):
+                _bump(self.pairs, pair, sign)
+                if self.pairs.get(pair, 0) >= ROTATION_MIN_LOTS:
+                    self.strong.add(pair)
+                else:
+                    self.strong.discard(pair)
+
+    @staticmethod
+    def lot_flags(o: LotOutcome) -> list[MarketFinding]:
+        """The flags one lot raises by itself (single bid, short period, price close to the estimate)."""
+        out = []
         bidders = sorted(o.prices)
         if len(bidders) == 1:
-            self.lot_flags.append(MarketFinding("single_bidder", (o.lot,), tuple(bidders), {"bids": 1}))
+            out.append(MarketFinding("single_bidder", (o.lot,), tuple(bidders), {"bids": 1}))
         if o.notice_at and o.deadline and o.min_notice_days and \
                 o.deadline - o.notice_at < dt.timedelta(days=o.min_notice_days):
             days = (o.deadline - o.notice_at) / dt.timedelta(days=1)
-            self.lot_flags.append(MarketFinding("short_period", (o.lot,), (), {"days": f"{days:.1f}",
-                                                                               "minimum": o.min_notice_days}))
+            out.append(MarketFinding("short_period", (o.lot,), (), {"days": f"{days:.1f}",
+                                                                    "minimum": o.min_notice_days}))
         if o.winner is not None and o.estimate_fen and o.winner in o.prices and len(bidders) > 1 \
                 and o.prices[o.winner] >= o.estimate_fen * CLOSE_TO_ESTIMATE:
-            self.lot_flags.append(MarketFinding("price_close_to_estimate", (o.lot,), (o.winner,),
-                                                {"price_fen": o.prices[o.winner], "estimate_fen": o.estimate_fen}))
-        for b in bidders:
-            self.bids[b] += 1
-            self.lots_of[b].append(o.lot)
-            if o.winner is not None and b != o.winner:
-                self.losses_to[b][o.winner] += 1
-                self.loss_lots[(b, o.winner)].append(o.lot)
-        if o.winner is not None:
-            self.wins[o.winner] += 1
-        if len(bidders) <= 30:  # pairs of very large lots say nothing about a group
-            for pair in combinations(bidders, 2):
-                self.pairs[pair] += 1
-                self.pair_lots[pair].append((o.lot, o.winner))
+            out.append(MarketFinding("price_close_to_estimate", (o.lot,), (o.winner,),
+                                     {"price_fen": o.prices[o.winner], "estimate_fen": o.estimate_fen}))
+        return out
 
     def findings(self) -> list[MarketFinding]:
-        out = list(self.lot_flags)
+        out = [f for lot in sorted(self.flags) for f in self.flags[lot]]
         for b, n in sorted(self.bids.items()):
             if n >= NEVER_WIN_MIN_BIDS and self.wins[b] == 0:
-                out.append(MarketFinding("never_winning", tuple(self.lots_of[b]), (b,), {"bids": n}))
+                out.append(MarketFinding("never_winning", tuple(sorted(self.lots_of[b])), (b,), {"bids": n}))
         for loser, winners in sorted(self.losses_to.items()):
             total = sum(winners.values())
-            winner, n = winners.most_common(1)[0]
+            winner, n = max(winners.items(), key=lambda kv: (kv[1], kv[0]))
             if n >= SAME_WINNER_MIN and n == total and self.wins[loser] == 0:
-                out.append(MarketFinding("same_winner", tuple(self.loss_lots[(loser, winner)]), (loser, winner),
-                                         {"losses": n}))
+                out.append(MarketFinding("same_winner", tuple(sorted(self.loss_lots[(loser, winner)])),
+                                         (loser, winner), {"losses": n}))
         out += self._rotation()
         return out
 
     def _rotation(self) -> list[MarketFinding]:
         """Groups of ≥3 bidders whose members bid together in ≥4 lots, where the wins of those lots
         stay inside the group and every member wins at least once."""
-        strong = {p for p, n in self.pairs.items() if n >= ROTATION_MIN_LOTS}
+        strong = self.strong
         adj: dict[str, set[str]] = defaultdict(set)
         for a, b in strong:
             adj[a].add(b)
@@ -128,8 +180,11 @@ class Market:
                 continue
             lots: dict[str, str | None] = {}
             for a, b in combinations(sorted(comp), 2):
-                for lot, winner in self.pair_lots.get((a, b), ()):
-                    lots[lot] = winner
+                if self.pairs.get((a, b), 0) == 0:
+                    continue
+                for lot in self.lots_of[a] & self.lots_of[b]:
+                    if len(self.outcomes[lot].prices) <= PAIR_LIMIT:
+                        lots[lot] = self.outcomes[lot].winner
             inside = {lot: w for lot, w in lots.items() if w in comp}
             winners = Counter(inside.values())
             if len(inside) >= ROTATION_MIN_LOTS and len(inside) >= 0.8 * len(lots) and set(winners) == comp:

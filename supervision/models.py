@@ -87,3 +87,28 @@ class Cursor(models.Model):
 
     name = models.CharField(max_length=40, unique=True)
     position = models.BigIntegerField(default=0)
+
+
+class DocumentMeta(models.Model):
+    """What an opened bid document's own properties say (author, company, creating software, last saved by),
+    read once from its plaintext after the opening (supervision.docmeta) and kept by the document's SHA-256:
+    a derived cache of the document, not a business fact (the document itself is in the audit-committed
+    envelope). Private like the documents: only the screens read it."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    meta = models.JSONField(default=dict)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="sup_docmeta_hex")]
+
+
+class MarketState(models.Model):
+    """Where the market indicators' incremental state stands (supervision.market.Market): a process keeps the
+    state in memory and folds in, each tick, only the lots whose result changed since; ``version`` (random, new
+    on every fold) tells a process whether its state is the one last saved, else it rebuilds it once."""
+
+    name = models.CharField(max_length=40, unique=True)
+    version = models.BigIntegerField(default=0)
+    lots = models.IntegerField(default=0)
+    saved_at = models.DateTimeField()

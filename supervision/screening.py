@@ -6,8 +6,9 @@ is computed at once but shown from the lot's bid deadline on (``visible_from``).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from supervision import screens
+from supervision import docmeta, screens
 
 SHOWN_SCREENS = tuple(screens.BASIS)
 
@@ -21,7 +22,7 @@ def lot_facts(lot) -> list[screens.BidFacts]:
 
     def of(org) -> dict:
         return bidders.setdefault(org.pk, {"name": org.name, "contacts": set(), "payers": set(), "keys": set(),
-                                           "files": set(), "price": None, "addresses": set(), "devices": set(),
+                                           "files": set(), "meta": [], "price": None, "addresses": set(), "devices": set(),
                                            "users": set()})
 
     for reg in Registration.objects.filter(lot=lot, status="active").select_related("bidder"):
@@ -44,8 +45,12 @@ def lot_facts(lot) -> list[screens.BidFacts]:
         row = of(bid.bidder)
         if bid.outcome == "valid" and bid.price_fen:
             row["price"] = bid.price_fen
-    for doc in OpenedDocument.objects.filter(bid_id__in=list(opened)):
-        of(opened[doc.bid_id].bidder)["files"].add(doc.sha256)
+    documents = list(OpenedDocument.objects.filter(bid_id__in=list(opened)))
+    metas = document_metas(documents)
+    for doc in documents:
+        row = of(opened[doc.bid_id].bidder)
+        row["files"].add(doc.sha256)
+        row["meta"].append(metas.get(doc.sha256, {}))
     for org_id, address, client in _contexts(lot, list(bidders)):
         if address:
             bidders[org_id]["addresses"].add(address)
@@ -56,9 +61,36 @@ def lot_facts(lot) -> list[screens.BidFacts]:
         contacts = row["contacts"] | {f"user:{u}" for u in row["users"]}
         out.append(screens.BidFacts(
             bidder=str(org_id), name=row["name"], price_fen=row["price"], file_hashes=frozenset(row["files"]),
+            doc_meta=docmeta.facts(row["meta"]),
             contacts=frozenset(contacts), payers=frozenset(row["payers"]), keys=frozenset(row["keys"]),
             addresses=frozenset(row["addresses"]), devices=frozenset(row["devices"])))
     return out
+
+
+def document_metas(documents: list) -> dict[str, dict[str, str]]:
+    """Author, company, creating software and last saver of each opened document (by SHA-256), read once from
+    its plaintext — the documents exist only after the opening, which is after the deadline — and kept in
+    supervision's own cache (``DocumentMeta``)."""
+    from django.utils import timezone
+
+    from bidding.envelopes.selectors import document_content
+    from supervision.models import DocumentMeta
+
+    wanted = {d.sha256: d for d in documents}
+    known = dict(DocumentMeta.objects.filter(sha256__in=list(wanted)).values_list("sha256", "meta"))
+    new = []
+    for sha, doc in wanted.items():
+        if sha in known:
+            continue
+        try:
+            content = document_content(doc)
+        except Exception:  # noqa: BLE001 - an unreadable document has no metadata (the opening judged it)
+            content = b""
+        known[sha] = docmeta.extract(bytes(content))
+        new.append(DocumentMeta(sha256=sha, meta=known[sha], read_at=timezone.now()))
+    if new:
+        DocumentMeta.objects.bulk_create(new, ignore_conflicts=True)
+    return known
 
 
 def _contexts(lot, org_ids: list[int]) -> list[tuple[int, str, str]]:
@@ -126,16 +158,67 @@ def market_outcomes(lot_ids: list[int] | None = None) -> list:
                               deadline=lot.bid_deadline, min_notice_days=lot.rule.min_notice_days) for lot in lots]
 
 
-def screen_market(*, now: dt.datetime) -> int:
-    """Every market-level indicator over every finished lot; an alert per finding (idempotent)."""
+class _Kept:
+    """This process's market state and the version it was saved as (supervision.models.MarketState)."""
+
+    market: Any = None
+    version: int | None = None
+
+
+_KEPT = _Kept()
+
+
+def market_state(changed: set[int] | None) -> Any:
+    """The market folded up to now: this process's state when it is the one last saved (then only the lots in
+    ``changed`` are folded in again: removed, and added back if they have a result), else rebuilt from every
+    finished lot once. Inside the tick's transaction, the state row locked; a rollback drops the kept state."""
+    import secrets
+
+    from django.utils import timezone
+
+    from supervision import market
+    from supervision.models import MarketState
+
+    row = MarketState.objects.select_for_update().filter(name="market").first()
+    if row is None:
+        row = MarketState(name="market", version=0, saved_at=timezone.now())
+    warm = _KEPT.market is not None and _KEPT.version == row.version and row.pk is not None
+    if warm and changed is not None:
+        m = _KEPT.market
+        for lot_id in changed:
+            m.remove(str(lot_id))
+        for o in market_outcomes(sorted(changed)):
+            m.add(o)
+    elif warm:
+        m = _KEPT.market
+    else:
+        m = market.Market()
+        for o in market_outcomes():
+            m.add(o)
+    row.version, row.lots, row.saved_at = secrets.randbits(62), m.count, timezone.now()
+    row.save()
+    # kept with the version just written: if this transaction rolls back, the row keeps its old version, which
+    # no longer matches, and the next tick rebuilds (a random version never matches by accident)
+    _KEPT.market, _KEPT.version = m, row.version
+    return m
+
+
+def screen_market(*, now: dt.datetime, changed: set[int] | None = None) -> int:
+    """The market-level indicators after the lots in ``changed`` got (or lost) their result (None: every lot);
+    an alert per finding (idempotent)."""
     import hashlib
 
     from supervision import market
     from supervision.services import raise_alert
     from trading.models import Lot
 
+    try:
+        findings = market_state(changed).findings()
+    except BaseException:
+        _KEPT.market = _KEPT.version = None
+        raise
     raised = 0
-    for f in market.indicators(market_outcomes()):
+    for f in findings:
         digest = hashlib.sha256(("|".join(f.lots) + "/" + "|".join(f.bidders)).encode()).hexdigest()[:20]
         project_id = None
         if len(f.lots) == 1:

@@ -107,10 +107,19 @@ def same_documents(bids: list[BidFacts]) -> list[Finding]:
     return _shared(bids, lambda b: b.file_hashes, "same_documents")
 
 
+def _preparers(b: BidFacts) -> Iterable[str]:
+    """Who prepared a bidder's documents: a person (author, or who saved them last) or a company. The creating
+    software alone is shared by most bidders (everyone uses the same office suite): not a preparer."""
+    for k, v in b.doc_meta:
+        if k in ("author", "last_modified_by"):
+            yield f"person:{v}"
+        elif k == "company":
+            yield f"company:{v}"
+
+
 @screen("same_preparer")
 def same_preparer(bids: list[BidFacts]) -> list[Finding]:
-    # the creating software alone is shared by most bidders (everyone uses the same office suite)
-    return _shared(bids, lambda b: (f"{k}:{v}" for k, v in b.doc_meta if k in ("author", "company")), "same_preparer")
+    return _shared(bids, _preparers, "same_preparer")
 
 
 @screen("same_contact")
@@ -120,11 +129,13 @@ def same_contact(bids: list[BidFacts]) -> list[Finding]:
 
 @screen("mixed_documents")
 def mixed_documents(bids: list[BidFacts]) -> list[Finding]:
-    names = {b.name: b.bidder for b in bids if b.name}
+    from supervision.docmeta import normalise
+
+    names = {normalise(b.name): b.bidder for b in bids if b.name}
     out = []
     for b in bids:
         for k, v in sorted(b.doc_meta):
-            other = names.get(v)
+            other = names.get(normalise(v))
             if k == "company" and other is not None and other != b.bidder:
                 out.append(Finding("mixed_documents", "high", tuple(sorted((b.bidder, other))),
                                    {"documents_of": b.bidder, "name_inside": v}))

@@ -200,6 +200,10 @@ def watch_clocks(now: dt.datetime) -> int:
     return raised
 
 
+# events after which a lot's market outcome (result, valid prices, winner) may differ
+MARKET_TRIGGERS = frozenset({"lot.transition", "evaluation.award", "evaluation.award_end", "auction.closed"})
+
+
 def scan_events(now: dt.datetime, batch: int = SCAN_BATCH) -> int:
     """Read the audit log from the cursor on: list staff actions outside the normal path for review,
     and screen again the lots of every project with new facts. Returns how many alerts were raised."""
@@ -214,21 +218,21 @@ def scan_events(now: dt.datetime, batch: int = SCAN_BATCH) -> int:
             return 0
         raised = 0
         dirty: set[int] = set()
-        results = False
+        changed: set[int] = set()  # lots whose result may have changed: folded into the market again
         for ev in events:
             if ev.action.startswith("supervision."):
                 continue
             if ev.project_id is not None and ev.action in review.SCREEN_TRIGGERS:
                 dirty.add(ev.project_id)
-            if ev.action == "lot.transition" and ev.body["payload"].get("to") in ("awarded", "failed"):
-                results = True
+            if ev.action in MARKET_TRIGGERS and ev.subject.startswith("lot:"):
+                changed.add(int(ev.subject[4:]))
             found = review.classify(ev)
             if found is not None:
                 raised += bool(review.raise_review(ev, found, now=now))
         for project_id in sorted(dirty):
             raised += screen_project(project_id, now=now)
-        if results:  # a lot got its result: the market's indicators are read again
-            raised += screen_market(now=now)
+        if changed:  # lots got (or lost) their result: only they are folded into the market again
+            raised += screen_market(now=now, changed=changed)
         cursor.position = events[-1].pk
         cursor.save(update_fields=["position"])
     return raised

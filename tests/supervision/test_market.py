@@ -49,3 +49,43 @@ def test_harness_finds_what_was_planted_and_nothing_on_honest_identities():
     assert report["constant_gaps"]["precision"] == 1.0
     for name in ("same_contact", "same_address", "same_key", "mixed_documents"):
         assert report[name]["flagged"] == 0  # honest bidders never share an identity
+
+
+def _state(m: market.Market):
+    return (dict(m.outcomes), dict(m.bids), dict(m.wins), {k: set(v) for k, v in m.lots_of.items()},
+            {k: dict(v) for k, v in m.losses_to.items()}, {k: set(v) for k, v in m.loss_lots.items()}, dict(m.pairs), set(m.strong), dict(m.flags))
+
+
+ops = st.lists(st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 12),
+              st.dictionaries(st.sampled_from("abcdefg"), st.integers(1, 10**6), min_size=1, max_size=5),
+              st.integers(0, 5)),
+    st.tuples(st.just("remove"), st.integers(0, 12), st.just({}), st.just(0)),
+), max_size=60)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops, st.integers(0, 60))
+def test_incremental_ticks_equal_a_full_recompute(sequence, tick_every):
+    """Differential: lots folded in tick by tick — added, their result changed (replaced), withdrawn (removed) —
+    leave exactly the counters and findings of a fresh Market over the final lots."""
+    m = market.Market()
+    final: dict[str, market.LotOutcome] = {}
+    for i, (op, n, prices, w) in enumerate(sequence):
+        lot = f"L{n}"
+        if op == "add":
+            winner = sorted(prices)[w % len(prices)] if w else None
+            o = outcome(lot, prices, winner)
+            m.add(o)
+            final[lot] = o
+        else:
+            m.remove(lot)
+            final.pop(lot, None)
+        if tick_every and i % tick_every == 0:
+            m.findings()  # a tick reads in between
+    full = market.Market()
+    for o in final.values():
+        full.add(o)
+    assert _state(m) == _state(full)
+    key = lambda fs: sorted((f.indicator, f.lots, f.bidders, repr(sorted(f.evidence.items()))) for f in fs)  # noqa: E731
+    assert key(m.findings()) == key(full.findings()) == key(market.indicators(list(final.values())))

@@ -168,8 +168,30 @@ def test_market_outcomes_read_the_finished_lots(ew, clock):
     award = ev.award_lot(actor=ew.world.staff, lot=lot)
     [o] = market_outcomes()
     assert o.lot == str(lot.pk) and o.winner == str(award.bidder_id) and sorted(o.prices.values()) == [900_000, 950_000, 1_000_000]
-    services.tick()  # the award's transition re-reads the market: nothing to flag in one honest lot
+    services.tick()  # the award's transition folds the lot into the market: nothing to flag in one honest lot
     assert screen_market(now=clock.now) == 0
+    # the state is kept between ticks and only changed lots are folded in; it always equals a full recompute
+    from supervision import market, screening
+    from supervision.models import MarketState
+    from tests.supervision.test_market import _state
+
+    def full():
+        m = market.Market()
+        for o in market_outcomes():
+            m.add(o)
+        return m
+
+    kept = screening._KEPT.market
+    assert kept is not None and _state(kept) == _state(full()) and MarketState.objects.get().lots == 1
+    version = MarketState.objects.get().version
+    ev.refuse_to_sign(actor=ew.world.staff, lot=lot, reason="中标人放弃", forfeit=False)  # the next candidate wins
+    services.tick()
+    assert screening._KEPT.market is kept and MarketState.objects.get().version != version  # folded in, not rebuilt
+    [o] = market_outcomes()
+    assert kept.outcomes[str(lot.pk)].winner == o.winner != str(award.bidder_id)
+    assert _state(kept) == _state(full())
+    screening._KEPT.market = None  # another process: rebuilds once, to the same state
+    assert screen_market(now=clock.now, changed={lot.pk}) == 0 and _state(screening._KEPT.market) == _state(full())
 
 
 def test_same_network_address_behind_two_bidders(world, clock):
