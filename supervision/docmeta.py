@@ -80,7 +80,7 @@ def extract(content: bytes) -> dict[str, str]:
 def _pdf(content: bytes) -> dict[str, object]:
     from pypdf import PdfReader
 
-    info = PdfReader(io.BytesIO(content), strict=False).metadata or {}
+    info: dict = dict(PdfReader(io.BytesIO(content), strict=False).metadata or {})
 
     def get(key: str) -> object:
         value = info.get(key)
