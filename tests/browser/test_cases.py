@@ -108,16 +108,18 @@ def test_annual_report_prints_to_a_clean_pdf(chromium, live_server, screenshot_d
     world = factories.make_world(bidders=2)
     factories.make_project(world, "engineering", "open_tender", publish=True, title="人民路改造工程施工")
     year = timezone.localdate().year
-    page = chromium.new_page(locale="zh-CN", viewport={"width": 794, "height": 1123})  # A4 at 96 dpi
+    # laid out at the printable width of A4 (210 mm less the @page margins of 2 × 18 mm, at 96 dpi)
+    printable = round((210 - 36) / 25.4 * 96)
+    page = chromium.new_page(locale="zh-CN", viewport={"width": printable, "height": 1000})
     errors = watch(page)
     page.goto(f"{live_server.url}/openness-report/{year}/")
     page.emulate_media(media="print")
-    # nothing wider than the printable width (A4 less the @page margins: 210 - 2 × 18 mm)
-    printable = round((210 - 36) / 25.4 * 96)
+    # nothing wider than the page, nothing running past its right edge
     wide = page.evaluate("""(limit) => [...document.querySelectorAll('body *')]
         .filter(e => getComputedStyle(e).display !== 'none')
-        .map(e => [e.tagName + (e.id ? '#' + e.id : ''), Math.ceil(e.getBoundingClientRect().width)])
-        .filter(([_, w]) => w > limit)""", printable)
+        .map(e => { const r = e.getBoundingClientRect();
+                    return [e.tagName + (e.id ? '#' + e.id : ''), Math.ceil(r.width), Math.ceil(r.right)]; })
+        .filter(([_, w, right]) => w > limit || right > limit)""", printable)
     assert wide == [], wide
     assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=False)
