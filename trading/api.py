@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from audit.models import Event
 from trading import ocds, second_factor, selectors, services
+from trading.api_cache import PublicListCache
 from trading.api_errors import error_body
 from trading.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from trading.ids import is_ascii_int, query_int
@@ -177,7 +178,7 @@ class NoticeFilter(django_filters.FilterSet):
         return qs.filter(project__lots__status=value).distinct()
 
 
-class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NoticeViewSet(PublicListCache, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = NoticeSerializer
     filterset_class = NoticeFilter
     queryset = Notice.objects.select_related("project").prefetch_related("documents").order_by("-published_at", "-id")
