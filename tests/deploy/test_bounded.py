@@ -53,7 +53,7 @@ def test_a_server_under_forty_concurrent_clients_keeps_its_connections_within_th
     watcher = psycopg2.connect(dbname=db["NAME"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
                                user=db["USER"])
     watcher.autocommit = True
-    peak, stop, names = 0, threading.Event(), set()
+    peak, stop, names = 0, threading.Event(), set[str]()
 
     def watch():
         nonlocal peak
