@@ -13,6 +13,7 @@ from trading.errors import Conflict, Invalid, NotFound
 from trading.models import Lot, User
 from trading.permissions import require_bidder
 from trading.services import iso
+from trading.lifecycle import LotStatus
 
 
 def _open_deposit_sub_account(*, lot: Lot, registration: Registration) -> None:
@@ -31,7 +32,7 @@ def register(*, actor: User, lot: Lot | int, declaration: list[dict]) -> Registr
         except Lot.DoesNotExist:
             raise NotFound("no such lot") from None
         now = timezone.now()
-        if lot.status not in ("published", "listing"):
+        if lot.status not in (LotStatus.PUBLISHED, LotStatus.LISTING):
             raise Conflict(f"registration is not open: the lot is {lot.status}")
         check_running(project_id=lot.project_id)  # a suspended project takes no registration
         if now >= lot.bid_deadline:

@@ -100,7 +100,7 @@ def credit(*, item: Any, number: str, digest: str, source: str, bank_info: dict[
     reason = rules.match_payment(amount_fen=item.amount_fen, payer_name=item.payer_name,
                                  payer_account=item.payer_account.replace(" ", ""),
                                  expect=rules.expectation_of(acc, item.booked_at))
-    if reason is not None or acc.status == "closed":
+    if reason is not None or acc.status == Account.Status.CLOSED:
         return later
     now = timezone.now()
     bank = Account(id=bank_id, kind="bank", number=None)

@@ -58,7 +58,7 @@ def status_of(acc: Account) -> str:
         return "forfeit_requested"
     if acc.available_fen >= acc.required_fen:
         return "frozen" if acc.status == "frozen" else "paid"
-    if acc.status == "closed":
+    if acc.status == Account.Status.CLOSED:
         return "closed"
     return "awaiting_payment"
 
@@ -181,7 +181,7 @@ def refund_batches(user):
     qs = RefundBatch.objects.select_related("lot", "lot__project").annotate(
         n=Count("orders"), total=Sum("orders__amount_fen"),
         confirmed=Count("orders", filter=Q(orders__status="confirmed")),
-        failed=Count("orders", filter=Q(orders__status="failed"))).order_by("-id")
+        failed=Count("orders", filter=Q(orders__status=RefundOrder.Status.FAILED))).order_by("-id")
     if role_of(user) == "staff":
         qs = qs.filter(lot__project__centre_id=user.organisation_id)
     return list(qs[:200])
@@ -259,5 +259,5 @@ def lot_settled(lot) -> bool:
     the price or forfeited — and no refund is still on its way (a completion check of the lot)."""
     if Account.objects.filter(lot=lot, kind="deposit", status__in=["open", "frozen"]).exists():
         return False
-    return not RefundOrder.objects.filter(account__lot=lot, status__in=["pending", "sent", "failed"]).exists()
+    return not RefundOrder.objects.filter(account__lot=lot, status__in=["pending", "sent", RefundOrder.Status.FAILED]).exists()
 

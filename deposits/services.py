@@ -227,7 +227,7 @@ def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | N
                                   memo=intake.MEMO, check_existing=False, transfer_id=transfer_id,
                                   audit_action="deposit.credit", audit_subject=f"lot:{lot.pk}",
                                   audit_payload={"bank": info, "account": acc.pk, "bidder": acc.bidder_id})
-        if acc.status == "closed":  # closed at the deadline, paid in time after all: held like the others
+        if acc.status == Account.Status.CLOSED:  # closed at the deadline, paid in time after all: held like the others
             acc.status = "frozen"
             Account.objects.filter(pk=acc.pk).update(paid_at=now, status="frozen")
             audit.record(action="deposit.freeze", subject=f"lot:{lot.pk}", project_id=lot.project_id,
@@ -296,7 +296,7 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
                 batch=batch, account=source, suspense=suspense, reason=reason, amount_fen=amount,
                 payee_name=payee_name, payee_account=payee_account, due_on=due_on, pending_transfer=pending,
                 created_at=now, next_attempt_at=now if payee_account else None,
-                status="pending" if payee_account else "failed",
+                status="pending" if payee_account else RefundOrder.Status.FAILED,
                 last_error="" if payee_account else "no payee account known: staff must cancel and settle by hand")
     except IntegrityError:
         raise Conflict("a refund for this money is already under way") from None
@@ -343,7 +343,7 @@ def begin_send(*, order_id: int) -> RefundOrder | None:
     with transaction.atomic():
         now = timezone.now()
         order = (RefundOrder.objects.select_for_update(skip_locked=True)
-                 .filter(pk=order_id).filter(Q(status__in=["pending", "failed"]) | Q(status="sent"))
+                 .filter(pk=order_id).filter(Q(status__in=["pending", RefundOrder.Status.FAILED]) | Q(status="sent"))
                  .filter(next_attempt_at__lte=now).exclude(payee_account="").first())
         if order is None:
             return None
@@ -367,7 +367,7 @@ def refund_failed(*, order_id: int, error: str, final: bool = False) -> RefundOr
         if order.status in ("confirmed", "cancelled"):
             return order
         now = timezone.now()
-        order.status = "failed"
+        order.status = RefundOrder.Status.FAILED
         order.last_error = error[:300]
         exhausted = final or order.attempts >= conf.refund_max_attempts()
         delay = RETRY_BACKOFF[min(order.attempts, len(RETRY_BACKOFF)) - 1] if order.attempts else RETRY_BACKOFF[0]
@@ -438,7 +438,7 @@ def _confirm_from_bank(*, item: Incoming, digest: str, source: str, now) -> Bank
     else:
         acc = Account.objects.select_for_update().get(pk=order.account_id)
         if acc.credits_posted - acc.debits_posted == 0 and acc.debits_pending == 0:
-            acc.status = "settled" if acc.status != "closed" else "closed"
+            acc.status = "settled" if acc.status != Account.Status.CLOSED else Account.Status.CLOSED
             acc.save(update_fields=["status"])
     audit.record(action="deposit.refund_confirmed", subject=f"refund:{order.pk}", project_id=_project_of(order), visibility="supervisors",
                  payload={"order": order.pk, "account": order.account_id, "suspense": order.suspense_id,
@@ -470,7 +470,7 @@ def cancel_refund(*, actor: User, order: RefundOrder | int, reason: str) -> Refu
         raise Invalid("a reason is required", field="reason")
     with transaction.atomic():
         order = _known_order(actor, order)
-        if order.status not in ("pending", "failed"):
+        if order.status not in ("pending", RefundOrder.Status.FAILED):
             raise Conflict(f"refund {order_ref(order)} is {order.status}; only pending or failed refunds can be cancelled")
         now = timezone.now()
         resolve_pending(pending=order.pending_transfer, post=False, code=f"{order.pending_transfer.code}:void",
@@ -491,7 +491,7 @@ def retry_refund(*, actor: User, order: RefundOrder | int) -> RefundOrder:
     require_role(actor, "staff")
     with transaction.atomic():
         order = _known_order(actor, order)
-        if order.status != "failed":
+        if order.status != RefundOrder.Status.FAILED:
             raise Conflict(f"refund {order_ref(order)} is {order.status}; only failed refunds can be retried")
         if not order.payee_account:
             raise Conflict("no payee account is known for this refund: cancel it and settle by hand")
@@ -564,14 +564,14 @@ def refund_lot(*, lot: Lot, reason: str, now: dt.datetime | None = None, include
         now = now or timezone.now()
         if now >= lot.bid_deadline:
             freeze_lot(lot=lot, now=now)
-        qs = Account.objects.select_for_update().filter(lot=lot, kind="deposit", status__in=["frozen", "closed", "open"])
+        qs = Account.objects.select_for_update().filter(lot=lot, kind="deposit", status__in=["frozen", Account.Status.CLOSED, "open"])
         if not include_winner:
             qs = qs.filter(winner=False)
         accounts = [a for a in qs.order_by("pk") if a.available_fen > 0]
         closed = []
         for acc in accounts:
             if acc.status == "open":  # terminated before the deadline
-                acc.status = "closed"
+                acc.status = Account.Status.CLOSED
                 acc.save(update_fields=["status"])
                 closed.append(acc.pk)
         if not accounts:
@@ -599,7 +599,7 @@ def registration_withdrawn(*, registration_id: int, actor: User | None = None) -
             raise Conflict("after the deadline a withdrawal forfeits the security (a staff decision), it is not refunded")
         if acc.status != "open":
             return None
-        acc.status = "closed"
+        acc.status = Account.Status.CLOSED
         acc.save(update_fields=["status"])
         audit.record(action="deposit.close", subject=f"lot:{acc.lot_id}", actor=actor, project_id=acc.lot.project_id,
                      visibility="sealed", payload={"account": acc.pk, "registration": registration_id, "at": iso(now)})
@@ -1000,7 +1000,7 @@ def tick(now: dt.datetime | None = None) -> int:
             if lot is None:
                 continue
             done += freeze_lot(lot=lot, now=now)
-    due = (RefundOrder.objects.filter(status__in=["pending", "failed", "sent"], next_attempt_at__lte=now,
+    due = (RefundOrder.objects.filter(status__in=["pending", RefundOrder.Status.FAILED, "sent"], next_attempt_at__lte=now,
                                       attempts__lt=conf.refund_max_attempts()).values_list("pk", flat=True))
     for order_id in list(due[:200]):
         dispatch_refund(order_id=order_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from trading.lifecycle import LotStatus
 
 # audit actions whose facts the lot screens read: a new one of these screens the project's lots again
 SCREEN_TRIGGERS = frozenset({
@@ -21,7 +22,7 @@ class Review:
 
 
 _TRANSITIONS = {
-    "terminate": Review("terminated", "项目终止", "Project terminated",
+    "terminate": Review(LotStatus.TERMINATED, "项目终止", "Project terminated",
                         "《招标投标法实施条例》第三十一条：终止招标应当及时发布公告；列入监督复核"),
     "reevaluate": Review("reevaluated", "重新评审", "Re-evaluation",
                          "《招标投标法实施条例》第七十一条：评标委员会成员不得擅自改变评标结果；重新评审列入监督复核"),
@@ -53,7 +54,7 @@ def classify(ev) -> Review | None:
             return Review("failed_by_staff", "人工宣布流标/流拍", "Lot failed by staff",
                           "《招标投标法》第二十八条、第四十二条：流标应有法定事由；人工操作列入监督复核")
         if action in ("start_auction", "close_auction", "open") and ev.actor_role == "staff" \
-                and payload.get("from") in ("auction_scheduled", "listing", "live"):
+                and payload.get("from") in (LotStatus.AUCTION_SCHEDULED, LotStatus.LISTING, LotStatus.LIVE):
             return Review("manual_auction", "人工启动/结束竞价", "Auction started or closed by staff",
                           "本平台规则：竞价由系统按公告时间自动执行，人工操作列入监督复核")
         return None

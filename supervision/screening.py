@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from supervision import docmeta, screens
+from trading.lifecycle import RESULT_STATUSES, LotStatus
 
 SHOWN_SCREENS = tuple(screens.BASIS)
 
@@ -125,7 +126,7 @@ def screen_project(project_id: int, *, now: dt.datetime) -> int:
     from trading.models import Lot
 
     raised = 0
-    for lot in Lot.objects.filter(project_id=project_id).exclude(status="draft").select_related("project"):
+    for lot in Lot.objects.filter(project_id=project_id).exclude(status=LotStatus.DRAFT).select_related("project"):
         raised += screen_lot(lot, now=now)
     return raised
 
@@ -133,7 +134,7 @@ def screen_project(project_id: int, *, now: dt.datetime) -> int:
 
 # --- market-level indicators --------------------------------------------------------------------
 
-RESULT_STATES = ("awarded", "contracted", "complete", "failed")
+RESULT_STATES = RESULT_STATUSES
 
 
 def market_outcomes(lot_ids: list[int] | None = None) -> list:

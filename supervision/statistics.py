@@ -18,9 +18,10 @@ from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from trading.rules import KINDS
+from trading.lifecycle import RESULT_STATUSES, LotStatus
 
-RESULT_STATES = ("awarded", "contracted", "complete", "failed")
-OPENED_STATES = ("opened", "evaluated", "publicity") + RESULT_STATES
+RESULT_STATES = RESULT_STATUSES
+OPENED_STATES = (LotStatus.OPENED, LotStatus.EVALUATED, LotStatus.PUBLICITY) + RESULT_STATES
 
 
 def _month(value: dt.datetime | dt.date | None) -> str:
@@ -32,7 +33,7 @@ def compute(*, full: bool) -> dict[str, Any]:
     from deposits.models import RefundOrder
     from trading.models import Lot
 
-    lots = Lot.objects.exclude(status="draft")
+    lots = Lot.objects.exclude(status=LotStatus.DRAFT)
     # projects and value by kind and month (month of the notice; value = awarded prices by award month)
     by_kind_month: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: {"lots": 0, "value_fen": 0}))
     for row in lots.annotate(m=TruncMonth("notice_at")).values("project__kind", "m").annotate(n=Count("id")):
@@ -46,7 +47,7 @@ def compute(*, full: bool) -> dict[str, Any]:
     opened = lots.filter(status__in=OPENED_STATES)
     per_lot = opened.annotate(valid=Count("opened_bids", filter=Q(opened_bids__outcome="valid")))
     agg = per_lot.aggregate(lots=Count("id"), avg=Avg("valid"), single=Count("id", filter=Q(valid=1)))
-    finished = lots.filter(status__in=RESULT_STATES).aggregate(n=Count("id"), failed=Count("id", filter=Q(status="failed")))
+    finished = lots.filter(status__in=RESULT_STATES).aggregate(n=Count("id"), failed=Count("id", filter=Q(status=LotStatus.FAILED)))
     savings = live_awards.aggregate(price=Sum("price_fen"), estimate=Sum("lot__estimate_fen"))
     days = live_awards.filter(lot__notice_at__isnull=False).aggregate(d=Avg(F("awarded_at") - F("lot__notice_at")))
     refunds = RefundOrder.objects.filter(status="confirmed").aggregate(

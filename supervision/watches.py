@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from supervision.clocks import Watch, WatchedClock
+from trading.lifecycle import LotStatus
 from trading.rules import rule_for
 
 DAY = dt.timedelta(days=1)
@@ -42,7 +43,7 @@ def _lots(status: str, **filters):
 
 
 def deadline_close(now: dt.datetime) -> Iterable[Watch]:
-    for lot in _lots("published", bid_deadline__lte=now + HOUR):
+    for lot in _lots(LotStatus.PUBLISHED, bid_deadline__lte=now + HOUR):
         if lot.path == "listing":
             continue
         yield Watch(subject=f"lot:{lot.pk}", due=lot.bid_deadline + CLOSE_GRACE, project_id=lot.project_id,
@@ -50,13 +51,13 @@ def deadline_close(now: dt.datetime) -> Iterable[Watch]:
 
 
 def opening(now: dt.datetime) -> Iterable[Watch]:
-    for lot in _lots("bidding_closed"):
+    for lot in _lots(LotStatus.BIDDING_CLOSED):
         yield Watch(subject=f"lot:{lot.pk}", due=lot.bid_deadline + OPENING_GRACE, project_id=lot.project_id,
                     lot_id=lot.pk, started=lot.bid_deadline, detail={"bid_deadline": lot.bid_deadline.isoformat()})
 
 
 def evaluation_report(now: dt.datetime) -> Iterable[Watch]:
-    lots = list(_lots("opened"))
+    lots = list(_lots(LotStatus.OPENED))
     opened = _transition_at([lot.pk for lot in lots], "opened")
     for lot in lots:
         start = opened.get(lot.pk) or lot.bid_deadline
@@ -67,7 +68,7 @@ def evaluation_report(now: dt.datetime) -> Iterable[Watch]:
 def publicity_start(now: dt.datetime) -> Iterable[Watch]:
     from bidding.evaluation.models import Evaluation
 
-    for ev in Evaluation.objects.filter(status="reported", failed=False, lot__status="evaluated") \
+    for ev in Evaluation.objects.filter(status="reported", failed=False, lot__status=LotStatus.EVALUATED) \
             .select_related("lot__project"):
         lot = ev.lot
         yield Watch(subject=f"lot:{lot.pk}", due=ev.reported_at + lot.rule.publicity_within_days * DAY,
@@ -78,7 +79,7 @@ def publicity_start(now: dt.datetime) -> Iterable[Watch]:
 def award(now: dt.datetime) -> Iterable[Watch]:
     from bidding.evaluation.models import Publicity
 
-    for pub in Publicity.objects.filter(cancelled=False, lot__status="publicity").select_related("lot"):
+    for pub in Publicity.objects.filter(cancelled=False, lot__status=LotStatus.PUBLICITY).select_related("lot"):
         yield Watch(subject=f"lot:{pub.lot_id}", due=pub.ends_at + AWARD_DAYS_AFTER_PUBLICITY * DAY,
                     project_id=pub.lot.project_id, lot_id=pub.lot_id, started=pub.ends_at,
                     detail={"publicity_ends": pub.ends_at.isoformat()})
@@ -87,7 +88,7 @@ def award(now: dt.datetime) -> Iterable[Watch]:
 def contract(now: dt.datetime) -> Iterable[Watch]:
     from bidding.evaluation.models import Award
 
-    for aw in Award.objects.filter(status="active", lot__status="awarded").select_related("lot"):
+    for aw in Award.objects.filter(status="active", lot__status=LotStatus.AWARDED).select_related("lot"):
         yield Watch(subject=f"lot:{aw.lot_id}", due=aw.contract_due, project_id=aw.lot.project_id, lot_id=aw.lot_id,
                     started=aw.awarded_at, detail={"awarded_at": aw.awarded_at.isoformat()})
 
@@ -117,11 +118,11 @@ def refunds(now: dt.datetime) -> Iterable[Watch]:
 
 
 def listing_period(now: dt.datetime) -> Iterable[Watch]:
-    for lot in _lots("listing"):
+    for lot in _lots(LotStatus.LISTING):
         if lot.listing_end:
             yield Watch(subject=f"lot:{lot.pk}", due=lot.listing_end + CLOSE_GRACE, project_id=lot.project_id,
                         lot_id=lot.pk, started=lot.listing_start, detail={"listing_end": lot.listing_end.isoformat()})
-    for lot in _lots("published", listing_start__lte=now + HOUR):
+    for lot in _lots(LotStatus.PUBLISHED, listing_start__lte=now + HOUR):
         if lot.path == "listing" and lot.listing_start:
             yield Watch(subject=f"lot:{lot.pk}:start", due=lot.listing_start + CLOSE_GRACE, project_id=lot.project_id,
                         lot_id=lot.pk, started=lot.notice_at, detail={"listing_start": lot.listing_start.isoformat()})
@@ -130,7 +131,7 @@ def listing_period(now: dt.datetime) -> Iterable[Watch]:
 def auction_period(now: dt.datetime) -> Iterable[Watch]:
     from bidding.auction.models import Auction
 
-    for lot in _lots("auction_scheduled", auction_start__lte=now + HOUR):
+    for lot in _lots(LotStatus.AUCTION_SCHEDULED, auction_start__lte=now + HOUR):
         yield Watch(subject=f"lot:{lot.pk}:start", due=lot.auction_start + CLOSE_GRACE, project_id=lot.project_id,
                     lot_id=lot.pk, started=lot.bid_deadline, detail={"auction_start": lot.auction_start.isoformat()})
     for auc in Auction.objects.filter(phase="live", end_at__lte=now + HOUR).select_related("lot"):

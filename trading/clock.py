@@ -16,16 +16,17 @@ from django.utils.module_loading import import_string
 
 from trading.errors import DomainError
 from trading.models import Lot
+from trading.lifecycle import LotStatus
 
 log = logging.getLogger(__name__)
 
 SALE_METHODS = ("auction", "listing")
 # (status, path, time field, action)
 DEADLINES = (
-    ("published", "tender", "bid_deadline", "close_bidding"),
-    ("published", "auction", "bid_deadline", "close_registration"),
-    ("auction_scheduled", "auction", "auction_start", "start_auction"),
-    ("published", "listing", "listing_start", "start_listing"),
+    (LotStatus.PUBLISHED, "tender", "bid_deadline", "close_bidding"),
+    (LotStatus.PUBLISHED, "auction", "bid_deadline", "close_registration"),
+    (LotStatus.AUCTION_SCHEDULED, "auction", "auction_start", "start_auction"),
+    (LotStatus.PUBLISHED, "listing", "listing_start", "start_listing"),
 )
 
 
@@ -114,9 +115,9 @@ def complete_contracted(now: dt.datetime | None = None) -> int:
 
     checks = [import_string(path) for path in settings.SUNLIGHT_COMPLETION_CHECKS]
     done = 0
-    for lot_id in Lot.objects.filter(status="contracted").values_list("id", flat=True):
+    for lot_id in Lot.objects.filter(status=LotStatus.CONTRACTED).values_list("id", flat=True):
         with transaction.atomic():
-            lot = Lot.objects.select_for_update(skip_locked=True).filter(pk=lot_id, status="contracted").first()
+            lot = Lot.objects.select_for_update(skip_locked=True).filter(pk=lot_id, status=LotStatus.CONTRACTED).first()
             if lot is None or not all(check(lot) for check in checks):
                 continue
             transition_lot(lot=lot, action="complete", actor=None,

@@ -9,8 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from trading.errors import Conflict, Forbidden
+
+class LotStatus:
+    """The lot statuses by name: everywhere outside this module a lot status is named through these
+    (tests/trading/test_status_names.py refuses a status literal elsewhere)."""
+    DRAFT: Final = "draft"
+    PUBLISHED: Final = "published"
+    BIDDING_CLOSED: Final = "bidding_closed"
+    OPENED: Final = "opened"
+    EVALUATED: Final = "evaluated"
+    PUBLICITY: Final = "publicity"
+    AWARDED: Final = "awarded"
+    CONTRACTED: Final = "contracted"
+    COMPLETE: Final = "complete"
+    FAILED: Final = "failed"
+    TERMINATED: Final = "terminated"
+    AUCTION_SCHEDULED: Final = "auction_scheduled"
+    LISTING: Final = "listing"
+    LIVE: Final = "live"
+    CLOSED: Final = "closed"
+
 
 STATUSES = {
     "draft": ("草稿", "Draft"),
@@ -30,6 +51,8 @@ STATUSES = {
     "closed": ("竞价结束", "Closed"),
 }
 FINAL = frozenset({"complete", "failed", "terminated"})
+# where the outcome is known (awarded or not): a result was reached
+RESULT_STATUSES = (LotStatus.AWARDED, LotStatus.CONTRACTED, LotStatus.COMPLETE, LotStatus.FAILED)
 ALL_PATHS = frozenset({"tender", "auction", "listing"})
 SALE_PATHS = frozenset({"auction", "listing"})
 
@@ -118,3 +141,6 @@ def reachable_statuses(path: str) -> set[str]:
                 seen.add(t.target)
                 frontier.append(t.target)
     return seen
+
+
+assert {v for k, v in vars(LotStatus).items() if k.isupper()} == set(STATUSES), "LotStatus names every status once"

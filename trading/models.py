@@ -111,7 +111,7 @@ class Lot(models.Model):
     evaluation_method = models.CharField(max_length=30, blank=True)
     tie_break = models.CharField(max_length=30, default="lower_price_then_earlier")
     eligibility = models.JSONField(default=list, blank=True, help_text="eligibility conditions bidders declare against")
-    status = models.CharField(max_length=20, default="draft", db_index=True)
+    status = models.CharField(max_length=20, default=lifecycle.LotStatus.DRAFT, db_index=True)
     notice_at = models.DateTimeField(null=True, blank=True)
     doc_start = models.DateTimeField(null=True, blank=True)
     doc_end = models.DateTimeField(null=True, blank=True)

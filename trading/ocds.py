@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 from trading.models import Notice, Organisation, Project
 from trading.rules import METHODS
 from audit import timestamps
+from trading.lifecycle import LotStatus
 
 EXTENSIONS = [
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json",
@@ -30,10 +31,10 @@ RELEASE_TAG = {
     "opening_record": "tenderUpdate", "candidates": "award", "result": "awardUpdate", "termination": "tenderCancellation",
 }
 LOT_STATUS = {
-    "draft": "planned", "published": "active", "listing": "active", "auction_scheduled": "active", "live": "active",
-    "bidding_closed": "active", "opened": "active", "evaluated": "active", "publicity": "active", "closed": "active",
-    "awarded": "complete", "contracted": "complete", "complete": "complete", "failed": "unsuccessful",
-    "terminated": "cancelled",
+    LotStatus.DRAFT: "planned", LotStatus.PUBLISHED: "active", LotStatus.LISTING: "active", LotStatus.AUCTION_SCHEDULED: "active", LotStatus.LIVE: "active",
+    LotStatus.BIDDING_CLOSED: "active", LotStatus.OPENED: "active", LotStatus.EVALUATED: "active", LotStatus.PUBLICITY: "active", LotStatus.CLOSED: "active",
+    LotStatus.AWARDED: "complete", LotStatus.CONTRACTED: "complete", LotStatus.COMPLETE: "complete", LotStatus.FAILED: "unsuccessful",
+    LotStatus.TERMINATED: "cancelled",
 }
 
 

@@ -6,6 +6,7 @@ nothing (except their own remarks, countersignatures and custody shares); bidder
 from __future__ import annotations
 
 from trading.errors import Forbidden, NotAuthenticated
+from trading.lifecycle import LotStatus
 
 PUBLIC = "public"
 
@@ -52,7 +53,7 @@ def can_read_project(user, project) -> bool:
     """Published projects are public; drafts only for their centre's staff and supervisors."""
     if is_staff_of(user, project) or is_supervisor(user) or role_of(user) == "admin":
         return True
-    return project.lots.exclude(status="draft").exists()
+    return project.lots.exclude(status=LotStatus.DRAFT).exists()
 
 
 def require_read_project(user, project) -> None:

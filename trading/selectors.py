@@ -6,12 +6,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from trading import lifecycle
 from trading.models import Document, Lot, Project
 from trading.permissions import role_of
+from trading.lifecycle import LotStatus
 
 
 def visible_projects(user) -> QuerySet[Project]:
     role = role_of(user)
     qs = Project.objects.select_related("owner", "agent", "centre", "supervisor")
-    published = Exists(Lot.objects.filter(project=OuterRef("pk")).exclude(status="draft"))
+    published = Exists(Lot.objects.filter(project=OuterRef("pk")).exclude(status=LotStatus.DRAFT))
     if role in ("supervisor", "admin"):
         return qs
     if role == "staff":
@@ -23,10 +24,10 @@ def project_status(project: Project) -> str:
     """A project's status summarised from its lots (the lots carry the lifecycle)."""
     statuses = [lot.status for lot in project.lots.all()]
     if not statuses:
-        return "draft"
+        return LotStatus.DRAFT
     if all(s in lifecycle.FINAL for s in statuses):
-        if all(s == "terminated" for s in statuses):
-            return "terminated"
+        if all(s == LotStatus.TERMINATED for s in statuses):
+            return LotStatus.TERMINATED
         if all(s == "failed" for s in statuses):
             return "failed"
         return "complete"
@@ -53,7 +54,7 @@ def can_download(user, document: Document, now) -> bool:
 
 
 # statuses in which a lot has its result (the audit rule opens result-sealed events then)
-RESULT_STATES = frozenset({"awarded", "contracted", "complete", "failed", "terminated"})
+RESULT_STATES = frozenset({LotStatus.AWARDED, LotStatus.CONTRACTED, LotStatus.COMPLETE, LotStatus.FAILED, LotStatus.TERMINATED})
 
 
 def audit_horizons(project_ids, lot_ids):

@@ -21,6 +21,7 @@ from trading.models import CalendarDay, CalendarYear, Document, Lot, LotTransiti
 from trading.permissions import require_role, require_staff_of, role_of
 from trading.rules import rule_for, security_cap_fen
 from trading.money import format_fen
+from trading.lifecycle import LotStatus
 
 
 iso = timestamps.iso  # the platform's one time format (audit.timestamps); many modules import it from here
@@ -282,7 +283,7 @@ def create_project(
         project.code = f"SL-{now:%Y}-{KIND_CODES[kind]}-{project.pk:05d}"
         project.save(update_fields=["code"])
         for number, spec in enumerate(lots, start=1):
-            Lot.objects.create(project=project, number=number, status="draft", **asdict(spec))
+            Lot.objects.create(project=project, number=number, status=LotStatus.DRAFT, **asdict(spec))
         audit.record(action="project.create", subject=f"project:{project.pk}", actor=actor, project_id=project.pk,
                      visibility="supervisors", payload=project_payload(project))
     return project
@@ -409,7 +410,7 @@ def publish_project(*, actor: User, project: Project, title: str = "", body: str
     require_staff_of(actor, project)
     with transaction.atomic():
         lots = list(Lot.objects.select_for_update().filter(project=project).order_by("number"))
-        if not lots or any(lot.status != "draft" for lot in lots):
+        if not lots or any(lot.status != LotStatus.DRAFT for lot in lots):
             raise Conflict(f"project {project.code} is already published")
         for lot in lots:
             transition_lot(lot=lot, action="publish", actor=actor)
@@ -432,7 +433,7 @@ def publish_amendment(*, actor: User, notice: Notice, title: str, body: str, kin
     require_staff_of(actor, project)
     with transaction.atomic():
         now = timezone.now()
-        lots = Lot.objects.select_for_update().filter(project=project, status="published").order_by("number")
+        lots = Lot.objects.select_for_update().filter(project=project, status=LotStatus.PUBLISHED).order_by("number")
         if notice.lot_id:
             lots = lots.filter(pk=notice.lot_id)
         lots = list(lots)
@@ -467,7 +468,7 @@ def terminate_project(*, actor: User, project: Project, reason: str) -> Notice:
         raise Invalid("a reason is required to terminate a project", field="reason")
     with transaction.atomic():
         lots = list(Lot.objects.select_for_update().filter(project=project).exclude(status__in=lifecycle.FINAL))
-        if not lots or any(lot.status == "draft" for lot in lots):
+        if not lots or any(lot.status == LotStatus.DRAFT for lot in lots):
             raise Conflict(f"project {project.code} has nothing published to terminate")
         for lot in lots:
             transition_lot(lot=lot, action="terminate", actor=actor, reason=reason)

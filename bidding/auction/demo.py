@@ -27,6 +27,7 @@ from bidding.auction import services as S
 from bidding.auction.models import Auction
 from trading import services as trading
 from trading.models import Lot
+from trading.lifecycle import LotStatus
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -94,7 +95,7 @@ def _close(auction: Auction, traveller) -> Auction:
 
 def _trading_demo_lot(method: str, kind: str) -> Lot | None:
     return (Lot.objects.filter(project__method=method, project__kind=kind, auction__isnull=True,
-                               status__in=("published", "listing"))
+                               status__in=(LotStatus.PUBLISHED, LotStatus.LISTING))
             .select_related("project").order_by("id").first())
 
 

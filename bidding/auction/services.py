@@ -32,6 +32,7 @@ from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
 from audit import timestamps
 from trading.money import format_fen
+from trading.lifecycle import LotStatus
 
 log = logging.getLogger(__name__)
 
@@ -155,17 +156,17 @@ def _ensure_lot(lot: Lot, target: str, *, actor: User | None) -> None:
 
     steps = {
         # (path, current status, target) -> action
-        ("auction", "published", "live"): "close_registration",
-        ("auction", "auction_scheduled", "live"): "start_auction",
-        ("listing", "published", "listing"): "start_listing",
-        ("listing", "published", "live"): "start_listing",
-        ("listing", "listing", "live"): "start_auction",
-        ("listing", "published", "closed"): "start_listing",
-        ("listing", "listing", "closed"): "close_auction",
-        ("auction", "published", "closed"): "close_registration",
-        ("auction", "auction_scheduled", "closed"): "start_auction",
-        ("auction", "live", "closed"): "close_auction",
-        ("listing", "live", "closed"): "close_auction",
+        ("auction", LotStatus.PUBLISHED, LotStatus.LIVE): "close_registration",
+        ("auction", LotStatus.AUCTION_SCHEDULED, LotStatus.LIVE): "start_auction",
+        ("listing", LotStatus.PUBLISHED, LotStatus.LISTING): "start_listing",
+        ("listing", LotStatus.PUBLISHED, LotStatus.LIVE): "start_listing",
+        ("listing", LotStatus.LISTING, LotStatus.LIVE): "start_auction",
+        ("listing", LotStatus.PUBLISHED, LotStatus.CLOSED): "start_listing",
+        ("listing", LotStatus.LISTING, LotStatus.CLOSED): "close_auction",
+        ("auction", LotStatus.PUBLISHED, LotStatus.CLOSED): "close_registration",
+        ("auction", LotStatus.AUCTION_SCHEDULED, LotStatus.CLOSED): "start_auction",
+        ("auction", LotStatus.LIVE, LotStatus.CLOSED): "close_auction",
+        ("listing", LotStatus.LIVE, LotStatus.CLOSED): "close_auction",
     }
     for _ in range(4):
         lot.refresh_from_db(fields=["status"])
@@ -182,7 +183,7 @@ def _apply_result(auction: Auction, closed: E.Event, now: dt.datetime) -> dict[s
     from trading.services import publish_notice, transition_lot
 
     lot = auction.lot
-    _ensure_lot(lot, "closed", actor=None)
+    _ensure_lot(lot, LotStatus.CLOSED, actor=None)
     winner_org_id = None
     if closed.data["outcome"] == E.OUTCOME_DEAL:
         winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=closed.data["winner"])
@@ -291,10 +292,10 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
         if ev.kind == "closed":
             payload.update(_apply_result(auction, ev, now))
         elif ev.kind == "opened":
-            _ensure_lot(auction.lot, E.PHASE_LISTING if auction.mode == E.MODE_LISTING else "live", actor=None)
+            _ensure_lot(auction.lot, LotStatus.LISTING if auction.mode == E.MODE_LISTING else LotStatus.LIVE, actor=None)
             _admit_bidders(auction, now)  # admission closes at the opening
         elif ev.kind == "live":
-            _ensure_lot(auction.lot, "live", actor=None)
+            _ensure_lot(auction.lot, LotStatus.LIVE, actor=None)
         item = {"action": f"auction.{ev.kind}", "subject": f"auction:{auction.pk}", "payload": payload, "at": now,
                 "actor": actor if ev.kind not in ("opened", "live", "closed") else None,
                 "project_id": _project_id(auction)}
@@ -498,7 +499,7 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
     now = timezone.now()
     with transaction.atomic():
         lot = Lot.objects.select_for_update().select_related("project").get(pk=lot.pk)
-        if lot.status not in ("published", "auction_scheduled", "listing"):
+        if lot.status not in (LotStatus.PUBLISHED, LotStatus.AUCTION_SCHEDULED, LotStatus.LISTING):
             raise Conflict(f"cannot schedule an auction for a lot that is {lot.status}")
         if Auction.objects.filter(lot=lot).exists():
             raise Conflict(f"lot {lot.number} already has its auction")

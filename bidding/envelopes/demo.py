@@ -41,6 +41,7 @@ from bidding.models import BidderKey
 from trading import services as trading
 from trading.models import Lot
 from trading.rules import rule_for
+from trading.lifecycle import LotStatus
 
 DAY = dt.timedelta(days=1)
 MINUTE = dt.timedelta(minutes=1)
@@ -242,7 +243,7 @@ def seed(world) -> dict:
         done["bidding"] = lot.pk
 
     # published tender lots of the other demo projects get their opening key now (set up by staff)
-    for other in Lot.objects.filter(status="published", bid_deadline__gt=timezone.now(),
+    for other in Lot.objects.filter(status=LotStatus.PUBLISHED, bid_deadline__gt=timezone.now(),
                                     project__method__in=["open_tender", "invited_tender"],
                                     opening_key__isnull=True).select_related("project").order_by("id"):
         if other.project.centre_id == world.centre.pk:

@@ -24,6 +24,7 @@ from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, User
 from trading.permissions import require_bidder, require_role, require_staff_of
 from trading.services import iso
+from trading.lifecycle import LotStatus
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def setup_opening_key(*, actor: User, lot: Lot | int, custodian_ids: list[int] |
         now = timezone.now()
         if lot.path != TENDER:
             raise Conflict("only tender lots take sealed envelopes")
-        if lot.status != "published" or now >= lot.bid_deadline:
+        if lot.status != LotStatus.PUBLISHED or now >= lot.bid_deadline:
             raise Conflict(f"the opening key is set up while the lot takes bids (the lot is {lot.status})")
         if OpeningKey.objects.filter(lot=lot).exists():
             raise Conflict("this lot already has its opening key")
@@ -236,7 +237,7 @@ def _check_can_bid(*, actor: User, lot: Lot, now) -> None:
     if lot.path != TENDER:
         raise Conflict("this lot does not take sealed envelopes")
     check_running(project_id=lot.project_id)  # a suspended project takes no envelope (409 suspended)
-    if lot.status != "published" or now >= lot.bid_deadline:
+    if lot.status != LotStatus.PUBLISHED or now >= lot.bid_deadline:
         when = timezone.localtime(lot.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")
         raise Conflict(f"too late: bids closed at the deadline {when}" if now >= lot.bid_deadline
                        else f"the lot is not taking bids (it is {lot.status})")
@@ -398,7 +399,7 @@ def my_sealed_share(*, actor: User, lot: Lot | int) -> dict:
     row = CustodyShare.objects.select_related("opening_key").filter(opening_key__lot=found, custodian=actor).first()
     if row is None:
         raise Forbidden("you are not an opening custodian of this lot")
-    if timezone.now() < found.bid_deadline or found.status != "bidding_closed":
+    if timezone.now() < found.bid_deadline or found.status != LotStatus.BIDDING_CLOSED:
         raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {found.status})")
     return {"lot": found.pk, "context": row.opening_key.context, "custodian": actor.pk, "x": row.x,
             "digest": row.digest, "sealed_share": E.b64e(bytes(row.sealed_share)),
@@ -431,7 +432,7 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
         with transaction.atomic():
             lot = _locked_lot(lot_id)
             now = timezone.now()
-            if now < lot.bid_deadline or lot.status != "bidding_closed":
+            if now < lot.bid_deadline or lot.status != LotStatus.BIDDING_CLOSED:
                 raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {lot.status})")
             key = _ceremony_key(lot)
             row = CustodyShare.objects.select_for_update().select_related("custodian_key").filter(
@@ -503,7 +504,7 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
         lot = _locked_lot(lot)
         require_staff_of(actor, lot.project)
         now = timezone.now()
-        if lot.status != "bidding_closed":
+        if lot.status != LotStatus.BIDDING_CLOSED:
             raise Conflict(f"the opening happens once the lot has closed for bids (the lot is {lot.status})")
         key = _ceremony_key(lot)
         presented = list(CustodyShare.objects.select_for_update().filter(opening_key=key,

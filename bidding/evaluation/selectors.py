@@ -16,7 +16,7 @@ from trading.permissions import is_staff_of, is_supervisor, role_of
 
 def award_for(lot: Lot) -> Award | None:
     """The lot's live award (active or contracted), or None."""
-    return Award.objects.filter(lot=lot, status__in=["active", "contracted"]).select_related("bidder").first()
+    return Award.objects.filter(lot=lot, status__in=["active", Award.Status.CONTRACTED]).select_related("bidder").first()
 
 
 def winner_org_id(lot: Lot) -> int | None:

@@ -35,6 +35,7 @@ from trading.inputs import document_hashes
 from trading.money import format_fen
 from trading.permissions import require_role, require_staff_of, role_of
 from audit import timestamps
+from trading.lifecycle import LotStatus
 
 DAY = dt.timedelta(days=1)
 TIE_BREAKS = {
@@ -221,7 +222,7 @@ def declare_plan(*, actor: User, lot: Lot, method: dict) -> EvaluationPlan:
     data = parsed.to_dict()
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status not in ("draft", "published") or (lot.status == "published" and timezone.now() >= lot.bid_deadline):
+        if lot.status not in (LotStatus.DRAFT, LotStatus.PUBLISHED) or (lot.status == LotStatus.PUBLISHED and timezone.now() >= lot.bid_deadline):
             raise Conflict(f"the evaluation method can only be declared before the bid deadline (lot is {lot.status})")
         plan, _ = EvaluationPlan.objects.update_or_create(
             lot=lot, defaults={"method": data, "declared_by": actor, "declared_at": timezone.now()})
@@ -248,7 +249,7 @@ def commit_draw(*, actor: User, lot: Lot, size: int, representatives: Iterable[E
     with transaction.atomic():
         lot = _locked_lot(lot)
         _require_tender(lot)
-        if lot.status not in ("bidding_closed", "opened"):
+        if lot.status not in (LotStatus.BIDDING_CLOSED, LotStatus.OPENED):
             raise Conflict(f"the committee is drawn after the bid deadline, before evaluation (lot is {lot.status})")
         if Committee.objects.filter(lot=lot).exists():
             raise Conflict("this lot's committee draw has already been committed")
@@ -390,7 +391,7 @@ def start_evaluation(*, actor: User, lot: Lot) -> Evaluation:
     with transaction.atomic():
         lot = _locked_lot(lot)
         _require_tender(lot)
-        if lot.status != "opened":
+        if lot.status != LotStatus.OPENED:
             raise Conflict(f"evaluation starts after the opening (lot is {lot.status})")
         committee = Committee.objects.filter(lot=lot, revealed=True).first()
         if committee is None:
@@ -691,7 +692,7 @@ def report_evaluation(*, actor: User, lot: Lot) -> Evaluation:
     require_staff_of(actor, lot.project)
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status != "opened":
+        if lot.status != LotStatus.OPENED:
             raise Conflict(f"the lot is {lot.status}; only an opened lot is evaluated")
         ev = _current_evaluation(lot, lock=True)
         if ev.status != "open":
@@ -735,7 +736,7 @@ def publish_candidates(*, actor: User, lot: Lot, days: int | None = None) -> Pub
                       f"{rule.basis.get('publicity', '')}", field="days")
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status != "evaluated":
+        if lot.status != LotStatus.EVALUATED:
             raise Conflict(f"candidates are publicised after the evaluation report (lot is {lot.status})")
         ev = _current_evaluation(lot, lock=True)
         now = timezone.now()
@@ -764,7 +765,7 @@ def publish_candidates(*, actor: User, lot: Lot, days: int | None = None) -> Pub
 def _reevaluate(*, lot: Lot, actor: User | None, reason: str) -> Evaluation:
     """Back to evaluation: the publicity is cancelled, the report superseded, a new round opens.
     actor=None: ordered by an upheld objection or complaint (trading.challenges)."""
-    if lot.status not in ("evaluated", "publicity") and not (actor is None and lot.status == "awarded"):
+    if lot.status not in (LotStatus.EVALUATED, LotStatus.PUBLICITY) and not (actor is None and lot.status == LotStatus.AWARDED):
         raise Conflict(f"a lot that is {lot.status} cannot go back to evaluation")
     ev = _current_evaluation(lot, lock=True)
     Publicity.objects.filter(evaluation=ev).update(cancelled=True)
@@ -806,14 +807,14 @@ def lot_bidder_ids(lot: Lot) -> set[int]:
 
 def remedy_reevaluate(*, lot: Lot, reason: str) -> None:
     """An upheld objection or complaint sends the lot back to evaluation."""
-    if lot.status == "awarded":
+    if lot.status == LotStatus.AWARDED:
         return remedy_cancel_award(lot=lot, reason=reason)
     _reevaluate(lot=lot, actor=None, reason=reason)
 
 
 def remedy_cancel_award(*, lot: Lot, reason: str) -> None:
     """The award is cancelled (中标无效) and the lot goes back to evaluation."""
-    if lot.status not in ("awarded", "evaluated", "publicity"):
+    if lot.status not in (LotStatus.AWARDED, LotStatus.EVALUATED, LotStatus.PUBLICITY):
         raise Conflict(f"a lot that is {lot.status} has no award to cancel or evaluation to repeat")
     for award in Award.objects.select_for_update().filter(lot=lot, status="active"):
         _end_award(award, status="cancelled", reason=reason, actor=None)
@@ -876,7 +877,7 @@ def award_lot(*, actor: User, lot: Lot, candidate: Candidate | None = None) -> A
     require_staff_of(actor, lot.project)
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status != "publicity":
+        if lot.status != LotStatus.PUBLICITY:
             raise Conflict(f"a lot is awarded after its candidate publicity (lot is {lot.status})")
         ev = _current_evaluation(lot, lock=True)
         publicity = Publicity.objects.get(evaluation=ev)
@@ -910,7 +911,7 @@ def withdraw_candidate(*, actor: User, lot: Lot, bidder: Organisation | int, rea
     status = "disqualified" if disqualified else "withdrawn"
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status not in ("evaluated", "publicity", "awarded"):
+        if lot.status not in (LotStatus.EVALUATED, LotStatus.PUBLICITY, LotStatus.AWARDED):
             raise Conflict(f"the lot is {lot.status}; candidates can no longer change")
         ev = _current_evaluation(lot, lock=True)
         cand = ev.candidates.select_for_update().filter(bidder_id=bidder_id).first()
@@ -960,7 +961,7 @@ def refuse_to_sign(*, actor: User, lot: Lot, reason: str, forfeit: bool = True) 
         raise Invalid("a reason is required", field="reason")
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status != "awarded":
+        if lot.status != LotStatus.AWARDED:
             raise Conflict(f"the lot is {lot.status}; only an awarded lot's winner can refuse to sign")
         award = Award.objects.select_for_update().filter(lot=lot, status="active").first()
         if award is None:
@@ -1023,7 +1024,7 @@ def record_contract(*, actor: User, lot: Lot, signed_on: dt.date, amount_fen: in
     docs = document_hashes(documents or [], field="documents")
     with transaction.atomic():
         lot = _locked_lot(lot)
-        if lot.status != "awarded":
+        if lot.status != LotStatus.AWARDED:
             raise Conflict(f"a contract is recorded for an awarded lot (lot is {lot.status})")
         award = Award.objects.select_for_update().filter(lot=lot, status="active").first()
         if award is None:
@@ -1038,7 +1039,7 @@ def record_contract(*, actor: User, lot: Lot, signed_on: dt.date, amount_fen: in
         contract = Contract.objects.create(award=award, lot=lot, signed_on=signed_on, amount_fen=amount_fen,
                                            documents=docs, deposit_mode=deposit_mode if lot.security_fen else "none",
                                            recorded_by=actor, recorded_at=now)
-        award.status = "contracted"
+        award.status = Award.Status.CONTRACTED
         award.save(update_fields=["status"])
         _publish_notice(
             actor=actor, project=lot.project, lot=lot, kind="result",
@@ -1074,10 +1075,10 @@ def tick(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     fired = 0
     for ev_id in Evaluation.objects.filter(status="reported", failed=False, publicity_overdue_flagged=False,
-                                           lot__status="evaluated").values_list("pk", flat=True):
+                                           lot__status=LotStatus.EVALUATED).values_list("pk", flat=True):
         with transaction.atomic():
             ev = Evaluation.objects.select_for_update(skip_locked=True).select_related("lot__project").filter(
-                pk=ev_id, status="reported", publicity_overdue_flagged=False, lot__status="evaluated").first()
+                pk=ev_id, status="reported", publicity_overdue_flagged=False, lot__status=LotStatus.EVALUATED).first()
             if ev is None or now <= ev.reported_at + ev.lot.rule.publicity_within_days * DAY:
                 continue
             ev.publicity_overdue_flagged = True

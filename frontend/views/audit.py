@@ -25,6 +25,7 @@ from trading.errors import Conflict, Invalid
 from trading.ids import is_ascii_int
 from trading.models import Project
 from trading.permissions import require_role
+from trading.lifecycle import LotStatus
 
 def _supervisor(request):
     require_role(request.user, "supervisor", "admin")
@@ -121,7 +122,7 @@ def _archive_response(project: Project, kind: str) -> HttpResponse:
 def public_archive(request, code):
     """The project's public archive (from the five-openness page): secret bodies as hashes only, and
     before the deadlines only the public events; anyone checks it with sunlight-verify."""
-    project = Project.objects.filter(code=code).exclude(lots__status="draft").first()
+    project = Project.objects.filter(code=code).exclude(lots__status=LotStatus.DRAFT).first()
     if project is None:
         raise Http404("no such project")
     return _archive_response(project, "public")

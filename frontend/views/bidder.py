@@ -15,6 +15,7 @@ from trading.money import format_yuan_display
 from trading.errors import DomainError
 from trading.models import Lot
 from trading.permissions import require_bidder
+from trading.lifecycle import LotStatus
 
 
 def _home_context(user) -> dict:
@@ -30,7 +31,7 @@ def home(request):
 @login_required
 def register(request, lot_id):
     require_bidder(request.user)
-    lot = get_object_or_404(Lot.objects.select_related("project").exclude(status="draft"), pk=lot_id)
+    lot = get_object_or_404(Lot.objects.select_related("project").exclude(status=LotStatus.DRAFT), pk=lot_id)
     error = None
     if request.method == "POST":
         declaration = [{"condition": c, "met": request.POST.get(f"met_{i}") == "on", "note": request.POST.get(f"note_{i}", "")}

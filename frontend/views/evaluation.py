@@ -18,8 +18,9 @@ from trading.ids import is_ascii_int, parse_int
 from trading.models import Lot
 from trading.money import format_fen, parse_money
 from trading.permissions import is_staff_of, require_role, role_of
+from trading.lifecycle import LotStatus
 
-STAFF_STATES = ("bidding_closed", "opened", "evaluated", "publicity", "awarded", "contracted", "failed")
+STAFF_STATES = (LotStatus.BIDDING_CLOSED, LotStatus.OPENED, LotStatus.EVALUATED, LotStatus.PUBLICITY, LotStatus.AWARDED, LotStatus.CONTRACTED, LotStatus.FAILED)
 
 
 def _lot(lot_id: int) -> Lot:

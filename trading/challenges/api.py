@@ -24,6 +24,7 @@ from trading.models import Lot, Project
 from trading.permissions import can_read_project, require_login, role_of
 from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS
 from trading.inputs import text_field
+from trading.lifecycle import LotStatus
 
 _str = text_field  # a text field of the body (trading.inputs)
 
@@ -55,7 +56,7 @@ def _filer_org_shown(case: Case, viewer) -> int | None:
         return None
     if viewer is not None and getattr(viewer, "organisation_id", None) == case.filer_org_id:
         return case.filer_org_id
-    if case.lot is not None and case.lot.status in ("draft", "published"):
+    if case.lot is not None and case.lot.status in (LotStatus.DRAFT, LotStatus.PUBLISHED):
         return None
     return case.filer_org_id
 

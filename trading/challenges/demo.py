@@ -16,6 +16,7 @@ import time_machine
 from django.utils import timezone
 
 from trading.challenges import services as cs
+from trading.lifecycle import LotStatus
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -87,7 +88,7 @@ def seed(world) -> dict:
     from audit.models import Event
     from trading.models import Lot
 
-    open_lot = (Lot.objects.filter(status="published", project__kind="engineering", objection_deadline__gt=real_now)
+    open_lot = (Lot.objects.filter(status=LotStatus.PUBLISHED, project__kind="engineering", objection_deadline__gt=real_now)
                 .order_by("bid_deadline").first())
     last = Event.objects.filter(project_id=open_lot.project_id).aggregate(t=Max("created_at"))["t"] if open_lot else None
     if open_lot is not None and last is not None and last + 2 * HOUR < real_now:

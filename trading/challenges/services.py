@@ -29,6 +29,7 @@ from trading.models import Lot, LotTransition, Notice, Project, User
 from trading.permissions import require_role, role_of
 from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS, SUSPENSION_BASIS, ChallengeRule, Clock, challenge_rule
 from trading.workdays import CalendarUnknown, platform_calendar
+from trading.lifecycle import LotStatus
 
 MICRO = dt.timedelta(microseconds=1)
 PREFIX = {"objection": "YY", "complaint": "TS", "disclosure": "YSQ"}
@@ -181,12 +182,12 @@ def _lot_window(rule: ChallengeRule, lot: Lot, now: dt.datetime) -> None:
         if not days:
             raise Conflict(f"{lot.rule.label} has no objection period for its documents")
         closes = lot.objection_deadline or (lot.bid_deadline - dt.timedelta(days=days))
-        if lot.status != "published" or now >= closes:
+        if lot.status != LotStatus.PUBLISHED or now >= closes:
             raise Conflict(f"objections to the tender documents closed at {_local(closes)} — {basis}")
         return
     if rule.window == "during_opening":
         opened = LotTransition.objects.filter(lot=lot, action="open").order_by("-at").first()
-        if lot.status != "opened" or opened is None:
+        if lot.status != LotStatus.OPENED or opened is None:
             raise Conflict(f"objections to the opening are raised during the opening (lot is {lot.status}) — {basis}")
         closes = clocks.end_of(clocks.local_day(opened.at))
         if now >= closes:
@@ -194,7 +195,7 @@ def _lot_window(rule: ChallengeRule, lot: Lot, now: dt.datetime) -> None:
         return
     if rule.window == "during_publicity":
         window = import_string(settings.SUNLIGHT_CHALLENGE_WINDOWS["during_publicity"])(lot)
-        if lot.status != "publicity" or window is None:
+        if lot.status != LotStatus.PUBLICITY or window is None:
             raise Conflict(f"objections to the candidates are accepted during the candidate publicity only — {basis}")
         starts, ends = window
         if not (starts <= now < ends):
@@ -277,7 +278,7 @@ def file_case(*, actor: User | None, kind: str, subject: str, text: str, project
         if project is not None:
             project = Project.objects.select_for_update().get(pk=project.pk)
             statuses = set(project.lots.values_list("status", flat=True))
-            if statuses <= {"draft"}:
+            if statuses <= {LotStatus.DRAFT}:
                 raise NotFound("no such project")
             if kind != "disclosure_request" and statuses <= set(lot_lifecycle.FINAL):
                 raise Conflict(f"project {project.code} is closed (every lot is complete, failed or terminated): "
@@ -585,7 +586,7 @@ def suspend_project(*, actor: User, project: Project, reason: str, case: Case | 
         raise Forbidden(f"project {project.code} is supervised by another department")
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
-        if set(project.lots.values_list("status", flat=True)) <= set(lot_lifecycle.FINAL) | {"draft"}:
+        if set(project.lots.values_list("status", flat=True)) <= set(lot_lifecycle.FINAL) | {LotStatus.DRAFT}:
             raise Conflict(f"project {project.code} has no running lot to suspend")
         if active_suspension(project.pk) is not None:
             raise Conflict(f"project {project.code} is already suspended")
