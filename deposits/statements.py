@@ -13,7 +13,8 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from trading.money import format_fen
+from trading.errors import Invalid
+from trading.money import format_fen, parse_money
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_LINES = 500_000
@@ -73,7 +74,8 @@ _AMOUNT = re.compile(r"^([+-]?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
 
 def parse_amount(text: str, *, line: int | None = None, allow_negative: bool = False) -> int:
     """"1,234.56" -> 123456.  Refuses fractions of a fen, exponents, empty text and (unless
-    allowed) negative amounts."""
+    allowed) negative amounts. The bank's notation (a sign, ¥, thousands separators, zeros past the fen)
+    is read here; the yuan-to-fen conversion is the platform's one money parser (trading.money)."""
     raw = (text or "").strip().replace("\u00a5", "").replace("￥", "").replace(" ", "")
     m = _AMOUNT.match(raw)
     if not m:
@@ -83,9 +85,10 @@ def parse_amount(text: str, *, line: int | None = None, allow_negative: bool = F
         if frac[2:].strip("0"):
             raise StatementError(f"amount {text!r} has a fraction of a fen", line=line)
         frac = frac[:2]
-    fen = int(whole) * 100 + int(frac.ljust(2, "0") or "0")
-    if fen >= 10**17:
-        raise StatementError(f"amount {text!r} is too large", line=line)
+    try:  # in the parser's notation: no leading zeros, the decimals only when there are any
+        fen = parse_money(str(int(whole)) + (f".{frac}" if frac else ""))
+    except Invalid:  # digits it refuses are only ever too many of them
+        raise StatementError(f"amount {text!r} is too large", line=line) from None
     if sign == "-":
         if not allow_negative:
             raise StatementError(f"amount {text!r} is negative: use the debit/credit column instead", line=line)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bidding.auction import engine as E
+from trading.errors import Invalid
+from trading.money import parse_money
 
 MAX_FRAME_BYTES = 2048
 REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]{0,15})(?:\.([0-9]{1,2}))?$")
-MAX_FEN = 10**17
 
 
 class FrameError(ValueError):
@@ -64,16 +64,14 @@ Frame = BidFrame | ContinueFrame | ResyncFrame | PingFrame
 
 
 def parse_amount(value: Any) -> int:
-    """Decimal yuan string → int fen (same rules as trading.money, kept pure here)."""
-    if isinstance(value, (bool, float)) or not isinstance(value, str):
+    """Decimal yuan string → int fen by the platform's one money parser (trading.money.parse_money); a
+    refusal is the protocol's MALFORMED with the parser's words."""
+    if not isinstance(value, str):
         raise FrameError(E.MALFORMED, 'amount must be a decimal string like "1234.56"')
-    m = _AMOUNT_RE.match(value.strip())
-    if not m:
-        raise FrameError(E.MALFORMED, f"{value[:40]!r} is not an amount like \"1234.56\"")
-    fen = int(m.group(1)) * 100 + int((m.group(2) or "").ljust(2, "0") or "0")
-    if fen >= MAX_FEN:
-        raise FrameError(E.MALFORMED, "amount is too large")
-    return fen
+    try:
+        return parse_money(value)
+    except Invalid as exc:
+        raise FrameError(E.MALFORMED, exc.message.removeprefix("amount: ")) from None
 
 
 def _ref(data: dict[str, Any]) -> str:

@@ -42,7 +42,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from trading.money import format_fen
+from trading.errors import Invalid
+from trading.money import format_fen, parse_money
 
 ENVELOPE_MAGIC = b"SLE1"
 PLAINTEXT_MAGIC = b"SLP1"
@@ -687,15 +688,16 @@ def open_share(sealed: bytes, private_key: X25519PrivateKey, *, context: str, cu
         raise CustodyError("this custody share does not decrypt with the custodian's key") from None
 
 
-_PRICE_RE = re.compile(r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$")
-
-
 def parse_price(text: str) -> int:
-    """"1234.56" -> 123456 fen (strict: no sign, no exponent, at most two decimals)."""
-    if not isinstance(text, str) or not _PRICE_RE.match(text.strip()):
-        raise MalformedContent(f"price must look like 1234.56 (yuan, at most two decimals), got {text!r}")
-    whole, _, frac = text.strip().partition(".")
-    return _check_price(int(whole) * 100 + int((frac + "00")[:2]))
+    """"1234.56" -> 123456 fen by the platform's one money parser (trading.money: no sign, no exponent, at
+    most two decimals), then the envelope's own bound (a positive price, a safe integer in JavaScript)."""
+    try:
+        if not isinstance(text, str):
+            raise Invalid("not text")
+        fen = parse_money(text, field="price")
+    except Invalid:
+        raise MalformedContent(f"price must look like 1234.56 (yuan, at most two decimals), got {text!r}") from None
+    return _check_price(fen)
 
 
 format_price = format_fen

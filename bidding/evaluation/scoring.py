@@ -179,10 +179,18 @@ class Method:
     max_candidates: int = 3
     min_valid: int = 1
 
-    # -- construction / validation
+    # -- construction / validation: each rule of a method on its own
     def __post_init__(self) -> None:
         if self.kind not in METHOD_KINDS:
             raise ScoringError(f"unknown evaluation method {self.kind!r} (expected one of {', '.join(METHOD_KINDS)})")
+        self._check_criteria()
+        self._check_kind()
+        self._check_adjustments()
+        self._check_limits()
+
+    def _check_criteria(self) -> None:
+        """Unique codes; each criterion of a known kind, a compliance one on a ground of art. 51, a scored
+        one with a positive weight."""
         codes = [c.code for c in self.criteria]
         if len(set(codes)) != len(codes):
             raise ScoringError("criterion codes must be unique")
@@ -196,6 +204,10 @@ class Method:
                     raise ScoringError(f"criterion {c.code}: {c.ground!r} is not a ground of 实施条例 art. 51")
             elif c.weight <= 0:
                 raise ScoringError(f"criterion {c.code}: weight must be positive")
+
+    def _check_kind(self) -> None:
+        """Lowest evaluated price and negotiation take compliance criteria only (negotiation: final quotes,
+        no adjustments, its own tie-breaks); comprehensive scoring one price criterion, weights summing to 100."""
         price = [c for c in self.criteria if c.kind == "price"]
         scored = [c for c in self.criteria if c.kind == "score"]
         if self.kind in ("lowest_evaluated_price", "negotiation"):
@@ -206,12 +218,15 @@ class Method:
                     raise ScoringError("negotiation compares final quotes: no price adjustments")
                 if any(r not in ("price", "submitted", "lottery") for r in self.tie_break):
                     raise ScoringError("negotiation ties are broken by price, submitted or lottery")
-        else:
-            if len(price) != 1:
-                raise ScoringError("comprehensive scoring needs exactly one price criterion")
-            total = sum((c.weight for c in price + scored), Fraction(0))
-            if total != 100:
-                raise ScoringError(f"weights must sum to 100 points (they sum to {display(total)})")
+            return
+        if len(price) != 1:
+            raise ScoringError("comprehensive scoring needs exactly one price criterion")
+        total = sum((c.weight for c in price + scored), Fraction(0))
+        if total != 100:
+            raise ScoringError(f"weights must sum to 100 points (they sum to {display(total)})")
+
+    def _check_adjustments(self) -> None:
+        """Unique codes; a rate strictly between -1 and 1; some effect (rate or fen)."""
         acodes = [a.code for a in self.adjustments]
         if len(set(acodes)) != len(acodes):
             raise ScoringError("adjustment codes must be unique")
@@ -222,6 +237,9 @@ class Method:
                 raise ScoringError(f"adjustment {a.code}: rate must be between -1 and 1")
             if a.rate == 0 and a.fen == 0:
                 raise ScoringError(f"adjustment {a.code}: rate or fen must be non-zero")
+
+    def _check_limits(self) -> None:
+        """The abnormal-low ratio, the price ceiling, the tie-break rules, the candidates, the valid bids needed."""
         if self.abnormal_low_ratio is not None and not (0 < self.abnormal_low_ratio < 1):
             raise ScoringError("abnormal_low_ratio must be between 0 and 1")
         if self.ceiling_fen is not None and (not isinstance(self.ceiling_fen, int) or self.ceiling_fen <= 0):
