@@ -15,7 +15,8 @@ from trading.errors import Conflict, Forbidden
 
 class LotStatus:
     """The lot statuses by name: everywhere outside this module a lot status is named through these
-    (tests/trading/test_status_names.py refuses a status literal elsewhere)."""
+    (tests/trading/test_status_names.py refuses a status literal elsewhere, templates included)."""
+    do_not_call_in_templates: Final = True  # templates read LotStatus.OPENED (frontend.context)
     DRAFT: Final = "draft"
     PUBLISHED: Final = "published"
     BIDDING_CLOSED: Final = "bidding_closed"

@@ -13,6 +13,7 @@ trading/lifecycle.py:
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from trading.lifecycle import STATUSES, LotStatus as Status
@@ -111,6 +112,24 @@ def test_lot_statuses_are_named_by_the_lifecycle_only():
     assert status_literals() == []
 
 
+_TEMPLATE_COMPARE = re.compile(r"(?:\blot\.status|(?<![\w.])status)\s*(?:==|!=|in)\s*[\"']([a-z_]+)[\"']")
+
+
+def template_status_literals(root: Path = ROOT / "frontend" / "templates") -> list[str]:
+    """Templates compare a lot's status (``lot.status``, or a page's ``status``) with ``LotStatus.X``
+    (frontend.context), not with a literal."""
+    found = []
+    for path in sorted(root.rglob("*.html")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            found += [f"{path.name}:{n}: {m.group(1)!r}" for m in _TEMPLATE_COMPARE.finditer(line)
+                      if m.group(1) in STATUSES]
+    return found
+
+
+def test_templates_name_lot_statuses_by_the_lifecycle():
+    assert template_status_literals() == []
+
+
 def test_the_scan_finds_a_status_literal(tmp_path):
     """The scan itself can fail: each kind of place it watches is found in a sample."""
     sample = '''
@@ -125,3 +144,6 @@ x = "bidding_closed"
     got = sorted({n.value for n in _status_places(tree)} | {n.value for n in ast.walk(tree)
                                                             if isinstance(n, ast.Constant) and n.value in LOT_ONLY})
     assert got == ["awarded", "bidding_closed", "closed", "contracted", "failed", "live", "opened", "publicity"]
+    (tmp_path / "t.html").write_text('{% if lot.status == "opened" %}{% endif %}{% if status != "draft" %}'
+                                     '{% if o.status == "failed" %}', encoding="utf-8")
+    assert [x.rsplit(" ", 1)[1] for x in template_status_literals(tmp_path)] == ["'opened'", "'draft'"]
