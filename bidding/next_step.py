@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from trading.lifecycle import LotStatus
 
 ACTIONS = (
     "pay",           # the security is not in place yet: pay it to the sub-account before the deadline
@@ -66,7 +67,7 @@ def next_step(f: Facts) -> Step:
             return Step("wait_opening", f.deadline)
         if not f.envelope or unpaid:
             return Step("missed")
-        if f.lot_status in ("published", "bidding_closed"):
+        if f.lot_status in (LotStatus.PUBLISHED, LotStatus.BIDDING_CLOSED):
             return Step("wait_opening", f.deadline)
         return Step("wait_result")
     # auction and listing

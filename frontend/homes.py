@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bidding.next_step import Facts, Step, next_step
 from trading.permissions import role_of
+from trading.lifecycle import LotStatus
 
 ROLE_HOMES = {"bidder": "bidder-home", "staff": "staff-home", "supervisor": "supervisor-home",
               "expert": "evaluation-home", "admin": "audit-console-index"}
@@ -101,12 +102,12 @@ def _window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
 
 
 PENDING = {  # lot status -> the step staff take next (the page it is taken on)
-    "bidding_closed": (_("Open the bids"), "envelopes-ceremony"),
-    "opened": (_("Evaluation"), "evaluation-console"),
-    "evaluated": (_("Publicise the candidates"), "evaluation-console"),
-    "publicity": (_("Award after the publicity"), "evaluation-console"),
-    "auction_scheduled": (_("Auction scheduled"), "auction-console"),
-    "closed": (_("Record the auction's result"), "auction-console"),
+    LotStatus.BIDDING_CLOSED: (_("Open the bids"), "envelopes-ceremony"),
+    LotStatus.OPENED: (_("Evaluation"), "evaluation-console"),
+    LotStatus.EVALUATED: (_("Publicise the candidates"), "evaluation-console"),
+    LotStatus.PUBLICITY: (_("Award after the publicity"), "evaluation-console"),
+    LotStatus.AUCTION_SCHEDULED: (_("Auction scheduled"), "auction-console"),
+    LotStatus.CLOSED: (_("Record the auction's result"), "auction-console"),
 }
 
 DEADLINES = (  # lot field -> label
@@ -125,10 +126,10 @@ def staff_dashboard(user, now: dt.datetime | None = None) -> dict[str, Any]:
 
     now = now or timezone.now()
     today, tomorrow, week = _window(now)
-    lots = (Lot.objects.filter(project__centre_id=user.organisation_id).exclude(status="draft")
+    lots = (Lot.objects.filter(project__centre_id=user.organisation_id).exclude(status=LotStatus.DRAFT)
             .select_related("project"))
     openings = []
-    due = lots.filter(Q(bid_deadline__gte=today, bid_deadline__lt=week) | Q(status="bidding_closed"))
+    due = lots.filter(Q(bid_deadline__gte=today, bid_deadline__lt=week) | Q(status=LotStatus.BIDDING_CLOSED))
     for lot in due.order_by("bid_deadline"):
         if lot.path != "tender":
             continue
@@ -152,7 +153,7 @@ def staff_dashboard(user, now: dt.datetime | None = None) -> dict[str, Any]:
         label, page = PENDING[lot.status]
         url = reverse(page) if page == "auction-console" else reverse(page, args=[lot.pk])
         pending.append({"lot": lot, "label": label, "url": url})
-    drafts = Project.objects.filter(centre_id=user.organisation_id, lots__status="draft").distinct().order_by("-created_at")
+    drafts = Project.objects.filter(centre_id=user.organisation_id, lots__status=LotStatus.DRAFT).distinct().order_by("-created_at")
     cases = visible_cases(user).filter(status__in=list(OPEN)).order_by("due_at")[:10]
     return {"openings": openings, "auctions": auctions, "deadlines": deadlines, "pending": pending,
             "drafts": list(drafts[:20]), "cases": list(cases), "today": today}

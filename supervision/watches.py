@@ -97,7 +97,7 @@ def sale_contract(now: dt.datetime) -> Iterable[Watch]:
     """Auctions and listings: the contract within the period the transaction confirmation (成交确认书) fixed."""
     from bidding.auction.models import Confirmation
 
-    for conf in Confirmation.objects.filter(lot__status="awarded").select_related("lot"):
+    for conf in Confirmation.objects.filter(lot__status=LotStatus.AWARDED).select_related("lot"):
         yield Watch(subject=f"lot:{conf.lot_id}", due=conf.contract_due, project_id=conf.lot.project_id,
                     lot_id=conf.lot_id, started=conf.issued_at,
                     detail={"confirmation": conf.sha256, "contract_due": conf.contract_due.isoformat(),

@@ -926,7 +926,7 @@ def issue_confirmation(*, actor: User, auction: Auction | int) -> Confirmation:
         require_staff_of(actor, lot.project)
         if Confirmation.objects.filter(auction=auction).exists():
             raise Conflict("the transaction confirmation (成交确认书) of this lot is already issued")
-        if lot.status != "awarded" or auction.outcome != E.OUTCOME_DEAL:
+        if lot.status != LotStatus.AWARDED or auction.outcome != E.OUTCOME_DEAL:
             raise Conflict(f"a transaction confirmation is issued for an awarded lot after a deal (lot is {lot.status})")
         winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=auction.leader)
         now = timezone.now()
@@ -977,7 +977,7 @@ def record_sale_contract(*, actor: User, auction: Auction | int, signed_on: dt.d
     with transaction.atomic():
         auction, lot = _locked_sale_lot(auction)
         require_staff_of(actor, lot.project)
-        if lot.status != "awarded":
+        if lot.status != LotStatus.AWARDED:
             raise Conflict(f"a contract is recorded for an awarded lot (lot is {lot.status})")
         conf = Confirmation.objects.filter(auction=auction).select_related("winner").first()
         if conf is None:
