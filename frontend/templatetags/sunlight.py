@@ -52,6 +52,7 @@ def _families() -> dict[str, Mapping[str, Any]]:
     from trading.challenges import lifecycle as cases
     from trading.models import Document, Notice, User
     from audit.models import Visibility
+    from frontend.event_labels import EVENT_AREAS, EVENT_LABELS, SYSTEM_ACTOR
 
     def choices(cls) -> dict[str, Any]:
         return dict(cls.choices)
@@ -87,6 +88,9 @@ def _families() -> dict[str, Mapping[str, Any]]:
         "access": choices(Document.Access),
         "role": choices(User.Role),
         "visibility": choices(Visibility),
+        "event": EVENT_LABELS,
+        "event_area": EVENT_AREAS,
+        "actor_role": {**choices(User.Role), **SYSTEM_ACTOR},
     }
 
 

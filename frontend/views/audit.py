@@ -20,6 +20,7 @@ from audit.log_models import Checkpoint, Leaf
 from audit.visibility import Disclosure
 from frontend.lists import Filter, list_page, project_filters
 from frontend.selectors import replayed_state
+from frontend.templatetags.sunlight import label_of
 from trading import selectors
 from trading.errors import Conflict, Invalid
 from trading.ids import is_ascii_int
@@ -63,18 +64,23 @@ def console(request, code):
     pairs, _ = visibility.project_events(project.pk, user=request.user)
     events = [e for e, _ in pairs]
     leaves = dict(Leaf.objects.filter(event_id__in=[e.pk for e in events]).values_list("event_id", "index"))
+    names = _actor_names({(e.body.get("actor") or {}).get("id") for e in events})
     rows = []
     for e, seen in pairs:
         body = e.body
         hidden = seen is not Disclosure.FULL
+        actor = body.get("actor") or {}
         rows.append({
-            "event": e, "index": leaves.get(e.pk), "actor": body.get("actor") or {}, "after": at is not None and e.created_at > at,
-            "payload": "(sealed until the result)" if hidden else json.dumps(body["payload"], ensure_ascii=False, indent=1, sort_keys=True),
+            "event": e, "index": leaves.get(e.pk), "actor": actor, "after": at is not None and e.created_at > at,
+            "actor_name": names.get(actor.get("id"), actor.get("label") or ""),
+            "area": e.action.split(".", 1)[0], "actor_role": actor.get("role") or "system",
+            "payload": None if hidden else json.dumps(body["payload"], ensure_ascii=False, indent=1, sort_keys=True),
             "at_param": timezone.localtime(e.created_at).strftime("%Y-%m-%dT%H:%M:%S"),
         })
-    timeline = list_page(request, rows, search=("event__action", "event__subject", "actor__label"), per_page=100,
-                         filters=[Filter("visibility", gettext_lazy("Visibility"), "event__visibility",
-                                         choices=[(v, v) for v in ("public", "supervisors", "sealed")])])
+    timeline = list_page(request, rows, per_page=100, filters=timeline_filters(rows),
+                         search=("event__action", "event__subject", "actor_name"),
+                         text_of=lambda r: " ".join([r["event"].action, label_of(r["event"].action, "event"),
+                                                     r["event"].subject, r["actor_name"]]))
     state = replayed_state(project, at, events=[e for e, seen in pairs if seen is Disclosure.FULL])
     verdict = check.check_project(project.pk, event_ids=[e.pk for e in events]) if request.GET.get("verify") else None
     return render(request, "frontend/audit/console.html", {
@@ -83,6 +89,29 @@ def console(request, code):
         "lots": (state.get("trading") or {}).get("lots", {}),
         "state_json": json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True, default=str),
     })
+
+
+def _actor_names(ids: set) -> dict:
+    """Who acted, by name: the person's full name and organisation where the account has them."""
+    from trading.models import User
+
+    names = {}
+    for user in User.objects.filter(pk__in=[i for i in ids if i]).select_related("organisation"):
+        person = user.get_full_name() or user.get_username()
+        names[user.pk] = f"{person} · {user.organisation.name}" if user.organisation_id else person
+    return names
+
+
+def timeline_filters(rows: list[dict]) -> list[Filter]:
+    """The timeline's filters: the area of the event (its app), who acted (role), its visibility."""
+    areas = sorted({r["area"] for r in rows})
+    roles = sorted({r["actor"].get("role") or "system" for r in rows})
+    return [
+        Filter("area", gettext_lazy("Area"), "area", choices=[(a, label_of(a, "event_area")) for a in areas]),
+        Filter("role", gettext_lazy("Who"), "actor_role", choices=[(r, label_of(r, "actor_role")) for r in roles]),
+        Filter("visibility", gettext_lazy("Visibility"), "event__visibility",
+               choices=[(v, label_of(v, "visibility")) for v in ("public", "supervisors", "sealed")]),
+    ]
 
 
 def checkpoints_page(request):
