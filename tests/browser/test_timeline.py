@@ -29,19 +29,26 @@ def test_timeline_names_filters_and_shows_progress(chromium, live_server, clock)
         who = page.locator("#timeline tbody tr[data-action='project.create'] td").nth(3).inner_text()
         assert world.staff.organisation.name in who and "staff" not in who.split("·")[-1]
         # filter by area: only the lots' events remain, and the count says how many of how many
-        page.select_option("#timeline-filters select[name=area]", "lot")
-        page.click("#timeline-filters button[type=submit]")
+        page.select_option("#timeline-search select[name=area]", "lot")
+        page.click("#timeline-search button[type=submit]")
         page.wait_for_url("**area=lot*")
         browser.check("filtered timeline")
         actions = page.locator("#timeline tbody tr[data-action]").evaluate_all("rs => rs.map(r => r.dataset.action)")
         assert actions and all(a.startswith("lot.") for a in actions) and len(actions) < total
         # feedback while the check runs: hold the request and see the progress bar and the disabled button
-        page.route("**/*verify=1*", lambda route: route.abort())
-        page.click("#verify button[type=submit]")
-        page.wait_for_selector("#verify .busy progress")
-        assert page.locator("#verify button[type=submit]").is_disabled()
-        page.unroute("**/*verify=1*")
-        browser.visit(f"{live_server.url}/supervise/audit/{project.code}/?verify=1")
-        assert page.locator("#verdict.ok").count() == 1
+        held = []
+        page.route("**/*verify=1*", lambda route: held.append(route))  # the request waits until let go
+        shown = page.evaluate("""() => {
+            const button = document.querySelector("#verify button[type=submit]");
+            button.click();  // the request is held: this page stays while the check "runs"
+            return new Promise((done) => setTimeout(() => done({
+                busy: document.querySelector("#verify .busy progress") !== null,
+                text: (document.querySelector("#verify .busy") || {}).textContent || "",
+                disabled: button.disabled }), 50));
+        }""")
+        assert shown["busy"] and shown["disabled"] and "核验" in shown["text"], shown
+        page.unroute("**/*verify=1*")  # lets the held request go on
+        page.wait_for_selector("#verdict")  # the check ran and answered
+        browser.check("verified")
     finally:
         browser.close()
