@@ -27,7 +27,8 @@ def test_timeline_names_filters_and_shows_progress(chromium, live_server, clock)
         first = page.locator("#timeline tbody tr[data-action='project.create'] td").nth(4).inner_text()
         assert "创建项目" in first  # a readable name, the dotted code only in the title
         who = page.locator("#timeline tbody tr[data-action='project.create'] td").nth(3).inner_text()
-        assert world.staff.organisation.name in who and "staff" not in who.split("·")[-1]
+        centre = world.staff.organisation
+        assert centre is not None and centre.name in who and "staff" not in who.split("·")[-1]
         # filter by area: only the lots' events remain, and the count says how many of how many
         page.select_option("#timeline-search select[name=area]", "lot")
         page.click("#timeline-search button[type=submit]")
