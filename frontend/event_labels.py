@@ -44,6 +44,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "deposit.freeze": ("冻结保证金", "Deposits frozen"),
     "deposit.winner": ("标记中标人保证金", "Winner's deposit marked"),
     "deposit.settle_winner": ("中标人保证金结算", "Winner's deposit settled"),
+    "deposit.winner_cleared": ("撤销中标人保证金标记", "Winner's deposit mark cleared"),
     "deposit.transfer": ("保证金划转", "Deposit transferred"),
     "deposit.close": ("关闭保证金子账户", "Deposit sub-account closed"),
     "deposit.forfeit_request": ("申请没收保证金", "Forfeit requested"),
