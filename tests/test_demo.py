@@ -187,16 +187,29 @@ def _assert_auctions(world, now):
         assert times == sorted(times), f"{a.lot.project.code}: events out of time order"
     orgs = world.bidder_orgs
     # (b) finished with a deal: accepted bids from three bidders, the result notice, the winner's security converted
-    deal = Auction.objects.get(phase=AE.PHASE_CLOSED, outcome=AE.OUTCOME_DEAL)
-    assert deal.lot.status == "awarded" and deal.price_fen >= deal.reserve_fen > 0
+    deal = Auction.objects.get(mode="auction", phase=AE.PHASE_CLOSED, outcome=AE.OUTCOME_DEAL)
+    assert deal.price_fen >= deal.reserve_fen > 0
     assert AuctionBid.objects.filter(auction=deal).values("bidder").distinct().count() == 3
     winner = BidderNumber.objects.get(auction=deal, number=deal.leader).organisation
-    notice = Notice.objects.get(lot=deal.lot, kind="result")
+    notice = Notice.objects.get(lot=deal.lot, kind="result", data__outcome="deal")
     assert notice.data["outcome"] == "deal" and notice.data["winner_organisation"] == winner.pk
     assert "成交" in notice.title
     won = Account.objects.get(lot=deal.lot, bidder=winner, kind="deposit")
     assert won.winner and won.status == "settled" and not RefundOrder.objects.filter(account=won).exists()
     assert RefundOrder.objects.filter(account__lot=deal.lot, reason="non_winner").count() == 2
+    # ... then its transaction confirmation and contract: every security settled, the clock completed the lot
+    from bidding.auction.models import Confirmation, SaleContract
+
+    assert deal.lot.status == "complete" and deal.lot.project.kind == "land"
+    conf = Confirmation.objects.get(auction=deal)
+    assert conf.winner == winner and conf.price_fen == deal.price_fen
+    assert Event.objects.get(action="auction.confirmation", project_id=deal.lot.project_id).payload["sha256"] == conf.sha256
+    assert SaleContract.objects.get(confirmation=conf).amount_fen == deal.price_fen
+    assert {r.status for r in RefundOrder.objects.filter(account__lot=deal.lot)} == {"confirmed"}
+    # (e) a state-asset transfer by listing, sold, confirmed and contracted (completed once settled)
+    sold = Auction.objects.get(mode="listing", outcome=AE.OUTCOME_DEAL)
+    assert sold.lot.project.kind == "asset" and sold.lot.status in ("contracted", "complete")
+    assert SaleContract.objects.filter(lot=sold.lot).exists()
     # (c) failed: the highest bid below the reserve, with its 流拍 notice, every security refunded
     failed = Auction.objects.get(phase=AE.PHASE_CLOSED, outcome=AE.OUTCOME_FAILED)
     assert failed.outcome_reason == "below_reserve" and 0 < failed.price_fen < failed.reserve_fen
@@ -219,7 +232,7 @@ def _assert_auctions(world, now):
     assert asset.lot.status == "auction_scheduled" and asset.reserve_fen > 0 and asset.start_at > now
     assert all(deposits.is_secured(org, asset.lot) for org in orgs[:3])
     # the trading demo's land listing: scheduled, running, its end decided by the clock
-    listing = Auction.objects.get(mode="listing")
+    listing = Auction.objects.get(mode="listing", lot__project__kind="land")
     assert listing.phase == AE.PHASE_LISTING and listing.lot.status == "listing" and listing.end_at > now
 
 

@@ -10,6 +10,9 @@ time order; the securities are paid through the simulated bank, so ``deposits.is
   more ask for it, else the highest posted price), bidder1 and bidder2 secured, two prices posted;
 - a finished land auction: bids from three bidders, deal (成交) with its result notice, the winner's
   security converted toward the price, the others refunded;
+- then its transaction confirmation (成交确认书) and land-use contract: the clock completes it (deposits settled);
+- a finished state-asset transfer by listing (挂牌): one posted price, sold at the listing's end, confirmed,
+  contract signed (contracted, completed by the clock once the other bidder's security is refunded);
 - a failed asset auction (流拍): the highest bid below the reserve, with its notice;
 - an asset auction LIVE right now (opened a few minutes before the demo's "now", countdown rule with a
   30-minute countdown): bidder1..bidder3 secured, bidder3 has bid the starting price, bidder1/bidder2
@@ -18,6 +21,7 @@ time order; the securities are paid through the simulated bank, so ``deposits.is
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import time_machine
 from django.utils import timezone
@@ -142,7 +146,46 @@ def seed(world) -> dict:
         deal = _open(deal, traveller)
         _bids(world, deal, [(0, 0), (1, 1), (2, 2), (0, 1), (1, 1), (2, 1), (1, 1)], traveller)
         deal = _close(deal, traveller)
+        # the transaction confirmation (成交确认书) the same day, the land-use contract three days later; the
+        # others' securities are refunded by then, so the clock completes the lot (deposits settled)
+        traveller.move_to(timezone.now() + HOUR)
+        S.issue_confirmation(actor=staff, auction=deal)
+        traveller.move_to(timezone.now() + 3 * DAY)
+        S.record_sale_contract(actor=staff, auction=deal, signed_on=timezone.localdate(), amount_fen=deal.price_fen,
+                               documents=[{"name": "国有建设用地使用权出让合同（2026-03号地块）.pdf",
+                                           "sha256": hashlib.sha256(b"demo land contract 2026-03").hexdigest()}])
     done["deal"] = deal.pk
+
+    # (e) a state-asset transfer by listing (挂牌), finished: one posted price, the only bidder buys at it at the
+    # listing's end; confirmation, contract (产权交易合同) signed
+    with time_machine.travel(real_now - 45 * DAY, tick=False) as traveller:
+        now = timezone.now()
+        start = now + 21 * DAY
+        spec = trading.LotSpec(title="阳光市国资集团所持阳光物流有限公司20%股权 20% of Sunshine Logistics Co.",
+                               estimate_fen=1_500_000_000, security_fen=150_000_000, listing_start=start,
+                               listing_end=start + 11 * DAY, bid_deadline=start + 10 * DAY, increment_fen=5_000_000,
+                               closing_rule="countdown", eligibility=list(ELIGIBILITY))
+        project = trading.create_project(
+            actor=staff, kind="asset", method="listing", title="阳光物流有限公司20%股权转让（挂牌）Equity transfer by listing",
+            owner=world.tenderees[3], agent=None, supervisor=world.supervisor_org, region="阳光市",
+            budget_fen=spec.estimate_fen, lots=[spec], description="挂牌价1500万元，挂牌期11日。Listing price ¥15m.")
+        trading.publish_project(actor=staff, project=project)
+        lot = project.lots.get()
+        traveller.move_to(now + DAY)
+        sold = S.schedule_auction(lot=lot, actor=staff, reserve_fen=lot.estimate_fen)
+        traveller.move_to(now + 2 * DAY)
+        _register_and_pay(world, lot, [2, 3], traveller)
+        sold = _open(sold, traveller, after=2 * HOUR)
+        traveller.move_to(timezone.now() + DAY)
+        _bids(world, sold, [(2, 0)], traveller)
+        sold = _close(sold, traveller)
+        traveller.move_to(timezone.now() + 2 * HOUR)
+        S.issue_confirmation(actor=staff, auction=sold)
+        traveller.move_to(timezone.now() + 2 * DAY)
+        S.record_sale_contract(actor=staff, auction=sold, signed_on=timezone.localdate(), amount_fen=sold.price_fen,
+                               documents=[{"name": "产权交易合同.pdf",
+                                           "sha256": hashlib.sha256(b"demo equity transfer contract").hexdigest()}])
+    done["listing_sold"] = sold.pk
 
     # (c) a failed asset auction (流拍): the highest bid stays below the reserve
     with time_machine.travel(real_now - 22 * DAY, tick=False) as traveller:

@@ -141,3 +141,21 @@ def confirmation_json(conf: Confirmation) -> dict[str, Any]:
             "signed_on": contract.signed_on.isoformat(), "amount": format_fen(contract.amount_fen),
             "documents": contract.documents, "recorded_at": contract.recorded_at, "notice": contract.notice.number},
     }
+
+
+def confirmations_won(organisation_id: int | None) -> list[Confirmation]:
+    """The bidder's own confirmations (its workspace)."""
+    if organisation_id is None:
+        return []
+    return list(Confirmation.objects.filter(winner_id=organisation_id).select_related("lot__project")
+                .order_by("-issued_at"))
+
+
+def confirmations_of_project(project) -> list[Confirmation]:
+    """A project's confirmations with their contract's signing date (``signed_on``, None until signed): public
+    with the result, shown on the five-openness page."""
+    out = list(Confirmation.objects.filter(lot__project=project).select_related("lot", "winner").order_by("lot__number"))
+    signed = dict(SaleContract.objects.filter(confirmation__in=out).values_list("confirmation_id", "signed_on"))
+    for conf in out:
+        conf.signed_on = signed.get(conf.pk)  # type: ignore[attr-defined]
+    return out

@@ -2,20 +2,23 @@
 (schedule, pause with a reason, resume). Thin: every change goes through bidding.auction.services."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from bidding.auction import selectors, services
 from bidding.auction.models import Auction
 from frontend.lists import Filter, list_page
-from trading.errors import DomainError
+from trading.errors import DomainError, Invalid, NotFound
 from trading.ids import parse_int
 from trading.models import Lot
-from trading.money import parse_money
+from trading.money import format_fen, parse_money
 from trading.permissions import require_role, require_staff_of, role_of
 
 
@@ -102,6 +105,63 @@ def resume(request, auction_id: int):
     return redirect("auction-console")
 
 
+def confirmation_page(request, auction_id: int):
+    """The transaction confirmation (成交确认书) as issued, with its contract once recorded: public with the result.
+    Staff of the lot's centre issue it and record the contract here."""
+    from bidding.auction import confirmation as C
+    from bidding.auction.models import Confirmation, SaleContract
+
+    auction = selectors.get_auction(auction_id)
+    lot = auction.lot
+    staff_here = role_of(request.user) == "staff" and request.user.organisation_id == lot.project.centre_id
+    conf = Confirmation.objects.select_related("winner", "notice").filter(auction=auction).first()
+    if conf is None and not staff_here:
+        raise NotFound("no transaction confirmation (成交确认书) has been issued for this auction")
+    contract = SaleContract.objects.filter(confirmation=conf).first() if conf else None
+    return render(request, "frontend/auction/confirmation.html", {
+        "auction": auction, "lot": lot, "project": lot.project, "conf": conf, "contract": contract,
+        "lines": C.lines(conf.document) if conf else [], "staff_here": staff_here,
+        "can_issue": staff_here and conf is None and lot.status == "awarded",
+        "can_contract": staff_here and conf is not None and contract is None and lot.status == "awarded",
+        "today": timezone.localdate().isoformat(), "price": format_fen(conf.price_fen) if conf else "",
+    })
+
+
+@login_required
+@require_POST
+def issue_confirmation(request, auction_id: int):
+    try:
+        services.issue_confirmation(actor=request.user, auction=auction_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The transaction confirmation is issued and its hash recorded in the audit log."))
+    return redirect("auction-confirmation-page", auction_id)
+
+
+@login_required
+@require_POST
+def record_contract(request, auction_id: int):
+    try:
+        signed_on = _parse_date(request.POST.get("signed_on", ""), field="signed_on")
+        services.record_sale_contract(
+            actor=request.user, auction=auction_id, signed_on=signed_on,
+            amount_fen=parse_money(request.POST.get("amount") or "", field="amount"),
+            documents=[{"name": request.POST.get("document_name", ""), "sha256": request.POST.get("document_sha256", "")}])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The contract is recorded; the lot is contracted."))
+    return redirect("auction-confirmation-page", auction_id)
+
+
+def _parse_date(raw: str, *, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise Invalid(_("%(field)s must be a date like 2026-04-01") % {"field": field}, field=field) from None
+
+
 urlpatterns = [
     path("auctions/", auction_list, name="auction-list-page"),
     path("auctions/<int:auction_id>/", room, name="auction-room"),
@@ -109,4 +169,7 @@ urlpatterns = [
     path("staff/auctions/schedule/<int:lot_id>/", schedule, name="auction-schedule"),
     path("staff/auctions/<int:auction_id>/pause/", pause, name="auction-pause-page"),
     path("staff/auctions/<int:auction_id>/resume/", resume, name="auction-resume-page"),
+    path("auctions/<int:auction_id>/confirmation/", confirmation_page, name="auction-confirmation-page"),
+    path("staff/auctions/<int:auction_id>/confirmation/", issue_confirmation, name="auction-confirmation-issue"),
+    path("staff/auctions/<int:auction_id>/contract/", record_contract, name="auction-contract-page"),
 ]

@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from bidding import selectors as bidding_selectors
+from bidding.auction import selectors as auction_selectors
 from bidding import services as bidding_services
 from deposits.selectors import my_deposits
 from frontend.homes import bidder_rows
@@ -19,7 +20,8 @@ from trading.lifecycle import LotStatus
 
 
 def _home_context(user) -> dict:
-    return {"rows": bidder_rows(user), "key": bidding_selectors.active_key(user.organisation_id)}
+    return {"rows": bidder_rows(user), "key": bidding_selectors.active_key(user.organisation_id),
+            "confirmations": auction_selectors.confirmations_won(user.organisation_id)}
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
 from audit.models import Event
+from bidding.auction import selectors as auction_selectors
 from trading import lifecycle, selectors
 from trading.challenges.selectors import published_cases, suspension_of
 from trading.errors import Forbidden
@@ -97,6 +98,7 @@ def disclosure(request, code):
         "notices": project.notices.order_by("published_at", "id"), "timeline": sorted(timeline, key=lambda t: t["at"]),
         "planned": planned, "fees": rule.fees, "public_events": events, "status": selectors.project_status(project),
         "cases": published_cases(project), "suspension": suspension_of(project),
+        "confirmations": auction_selectors.confirmations_of_project(project),
     })
 
 
