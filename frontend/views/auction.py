@@ -17,6 +17,7 @@ from bidding.auction.models import Auction
 from frontend.lists import Filter, list_page
 from trading.errors import DomainError, Invalid, NotFound
 from trading.ids import parse_int
+from trading.lifecycle import LotStatus
 from trading.models import Lot
 from trading.money import format_fen, parse_money
 from trading.permissions import require_role, require_staff_of, role_of
@@ -121,8 +122,8 @@ def confirmation_page(request, auction_id: int):
     return render(request, "frontend/auction/confirmation.html", {
         "auction": auction, "lot": lot, "project": lot.project, "conf": conf, "contract": contract,
         "lines": C.lines(conf.document) if conf else [], "staff_here": staff_here,
-        "can_issue": staff_here and conf is None and lot.status == "awarded",
-        "can_contract": staff_here and conf is not None and contract is None and lot.status == "awarded",
+        "can_issue": staff_here and conf is None and lot.status == LotStatus.AWARDED,
+        "can_contract": staff_here and conf is not None and contract is None and lot.status == LotStatus.AWARDED,
         "today": timezone.localdate().isoformat(), "price": format_fen(conf.price_fen) if conf else "",
     })
 
