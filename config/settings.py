@@ -156,9 +156,11 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # live auctions fan out through Redis pub/sub (one PUBLISH per event, relayed by each ASGI process)
 CHANNEL_LAYERS["auction"] = (
-    # pub/sub channels are server-wide (not per Redis database): the prefix names the database
+    # pub/sub channels are server-wide (not per Redis database): the prefix names the database, or is set
+    # (SUNLIGHT_CHANNEL_PREFIX) where several platforms share one Redis database — the test workers do
     {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-     "CONFIG": {"hosts": [REDIS_URL], "prefix": "asgi" + (REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL.count("/") > 2 else "")}}
+     "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str(
+         "SUNLIGHT_CHANNEL_PREFIX", "asgi" + (REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL.count("/") > 2 else ""))}}
     if REDIS_URL else CHANNEL_LAYERS["default"]
 )
 

@@ -4,6 +4,10 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SUNLIGHT_VAR_DIR", "/tmp/sunlight-test-var")
+# Each pytest-xdist worker has its own test database, and so its own auction ids starting at 1: its live
+# auctions' pub/sub channels get their own prefix, inherited by the servers its tests start, so two workers'
+# auction rooms never hear each other.
+os.environ.setdefault("SUNLIGHT_CHANNEL_PREFIX", "asgi-test-" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 from config.settings import *  # noqa: E402,F401,F403
 from config.settings import BASE_DIR  # noqa: E402
