@@ -300,6 +300,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_RATES": {"login": "30/min", "signup": "30/hour"},
+    # times: serializers pass datetimes on, the renderer writes them in UTC with Z (audit.timestamps)
+    "DATETIME_FORMAT": None,
+    "DEFAULT_RENDERER_CLASSES": ["trading.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sunlight public-resource trading API",

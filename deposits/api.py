@@ -18,9 +18,9 @@ from trading.errors import Invalid
 from trading.ids import query_int
 from trading.inputs import SafeJSONParser
 from trading.models import Lot
-from trading.money import format_fen
+from trading.money import decimal_keys, format_fen
 from trading.permissions import require_login
-from trading.schema import anything, boolean, integer, listof, mapping, shape, text
+from trading.schema import anything, boolean, day, integer, listof, mapping, money, moment, shape, text
 from audit import timestamps
 
 
@@ -36,7 +36,7 @@ def account_json(acc: Account, *, with_instructions: bool = True) -> dict:
         "refunds": [refund_json(o) for o in acc.refunds.order_by("id")],
     }
     if with_instructions:
-        ins = selectors.instructions(acc)
+        ins = decimal_keys(selectors.instructions(acc))
         ins["deadline"] = _iso(ins["deadline"])
         data["instructions"] = ins
     return data
@@ -52,49 +52,49 @@ def refund_json(o: RefundOrder) -> dict:
 # -- OpenAPI response shapes (documentation only: the views build their answers) --------------------------
 
 def _refund_shape(name: str = "RefundOrder", extra: dict | None = None):
-    return shape(name, {"id": integer(), "ref": text(), "reason": text(), "amount": text(help_text="decimal yuan"),
-                        "status": text(), "due_on": text(), "attempts": integer(), "last_error": text(allow_blank=True),
-                        "bank_ref": text(allow_blank=True), "confirmed_at": text(allow_null=True),
+    return shape(name, {"id": integer(), "ref": text(), "reason": text(), "amount": money(),
+                        "status": text(), "due_on": day(), "attempts": integer(), "last_error": text(allow_blank=True),
+                        "bank_ref": text(allow_blank=True), "confirmed_at": moment(allow_null=True),
                         "payee_account": text(allow_blank=True), **(extra or {})})
 
 
 def _account_shape():
     return shape("DepositAccount", {
         "id": integer(), "number": text(), "lot": integer(), "project": text(), "lot_title": text(), "bidder": integer(),
-        "bidder_name": text(), "required": text(), "balance": text(), "available": text(), "status": text(),
-        "paid_at": text(allow_null=True), "refunds": listof(_refund_shape()),
+        "bidder_name": text(), "required": money(), "balance": money(), "available": money(), "status": text(),
+        "paid_at": moment(allow_null=True), "refunds": listof(_refund_shape()),
         "instructions": anything(required=False, help_text="how to pay (the account's own bidder only)")})
 
 
 def _forfeit_shape():
     return shape("Forfeit", {"id": integer(), "account": integer(), "grounds": text(), "reason": text(), "status": text(),
-                             "amount": text(), "requested_by": integer(allow_null=True),
+                             "amount": money(), "requested_by": integer(allow_null=True),
                              "countersigned_by": integer(allow_null=True), "note": text(allow_blank=True)})
 
 
 BANK_RECEIPT = shape("BankNotificationResult", {
     "status": text(help_text="the booking's outcome (credited, suspense, duplicate, refund_failed, …)"),
-    "txn_id": text(required=False), "order": text(required=False), "retry_at": text(required=False, allow_null=True)})
+    "txn_id": text(required=False), "order": text(required=False), "retry_at": moment(required=False, allow_null=True)})
 ACCOUNT_LIST = shape("DepositAccountList", {"results": listof(_account_shape())})
-LOT_OVERVIEW = shape("DepositLotOverview", {"lot": integer(), "paid": integer(), "unpaid": integer(), "held": text(),
+LOT_OVERVIEW = shape("DepositLotOverview", {"lot": integer(), "paid": integer(), "unpaid": integer(), "held": money(),
                                             "accounts": listof(_account_shape())})
 SUSPENSE_LIST = shape("SuspenseList", {"results": listof(shape("SuspenseItem", {
-    "id": integer(), "amount": text(), "reason": text(), "detail": text(allow_blank=True), "status": text(),
+    "id": integer(), "amount": money(), "reason": text(), "detail": text(allow_blank=True), "status": text(),
     "payer_name": text(allow_blank=True), "payer_account": text(allow_blank=True), "bank_txn_id": text(),
-    "booked_at": text(allow_null=True), "lot": integer(allow_null=True), "sealed": boolean(),
+    "booked_at": moment(allow_null=True), "lot": integer(allow_null=True), "sealed": boolean(),
     "account": integer(allow_null=True)}))})
 SUSPENSE_RESOLVED = shape("SuspenseResolved", {"id": integer(), "status": text()})
 REFUND_LIST = shape("RefundOrderList", {"results": listof(_refund_shape("RefundOrderRow", {"account": integer()}))})
 FORFEIT_LIST = shape("ForfeitList", {"results": listof(_forfeit_shape())})
 STATEMENT_LIST = shape("StatementImportList", {"results": listof(shape("StatementImport", {
-    "id": integer(), "filename": text(), "format": text(), "lines": integer(), "closing": text(), "ledger": text(),
+    "id": integer(), "filename": text(), "format": text(), "lines": integer(), "closing": money(), "ledger": money(),
     "reconciled": boolean(), "report": anything()}))})
 STATEMENT_IMPORTED = shape("StatementImported", {"id": integer(), "reconciled": boolean(), "report": anything()})
 LEDGER = shape("LedgerSummary", {
-    "by_kind": mapping(child=integer()), "liabilities_fen": integer(), "bank_fen": integer(),
-    "bank_from_bank_txns_fen": integer(), "refunds_in_flight_fen": integer(), "balanced": boolean(),
-    "open_suspense": integer(), "liabilities_fen_display": text(), "bank_fen_display": text(),
-    "bank_from_bank_txns_fen_display": text(), "refunds_in_flight_fen_display": text()})
+    "by_kind": mapping(child=money(), help_text="balance by account kind"), "liabilities": money(), "bank": money(),
+    "bank_from_bank_txns": money(), "refunds_in_flight": money(), "balanced": boolean(),
+    "open_suspense": integer(help_text="how many suspense items are open (a count, not money)"),
+    "sealed_excluded": text(required=False)})
 
 BANK_NOTIFICATION_DOC = """The bank adapter's signed notification of a booked payment, interest, refund or failed refund.
 
@@ -289,8 +289,9 @@ class StatementView(APIView):
 @api_view(["GET"])
 def ledger_summary(request):
     require_login(request.user)
-    data = selectors.ledger_summary(request.user)
-    return Response({**data, **{k + "_display": format_fen(v) for k, v in data.items() if k.endswith("_fen")}})
+    data = decimal_keys(selectors.ledger_summary(request.user))
+    data["by_kind"] = {kind: format_fen(v) for kind, v in data["by_kind"].items()}
+    return Response(data)
 
 
 urlpatterns = [

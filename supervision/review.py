@@ -2,6 +2,8 @@
 one audit event + raising the review alert)."""
 from __future__ import annotations
 
+from audit import timestamps
+
 import datetime as dt
 from dataclasses import dataclass
 from trading.lifecycle import LotStatus
@@ -78,5 +80,5 @@ def raise_review(ev, found: Review, *, now: dt.datetime):
         key=f"review:{found.rule}:event:{ev.pk}", kind="review", rule=found.rule, severity="info",
         title=found.title, title_en=found.title_en, basis=found.basis,
         evidence={"event": ev.pk, "action": ev.action, "subject": ev.subject, "actor": ev.actor_label,
-                  "actor_role": ev.actor_role, "at": ev.created_at.isoformat()},
+                  "actor_role": ev.actor_role, "at": timestamps.iso_z(ev.created_at)},
         project_id=ev.project_id, visible_from=visible_from, now=now)

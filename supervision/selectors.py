@@ -10,6 +10,7 @@ from django.utils import timezone
 from supervision import lifecycle
 from supervision.models import KINDS, SEVERITIES, Alert
 from audit import timestamps
+from trading.money import decimal_keys
 
 
 iso = timestamps.iso
@@ -32,7 +33,8 @@ def alert_row(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.ref, "key": alert.key, "kind": alert.kind, "kind_label": KINDS[alert.kind][0],
         "rule": alert.rule, "severity": alert.severity, "severity_label": SEVERITIES[alert.severity][0],
-        "title": alert.title, "title_en": alert.title_en, "basis": alert.basis, "evidence": alert.evidence,
+        "title": alert.title, "title_en": alert.title_en, "basis": alert.basis,
+        "evidence": decimal_keys(alert.evidence),
         "project": alert.project.code if alert.project is not None else None, "lot": alert.lot_id,
         "status": alert.status, "status_label": lifecycle.STATUSES[alert.status][0],
         "escalation": alert.escalation, "raised_at": iso(alert.raised_at), "visible_from": iso(alert.visible_from),

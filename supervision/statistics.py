@@ -8,6 +8,8 @@ page costs one cache read at any size of the market.
 """
 from __future__ import annotations
 
+from audit import timestamps
+
 import datetime as dt
 from collections import defaultdict
 from typing import Any
@@ -89,7 +91,7 @@ def statistics(*, full: bool) -> dict[str, Any]:
         if hit is not None:
             return hit
     data = compute(full=full)
-    data["computed_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
+    data["computed_at"] = timestamps.iso_z(dt.datetime.now(dt.timezone.utc))
     if max_age:
         cache.set(key, data, max_age)
     return data

@@ -7,6 +7,8 @@ the lot's ``Rule`` (one rule, one place).
 """
 from __future__ import annotations
 
+from audit import timestamps
+
 import datetime as dt
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
@@ -47,13 +49,13 @@ def deadline_close(now: dt.datetime) -> Iterable[Watch]:
         if lot.path == "listing":
             continue
         yield Watch(subject=f"lot:{lot.pk}", due=lot.bid_deadline + CLOSE_GRACE, project_id=lot.project_id,
-                    lot_id=lot.pk, started=lot.notice_at, detail={"bid_deadline": lot.bid_deadline.isoformat()})
+                    lot_id=lot.pk, started=lot.notice_at, detail={"bid_deadline": timestamps.iso_z(lot.bid_deadline)})
 
 
 def opening(now: dt.datetime) -> Iterable[Watch]:
     for lot in _lots(LotStatus.BIDDING_CLOSED):
         yield Watch(subject=f"lot:{lot.pk}", due=lot.bid_deadline + OPENING_GRACE, project_id=lot.project_id,
-                    lot_id=lot.pk, started=lot.bid_deadline, detail={"bid_deadline": lot.bid_deadline.isoformat()})
+                    lot_id=lot.pk, started=lot.bid_deadline, detail={"bid_deadline": timestamps.iso_z(lot.bid_deadline)})
 
 
 def evaluation_report(now: dt.datetime) -> Iterable[Watch]:
@@ -73,7 +75,7 @@ def publicity_start(now: dt.datetime) -> Iterable[Watch]:
         lot = ev.lot
         yield Watch(subject=f"lot:{lot.pk}", due=ev.reported_at + lot.rule.publicity_within_days * DAY,
                     project_id=lot.project_id, lot_id=lot.pk, started=ev.reported_at,
-                    detail={"reported_at": ev.reported_at.isoformat() if ev.reported_at else ""})
+                    detail={"reported_at": timestamps.iso(ev.reported_at) or ""})
 
 
 def award(now: dt.datetime) -> Iterable[Watch]:
@@ -82,7 +84,7 @@ def award(now: dt.datetime) -> Iterable[Watch]:
     for pub in Publicity.objects.filter(cancelled=False, lot__status=LotStatus.PUBLICITY).select_related("lot"):
         yield Watch(subject=f"lot:{pub.lot_id}", due=pub.ends_at + AWARD_DAYS_AFTER_PUBLICITY * DAY,
                     project_id=pub.lot.project_id, lot_id=pub.lot_id, started=pub.ends_at,
-                    detail={"publicity_ends": pub.ends_at.isoformat()})
+                    detail={"publicity_ends": timestamps.iso_z(pub.ends_at)})
 
 
 def contract(now: dt.datetime) -> Iterable[Watch]:
@@ -90,7 +92,7 @@ def contract(now: dt.datetime) -> Iterable[Watch]:
 
     for aw in Award.objects.filter(status="active", lot__status=LotStatus.AWARDED).select_related("lot"):
         yield Watch(subject=f"lot:{aw.lot_id}", due=aw.contract_due, project_id=aw.lot.project_id, lot_id=aw.lot_id,
-                    started=aw.awarded_at, detail={"awarded_at": aw.awarded_at.isoformat()})
+                    started=aw.awarded_at, detail={"awarded_at": timestamps.iso_z(aw.awarded_at)})
 
 
 def sale_contract(now: dt.datetime) -> Iterable[Watch]:
@@ -100,7 +102,7 @@ def sale_contract(now: dt.datetime) -> Iterable[Watch]:
     for conf in Confirmation.objects.filter(lot__status=LotStatus.AWARDED).select_related("lot"):
         yield Watch(subject=f"lot:{conf.lot_id}", due=conf.contract_due, project_id=conf.lot.project_id,
                     lot_id=conf.lot_id, started=conf.issued_at,
-                    detail={"confirmation": conf.sha256, "contract_due": conf.contract_due.isoformat(),
+                    detail={"confirmation": conf.sha256, "contract_due": timestamps.iso_z(conf.contract_due),
                             "basis": conf.lot.rule.basis.get("sale_contract", "")})
 
 
@@ -121,11 +123,11 @@ def listing_period(now: dt.datetime) -> Iterable[Watch]:
     for lot in _lots(LotStatus.LISTING):
         if lot.listing_end:
             yield Watch(subject=f"lot:{lot.pk}", due=lot.listing_end + CLOSE_GRACE, project_id=lot.project_id,
-                        lot_id=lot.pk, started=lot.listing_start, detail={"listing_end": lot.listing_end.isoformat()})
+                        lot_id=lot.pk, started=lot.listing_start, detail={"listing_end": timestamps.iso_z(lot.listing_end)})
     for lot in _lots(LotStatus.PUBLISHED, listing_start__lte=now + HOUR):
         if lot.path == "listing" and lot.listing_start:
             yield Watch(subject=f"lot:{lot.pk}:start", due=lot.listing_start + CLOSE_GRACE, project_id=lot.project_id,
-                        lot_id=lot.pk, started=lot.notice_at, detail={"listing_start": lot.listing_start.isoformat()})
+                        lot_id=lot.pk, started=lot.notice_at, detail={"listing_start": timestamps.iso_z(lot.listing_start)})
 
 
 def auction_period(now: dt.datetime) -> Iterable[Watch]:
@@ -133,10 +135,10 @@ def auction_period(now: dt.datetime) -> Iterable[Watch]:
 
     for lot in _lots(LotStatus.AUCTION_SCHEDULED, auction_start__lte=now + HOUR):
         yield Watch(subject=f"lot:{lot.pk}:start", due=lot.auction_start + CLOSE_GRACE, project_id=lot.project_id,
-                    lot_id=lot.pk, started=lot.bid_deadline, detail={"auction_start": lot.auction_start.isoformat()})
+                    lot_id=lot.pk, started=lot.bid_deadline, detail={"auction_start": timestamps.iso_z(lot.auction_start)})
     for auc in Auction.objects.filter(phase="live", end_at__lte=now + HOUR).select_related("lot"):
         yield Watch(subject=f"lot:{auc.lot_id}:end", due=auc.end_at + CLOSE_GRACE, project_id=auc.lot.project_id,
-                    lot_id=auc.lot_id, started=auc.start_at, detail={"end_at": auc.end_at.isoformat()})
+                    lot_id=auc.lot_id, started=auc.start_at, detail={"end_at": timestamps.iso_z(auc.end_at)})
 
 
 _TB = "《招标投标法》"

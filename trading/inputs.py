@@ -9,6 +9,8 @@
   SUNLIGHT_JSON_MAX_DEPTH deep (400 `too_deep`), and is an object (400 `not_an_object`): every JSON
   endpoint of the API takes an object.
 - Integers and ids: `trading.ids.parse_int` (ASCII digits only).
+- No key of a JSON body ends in ``_fen``: amounts are decimal strings under their plain name (400 `invalid`
+  naming the field to use; docs/api-formats.md).
 
 `SafeJSONParser` is DRF's default parser (settings.REST_FRAMEWORK); `HostileInputMiddleware` checks the
 rest of the request before any view or session lookup runs.
@@ -26,6 +28,7 @@ from django.utils.translation import gettext as _
 from rest_framework.parsers import JSONParser
 
 from trading.api_errors import ApiError, error_response, is_api_request
+from trading.money import FEN_SUFFIX, renamed
 
 # C0 controls but TAB, LF, CR; DEL and C1 controls; lone surrogates; bidi embeddings/overrides/isolates.
 BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
@@ -59,6 +62,13 @@ def text_field(data: Any, name: str, default: str = "") -> str:
     return value
 
 
+def refuse_fen_key(key: str, *, field: str) -> None:
+    """A ``*_fen`` field sent in: the old form of an amount (docs/api-formats.md). 400 naming the field to use."""
+    message = _('amounts are given as "%(name)s", a decimal string like "1234.56" (yuan), not in fen') % {
+        "name": renamed(key)}
+    raise ApiError("invalid", f"{field}: {message}", fields={field: [message]})
+
+
 def max_depth() -> int:
     return int(getattr(settings, "SUNLIGHT_JSON_MAX_DEPTH", DEFAULT_MAX_DEPTH))
 
@@ -82,6 +92,8 @@ def check_json(data: Any, *, limit: int | None = None) -> Any:
                 for key, item in value.items():
                     name = f"{path}.{key}" if path else str(key)
                     check_text(key, field=name)
+                    if isinstance(key, str) and key.endswith(FEN_SUFFIX):
+                        refuse_fen_key(key, field=name)
                     stack.append((item, depth + 1, name))
             else:
                 for i, item in enumerate(value):

@@ -90,6 +90,27 @@ def text(**kw):
     return serializers.CharField(**kw)
 
 
+def money(**kw):
+    """An amount: a decimal yuan string ("1234.56") with the one pattern (trading.money)."""
+    from trading.serializers import MoneyField
+
+    return MoneyField(**kw)
+
+
+def moment(**kw):
+    """A point in time: ISO 8601, UTC, ending in ``Z`` (audit.timestamps)."""
+    from rest_framework import serializers
+
+    return serializers.DateTimeField(**kw)
+
+
+def day(**kw):
+    """A calendar day: ISO 8601 date (``2026-04-01``), no time, no zone."""
+    from rest_framework import serializers
+
+    return serializers.DateField(**kw)
+
+
 def integer(**kw):
     from rest_framework import serializers
 

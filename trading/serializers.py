@@ -5,22 +5,23 @@ from rest_framework import serializers
 
 from trading.errors import Invalid
 from trading.models import Document, Lot, Notice, Organisation, Project
-from trading.money import format_fen, parse_money
+from trading.money import EXPECTED, MONEY_PATTERN, decimal_keys, format_fen, parse_money
 
 
 @extend_schema_field({
-    "type": "string", "pattern": r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$", "example": "1234.56",
-    "description": "amount in yuan as a decimal string with at most two decimals (integer fen inside)",
+    "type": "string", "pattern": MONEY_PATTERN, "example": "1234.56",
+    "description": "amount in yuan as a decimal string, two decimals in answers, at most two in requests "
+                   "(integer fen inside)",
 })
 class MoneyField(serializers.Field):
     """Money as a decimal string ("1234.56") outside, integer fen inside."""
 
-    default_error_messages = {"invalid": "give the amount as a decimal string like \"1234.56\""}
+    default_error_messages = {"invalid": f"expected {EXPECTED}"}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            raise serializers.ValidationError(
-                f"give the amount as a decimal string like \"1234.56\", not a {type(data).__name__}")
+            kind = "a number" if isinstance(data, (int, float)) else f"a {type(data).__name__}"
+            raise serializers.ValidationError(f"expected {EXPECTED}, not {kind}")
         field = self.field_name or "amount"
         try:
             return parse_money(data, field=field)
@@ -138,6 +139,11 @@ class NoticeSerializer(serializers.ModelSerializer):
         model = Notice
         fields = ["id", "number", "kind", "title", "body", "data", "project", "project_id", "lot", "amends",
                   "published_at", "documents"]
+
+    def to_representation(self, instance):
+        out = super().to_representation(instance)
+        out["data"] = decimal_keys(out["data"])  # stored in fen; amounts as decimal strings at the edge
+        return out
 
 
 class AmendmentSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from trading.models import Lot
 from trading.serializers import MoneyField
 from trading.permissions import require_login
 from trading.money import format_fen
+from trading.schema import money
 
 
 class AuctionBidSerializer(serializers.Serializer):
@@ -57,13 +58,13 @@ class AuctionStateSerializer(serializers.Serializer):
     pause_reason = serializers.CharField(required=False)
     start_at = serializers.DateTimeField()
     end_at = serializers.DateTimeField(help_text="the server's end time (moves with bids and pauses)")
-    price_fen = serializers.IntegerField(help_text="highest accepted price, fen (0: none yet)")
+    price = money(help_text='highest accepted price ("0.00": none yet)')
     leader = serializers.CharField(allow_null=True, help_text="bidder number (竞买号) of the highest price")
     bid_count = serializers.IntegerField()
-    minimum_fen = serializers.IntegerField(help_text="the lowest acceptable amount now")
-    maximum_fen = serializers.IntegerField(allow_null=True, help_text="the highest acceptable amount (max jump)")
-    increment_fen = serializers.IntegerField()
-    starting_price_fen = serializers.IntegerField()
+    minimum = money(help_text="the lowest acceptable amount now")
+    maximum = money(allow_null=True, help_text="the highest acceptable amount (max jump)")
+    increment = money()
+    starting_price = money()
     max_jump = serializers.IntegerField()
     closing_rule = serializers.CharField(help_text="one of: countdown, soft_close")
     countdown_s = serializers.IntegerField()
@@ -72,8 +73,9 @@ class AuctionStateSerializer(serializers.Serializer):
     outcome = serializers.CharField(help_text="one of: deal, failed", allow_null=True)
     outcome_reason = serializers.CharField(allow_blank=True)
     has_reserve = serializers.BooleanField()
-    reserve_commitment = serializers.CharField(help_text="sha256 of 'reserve_fen:salt', published at scheduling")
-    reserve_fen = serializers.IntegerField(required=False, help_text="only once the auction is closed")
+    reserve_commitment = serializers.CharField(help_text="hex sha256 of '<reserve in fen, digits>:<salt>' (reserve "
+                                                         "\"1234.56\" → \"123456:salt\"), published at scheduling")
+    reserve = money(required=False, help_text="only once the auction is closed")
     reserve_salt = serializers.CharField(required=False, help_text="only once the auction is closed")
 
 
@@ -91,7 +93,7 @@ class AuctionBriefSerializer(serializers.Serializer):
     phase = serializers.CharField()
     start_at = serializers.DateTimeField()
     end_at = serializers.DateTimeField()
-    price = serializers.CharField(help_text='decimal yuan, e.g. "1234.56"')
+    price = money()
     bid_count = serializers.IntegerField()
     outcome = serializers.CharField(allow_null=True)
 
@@ -99,7 +101,8 @@ class AuctionBriefSerializer(serializers.Serializer):
 class AuctionEventSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.CharField(help_text="one of: opened, bid, posted, continue, live, paused, resumed, closed")
-    data = serializers.DictField(help_text="the event's public data (bidder numbers, amounts in fen, times)")
+    data = serializers.DictField(help_text="the event's public data (bidder numbers, amounts as decimal strings, "
+                                           "times in UTC with Z)")
     at = serializers.DateTimeField()
 
 
@@ -117,7 +120,7 @@ class AuctionBidReceiptSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     seq = serializers.IntegerField(help_text="the accepted bid's sequence number")
-    amount = serializers.CharField()
+    amount = money()
     number = serializers.CharField(help_text="your bidder number (竞买号)")
     state = AuctionStateSerializer()
     replayed = serializers.BooleanField(help_text="true: this reference was used before; the original bid's receipt")

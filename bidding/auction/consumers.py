@@ -25,6 +25,7 @@ from audit import context as audit_context
 from bidding.auction import protocol as P
 from bidding.auction import selectors, services
 from trading.errors import DomainError
+from trading.money import format_fen
 from trading.ids import is_ascii_int
 
 log = logging.getLogger(__name__)
@@ -175,9 +176,9 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         fields = {"type": "bid_result", "accepted": answer.accepted, "code": answer.code, "message": answer.message,
                   "ref": frame.ref, "number": answer.number}
         if answer.accepted:
-            fields.update(seq=answer.seq, amount_fen=answer.amount_fen, replayed=answer.replayed)
+            fields.update(seq=answer.seq, amount=format_fen(answer.amount_fen), replayed=answer.replayed)
         else:
-            fields["minimum_fen"] = answer.minimum_fen
+            fields["minimum"] = format_fen(answer.minimum_fen)
         await self._answer(**fields)
 
     async def _view(self) -> services.RoomView:

@@ -9,11 +9,13 @@ Client → server frames (JSON text, at most ``MAX_FRAME_BYTES``):
 * ``{"type": "ping"}``.
 
 Server → client frames always carry ``seq`` (the auction's latest sequence number the frame
-reflects) and ``server_time`` (ISO, UTC):
+reflects) and ``server_time`` (ISO 8601, UTC, ending in ``Z``); amounts are decimal strings
+(``"1234.56"``) everywhere, in the state (``price``, ``minimum``…) and in the events' data (``amount``);
+a ``*_fen`` field sent in is refused (``malformed``, naming the field to use):
 
 * ``snapshot`` — the whole public state and history; ``events`` — missed events in order;
-  ``event`` — one new event; ``bid_result`` — the answer to one bid (accepted or refused with
-  ``code`` and ``message``); ``error`` — a refused frame (``malformed``, ``too_large``…);
+  ``event`` — one new event; ``bid_result`` — the answer to one bid (accepted, with ``amount``, or
+  refused with ``code``, ``message`` and ``minimum``, the lowest acceptable amount now); ``error`` — a refused frame (``malformed``, ``too_large``…);
   ``pong``.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 from bidding.auction import engine as E
 from trading.errors import Invalid
-from trading.money import parse_money
+from trading.money import FEN_SUFFIX, parse_money, renamed
 
 MAX_FRAME_BYTES = 2048
 REF_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -95,6 +97,11 @@ def parse_frame(text: str | None, raw_bytes: bytes | None = None) -> Frame:
     if not isinstance(data, dict):
         raise FrameError(E.MALFORMED, "frame must be a JSON object")
     kind = data.get("type")
+    for key in data:
+        if key.endswith(FEN_SUFFIX):  # the old form of an amount: say which field to use
+            raise FrameError(E.MALFORMED, f'{key}: amounts are given as "{renamed(key)}", a decimal string like '
+                                          f'"1234.56" (yuan), not in fen', ref=data.get("ref") if isinstance(
+                                              data.get("ref"), str) and REF_RE.match(data["ref"]) else None)
     if kind == "bid":
         ref = _ref(data)
         try:

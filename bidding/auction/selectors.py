@@ -1,7 +1,6 @@
 """Reads shared by the consumer, the API and the pages."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db.models import Q
@@ -9,14 +8,16 @@ from django.utils import timezone
 
 from bidding.auction import engine as E
 from bidding.auction.models import Auction, AuctionEvent, BidderNumber, Confirmation, SaleContract
+from audit import timestamps
 from bidding.auction.services import public_state
+from trading.money import decimal_keys
 from trading.errors import NotFound
 
 RESYNC_LIMIT = 2000  # beyond this many missed events a client gets a snapshot instead
 
 
 def server_time() -> str:
-    return timezone.now().astimezone(dt.timezone.utc).isoformat()
+    return timestamps.iso_z(timezone.now())
 
 
 def get_auction(auction_id: int | str) -> Auction:
@@ -27,7 +28,7 @@ def get_auction(auction_id: int | str) -> Auction:
 
 
 def frame_of(ev: AuctionEvent) -> dict[str, Any]:
-    return {"seq": ev.seq, "kind": ev.kind, "data": ev.data, "at": ev.at.astimezone(dt.timezone.utc).isoformat()}
+    return {"seq": ev.seq, "kind": ev.kind, "data": decimal_keys(ev.data), "at": timestamps.iso_z(ev.at)}
 
 
 def events_after(auction: Auction, last_seq: int, *, upto: int | None = None,

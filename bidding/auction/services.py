@@ -31,7 +31,7 @@ from trading.errors import Conflict, DomainError, Invalid, NotFound
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
 from audit import timestamps
-from trading.money import format_fen
+from trading.money import decimal_keys, format_fen
 from trading.lifecycle import LotStatus
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,9 @@ def _locked(auction: Auction | int, *, related: str = "lot__project") -> Auction
 
 
 def public_state(auction: Auction, state: E.State | None = None) -> dict[str, Any]:
+    """The public state in the edge form (amounts as decimal strings: ``price``, ``minimum``, ``reserve``…)."""
     st = state or auction.state
-    data = E.reveal(auction.config, st)
+    data = decimal_keys(E.reveal(auction.config, st))
     data["auction"] = auction.pk
     data["lot"] = auction.lot_id
     data["seq"] = auction.last_seq
@@ -119,7 +120,7 @@ def public_state(auction: Auction, state: E.State | None = None) -> dict[str, An
 
 
 # the configuration part of the public state: in every snapshot, never repeated in event frames
-STATIC_STATE_KEYS = frozenset({"increment_fen", "starting_price_fen", "max_jump", "closing_rule", "countdown_s",
+STATIC_STATE_KEYS = frozenset({"increment", "starting_price", "max_jump", "closing_rule", "countdown_s",
                                "mode", "has_reserve", "auction", "lot", "reserve_commitment"})
 
 
@@ -310,7 +311,7 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
             assert bidder is not None
             rows.bids.append(AuctionBid(auction=auction, seq=seq, bidder=bidder, amount_fen=data["amount_fen"],
                                         kind=ev.kind, client_ref=client_ref, placed_at=now, via=via))
-        frames.append({"seq": seq, "kind": ev.kind, "data": data, "at": _iso(now)})
+        frames.append({"seq": seq, "kind": ev.kind, "data": decimal_keys(data), "at": _iso(now)})
     rows.frames += frames
     return frames
 

@@ -11,6 +11,7 @@ GET    lots/<lot>/shares/mine/   custodian: its sealed share, to decrypt off-pla
 POST   lots/<lot>/open/          staff: open the bids
 GET    lots/<lot>/opened/        opened bids (after the opening: staff, supervisors, experts)
 POST   custody-keys/             staff/supervisor: {public_key} (hex, off-platform) or, demo only, {passphrase}
+Keys and signatures are lowercase hex everywhere (trading.keys; base64 is refused naming the form).
 GET    platform-key/             the platform's Ed25519 key that signs receipts
 GET    receipts/<digest>/proof/  your receipt with its audit-log inclusion proof (once integrated;
                                  409 until then), ?size= for a given signed checkpoint; check it
@@ -33,10 +34,16 @@ from bidding.envelopes.models import Envelope
 from trading.errors import Forbidden, Invalid, NotFound
 from trading.models import Lot
 from trading.permissions import require_login, require_read_project
-from trading.schema import anything, boolean, integer, shape, text
+from trading import keys
+from trading.money import decimal_keys
+from trading.schema import anything, boolean, integer, money, shape, text
 
 
 # -- OpenAPI description (documentation only: the views build their answers themselves) -----------------
+
+HEX_KEY = r"^[0-9a-f]{64}$"  # trading.keys: a public key
+HEX_SIGNATURE = r"^[0-9a-f]{128}$"  # trading.keys: a signature
+
 
 class _Doc(serializers.Serializer):
     """Describes a JSON shape for drf-spectacular; never used to parse or render."""
@@ -49,9 +56,10 @@ class EnvelopeTransportSerializer(_Doc):
     bidder = serializers.CharField(required=False, help_text="binding: the bidder it is sealed for")
     envelope = serializers.CharField(help_text="the HPKE envelope, base64")
     digest = serializers.CharField(required=False, help_text="SHA-256 of the envelope, hex (checked if given)")
-    signature = serializers.CharField(help_text="the bidder's Ed25519 signature, base64 (64 bytes)")
-    public_key = serializers.CharField(required=False, allow_blank=True,
-                                       help_text="the signer's Ed25519 public key, base64 (must be the registered one)")
+    signature = serializers.RegexField(HEX_SIGNATURE, help_text="the bidder's Ed25519 signature, hex (64 bytes: 128 "
+                                                                "lowercase hexadecimal characters)")
+    public_key = serializers.RegexField(HEX_KEY, required=False, allow_blank=True,
+                                        help_text="the signer's Ed25519 public key, hex (must be the registered one)")
 
 
 class EnvelopeReceiptBodySerializer(_Doc):
@@ -68,10 +76,10 @@ class EnvelopeReceiptBodySerializer(_Doc):
 
 class EnvelopeReceiptSerializer(_Doc):
     receipt = EnvelopeReceiptBodySerializer()
-    signature = serializers.CharField(help_text="the platform's Ed25519 signature of the receipt, base64")
+    signature = serializers.CharField(help_text="the platform's Ed25519 signature of the receipt, hex (128 characters)")
     status = serializers.CharField(help_text="active | replaced | withdrawn")
     digest = serializers.CharField()
-    platform_key = serializers.CharField(help_text="the platform's Ed25519 public key, base64")
+    platform_key = serializers.CharField(help_text="the platform's Ed25519 public key, hex (64 characters)")
     receipt_url = serializers.CharField(help_text="the receipt page")
     proof_url = serializers.CharField(help_text="this receipt with its audit-log inclusion proof")
 
@@ -91,8 +99,9 @@ class OpeningCustodianSerializer(_Doc):
 
 
 class OpeningBidSerializer(_Doc):
+    id = serializers.IntegerField(help_text="the opened bid's id")
     bidder = serializers.CharField(help_text="the bidder's name")
-    price_fen = serializers.IntegerField(allow_null=True, help_text="price in fen (null if not valid)")
+    price = money(allow_null=True, help_text="the bid price (null if not valid)")
     terms = serializers.DictField()
     outcome = serializers.ChoiceField(choices=["valid", "revoked", "withdrawn"])
     failure_reason = serializers.CharField(allow_blank=True)
@@ -157,9 +166,10 @@ class OpenedBidDocumentSerializer(_Doc):
 
 
 class OpenedBidSerializer(_Doc):
+    id = serializers.IntegerField(help_text="the opened bid's id")
     bidder_org_id = serializers.IntegerField()
     bidder_name = serializers.CharField()
-    price_fen = serializers.IntegerField(allow_null=True, help_text="price in fen (null if not valid)")
+    price = money(allow_null=True, help_text="the bid price (null if not valid)")
     terms = serializers.DictField()
     valid = serializers.BooleanField()
     outcome = serializers.ChoiceField(choices=["valid", "revoked", "withdrawn"])
@@ -194,15 +204,15 @@ class AuditLogIdentitySerializer(_Doc):
 
 class ReceiptProofSerializer(_Doc):
     receipt = EnvelopeReceiptBodySerializer()
-    signature = serializers.CharField(help_text="the platform's Ed25519 signature of the receipt, base64")
+    signature = serializers.CharField(help_text="the platform's Ed25519 signature of the receipt, hex (128 characters)")
     event = serializers.CharField(help_text="the submission event's canonical JSON (the Merkle leaf's bytes)")
     inclusion = ReceiptInclusionSerializer()
     log = AuditLogIdentitySerializer()
-    platform_key = serializers.CharField(help_text="the platform's Ed25519 public key, base64")
+    platform_key = serializers.CharField(help_text="the platform's Ed25519 public key, hex (64 characters)")
 
 
 class PlatformKeySerializer(_Doc):
-    ed25519 = serializers.CharField(help_text="Ed25519 public key, base64")
+    ed25519 = serializers.CharField(help_text="Ed25519 public key, hex (64 characters)")
 
 
 class EnvelopeErrorSerializer(_Doc):
@@ -229,8 +239,8 @@ def _body(request) -> dict:
 
 
 def receipt_json(env: Envelope) -> dict:
-    return {"receipt": env.receipt, "signature": env.receipt_signature, "status": env.status,
-            "digest": env.digest, "platform_key": E.b64e(services.platform_public_key()),
+    return {"receipt": env.receipt, "signature": selectors.receipt_signature(env), "status": env.status,
+            "digest": env.digest, "platform_key": keys.encode(services.platform_public_key()),
             "receipt_url": f"/envelopes/receipt/{env.digest}/",
             "proof_url": f"/api/envelopes/receipts/{env.digest}/proof/"}
 
@@ -348,7 +358,7 @@ class OpenedView(APIView):
         lot = _lot(lot_id)
         if not selectors.can_read_opened(request.user, lot):
             raise Forbidden("opened bids are for the centre's staff, supervisors and the evaluation")
-        return Response([b.__dict__ for b in selectors.opened_bids(lot)])
+        return Response([decimal_keys(b.__dict__) for b in selectors.opened_bids(lot)])
 
 
 class CustodyKeyView(APIView):
@@ -383,14 +393,14 @@ class ReceiptProofView(APIView):
         require_login(request.user)
         size = query_int(request.query_params, "size")
         bundle = selectors.receipt_proof(request.user, digest, size=size)
-        return Response({**bundle, "platform_key": E.b64e(services.platform_public_key())})
+        return Response({**bundle, "platform_key": keys.encode(services.platform_public_key())})
 
 
 class PlatformKeyView(APIView):
     @extend_schema(operation_id="envelopes_platform_key", responses={200: PlatformKeySerializer},
                    description="The platform's Ed25519 public key that signs receipts.")
     def get(self, request):
-        return Response({"ed25519": E.b64e(services.platform_public_key())})
+        return Response({"ed25519": keys.encode(services.platform_public_key())})
 
 
 urlpatterns = [

@@ -9,10 +9,13 @@ from bidding.envelopes.models import CustodyShare, Envelope, OpenedBid, OpeningK
 from trading.models import Lot
 from trading.permissions import is_staff_of, is_supervisor, role_of
 from audit import timestamps
+from trading import keys
+from trading.money import format_fen
 
 
 @dataclass(frozen=True)
 class OpenedBidView:
+    id: int  # the opened bid's id
     bidder_org_id: int
     bidder_name: str
     price_fen: int | None
@@ -32,12 +35,18 @@ def opened_bids(lot: Lot) -> list[OpenedBidView]:
     out = []
     for bid in OpenedBid.objects.filter(lot=lot).select_related("bidder", "envelope").prefetch_related("documents"):
         out.append(OpenedBidView(
-            bidder_org_id=bid.bidder_id, bidder_name=bid.bidder.name, price_fen=bid.price_fen, terms=bid.terms,
+            id=bid.pk, bidder_org_id=bid.bidder_id, bidder_name=bid.bidder.name, price_fen=bid.price_fen, terms=bid.terms,
             valid=bid.valid, outcome=bid.outcome, failure_reason=bid.failure_reason,
             envelope_digest=bid.envelope.digest,
             documents=[{"id": d.pk, "name": d.name, "size": d.size, "sha256": d.sha256,
                         "content_type": d.content_type} for d in bid.documents.all()]))
     return out
+
+
+def receipt_signature(env: Envelope) -> str:
+    """The receipt's platform signature in the one form (hex); receipts signed before the hex rule keep their
+    base64 in the (append-only) row and are given out in hex too."""
+    return keys.encode(keys.legacy(env.receipt_signature, size=keys.SIGNATURE_BYTES))
 
 
 def opening_key_of(lot: Lot) -> OpeningKey | None:
@@ -73,8 +82,8 @@ def ceremony_state(lot: Lot, user=None) -> dict:
     state["presented"] = sum(1 for c in state["custodians"] if c["presented"])
     state["opened"] = key.opened_at is not None
     if key.opened_at is not None:
-        state["bids"] = [{"bidder": b.bidder_name, "price_fen": b.price_fen, "terms": b.terms, "outcome": b.outcome,
-                          "failure_reason": b.failure_reason} for b in opened_bids(lot)]
+        state["bids"] = [{"id": b.id, "bidder": b.bidder_name, "price": format_fen(b.price_fen), "terms": b.terms,
+                          "outcome": b.outcome, "failure_reason": b.failure_reason} for b in opened_bids(lot)]
         state["valid"] = sum(1 for b in opened_bids(lot) if b.valid)
     return state
 
@@ -161,6 +170,6 @@ def receipt_proof(user, digest: str, *, size: int | None = None) -> dict:
     except merkle.ProofError as exc:  # NotFoundError: not integrated / not under a signed checkpoint yet
         raise Conflict(f"the submission event is not provable in the audit log yet: {exc}") from None
     event = Event.objects.get(pk=env.event_id)
-    return {"receipt": env.receipt, "signature": env.receipt_signature, "event": event.canonical,
+    return {"receipt": env.receipt, "signature": receipt_signature(env), "event": event.canonical,
             "inclusion": proof.as_json(),
             "log": {"origin": sequencer.origin(), "verifier_key": sequencer.verifier_key()}}

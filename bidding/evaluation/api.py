@@ -15,7 +15,7 @@ from bidding.evaluation.models import Candidate, Expert
 from trading.errors import Forbidden, Invalid, NotFound
 from trading.ids import parse_id
 from trading.models import Lot, Organisation, User
-from trading.money import format_fen, parse_money
+from trading.money import decimal_keys, format_fen, parse_money
 from trading.permissions import can_read_project, require_login, role_of
 from trading.inputs import text_field
 
@@ -46,8 +46,36 @@ def _dict(data, name: str) -> dict:
 _str = text_field  # a text field of the body (trading.inputs)
 
 
+def _method_out(method: dict) -> dict:
+    """An evaluation method in the edge form: the ceiling and each adjustment's fixed amount as decimal
+    strings (``ceiling``, ``amount``); the method is kept in fen inside (scoring.Method)."""
+    out = decimal_keys({k: v for k, v in method.items() if k != "adjustments"})
+    out["adjustments"] = [{**{k: v for k, v in a.items() if k != "fen"}, "amount": format_fen(a.get("fen", 0))}
+                          for a in method.get("adjustments", [])]
+    return out
+
+
+def _method_in(method: dict) -> dict:
+    """The edge form of a method (``ceiling``, adjustments' ``amount``: decimal strings) → the fen form."""
+    data = {k: v for k, v in method.items() if k not in ("ceiling", "adjustments")}
+    if method.get("ceiling") is not None:
+        data["ceiling_fen"] = parse_money(method["ceiling"], field="method.ceiling", allow_zero=False)
+    adjustments = method.get("adjustments") or []
+    if not isinstance(adjustments, list) or not all(isinstance(a, dict) for a in adjustments):
+        raise Invalid("method.adjustments must be a list of objects", field="method.adjustments")
+    data["adjustments"] = []
+    for i, a in enumerate(adjustments):
+        if "fen" in a:
+            raise Invalid(f'method.adjustments.{i}.fen: amounts are given as "amount", a decimal string like '
+                          f'"1234.56" (yuan), not in fen', field=f"method.adjustments.{i}.fen")
+        row = {k: v for k, v in a.items() if k != "amount"}
+        row["fen"] = parse_money(a.get("amount", "0"), field=f"method.adjustments.{i}.amount")
+        data["adjustments"].append(row)
+    return data
+
+
 def _candidate_json(c: Candidate) -> dict:
-    return {"rank": c.rank, "bidder": c.bidder_id, "name": c.bidder.name, "price": format_fen(c.price_fen),
+    return {"id": c.pk, "rank": c.rank, "bidder": c.bidder_id, "name": c.bidder.name, "price": format_fen(c.price_fen),
             "total": selectors.total_display(c), "status": c.status, "status_reason": c.status_reason}
 
 
@@ -93,9 +121,9 @@ def plan(request, lot_id: int):
     if request.method == "GET":
         if not can_read_project(request.user, lot.project):
             raise NotFound("no such lot")
-        return Response(services.method_for(lot).to_dict())
-    p = services.declare_plan(actor=_user(request), lot=lot, method=_dict(request.data, "method"))
-    return Response(p.method)
+        return Response(_method_out(services.method_for(lot).to_dict()))
+    p = services.declare_plan(actor=_user(request), lot=lot, method=_method_in(_dict(request.data, "method")))
+    return Response(_method_out(p.method))
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={201: D.DRAW_COMMITTED})
@@ -135,6 +163,7 @@ def committee(request, lot_id: int):
     view = selectors.committee_view(lot)
     if view is None:
         raise NotFound("no committee yet")
+    view["members"] = [{"id": m["expert"], **m} for m in view["members"]]
     view["committed_at"] = services.iso(view["committed_at"])
     view["revealed_at"] = services.iso(view["revealed_at"])
     return Response(view)
@@ -163,7 +192,7 @@ def workspace(request, lot_id: int):
     ev = w["evaluation"]
     return Response({"lot": w["lot"].pk, "evaluation": ev.pk if ev else None, "round": ev.round if ev else None,
                      "status": ev.status if ev else None, "criteria": w.get("criteria", []),
-                     "bids": [{k: v for k, v in b.items()} for b in w["bids"]]})
+                     "bids": [{k: v for k, v in b.items() if k != "price_fen"} for b in w["bids"]]})
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.SHEET})
@@ -205,7 +234,7 @@ def evaluation(request, lot_id: int):
     ev = selectors.current_evaluation(lot)
     if ev is None:
         raise NotFound("the evaluation has not started")
-    body = {"evaluation": ev.pk, "round": ev.round, "status": ev.status, "report": ev.report,
+    body = {"evaluation": ev.pk, "round": ev.round, "status": ev.status, "report": decimal_keys(ev.report),
             "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]}
     if ev.status == "open":
         body["progress"] = services.progress(lot)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
-from trading.money import format_yuan_display
+from trading.money import format_yuan_display, parse_money
 from trading.rules import KINDS, METHODS
 
 register = template.Library()
@@ -124,6 +124,9 @@ def method_label(method):
 
 @register.filter
 def yuan(fen):
+    """Integer fen, or an amount already in the edge form ("1234.56"), as ¥1,234.56."""
+    if isinstance(fen, str):
+        fen = parse_money(fen)
     return format_yuan_display(fen)
 
 

@@ -31,6 +31,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def fen_of(amount: str | None) -> int | None:
+    """An amount of the protocol (a decimal string) in fen, for comparisons with the tables."""
+    from trading.money import parse_money
+
+    return None if amount is None else parse_money(amount)
+
+
 class Server:
     """`uvicorn config.asgi:application` against the current test database."""
 
@@ -203,7 +210,7 @@ class Room:
             await asyncio.wait([self._reader], timeout=5)
 
     def history(self) -> list[tuple]:
-        return [(s, e["kind"], e["data"].get("bidder"), e["data"].get("amount_fen")) for s, e in sorted(self.events.items())]
+        return [(s, e["kind"], e["data"].get("bidder"), fen_of(e["data"].get("amount"))) for s, e in sorted(self.events.items())]
 
 
 def live_auction(world, *, method: str = "auction", users=None, live_duration_s: int = 3600, **kw):

@@ -10,6 +10,7 @@ from bidding.auction import services as S
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent
 
 from tests.auction.helpers import make_auction, sale_lot
+from trading.money import format_fen
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_bid_over_http(world, clock):
     assert r.json()["seq"] == 2 and r.json()["accepted"] is True
     assert AuctionBid.objects.get().via == "http"
     detail = client_for().get(f"/api/auctions/{a.pk}/").json()
-    assert detail["price_fen"] == a.starting_price_fen and detail["my_number"] is None
+    assert detail["price"] == format_fen(a.starting_price_fen) and detail["my_number"] is None
     assert "reserve_fen" not in detail
     mine = c.get(f"/api/auctions/{a.pk}/").json()
     assert mine["my_number"] == r.json()["number"]
@@ -132,7 +133,7 @@ def test_auction_api_is_described_in_openapi_without_warnings():
     assert ref(events["responses"]["200"]) == "AuctionResync"
     assert any(p["name"] == "after" and p["in"] == "query" for p in events["parameters"])
     state = schema["components"]["schemas"]["AuctionState"]["properties"]
-    assert {"seq", "end_at", "minimum_fen", "leader", "reserve_commitment"} <= set(state)
+    assert {"seq", "end_at", "minimum", "leader", "reserve_commitment"} <= set(state)
 
 
 def test_every_refusal_code_is_documented_with_its_status():

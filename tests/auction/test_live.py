@@ -19,7 +19,7 @@ from bidding.auction import services as S
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent
 from tests import factories
 
-from tests.auction.live import Room, Server, live_auction, session_cookie
+from tests.auction.live import Room, Server, fen_of, live_auction, session_cookie
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -394,14 +394,14 @@ def test_server_killed_mid_storm_clients_resume_and_resent_bids_get_their_origin
                     if room.ws.state is not websockets.State.OPEN:
                         await _reconnect(room, server)
                 continue
-            ref, amount = uuid.uuid4().hex, max(state["minimum_fen"], floor)
+            ref, amount = uuid.uuid4().hex, max(fen_of(state["minimum"]) or 0, floor)
             sent[ref] = {"amount": amount, "sends": 0, "answer": None}
             while sent[ref]["answer"] is None:
                 try:
                     sent[ref]["sends"] += 1
                     await room.bid(amount, ref=ref)
                     sent[ref]["answer"] = answer = await room.answer(ref, timeout=5)
-                    floor = max(floor, answer.get("minimum_fen") or 0)
+                    floor = max(floor, fen_of(answer.get("minimum")) or 0)
                 except (TimeoutError, websockets.ConnectionClosed):
                     if room.ws.state is not websockets.State.OPEN:  # the server is gone: resume, re-send
                         await _reconnect(room, server)

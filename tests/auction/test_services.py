@@ -16,6 +16,7 @@ from trading.errors import Conflict, Forbidden, Invalid
 from trading.models import Lot, Notice
 
 from tests.auction.helpers import later, make_auction, sale_lot
+from trading.money import format_fen, parse_money
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +192,7 @@ def test_close_exactly_once_with_result(world, clock):
     assert list(AuctionEvent.objects.filter(auction=a).values_list("seq", flat=True)) == list(range(1, a.last_seq + 1))
     # the reserve is revealed with the result and matches the commitment published at scheduling
     st = S.public_state(a)
-    assert S._commitment(st["reserve_fen"], st["reserve_salt"]) == a.reserve_commitment
+    assert S._commitment(parse_money(st["reserve"]), st["reserve_salt"]) == a.reserve_commitment
 
 
 def test_below_reserve_fails(world, clock):
@@ -331,7 +332,7 @@ def test_batch_decides_in_arrival_order_in_one_transaction(world, clock):
     assert [x.seq for x in answers if x.accepted] == [2, 3, 2, 4]  # the replayed ref: its original answer
     assert (answers[5].accepted, answers[5].replayed, answers[5].amount_fen) == (True, True, p)
     assert answers[1].minimum_fen == p + inc and answers[3].minimum_fen == p + 4 * inc
-    assert all(x.state is not None and x.state["seq"] == 4 and x.state["price_fen"] == p + 4 * inc for x in answers)
+    assert all(x.state is not None and x.state["seq"] == 4 and x.state["price"] == format_fen(p + 4 * inc) for x in answers)
     assert list(AuctionBid.objects.filter(auction=a).order_by("seq").values_list("amount_fen", flat=True)) == [
         p, p + 3 * inc, p + 4 * inc]
     assert Event.objects.filter(action="auction.bid").count() == 3

@@ -52,9 +52,9 @@ def test_pages(tender, world, clock):
     assert "831200000" not in opened and " fen" not in opened
     assert get(bidder, f"/envelopes/lots/{lot.pk}/follow/").status_code == 200
     api = get(bidder, f"/api/envelopes/lots/{lot.pk}/").json()
-    assert api["opened"] is True and api["bids"][0]["price_fen"] == 831_200_000
+    assert api["opened"] is True and api["bids"][0]["price"] == "8312000.00"
     assert get(None, f"/api/envelopes/lots/{lot.pk}/opened/").status_code == 403
-    assert get(world.supervisor, f"/api/envelopes/lots/{lot.pk}/opened/").json()[0]["price_fen"] == 831_200_000
+    assert get(world.supervisor, f"/api/envelopes/lots/{lot.pk}/opened/").json()[0]["price"] == "8312000.00"
 
 
 def test_api_errors_are_clear(tender, world, clock):

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trading.errors import Invalid
-from trading.money import MAX_FEN, format_fen, format_yuan_display, parse_money
+from trading.money import MAX_FEN, decimal_keys, format_fen, format_yuan_display, parse_money
 
 
 @pytest.mark.parametrize(
@@ -18,14 +18,13 @@ def test_parses_decimal_strings(text, fen):
     assert parse_money(text) == fen
 
 
-def test_int_is_whole_yuan():
-    assert parse_money(12) == 1200
-
-
-@pytest.mark.parametrize("value", [1.5, 0.1, 100.0, float("nan"), float("inf"), True, False])
-def test_refuses_floats_and_bools(value):
-    with pytest.raises(Invalid, match="decimal string"):
-        parse_money(value)
+@pytest.mark.parametrize("value", [12, 0, 123456, -5, 1.5, 0.1, 100.0, float("nan"), float("inf"), True, False])
+def test_refuses_numbers_naming_the_expected_form(value):
+    """An integer (the old fen form, or whole yuan?) is ambiguous: refused, the message names the form."""
+    with pytest.raises(Invalid) as info:
+        parse_money(value, field="price")
+    assert info.value.message == 'price: expected a decimal string like "1234.56", not a number'
+    assert info.value.field == "price"
 
 
 @pytest.mark.parametrize("value", [None, b"12", [1], {"a": 1}, object()])
@@ -34,7 +33,7 @@ def test_refuses_other_types(value):
         parse_money(value)
 
 
-@pytest.mark.parametrize("value", ["-1", "-0.01", " -5", "-0", -5])
+@pytest.mark.parametrize("value", ["-1", "-0.01", " -5", "-0"])
 def test_refuses_negatives(value):
     with pytest.raises(Invalid, match="negative"):
         parse_money(value)
@@ -62,7 +61,7 @@ def test_refuses_huge():
         parse_money("9999999999999999")
     with pytest.raises(Invalid):
         parse_money("1" + "0" * 30)
-    with pytest.raises(Invalid):
+    with pytest.raises(Invalid, match="decimal string"):
         parse_money(10**30)
 
 
@@ -112,3 +111,12 @@ def test_format():
     assert format_yuan_display(123456789) == "¥1,234,567.89"
     assert format_yuan_display(None) == "—"
     assert format_yuan_display(-5) == "-¥0.05"
+
+
+def test_decimal_keys_renames_fen_counts_at_the_edge():
+    stored = {"kind": "bid", "amount_fen": 123456, "reserve_fen": None, "bid_count": 3, "flag_fen": True,
+              "nested": [{"price_fen": 5, "name": "x"}], "label_fen": "text stays", "prices_fen": [1, 250]}
+    assert decimal_keys(stored) == {"kind": "bid", "amount": "1234.56", "reserve": None, "bid_count": 3,
+                                    "flag_fen": True, "nested": [{"price": "0.05", "name": "x"}],
+                                    "label_fen": "text stays", "prices": ["0.01", "2.50"]}
+

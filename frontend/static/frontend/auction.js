@@ -30,6 +30,12 @@
     var f = (fen % 100).toString().padStart(2, "0");
     return (neg ? "-" : "") + "¥" + y + "." + f;
   }
+  // the server's amounts are decimal strings ("1234.56", docs/api-formats.md); sums are done in whole fen
+  function fen(text) {
+    if (text === null || text === undefined) return null;
+    var m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(String(text));
+    return m ? parseInt(m[1], 10) * 100 + parseInt((m[2] || "").padEnd(2, "0") || "0", 10) : null;
+  }
   function fenToInput(fen) { return Math.floor(fen / 100) + "." + (fen % 100).toString().padStart(2, "0"); }
 
   function serverNow() { return Date.now() + offsetMs; }
@@ -56,18 +62,18 @@
     if (!state) return;
     $("auction-phase").textContent = PHASES[state.phase] || state.phase;
     root.dataset.phase = state.phase;
-    $("auction-price").textContent = state.leader ? yuan(state.price_fen) : yuan(state.starting_price_fen) + " (起拍 start)";
-    $("auction-price").dataset.fen = state.price_fen;
+    $("auction-price").textContent = state.leader ? yuan(fen(state.price)) : yuan(fen(state.starting_price)) + " (起拍 start)";
+    $("auction-price").dataset.fen = fen(state.price);
     $("auction-leader").textContent = state.leader ? state.leader + (state.leader === myNumber ? " (我 me)" : "") : "—";
-    $("auction-increment").textContent = yuan(state.increment_fen);
-    $("auction-min").textContent = yuan(state.minimum_fen);
+    $("auction-increment").textContent = yuan(fen(state.increment));
+    $("auction-min").textContent = yuan(fen(state.minimum));
     $("auction-seq").textContent = lastSeq;
     root.dataset.seq = lastSeq;
     if (state.phase === "closed") {
       var r = state.outcome === "deal"
-        ? "成交 Deal: " + state.leader + " @ " + yuan(state.price_fen)
+        ? "成交 Deal: " + state.leader + " @ " + yuan(fen(state.price))
         : "流拍 Failed (" + state.outcome_reason + ")";
-      if (state.reserve_fen !== undefined) r += " · 保留价 reserve " + yuan(state.reserve_fen);
+      if (state.reserve !== undefined) r += " · 保留价 reserve " + yuan(fen(state.reserve));
       $("auction-result").textContent = r;
     }
     var buttons = document.querySelectorAll("[data-steps]");
@@ -77,10 +83,10 @@
       buttons[i].textContent = "+" + steps + " → " + yuan(amount);
       buttons[i].dataset.amount = amount;
       buttons[i].disabled = !canBid || !(state.phase === "live" || state.phase === "listing") ||
-        (state.maximum_fen !== null && amount > state.maximum_fen) || (!!myNumber && state.leader === myNumber);
+        (state.maximum !== null && amount > fen(state.maximum)) || (!!myNumber && state.leader === myNumber);
     }
     var custom = $("auction-amount");
-    if (custom && !custom.dataset.touched) custom.value = fenToInput(state.minimum_fen);
+    if (custom && !custom.dataset.touched) custom.value = state.minimum;
     var cont = $("auction-continue");
     if (cont) cont.hidden = state.phase !== "listing";
     tick();
@@ -88,8 +94,8 @@
 
   function stepAmount(steps) {
     if (!state) return 0;
-    if (!state.leader) return state.starting_price_fen + (steps - 1) * state.increment_fen;
-    return state.price_fen + steps * state.increment_fen;
+    if (!state.leader) return fen(state.starting_price) + (steps - 1) * fen(state.increment);
+    return fen(state.price) + steps * fen(state.increment);
   }
 
   function renderHistory() {
@@ -101,13 +107,13 @@
       tr.dataset.seq = e.seq;
       var when = new Date(e.data.at || e.at);
       var what;
-      if (e.kind === "bid" || e.kind === "posted") what = (e.kind === "posted" ? "报价 posted " : "出价 bid ") + e.data.bidder + " " + yuan(e.data.amount_fen);
+      if (e.kind === "bid" || e.kind === "posted") what = (e.kind === "posted" ? "报价 posted " : "出价 bid ") + e.data.bidder + " " + yuan(fen(e.data.amount));
       else if (e.kind === "paused") what = "暂停 paused: " + e.data.reason;
       else if (e.kind === "resumed") what = "恢复 resumed";
       else if (e.kind === "opened") what = "开始 opened";
       else if (e.kind === "live") what = "转入现场竞价 live bidding";
       else if (e.kind === "continue") what = "要求竞价 wants to go on: " + e.data.bidder;
-      else if (e.kind === "closed") what = e.data.outcome === "deal" ? "成交 deal " + e.data.winner + " " + yuan(e.data.price_fen) : "流拍 failed";
+      else if (e.kind === "closed") what = e.data.outcome === "deal" ? "成交 deal " + e.data.winner + " " + yuan(fen(e.data.price)) : "流拍 failed";
       else what = e.kind;
       tr.innerHTML = "<td></td><td></td><td></td>";
       tr.children[0].textContent = e.seq;
@@ -168,7 +174,7 @@
       state = Object.assign({}, state, msg.state); renderHistory(); renderState();
       if (msg.kind === "bid" && msg.data.bidder !== myNumber && msg.data.bidder) flash();
     } else if (msg.type === "bid_result") {
-      if (msg.accepted) say("出价成功 Bid accepted: " + yuan(msg.amount_fen), "ok");
+      if (msg.accepted) say("出价成功 Bid accepted: " + yuan(fen(msg.amount)), "ok");
       else say("出价未被接受 Refused (" + msg.code + "): " + msg.message, "refused");
     } else if (msg.type === "error") {
       say("错误 Error (" + msg.code + "): " + msg.message, "refused");

@@ -8,6 +8,10 @@
     const abs = Math.abs(fen), whole = Math.floor(abs / 100).toLocaleString("en-US");
     return (fen < 0 ? "-" : "") + "¥" + whole + "." + String(abs % 100).padStart(2, "0");
   }
+  function fen(text) {  // the API's amounts are decimal strings ("1234.56")
+    const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(String(text));
+    return m ? parseInt(m[1], 10) * 100 + parseInt((m[2] || "").padEnd(2, "0") || "0", 10) : null;
+  }
   async function poll() {
     try {
       const s = await (await fetch(box.dataset.url, { credentials: "same-origin" })).json();
@@ -20,7 +24,7 @@
         t.innerHTML = "<tr><th>bidder</th><th>price</th><th>outcome</th></tr>";
         for (const b of s.bids) {
           const tr = t.insertRow();
-          [b.bidder, yuan(b.price_fen), b.outcome + (b.failure_reason ? " — " + b.failure_reason : "")]
+          [b.bidder, yuan(b.price === null ? null : fen(b.price)), b.outcome + (b.failure_reason ? " — " + b.failure_reason : "")]
             .forEach((v) => { tr.insertCell().textContent = v; });
         }
       }
