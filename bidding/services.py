@@ -8,6 +8,7 @@ from django.utils import timezone
 
 import audit
 from bidding.models import BidderKey, Registration
+from trading import keys
 from trading.challenges.services import check_running
 from trading.errors import Conflict, Invalid, NotFound
 from trading.models import Lot, User
@@ -106,13 +107,13 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 def register_bidder_key(*, actor: User, public_key_hex: str) -> BidderKey:
     """Register the organisation's Ed25519 public key (raw 32 bytes, hex)."""
     require_bidder(actor)
-    key = (public_key_hex or "").strip().lower()
-    if not _HEX64.match(key):
-        raise Invalid("the public key must be 64 hexadecimal characters (a raw Ed25519 key)", field="public_key")
+    raw = keys.decode(public_key_hex.strip() if isinstance(public_key_hex, str) else public_key_hex,
+                      field="public_key", size=keys.PUBLIC_KEY_BYTES)
+    key = keys.encode(raw)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(key))
+        Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
         raise Invalid("that is not a valid Ed25519 public key", field="public_key") from None
     with transaction.atomic():

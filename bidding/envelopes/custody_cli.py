@@ -24,13 +24,14 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bidding.envelopes import envelope as E
+from trading import keys
 
 KEY_KIND = "sunlight-custody-key/v1"
 
 
 def write_key(path: Path, key: X25519PrivateKey) -> dict:
-    data = {"kind": KEY_KIND, "private": E.b64e(E.x25519_private_bytes(key)),
-            "public": E.x25519_public_bytes(key).hex()}
+    data = {"kind": KEY_KIND, "private": keys.encode(E.x25519_private_bytes(key)),
+            "public": keys.encode(E.x25519_public_bytes(key))}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh)
@@ -41,7 +42,7 @@ def read_key(path: Path) -> X25519PrivateKey:
     data = json.loads(Path(path).read_text())
     if not isinstance(data, dict) or data.get("kind") != KEY_KIND:
         raise SystemExit(f"{path}: not a Sunlight custody key file")
-    return X25519PrivateKey.from_private_bytes(E.b64d(data["private"], what="private key"))
+    return X25519PrivateKey.from_private_bytes(keys.legacy(data["private"], size=keys.PRIVATE_KEY_BYTES))
 
 
 def _cmd_keygen(args) -> int:

@@ -38,6 +38,7 @@ from bidding.envelopes import envelope as E
 from bidding.envelopes import services
 from bidding.envelopes.models import CustodianKey, OpeningKey
 from bidding.models import BidderKey
+from trading import keys
 from trading import services as trading
 from trading.models import Lot
 from trading.rules import rule_for
@@ -98,7 +99,8 @@ def ensure_keys(world) -> None:
 
 def _file_public_hex(username: str) -> str:
     try:
-        return E.b64d(json.loads(key_file(username).read_text())["public"]).hex()
+        return keys.encode(keys.legacy(json.loads(key_file(username).read_text())["public"],
+                                       size=keys.PUBLIC_KEY_BYTES))
     except (OSError, ValueError, KeyError):
         return ""
 
@@ -159,10 +161,10 @@ def _bid_document(lot: Lot, org, price: str) -> tuple[str, bytes]:
 
 def submit(world, lot: Lot, i: int, price: str, *, terms: dict | None = None, replace: bool = False):
     """Bidder i seals its bid exactly as `sunlight-bid seal` does (its key file, the lot key from the
-    notice in base64, the price as text, a document file) and uploads the JSON it writes."""
+    submit page in hex, the price as text, a document file) and uploads the JSON it writes."""
     user, org = world.bidders[i], world.bidder_orgs[i]
     project_ref, lot_ref, bidder_ref = services.binding(lot, org.pk)
-    lot_key = E.b64e(bytes(OpeningKey.objects.get(lot=lot).public_key))
+    lot_key = keys.encode(bytes(OpeningKey.objects.get(lot=lot).public_key))
     with tempfile.TemporaryDirectory(prefix="sunlight-demo-bid-") as tmp:
         doc_name, doc = _bid_document(lot, org, price)
         doc_path = Path(tmp) / doc_name

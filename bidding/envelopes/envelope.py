@@ -41,6 +41,9 @@ from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from trading import keys
+from trading.errors import Invalid
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from trading.errors import Invalid
 from trading.money import format_fen, parse_money
@@ -67,8 +70,10 @@ _REF_RE = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
 # -- errors ---------------------------------------------------------------------------
 
 class EnvelopeError(ValueError):
-    """Base: the envelope cannot be accepted or opened. `code` is stable for records."""
+    """Base: the envelope cannot be accepted or opened. `code` is stable for records; `field` the transport
+    field at fault."""
     code = "envelope_invalid"
+    field = "envelope"
 
 
 class MalformedEnvelope(EnvelopeError):
@@ -84,6 +89,7 @@ class DecryptionFailed(EnvelopeError):
 
 
 class BadSignature(EnvelopeError):
+    field = "signature"
     code = "bad_signature"
 
 
@@ -415,7 +421,7 @@ class SealedEnvelope:
         """The transport form shared by the CLI, the browser and the API."""
         return {"format": FORMAT, "project": self.project, "lot": self.lot, "bidder": self.bidder,
                 "envelope": b64e(self.envelope), "digest": self.digest.hex(),
-                "signature": b64e(self.signature), "public_key": b64e(self.signer_public_key)}
+                "signature": keys.encode(self.signature), "public_key": keys.encode(self.signer_public_key)}
 
 
 def seal(*, lot_public_key: bytes, project: object, lot: object, bidder: object, price_fen: int,
@@ -592,9 +598,10 @@ def parse_transport(data: object, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES
     if len(text) > (max_bytes // 3 + 2) * 4:
         raise EnvelopeTooLarge(f"envelope is larger than the limit of {max_bytes} bytes")
     envelope = b64d(text, what="envelope")
-    signature = b64d(data.get("signature"), what="signature")
-    if len(signature) != 64:
-        raise BadSignature("an Ed25519 signature is 64 bytes")
+    try:
+        signature = keys.decode(data.get("signature"), field="signature", size=keys.SIGNATURE_BYTES)
+    except Invalid as exc:
+        raise BadSignature(exc.message) from None
     check_envelope(envelope, max_bytes=max_bytes)
     if "digest" in data and data["digest"] != envelope_digest(envelope).hex():
         raise MalformedEnvelope("the stated digest does not match the envelope")

@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit import checkpoint as ck
 from audit import merkle
 from bidding.envelopes import envelope as E
+from trading import keys
+from trading.errors import Invalid
 from audit import timestamps
 
 SUBMISSION_ACTIONS = ("envelope.submit", "envelope.replace")
@@ -62,7 +64,11 @@ def _b64(text, what: str) -> bytes:
 def verify_signature(receipt, signature, platform_key: bytes) -> None:
     if not isinstance(receipt, dict):
         raise ReceiptError("the receipt must be a JSON object")
-    if not E.verify_receipt(platform_key, receipt, _b64(signature, "the receipt signature")):
+    try:
+        raw = keys.decode(signature, field="the receipt signature", size=keys.SIGNATURE_BYTES)
+    except Invalid as exc:
+        raise ReceiptError(exc.message) from None
+    if not E.verify_receipt(platform_key, receipt, raw):
         raise ReceiptError("the receipt's platform signature is INVALID")
 
 

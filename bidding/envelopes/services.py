@@ -20,6 +20,7 @@ from bidding.envelopes import envelope as E
 from bidding.envelopes import bulk, outcomes, shamir
 from bidding.envelopes.models import (CustodianKey, CustodyShare, Envelope, OpenedBid, OpeningKey)
 from bidding.models import BidderKey, Registration
+from trading import keys
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import Lot, User
 from trading.permissions import require_bidder, require_role, require_staff_of
@@ -108,12 +109,12 @@ def register_custodian_key(*, actor: User, passphrase: str) -> CustodianKey:
 def register_custodian_public_key(*, actor: User, public_key_hex: str) -> CustodianKey:
     """A custodian who keeps the private key off-platform (it then presents its share in clear)."""
     require_role(actor, "staff", "supervisor")
+    raw = keys.decode(public_key_hex.strip() if isinstance(public_key_hex, str) else public_key_hex,
+                      field="public_key", size=keys.PUBLIC_KEY_BYTES)
     try:
-        raw = bytes.fromhex((public_key_hex or "").strip())
         E.load_x25519_public(raw)
     except ValueError:
-        raise Invalid("the custody public key must be 64 hexadecimal characters (raw X25519)",
-                      field="public_key") from None
+        raise Invalid("that is not a valid X25519 public key", field="public_key") from None
     return _store_custodian_key(actor=actor, public=raw, wrapped=None)
 
 
@@ -257,7 +258,7 @@ def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, Bi
     except E.EnvelopeTooLarge as exc:
         raise Invalid(str(exc), field="envelope") from None
     except E.EnvelopeError as exc:
-        raise Invalid(str(exc), field="envelope") from None
+        raise Invalid(str(exc), field=getattr(exc, "field", "envelope")) from None
     project, lot_ref, bidder = binding(lot, actor.organisation_id)
     for field, expected in (("project", project), ("lot", lot_ref), ("bidder", bidder)):
         if field in data and str(data[field]) != expected:
@@ -267,7 +268,8 @@ def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, Bi
     if bidder_key is None:
         raise Conflict("register your organisation's signing key first")
     registered = bytes.fromhex(bidder_key.public_key_hex)
-    if data.get("public_key") not in (None, "") and data.get("public_key") != E.b64e(registered):
+    if data.get("public_key") not in (None, "") and keys.decode(
+            data.get("public_key"), field="public_key", size=keys.PUBLIC_KEY_BYTES) != registered:
         raise Invalid("the envelope is signed with a key that is not your registered signing key",
                       field="signature")
     try:
@@ -293,7 +295,7 @@ def _store(*, actor: User, lot: Lot, envelope: bytes, signature: bytes, bidder_k
     receipt = {"v": 1, "project": lot.project_id, "lot": lot.pk, "bidder": actor.organisation_id,
                "digest": digest, "size": len(envelope), "received_at": iso(now), "event": event.uid,
                "event_id": event.pk}
-    sig = E.b64e(E.sign_receipt(platform_signing_key(), receipt))
+    sig = keys.encode(E.sign_receipt(platform_signing_key(), receipt))
     try:
         with transaction.atomic():
             return Envelope.objects.create(lot=lot, bidder_id=actor.organisation_id, submitted_by=actor,

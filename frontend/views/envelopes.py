@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from bidding.envelopes import envelope as E
 from bidding.envelopes import selectors, services
 from bidding.envelopes.models import CustodianKey, CustodyShare, Envelope
+from trading import keys
 from trading.errors import Conflict, NotFound
 from trading.models import Lot
 from trading.permissions import is_staff_of, is_supervisor, require_bidder, require_read_project, role_of
@@ -34,7 +35,7 @@ def submit_page(request, lot_id: int):
     project, lot_ref, bidder = services.binding(lot, request.user.organisation_id)
     mine = selectors.my_envelope(request.user, lot)
     return render(request, "frontend/envelopes/submit.html", {
-        "lot": lot, "key": key, "public_key_b64": E.b64e(bytes(key.public_key)) if key else "",
+        "lot": lot, "key": key, "public_key_hex": keys.encode(bytes(key.public_key)) if key else "",
         "binding": {"project": project, "lot": lot_ref, "bidder": bidder}, "mine": mine,
         "history": selectors.my_envelope_history(request.user, lot)[:10],
         "max_bytes": services.max_envelope_bytes(),
@@ -54,15 +55,15 @@ def receipt(request, digest: str):
     env = Envelope.objects.select_related("lot", "lot__project").filter(digest=digest).first()
     if env is None or env.bidder_id != getattr(request.user, "organisation_id", None) or role_of(request.user) != "bidder":
         raise NotFound("no such receipt")
-    data = {"receipt": env.receipt, "signature": env.receipt_signature}
+    data = {"receipt": env.receipt, "signature": selectors.receipt_signature(env)}
     try:  # is the submission event in the audit log yet (integrated under a signed checkpoint)?
         inclusion = selectors.receipt_proof(request.user, env.digest)["inclusion"]
     except Conflict:
         inclusion = None
     return render(request, "frontend/envelopes/receipt.html", {
-        "env": env, "receipt_json": json.dumps(data, ensure_ascii=False, indent=2),
-        "platform_key": E.b64e(services.platform_public_key()),
-        "verified": E.verify_receipt(services.platform_public_key(), env.receipt, E.b64d(env.receipt_signature)),
+        "env": env, "signature": data["signature"], "receipt_json": json.dumps(data, ensure_ascii=False, indent=2),
+        "platform_key": keys.encode(services.platform_public_key()),
+        "verified": E.verify_receipt(services.platform_public_key(), env.receipt, keys.legacy(env.receipt_signature, size=keys.SIGNATURE_BYTES)),
         "inclusion": inclusion, "proof_url": reverse("envelopes-receipt-proof", args=[env.digest]),
     })
 

@@ -90,21 +90,21 @@ def test_js_envelope_is_byte_identical_to_python_and_opens(js_page):
     py = E.seal(lot_public_key=E.x25519_public_bytes(lot), project="P-1", lot="L-2", bidder="B-3",
                 price_fen=12345678, terms={"工期": "180天", "b": "x\"y\n"}, documents=docs,
                 signing_key=bidder, ephemeral_key=eph).to_json()
-    key_file = {"kind": "sunlight-bidder-key/v1", "private": E.b64e(E.ed25519_private_bytes(bidder)),
-                "public": E.b64e(E.ed25519_public_bytes(bidder))}
+    key_file = {"kind": "sunlight-bidder-key/v1", "private": E.ed25519_private_bytes(bidder).hex(),
+                "public": E.ed25519_public_bytes(bidder).hex()}
     js = js_page.evaluate("""async (a) => {
         const S = window.SunlightSeal;
         return await S.seal({lotPublicKey: a.lot, project: "P-1", lot: "L-2", bidder: "B-3",
             priceText: "123456.78", terms: {"工期": "180天", "b": "x\\"y\\n"},
             documents: [{name: "offer.txt", type: "text/plain", bytes: new TextEncoder().encode("技术标 text")}],
             signingKey: JSON.stringify(a.key), ephemeralPrivate: a.eph});
-    }""", {"lot": E.b64e(E.x25519_public_bytes(lot)), "key": key_file,
-           "eph": E.b64e(E.x25519_private_bytes(eph))})
+    }""", {"lot": E.x25519_public_bytes(lot).hex(), "key": key_file,
+           "eph": E.x25519_private_bytes(eph).hex()})
     assert js == py
     # and a normally sealed (random ephemeral) browser envelope opens on the server side
     js2 = js_page.evaluate("""async (a) => window.SunlightSeal.seal({lotPublicKey: a.lot, project: "P-1",
         lot: "L-2", bidder: "B-3", priceText: "99.5", terms: {}, documents: [], signingKey: a.key})""",
-                           {"lot": E.b64e(E.x25519_public_bytes(lot)), "key": key_file})
+                           {"lot": E.x25519_public_bytes(lot).hex(), "key": key_file})
     env, sig = E.parse_transport(js2)
     content = E.open_envelope(envelope=env, private_key=lot, project="P-1", lot="L-2", bidder="B-3",
                               signature=sig, signer_public_key=E.ed25519_public_bytes(bidder))
@@ -118,8 +118,8 @@ def test_js_refuses_bad_price_and_generates_usable_keys(js_page):
     key = js_page.evaluate("async () => window.SunlightSeal.generateKeyFile()")
     from bidding.envelopes.cli import KEY_KIND
     assert key["kind"] == KEY_KIND
-    sk = Ed25519PrivateKey.from_private_bytes(E.b64d(key["private"]))
-    assert E.b64e(E.ed25519_public_bytes(sk)) == key["public"]
+    sk = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key["private"]))
+    assert E.ed25519_public_bytes(sk).hex() == key["public"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -139,8 +139,8 @@ def test_sealing_page_bidder_seals_and_submits_server_opens(browser, live_server
     tender = make_tender(world, bidders=[bidder])
     key = tender.keys[bidder.pk]
     key_file = tmp_path / "key.json"
-    key_file.write_text(json.dumps({"kind": "sunlight-bidder-key/v1", "private": E.b64e(E.ed25519_private_bytes(key)),
-                                    "public": E.b64e(E.ed25519_public_bytes(key))}))
+    key_file.write_text(json.dumps({"kind": "sunlight-bidder-key/v1", "private": E.ed25519_private_bytes(key).hex(),
+                                    "public": E.ed25519_public_bytes(key).hex()}))
     doc = tmp_path / "技术标.txt"
     doc.write_text("TECHNICAL-PROPOSAL-IN-THE-BROWSER")
     client = Client()

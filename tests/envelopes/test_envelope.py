@@ -1,6 +1,8 @@
 """Envelope format: RFC 9180 known answers, round trip, binding, tampering, signatures."""
 import json
 
+import re
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -195,17 +197,27 @@ def test_bad_price_refused(keys, price):
 @pytest.mark.parametrize("data,exc", [
     ({}, E.MalformedEnvelope),
     ({"envelope": "!!!", "signature": "AA=="}, E.MalformedEnvelope),
-    ({"envelope": "U0xFMQ==", "signature": E.b64e(b"x" * 64)}, E.MalformedEnvelope),
-    ({"envelope": E.b64e(b"SLE1" + b"\0" * 80), "signature": E.b64e(b"x" * 10)}, E.BadSignature),
-    ({"envelope": E.b64e(b"NOPE" + b"\0" * 80), "signature": E.b64e(b"x" * 64)}, E.MalformedEnvelope),
+    ({"envelope": "U0xFMQ==", "signature": (b"x" * 64).hex()}, E.MalformedEnvelope),
+    ({"envelope": E.b64e(b"SLE1" + b"\0" * 80), "signature": (b"x" * 10).hex()}, E.BadSignature),
+    ({"envelope": E.b64e(b"NOPE" + b"\0" * 80), "signature": (b"x" * 64).hex()}, E.MalformedEnvelope),
     ({"format": "other", "envelope": "", "signature": ""}, E.MalformedEnvelope),
-    ({"envelope": E.b64e(b"SLE1" + b"\0" * 2000), "signature": E.b64e(b"x" * 64)}, E.EnvelopeTooLarge),
-    ({"envelope": E.b64e(b"SLE1" + b"\0" * 80), "signature": E.b64e(b"x" * 64), "digest": "00"},
+    ({"envelope": E.b64e(b"SLE1" + b"\0" * 2000), "signature": (b"x" * 64).hex()}, E.EnvelopeTooLarge),
+    ({"envelope": E.b64e(b"SLE1" + b"\0" * 80), "signature": (b"x" * 64).hex(), "digest": "00"},
      E.MalformedEnvelope),
 ])
 def test_parse_transport_rejects(data, exc):
     with pytest.raises(exc):
         E.parse_transport(data, max_bytes=1000)
+
+
+@pytest.mark.parametrize("signature, words", [
+    (E.b64e(b"x" * 64), "base64 is not accepted; expected 128 lowercase hexadecimal characters (64 bytes)"),
+    ((b"\xab" * 64).hex().upper(), "not upper case"),
+    ((b"x" * 63).hex(), "expected 128 lowercase hexadecimal characters (64 bytes)"),
+])
+def test_signature_in_the_old_or_a_wrong_form_is_refused_naming_hex(signature, words):
+    with pytest.raises(E.BadSignature, match=re.escape(words)):
+        E.parse_transport({"envelope": E.b64e(b"SLE1" + b"\0" * 80), "signature": signature}, max_bytes=1000)
 
 
 @pytest.mark.parametrize("ref", ["", "a b", "x" * 65, "a\x00b", "é"])

@@ -11,7 +11,6 @@ from audit import checkpoint as ck
 from audit import sequencer
 from audit.log_models import Checkpoint, Leaf
 from bidding.envelopes import cli
-from bidding.envelopes import envelope as E
 from bidding.envelopes import receipts, services
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +30,7 @@ def run_cli(tmp_path, bundle, *extra, name="r.json"):
     path = tmp_path / name
     path.write_text(json.dumps(bundle, ensure_ascii=False))
     return cli.main(["verify-receipt", "--receipt", str(path),
-                     "--platform-key", E.b64e(services.platform_public_key()), *extra])
+                     "--platform-key", services.platform_public_key().hex(), *extra])
 
 
 def test_receipt_proof_after_integration_verifies_offline(tender, clock, tmp_path, capsys):

@@ -38,7 +38,7 @@ def test_submit_returns_signed_receipt(tender, clock):
     env = tender.submit(bidder, 123_456_00)
     assert env.status == "active" and env.digest == E.envelope_digest(bytes(env.ciphertext)).hex()
     assert env.receipt["digest"] == env.digest and env.receipt["received_at"].startswith("2026-03-02")
-    assert E.verify_receipt(services.platform_public_key(), env.receipt, E.b64d(env.receipt_signature))
+    assert E.verify_receipt(services.platform_public_key(), env.receipt, bytes.fromhex(env.receipt_signature))
     event = Event.objects.get(pk=env.event_id)
     assert event.action == "envelope.submit" and event.visibility == "sealed"
 
@@ -119,7 +119,11 @@ def _tampered(data):
 @pytest.mark.parametrize("mutate,match", [
     (lambda d, t, b: {**d, "envelope": "not base64!"}, "base64"),
     (lambda d, t, b: {**d, "envelope": E.b64e(b"garbage")}, "not a Sunlight envelope"),
-    (lambda d, t, b: {**d, "signature": E.b64e(b"\0" * 64)}, "signature does not verify"),
+    (lambda d, t, b: {**d, "signature": (b"\0" * 64).hex()}, "signature does not verify"),
+    (lambda d, t, b: {**d, "signature": E.b64e(bytes.fromhex(d["signature"]))},
+     "signature: base64 is not accepted; expected 128 lowercase hexadecimal characters"),
+    (lambda d, t, b: {**d, "public_key": E.b64e(bytes.fromhex(d["public_key"]))},
+     "public_key: base64 is not accepted; expected 64 lowercase hexadecimal characters"),
     (lambda d, t, b: _tampered(d), "signature does not verify"),
     (lambda d, t, b: {**d, "lot": "999"}, "sealed for lot 999"),
     (lambda d, t, b: {**d, "digest": "00" * 32}, "digest does not match"),

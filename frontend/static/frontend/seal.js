@@ -29,6 +29,18 @@
   function toHex(b) {
     return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   }
+  // keys and signatures: lowercase hex of exactly `size` bytes (trading/keys.py, docs/api-formats.md)
+  function keyBytes(text, size, what) {
+    if (typeof text !== "string" || !new RegExp("^[0-9a-f]{" + 2 * size + "}$").test(text))
+      throw new Error(what + ": expected " + 2 * size + " lowercase hexadecimal characters (" + size + " bytes)");
+    return hex(text);
+  }
+  function legacyKeyBytes(text, size, what) {  // a key file written before the hex rule (base64)
+    if (typeof text === "string" && /^[0-9a-f]+$/.test(text)) return keyBytes(text, size, what);
+    const raw = b64d(text);
+    if (raw.length !== size) throw new Error(what + ": expected " + size + " bytes");
+    return raw;
+  }
   function concat(...parts) {
     const n = parts.reduce((a, p) => a + p.length, 0);
     const out = new Uint8Array(n);
@@ -138,7 +150,8 @@
   function readSigningKey(keyFile) {
     const data = typeof keyFile === "string" ? JSON.parse(keyFile) : keyFile;
     if (!data || data.kind !== "sunlight-bidder-key/v1") throw new Error("not a Sunlight bidder key file");
-    return { seed: b64d(data.private), public: data.public };
+    const pub = legacyKeyBytes(data.public, 32, "public key");
+    return { seed: legacyKeyBytes(data.private, 32, "private key"), public: toHex(pub) };
   }
 
   /* Seal and sign; returns the JSON transport object (same as `sunlight-bid seal`). */
@@ -149,22 +162,22 @@
     const key = readSigningKey(signingKey);
     const info = bindingInfo(project, lot, bidder);
     const pt = await encodePlaintext({ project, lot, bidder, priceFen: fen, terms: terms || {}, documents: documents || [] });
-    const sealed = await hpkeSealBase(b64d(lotPublicKey), info, pt, new Uint8Array(0), AEAD_AES_256_GCM,
-      ephemeralPrivate ? b64d(ephemeralPrivate) : null);
+    const sealed = await hpkeSealBase(keyBytes(lotPublicKey, 32, "lot key"), info, pt, new Uint8Array(0), AEAD_AES_256_GCM,
+      ephemeralPrivate ? keyBytes(ephemeralPrivate, 32, "ephemeral key") : null);
     const envelope = concat(enc.encode("SLE1"), sealed);
     const digest = await sha256(envelope);
     const edKey = await subtle.importKey("pkcs8", concat(ED25519_PKCS8, key.seed), { name: "Ed25519" }, false, ["sign"]);
     const msg = concat(enc.encode("sunlight/envelope-signature/v1\0"), info, new Uint8Array([0]), digest);
     const signature = new Uint8Array(await subtle.sign({ name: "Ed25519" }, edKey, msg));
     return { format: "sunlight-envelope/v1", project: String(project), lot: String(lot), bidder: String(bidder),
-      envelope: b64e(envelope), digest: toHex(digest), signature: b64e(signature), public_key: key.public };
+      envelope: b64e(envelope), digest: toHex(digest), signature: toHex(signature), public_key: key.public };
   }
 
   async function generateKeyFile() {
     const pair = await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
     const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
     const pub = new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
-    return { kind: "sunlight-bidder-key/v1", private: b64e(pkcs8.slice(pkcs8.length - 32)), public: b64e(pub) };
+    return { kind: "sunlight-bidder-key/v1", private: toHex(pkcs8.slice(pkcs8.length - 32)), public: toHex(pub) };
   }
 
   /* Page wiring: <form id="seal-form" data-lot-key data-project data-lot data-bidder data-submit-url>.
