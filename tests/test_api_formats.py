@@ -175,7 +175,7 @@ def test_old_money_forms_are_refused_naming_the_expected_form(world, clock):
     whole = auction.starting_price_fen
     for body, field in (({"amount": whole, "ref": "old1"}, "amount"),
                         ({"amount_fen": whole, "ref": "old2"}, "amount_fen")):
-        r = bidder.post(url, body, format="json")
+        r = bidder.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
         assert r.status_code == 400, r.content
         error = r.json()
         assert error["code"] == "invalid" and 'a decimal string like "1234.56"' in error["detail"], error
@@ -187,10 +187,39 @@ def test_old_money_forms_are_refused_naming_the_expected_form(world, clock):
     lot = {"title": "x", "estimate": "1.00", "bid_deadline": "2031-01-01T00:00:00Z"}
     body = {"kind": "engineering", "method": "open_tender", "title": "t", "owner": world.tenderee.pk,
             "supervisor": world.supervisor_org.pk, "region": "r", "budget": 100000, "lots": [lot]}
-    r = staff.post("/api/projects/", body, format="json")
+    r = staff.post("/api/projects/", body, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400 and r.json()["fields"]["budget"] == [
         'expected a decimal string like "1234.56", not a number'], r.content
-    r = staff.post("/api/projects/", {**body, "budget": "1000.00", "lots": [{**lot, "estimate_fen": 100}]}, format="json")
+    r = staff.post("/api/projects/", {**body, "budget": "1000.00", "lots": [{**lot, "estimate_fen": 100}]}, format="json",
+                   HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400 and "lots.0.estimate_fen" in r.json()["fields"], r.content
     assert '"estimate"' in r.json()["detail"], r.content
     assert Project.objects.count() == before
+    r = staff.post("/api/projects/", {**body, "budget_fen": 100}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert r.status_code == 400 and r.json()["fields"] == {"budget_fen": [
+        '金额请用字段“budget”，以元为单位的十进制字符串（如 "1234.56"），不要用分']}, r.content
+    assert Project.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_old_key_forms_are_refused_naming_hex(world):
+    from bidding.models import BidderKey
+    from bidding.envelopes import envelope as E
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    raw = E.ed25519_public_bytes(Ed25519PrivateKey.generate())
+    bidder = APIClient()
+    bidder.force_authenticate(world.bidders[0])
+    for text, words in ((E.b64e(raw), "base64 is not accepted; expected 64 lowercase hexadecimal characters"),
+                        (raw.hex().upper(), "not upper case"), (raw.hex()[:-2], "expected 64 lowercase")):
+        r = bidder.post("/api/bidding/keys/", {"public_key": text}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+        assert r.status_code == 400 and words in r.json()["fields"]["public_key"][0], r.content
+    assert BidderKey.objects.count() == 0
+    r = bidder.post("/api/bidding/keys/", {"public_key": raw.hex()}, format="json")
+    assert r.status_code == 201 and r.json()["public_key"] == raw.hex()
+    staff = APIClient()
+    staff.force_authenticate(world.staff)
+    r = staff.post("/api/envelopes/custody-keys/", {"public_key": E.b64e(raw)}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 400 and "base64 is not accepted" in r.json()["detail"], r.content
+    platform = APIClient().get("/api/envelopes/platform-key/").json()["ed25519"]
+    assert len(platform) == 64 and bytes.fromhex(platform)

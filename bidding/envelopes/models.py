@@ -103,7 +103,7 @@ class Envelope(models.Model):
     submitted_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     receipt = models.JSONField(default=dict)
-    receipt_signature = models.CharField(max_length=100)
+    receipt_signature = models.CharField(max_length=128, help_text="the platform's Ed25519 signature of the receipt, hex (base64 in rows written before the hex rule)")
     event_id = models.BigIntegerField()
 
     class Meta:
