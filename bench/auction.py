@@ -61,6 +61,13 @@ def run_client(coro):
         return runner.run(coro)
 
 
+def fen(amount):
+    """An amount of the protocol (a decimal string, docs/api-formats.md) in fen."""
+    from trading.money import parse_money
+
+    return None if amount is None else parse_money(amount)
+
+
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
@@ -109,7 +116,10 @@ BASELINE = textwrap.dedent(r'''
         return local.conn
 
     def iso():
-        return datetime.now(timezone.utc).isoformat()
+        return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def money(fen):  # the edge form of an amount, as Sunlight's (docs/api-formats.md)
+        return None if fen is None else f"{fen // 100}.{fen % 100:02d}"
 
     def read(auction, after):
         with db().cursor() as cur:
@@ -118,7 +128,7 @@ BASELINE = textwrap.dedent(r'''
             cur.execute("SELECT data FROM raw_event WHERE auction = %s AND seq > %s AND seq <= %s ORDER BY seq",
                         (auction, after, seq))
             events = [r[0] for r in cur.fetchall()]
-        return seq, {"price_fen": price, "leader": leader, "minimum_fen": price + inc if leader else start,
+        return seq, {"price": money(price), "leader": leader, "minimum": money(price + inc if leader else start),
                      "phase": "live"}, events
 
     READ = ("SELECT a.price_fen, a.leader, a.last_seq, a.start_fen, a.inc_fen, b.seq, b.amount_fen FROM raw_auction a "
@@ -127,11 +137,11 @@ BASELINE = textwrap.dedent(r'''
     def judge(row, bidder, amount):
         price, leader, seq, start, inc, before_seq, before_amount = row
         if before_seq is not None:
-            return {"accepted": True, "code": "replayed", "seq": before_seq, "amount_fen": before_amount}
+            return {"accepted": True, "code": "replayed", "seq": before_seq, "amount": money(before_amount)}
         minimum, base = (price + inc, price) if leader else (start, start)
         code = ("already_highest" if leader == bidder else "too_low" if amount < minimum
                 else "not_multiple" if (amount - base) % inc else "too_high" if amount > base + 10 * inc else None)
-        return {"accepted": False, "code": code, "message": code, "minimum_fen": minimum} if code else None
+        return {"accepted": False, "code": code, "message": code, "minimum": money(minimum)} if code else None
 
     def place(auction, bidder, amount, ref):
         """One transaction under the auction's row lock (lock, read, write, commit). PREREAD: first a
@@ -153,7 +163,7 @@ BASELINE = textwrap.dedent(r'''
                     return answer, None
                 price, leader, seq, start, inc = row[:5]
                 seq += 1
-                ev = {"seq": seq, "kind": "bid", "data": {"bidder": bidder, "amount_fen": amount, "at": iso(),
+                ev = {"seq": seq, "kind": "bid", "data": {"bidder": bidder, "amount": money(amount), "at": iso(),
                       "n": seq}, "at": iso()}
                 cur.execute("INSERT INTO raw_bid VALUES (%s, %s, %s, %s, %s); "
                             "INSERT INTO raw_event VALUES (%s, %s, %s, now()); "
@@ -163,8 +173,8 @@ BASELINE = textwrap.dedent(r'''
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        state = {"price_fen": amount, "leader": bidder, "minimum_fen": amount + inc, "phase": "live"}
-        return {"accepted": True, "code": "ok", "seq": seq, "amount_fen": amount}, (ev, state)
+        state = {"price": money(amount), "leader": bidder, "minimum": money(amount + inc), "phase": "live"}
+        return {"accepted": True, "code": "ok", "seq": seq, "amount": money(amount)}, (ev, state)
 
     async def handler(ws):
         path, _, query = ws.request.path.partition("?")
@@ -238,7 +248,7 @@ class Baseline:
             cur.execute("SELECT seq, data FROM raw_event WHERE auction = %s ORDER BY seq", (auction,))
             rows = cur.fetchall()
         conn.close()
-        return [(s, d["data"]["bidder"], d["data"]["amount_fen"]) for s, d in rows]
+        return [(s, d["data"]["bidder"], fen(d["data"]["amount"])) for s, d in rows]
 
     def stop(self):
         self.proc.kill()
@@ -327,7 +337,7 @@ class Client:
         await self.ws.close()
 
     def history(self):
-        return [(s, e["data"].get("bidder"), e["data"].get("amount_fen")) for s, e in sorted(self.events.items())
+        return [(s, e["data"].get("bidder"), fen(e["data"].get("amount"))) for s, e in sorted(self.events.items())
                 if e["kind"] == "bid"]
 
 
@@ -352,7 +362,7 @@ async def storm(bidder_urls: list, cookies: list, watcher_url: str, *, watchers:
     stop = time.perf_counter() + seconds
 
     async def run(c: Client):
-        minimum = c.state.get("minimum_fen")
+        minimum = fen(c.state.get("minimum"))
         while time.perf_counter() < stop:
             if c.state.get("leader") and c.state.get("leader") == c.number:
                 c.changed.clear()
@@ -361,21 +371,21 @@ async def storm(bidder_urls: list, cookies: list, watcher_url: str, *, watchers:
                 except TimeoutError:
                     pass
                 continue
-            amount = max(minimum or 0, c.state.get("minimum_fen") or 0) + (random.choice(STEPS) - 1) * inc
+            amount = max(minimum or 0, fen(c.state.get("minimum")) or 0) + (random.choice(STEPS) - 1) * inc
             stats["sent"] += 1
             ans = await c.bid(amount)
             if ans is None:
                 stats["unanswered"] += 1
             elif ans["accepted"]:
                 stats["accepted"] += 1
-                c.state = dict(c.state, leader=c.number, minimum_fen=amount + inc)
+                c.state = dict(c.state, leader=c.number, minimum=f"{(amount + inc) // 100}.{(amount + inc) % 100:02d}")
                 minimum = amount + inc
             else:
                 stats["refused"] += 1
                 codes[ans.get("code")] = codes.get(ans.get("code"), 0) + 1
                 if not ans.get("code") or not ans.get("message"):
                     stats["refused_without_reason"] += 1
-                minimum = ans.get("minimum_fen") or minimum
+                minimum = fen(ans.get("minimum")) or minimum
 
     t0 = time.perf_counter()
     await asyncio.gather(*(run(c) for c in bidders))
@@ -419,7 +429,7 @@ async def _rooms_main(rooms, origin, watchers, rate, seconds, inc, pipe):
 
     async def drive(i: int):
         bs = bidders[i]
-        amount = bs[0].state.get("minimum_fen")
+        amount = fen(bs[0].state.get("minimum"))
         await asyncio.sleep(random.random() / rate)  # rooms out of step with each other
         k = 0
         while time.perf_counter() - t0 < seconds:
@@ -437,7 +447,7 @@ async def _rooms_main(rooms, origin, watchers, rate, seconds, inc, pipe):
                 amount += inc
             else:
                 stats["refused"] += 1
-                amount = ans.get("minimum_fen") or amount + inc
+                amount = fen(ans.get("minimum")) or amount + inc
 
     await asyncio.gather(*(drive(i) for i in range(len(rooms))))
     per_room = [ws[i * watchers:(i + 1) * watchers] + bidders[i] for i in range(len(rooms))]
