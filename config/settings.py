@@ -287,7 +287,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     # JSON only: the API is read by programs (its documentation is /api/docs/ and /api/redoc/); DRF's
     # browsable HTML pages would be a second, unstyled, untranslated interface outside the page policy.
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # (trading.renderers: DRF's JSON renderer writing every moment in UTC with Z, audit.timestamps)
+    "DEFAULT_RENDERER_CLASSES": ["trading.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.BoundedLimitOffsetPagination",  # at most 200 a page
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -302,7 +303,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": "30/min", "signup": "30/hour"},
     # times: serializers pass datetimes on, the renderer writes them in UTC with Z (audit.timestamps)
     "DATETIME_FORMAT": None,
-    "DEFAULT_RENDERER_CLASSES": ["trading.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sunlight public-resource trading API",
