@@ -166,8 +166,9 @@ class DocumentHashSerializer(serializers.Serializer):
 
 
 class SaleContractSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="the contract record's id")
     signed_on = serializers.DateField()
-    amount = serializers.CharField(help_text='decimal yuan, e.g. "1234.56"')
+    amount = money(help_text="the contract amount")
     documents = DocumentHashSerializer(many=True)
     recorded_at = serializers.DateTimeField()
     notice = serializers.CharField(help_text="the contract notice's number")
@@ -176,16 +177,18 @@ class SaleContractSerializer(serializers.Serializer):
 class ConfirmationSerializer(serializers.Serializer):
     """成交确认书: the document as the centre signed it (its SHA-256 is committed by an audit event)."""
 
+    id = serializers.IntegerField(help_text="the confirmation's id")
     auction = serializers.IntegerField()
     lot = serializers.IntegerField()
     winner = serializers.CharField(help_text="the winner's name (public with the result)")
     number = serializers.CharField(help_text="the winner's bidder number (竞买号)")
-    price = serializers.CharField(help_text='decimal yuan, e.g. "1234.56"')
+    price = money(help_text="the confirmed price")
     issued_at = serializers.DateTimeField()
     contract_due = serializers.DateTimeField(help_text="the contract is signed by then (24:00 Beijing of the last day)")
     sha256 = serializers.CharField(help_text="SHA-256 of the document's canonical JSON (audit event auction.confirmation)")
     notice = serializers.CharField(help_text="the confirmation notice's number")
-    document = serializers.DictField(help_text="the confirmation's content, exactly as hashed")
+    document = serializers.DictField(help_text="the confirmation's content, exactly as hashed (evidence: amounts in "
+                                               "it stay as signed, docs/api-formats.md)")
     contract = SaleContractSerializer(allow_null=True)
 
 

@@ -135,11 +135,11 @@ def confirmation_json(conf: Confirmation) -> dict[str, Any]:
 
     contract = SaleContract.objects.filter(confirmation=conf).select_related("notice").first()
     return {
-        "auction": conf.auction_id, "lot": conf.lot_id, "winner": conf.winner.name, "number": conf.number,
+        "id": conf.pk, "auction": conf.auction_id, "lot": conf.lot_id, "winner": conf.winner.name, "number": conf.number,
         "price": format_fen(conf.price_fen), "issued_at": conf.issued_at, "contract_due": conf.contract_due,
         "sha256": conf.sha256, "notice": conf.notice.number, "document": conf.document,
         "contract": None if contract is None else {
-            "signed_on": contract.signed_on.isoformat(), "amount": format_fen(contract.amount_fen),
+            "id": contract.pk, "signed_on": contract.signed_on.isoformat(), "amount": format_fen(contract.amount_fen),
             "documents": contract.documents, "recorded_at": contract.recorded_at, "notice": contract.notice.number},
     }
 
