@@ -45,7 +45,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from trading import keys
 from trading.errors import Invalid
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from trading.errors import Invalid
 from trading.money import format_fen, parse_money
 
 ENVELOPE_MAGIC = b"SLE1"
