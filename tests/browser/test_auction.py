@@ -47,6 +47,9 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
     ctx_a, ctx_b = (bidder_context(chromium, asgi_server, u) for u in world.bidders[:2])
     ctx_w = chromium.new_context(locale="zh-CN")
     a, b, w = ctx_a.new_page(), ctx_b.new_page(), ctx_w.new_page()
+    policy_errors: list[str] = []
+    for page in (a, b, w):
+        page.on("console", lambda m: policy_errors.append(m.text) if "Content Security Policy" in m.text else None)
     try:
         for page in (a, b, w):
             page.goto(url)
@@ -88,6 +91,11 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
         for page in (a, b, w):
             page.wait_for_function("() => document.getElementById('auction-room').dataset.seq === '4'")
         assert b.locator("#auction-leader").inner_text().startswith(num_a)
+        # the live price curve (Chart.js, served by the platform) shows the three accepted bids in yuan
+        curve = w.evaluate("() => Chart.getChart('auction-curve').data.datasets[0].data.map(p => p.y)")
+        assert curve == [auction.starting_price_fen / 100, target / 100, (target + auction.increment_fen) / 100]
+        assert w.locator("#auction-curve").get_attribute("data-points") == "3"
+        assert not policy_errors, policy_errors  # the room's style and scripts are files, under the policy
         a.screenshot(path=str(screenshot_dir / "auction-room-bidder.png"), full_page=True)
         w.screenshot(path=str(screenshot_dir / "auction-room-watcher.png"), full_page=True)
     finally:

@@ -122,7 +122,13 @@
       tr.className = "ev-" + e.kind;
       body.appendChild(tr);
     }
-    $("auction-bid-count").textContent = history.filter(function (e) { return e.kind === "bid" || e.kind === "posted"; }).length;
+    var bids = history.filter(function (e) { return e.kind === "bid" || e.kind === "posted"; });
+    $("auction-bid-count").textContent = bids.length;
+    if (window.SunlightAuctionChart) {  // the live price curve (auction-chart.js)
+      window.SunlightAuctionChart.update(bids.map(function (e) {
+        return { t: Date.parse(e.data.at || e.at), fen: fen(e.data.amount) };
+      }));
+    }
   }
 
   function tick() {
