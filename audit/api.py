@@ -11,10 +11,12 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound as ApiNotFound
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audit import merkle, proofs, sequencer, tiles, visibility, witnessing
 from audit.checkpoint import parse_checkpoint
@@ -56,7 +58,7 @@ def _int(request, name: str, *, required: bool = True, default: int | None = Non
 
 def _proof_error(exc: merkle.ProofError):
     if isinstance(exc, proofs.NotFoundError):
-        return NotFound(str(exc))
+        return ApiNotFound(str(exc))
     return ValidationError({"detail": str(exc)})
 
 
@@ -101,7 +103,7 @@ def checkpoint_latest(request):
     """The latest checkpoint with the witness quorum the policy names (/api/audit/policy/)."""
     cp = witnessing.latest_published()
     if cp is None:
-        raise NotFound("no checkpoint has been signed (and cosigned by the witness quorum) yet")
+        raise ApiNotFound(_("no checkpoint has been signed (and cosigned by the witness quorum) yet"))
     return Response(checkpoint_json(cp))
 
 
@@ -116,7 +118,7 @@ def policy(request):
 def checkpoint_at(request, size: int):
     cp = Checkpoint.objects.filter(size=size).first()
     if cp is None:
-        raise NotFound(f"no signed checkpoint has tree size {size}")
+        raise ApiNotFound(_("no signed checkpoint has tree size %(size)s") % {"size": size})
     return Response(checkpoint_json(cp))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ class RegistrationWithdrawView(APIView):
         require_bidder(request.user)
         registration = Registration.objects.filter(pk=pk, bidder_id=request.user.organisation_id).first()
         if registration is None:
-            raise NotFound("no such registration")
+            raise NotFound(_("no such registration"))
         registration = services.withdraw_registration(actor=request.user, registration=registration)
         return Response(RegistrationSerializer(registration).data)
 

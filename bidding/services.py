@@ -15,6 +15,7 @@ from trading.models import Lot, User
 from trading.permissions import require_bidder
 from trading.services import iso
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 
 def _open_deposit_sub_account(*, lot: Lot, registration: Registration) -> None:
@@ -31,16 +32,16 @@ def register(*, actor: User, lot: Lot | int, declaration: list[dict]) -> Registr
         try:
             lot = Lot.objects.select_for_update().select_related("project").get(pk=getattr(lot, "pk", lot))
         except Lot.DoesNotExist:
-            raise NotFound("no such lot") from None
+            raise NotFound(_("no such lot")) from None
         now = timezone.now()
         if lot.status not in (LotStatus.PUBLISHED, LotStatus.LISTING):
-            raise Conflict(f"registration is not open: the lot is {lot.status}")
+            raise Conflict(_("registration is not open: the lot is %(status)s"), status=lot.status)
         check_running(project_id=lot.project_id)  # a suspended project takes no registration
         if now >= lot.bid_deadline:
-            raise Conflict("registration closed at the deadline")
+            raise Conflict(_("registration closed at the deadline"))
         answers = _check_declaration(lot, declaration)
         if Registration.objects.filter(lot=lot, bidder=actor.organisation).exists():
-            raise Conflict("your organisation is already registered for this lot")
+            raise Conflict(_("your organisation is already registered for this lot"))
         registration = Registration.objects.create(lot=lot, bidder=actor.organisation, registered_by=actor,
                                                    declaration=answers, created_at=now)
         # Sealed: who registered, and how many, stays hidden until the bid deadline.
@@ -55,39 +56,39 @@ def register(*, actor: User, lot: Lot | int, declaration: list[dict]) -> Registr
 
 def _check_declaration(lot: Lot, declaration: list[dict]) -> list[dict]:
     if not isinstance(declaration, list):
-        raise Invalid("the declaration is a list of answers, one per eligibility condition", field="declaration")
+        raise Invalid(_("the declaration is a list of answers, one per eligibility condition"), field="declaration")
     by_condition = {}
     for item in declaration:
         if not isinstance(item, dict) or not isinstance(item.get("condition"), str):
-            raise Invalid("each declaration answer needs a condition", field="declaration")
+            raise Invalid(_("each declaration answer needs a condition"), field="declaration")
         by_condition[item["condition"]] = item
     answers = []
     for condition in lot.eligibility:
         item = by_condition.get(condition)
         if item is None:
-            raise Invalid(f"the declaration does not answer the condition: {condition}", field="declaration")
+            raise Invalid(_("the declaration does not answer the condition: %(condition)s"), condition=condition, field="declaration")
         if item.get("met") is not True:
-            raise Invalid(f"you declare not meeting the condition: {condition} — registration is not possible",
+            raise Invalid(_("you declare not meeting the condition: %(condition)s — registration is not possible"), condition=condition,
                           field="declaration")
         answers.append({"condition": condition, "met": True, "note": str(item.get("note", ""))[:500]})
     extra = set(by_condition) - set(lot.eligibility)
     if extra:
-        raise Invalid(f"the declaration answers unknown conditions: {', '.join(sorted(extra))}", field="declaration")
+        raise Invalid(_("the declaration answers unknown conditions: %(choices)s"), choices=', '.join(sorted(extra)), field="declaration")
     return answers
 
 
 def withdraw_registration(*, actor: User, registration: Registration) -> Registration:
     require_bidder(actor)
     if registration.bidder_id != actor.organisation_id:
-        raise NotFound("no such registration")
+        raise NotFound(_("no such registration"))
     with transaction.atomic():
         registration = Registration.objects.select_for_update().select_related("lot").get(pk=registration.pk)
         now = timezone.now()
         if registration.status != "active":
-            raise Conflict("the registration is already withdrawn")
+            raise Conflict(_("the registration is already withdrawn"))
         check_running(project_id=registration.lot.project_id)
         if now >= registration.lot.bid_deadline:
-            raise Conflict("a registration cannot be withdrawn after the deadline")
+            raise Conflict(_("a registration cannot be withdrawn after the deadline"))
         registration.status = "withdrawn"
         registration.save(update_fields=["status"])
         if registration.lot.requires_security:  # refund within 5 days (实施条例 art. 35)
@@ -115,10 +116,10 @@ def register_bidder_key(*, actor: User, public_key_hex: str) -> BidderKey:
     try:
         Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
-        raise Invalid("that is not a valid Ed25519 public key", field="public_key") from None
+        raise Invalid(_("that is not a valid Ed25519 public key"), field="public_key") from None
     with transaction.atomic():
         if BidderKey.objects.filter(public_key_hex=key).exists():
-            raise Conflict("this key is already registered")
+            raise Conflict(_("this key is already registered"))
         now = timezone.now()
         record = BidderKey.objects.create(organisation=actor.organisation, public_key_hex=key, registered_by=actor,
                                           created_at=now)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -276,11 +277,11 @@ class StatementView(APIView):
         require_login(request.user)
         upload = request.FILES.get("file")
         if upload is None:
-            raise Invalid("upload the statement as the multipart field 'file'", field="file")
+            raise Invalid(_("upload the statement as the multipart field 'file'"), field="file")
         from deposits import conf
 
         if upload.size > conf.statement_max_bytes():
-            raise Invalid("statement is too large", field="file")
+            raise Invalid(_("statement is too large"), field="file")
         imp = services.import_statement(data=upload.read(), filename=upload.name, actor=request.user)
         return Response({"id": imp.pk, "reconciled": imp.reconciled, "report": imp.report}, status=201)
 

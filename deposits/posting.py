@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 import audit
 from deposits import ledger
@@ -80,13 +81,13 @@ def write_transfer(*, code: str, purpose: str, legs: list[Leg], phase: str = "po
     try:
         checked = ledger.validate_legs([(leg.account.pk, leg.amount) for leg in legs])
     except ledger.LedgerError as exc:
-        raise Invalid(f"ledger: {exc.message}") from None
+        raise Invalid(_("ledger: %(value)s"), value=exc.message) from None
     amount = sum(leg.amount for leg in checked if leg.amount > 0)
     existing = Transfer.objects.filter(code=code).first() if check_existing else None
     if existing is not None:
         have = sorted(Posting.objects.filter(transfer=existing).values_list("account_id", "amount"))
         if existing.phase != phase or have != sorted((leg.account, leg.amount) for leg in checked):
-            raise Conflict(f"transfer {code} already exists with other fields")
+            raise Conflict(_("transfer %(code)s already exists with other fields"), code=code)
         return existing
     now = now or timezone.now()
     effect = "pending" if phase == "pending" else "posted"
@@ -105,12 +106,12 @@ def resolve_pending(*, pending: Transfer, post: bool, code: str, actor=None, mem
                     audit_payload: dict | None = None) -> Transfer:
     """Post (the money moves) or void (the reservation is released) a pending transfer, at most once."""
     if pending.phase != "pending":
-        raise Conflict(f"transfer {pending.code} is not pending")
+        raise Conflict(_("transfer %(code)s is not pending"), code=pending.code)
     existing = Transfer.objects.filter(pending=pending).first()
     if existing is not None:
         if existing.code == code and existing.phase == ("post" if post else "void"):
             return existing  # the same resolution again: idempotent
-        raise Conflict(f"transfer {pending.code} was already {'posted' if existing.phase == 'post' else 'voided'}")
+        raise Conflict(_("transfer %(code)s was already %(value)s"), code=pending.code, value='posted' if existing.phase == 'post' else 'voided')
     now = now or timezone.now()
     legs = list(Posting.objects.filter(transfer=pending, effect="pending").select_related("account"))
     rows = [(p.account, p.amount, "release") for p in legs]
@@ -122,7 +123,7 @@ def resolve_pending(*, pending: Transfer, post: bool, code: str, actor=None, mem
                                            pending=pending, amount_fen=pending.amount_fen, lot=pending.lot,
                                            actor=actor, memo=memo[:300], created_at=now)
     except IntegrityError:
-        raise Conflict(f"transfer {pending.code} was already resolved") from None
+        raise Conflict(_("transfer %(code)s was already resolved"), code=pending.code) from None
     _insert([Posting(transfer=transfer, account=acc, effect=eff, amount=amt) for acc, amt, eff in rows])
     _record(transfer, legs=[(acc, eff, amt) for acc, amt, eff in rows], lot=pending.lot, actor=actor, now=now,
             extra=audit_payload)
@@ -148,9 +149,9 @@ def _lock_and_check(rows: list[tuple[Account, int, str]]) -> None:
                 setattr(state, name, getattr(state, name) + abs(amount))
         if ledger.breaks_limit(state):
             label = acc.number or acc.kind
-            raise Conflict(f"account {label} does not hold enough money: available {acc.available_fen} fen")
+            raise Conflict(_("account %(label)s does not hold enough money: available %(available_fen)s fen"), label=label, available_fen=acc.available_fen)
         # keep the caller's instance fresh
-        for a, _, _ in rows:
+        for a, _leg, _label in rows:
             if a.pk == acc_id:
                 for f in ("debits_posted", "credits_posted", "debits_pending", "credits_pending", "status"):
                     setattr(a, f, getattr(acc, f))
@@ -167,7 +168,7 @@ def _insert(postings: list[Posting]) -> None:
     try:
         Posting.objects.bulk_create(postings)
     except IntegrityError as exc:  # the database refused what the checks above let through
-        raise Conflict(f"the ledger refused the transfer: {str(exc).splitlines()[0]}") from None
+        raise Conflict(_("the ledger refused the transfer: %(value)s"), value=str(exc).splitlines()[0]) from None
 
 
 def _record(transfer: Transfer, *, legs, lot, actor, now, extra: dict | None, visibility: str | None = None,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from deposits import conf, numbers
 from deposits.models import Account, BankTxn, Forfeit, RefundBatch, RefundOrder, StatementImport, SuspenseItem
@@ -78,7 +79,7 @@ def status_text(code: str) -> str:
 
 def my_deposits(user):
     if role_of(user) != "bidder":
-        raise Forbidden("this list is for bidders")
+        raise Forbidden(_("this list is for bidders"))
     return (Account.objects.filter(kind="deposit", bidder_id=user.organisation_id)
             .select_related("lot", "lot__project", "bidder").order_by("-id"))
 
@@ -86,20 +87,20 @@ def my_deposits(user):
 def account_for(user, account_id: int) -> Account:
     acc = Account.objects.select_related("lot", "lot__project", "bidder").filter(pk=account_id, kind="deposit").first()
     if acc is None:
-        raise NotFound("no such deposit sub-account")
+        raise NotFound(_("no such deposit sub-account"))
     role = role_of(user)
     if role == "bidder" and acc.bidder_id == user.organisation_id:
         return acc
     if (is_staff_of(user, acc.lot.project) or is_supervisor(user)) and deadline_passed(acc.lot):
         return acc
-    raise NotFound("no such deposit sub-account")  # 404: do not even confirm it exists
+    raise NotFound(_("no such deposit sub-account"))  # 404: do not even confirm it exists
 
 
 def require_lot_view(user, lot: Lot) -> None:
     if not (is_staff_of(user, lot.project) or is_supervisor(user)):
-        raise Forbidden("the deposit overview is for the lot's centre staff and supervisors")
+        raise Forbidden(_("the deposit overview is for the lot's centre staff and supervisors"))
     if not deadline_passed(lot):
-        raise Forbidden("sealed until the bid deadline: nobody can see who paid or how many paid before it")
+        raise Forbidden(_("sealed until the bid deadline: nobody can see who paid or how many paid before it"))
 
 
 def can_view_lot(user, lot: Lot) -> bool:
@@ -137,7 +138,7 @@ def lot_overview(user, lot: Lot) -> LotOverview:
 
 def require_console(user) -> None:
     if role_of(user) not in ("staff", "supervisor"):
-        raise Forbidden("this is for centre staff and supervisors")
+        raise Forbidden(_("this is for centre staff and supervisors"))
 
 
 def _sealed(acc: Account | None) -> bool:

@@ -35,6 +35,7 @@ from trading.models import Lot, Organisation, User
 from trading.money import format_fen
 from trading.permissions import is_staff_of, require_role, require_staff_of
 from trading.services import iso
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,13 @@ def open_sub_account(*, lot: Lot, bidder_org: Organisation, registration_id: int
         existing = Account.objects.filter(registration_id=registration_id).first()
         if existing is not None:
             if existing.lot_id != lot.pk or existing.bidder_id != bidder_org.pk:
-                raise Conflict("this registration already has a deposit sub-account for another lot or bidder")
+                raise Conflict(_("this registration already has a deposit sub-account for another lot or bidder"))
             return existing
         if lot.security_fen <= 0:
-            raise Invalid("this lot does not require a bid security")
+            raise Invalid(_("this lot does not require a bid security"))
         now = timezone.now()
         if now >= lot.bid_deadline:
-            raise Conflict("the deposit deadline has passed")
+            raise Conflict(_("the deposit deadline has passed"))
         acc = Account.objects.create(kind="deposit", lot=lot, bidder=bidder_org, registration_id=registration_id,
                                      required_fen=lot.security_fen, number=f"tmp-{registration_id}", created_at=now)
         acc.number = numbers.make_number(conf.number_prefix(), acc.pk, conf.number_key())
@@ -173,7 +174,7 @@ def _known(existing: BankTxn, *, item: Incoming, digest: str, source: str) -> Ba
     a different body under the same id is refused."""
     if existing.body_sha256 == digest or (source != "notification" or existing.source != "notification") and _same(existing, item):
         return existing
-    raise Conflict(f"bank transaction {item.bank_txn_id} was already received with different content: refused")
+    raise Conflict(_("bank transaction %(bank_txn_id)s was already received with different content: refused"), bank_txn_id=item.bank_txn_id)
 
 
 def _bank_info(item: Incoming, source: str) -> dict:
@@ -183,16 +184,16 @@ def _bank_info(item: Incoming, source: str) -> dict:
 
 def _validate_incoming(item: Incoming) -> None:
     if not item.bank_txn_id or len(item.bank_txn_id) > 64:
-        raise Invalid("the bank transaction id is missing or longer than 64 characters", field="txn_id")
+        raise Invalid(_("the bank transaction id is missing or longer than 64 characters"), field="txn_id")
     if item.direction not in ("credit", "debit"):
-        raise Invalid("direction must be credit or debit", field="direction")
+        raise Invalid(_("direction must be credit or debit"), field="direction")
     if isinstance(item.amount_fen, bool) or not isinstance(item.amount_fen, int) or item.amount_fen <= 0:
-        raise Invalid("the amount must be a positive number of fen", field="amount")
+        raise Invalid(_("the amount must be a positive number of fen"), field="amount")
     if item.currency != "CNY":
-        raise Invalid(f"currency {item.currency} is not accepted: the unified deposit account holds CNY only",
+        raise Invalid(_("currency %(currency)s is not accepted: the unified deposit account holds CNY only"), currency=item.currency,
                       field="currency")
     if item.booked_at is None or timezone.is_naive(item.booked_at):
-        raise Invalid("the booking time must carry a time zone", field="booked_at")
+        raise Invalid(_("the booking time must carry a time zone"), field="booked_at")
 
 
 def _bank_txn(item: Incoming, digest: str, source: str, now, outcome: str, transfer: Transfer | None,
@@ -299,7 +300,7 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
                 status="pending" if payee_account else RefundOrder.Status.FAILED,
                 last_error="" if payee_account else "no payee account known: staff must cancel and settle by hand")
     except IntegrityError:
-        raise Conflict("a refund for this money is already under way") from None
+        raise Conflict(_("a refund for this money is already under way")) from None
     audit.record(action="deposit.refund_order", subject=f"refund:{order.pk}", actor=actor,
                  project_id=acc.lot.project_id if suspense is None else None, visibility="supervisors",
                  payload={"order": order.pk, "account": source.pk, "suspense": suspense.pk if suspense else None,
@@ -417,14 +418,13 @@ def _confirm_from_bank(*, item: Incoming, digest: str, source: str, now) -> Bank
     order_id = parse_order_ref(item.order_ref) or parse_order_ref(item.remark.split()[0] if item.remark else "")
     order = RefundOrder.objects.select_for_update().filter(pk=order_id).first() if order_id else None
     if order is None:
-        raise Conflict(f"bank debit {item.bank_txn_id} matches no refund order of ours")
+        raise Conflict(_("bank debit %(bank_txn_id)s matches no refund order of ours"), bank_txn_id=item.bank_txn_id)
     if order.amount_fen != item.amount_fen:
-        raise Conflict(f"bank debit {item.bank_txn_id} is {format_fen(item.amount_fen)} but refund {order_ref(order)} "
-                       f"is {format_fen(order.amount_fen)}")
+        raise Conflict(_("bank debit %(bank_txn_id)s is %(amount_fen)s but refund %(value)s is %(amount_fen2)s"), bank_txn_id=item.bank_txn_id, amount_fen=format_fen(item.amount_fen), value=order_ref(order), amount_fen2=format_fen(order.amount_fen))
     if order.status == "confirmed":
-        raise Conflict(f"refund {order_ref(order)} is already confirmed by bank transaction {order.bank_ref}")
+        raise Conflict(_("refund %(value)s is already confirmed by bank transaction %(bank_ref)s"), value=order_ref(order), bank_ref=order.bank_ref)
     if order.status == "cancelled":
-        raise Conflict(f"refund {order_ref(order)} was cancelled; the bank debit needs staff attention")
+        raise Conflict(_("refund %(value)s was cancelled; the bank debit needs staff attention"), value=order_ref(order))
     post = resolve_pending(pending=order.pending_transfer, post=True, code=f"{order.pending_transfer.code}:post", now=now,
                            memo=f"bank confirmed {item.bank_txn_id}", audit_payload={"bank_txn_id": item.bank_txn_id})
     txn = _bank_txn(item, digest, source, now, "return" if order.suspense_id else "refund", post, order.account)
@@ -447,8 +447,8 @@ def _confirm_from_bank(*, item: Incoming, digest: str, source: str, now) -> Bank
     return txn
 
 
-NO_SUCH_ACCOUNT = "no such deposit sub-account"
-NO_SUCH_REFUND = "no such refund order"
+NO_SUCH_ACCOUNT = _("no such deposit sub-account")
+NO_SUCH_REFUND = _("no such refund order")
 
 
 def _known_order(actor: User, order: RefundOrder | int) -> RefundOrder:
@@ -467,11 +467,11 @@ def cancel_refund(*, actor: User, order: RefundOrder | int, reason: str) -> Refu
     """Staff stop a refund the bank cannot pay (e.g. account closed): the reservation is voided."""
     require_role(actor, "staff")
     if not reason.strip():
-        raise Invalid("a reason is required", field="reason")
+        raise Invalid(_("a reason is required"), field="reason")
     with transaction.atomic():
         order = _known_order(actor, order)
         if order.status not in ("pending", RefundOrder.Status.FAILED):
-            raise Conflict(f"refund {order_ref(order)} is {order.status}; only pending or failed refunds can be cancelled")
+            raise Conflict(_("refund %(value)s is %(status)s; only pending or failed refunds can be cancelled"), value=order_ref(order), status=order.status)
         now = timezone.now()
         resolve_pending(pending=order.pending_transfer, post=False, code=f"{order.pending_transfer.code}:void",
                         actor=actor, now=now, memo=reason)
@@ -492,9 +492,9 @@ def retry_refund(*, actor: User, order: RefundOrder | int) -> RefundOrder:
     with transaction.atomic():
         order = _known_order(actor, order)
         if order.status != RefundOrder.Status.FAILED:
-            raise Conflict(f"refund {order_ref(order)} is {order.status}; only failed refunds can be retried")
+            raise Conflict(_("refund %(value)s is %(status)s; only failed refunds can be retried"), value=order_ref(order), status=order.status)
         if not order.payee_account:
-            raise Conflict("no payee account is known for this refund: cancel it and settle by hand")
+            raise Conflict(_("no payee account is known for this refund: cancel it and settle by hand"))
         now = timezone.now()
         order.next_attempt_at = now
         order.attempts = min(order.attempts, conf.refund_max_attempts() - 1)
@@ -515,7 +515,7 @@ def freeze_lot(*, lot: Lot, now: dt.datetime | None = None) -> int:
     with transaction.atomic():
         now = now or timezone.now()
         if now < lot.bid_deadline:
-            raise Conflict("the deposits of a lot are frozen only at its bid deadline")
+            raise Conflict(_("the deposits of a lot are frozen only at its bid deadline"))
         accounts = list(Account.objects.select_for_update().filter(lot=lot, kind="deposit", status="open").order_by("pk"))
         if not accounts:
             return 0
@@ -548,7 +548,7 @@ def mark_winner(*, lot: Lot, bidder_org: Organisation) -> Account | None:
         if acc is None:
             return None
         if acc.refunds.exclude(status="cancelled").exists():
-            raise Conflict("the winner's security is already being refunded")
+            raise Conflict(_("the winner's security is already being refunded"))
         if not acc.winner:
             acc.winner = True
             acc.save(update_fields=["winner"])
@@ -596,7 +596,7 @@ def registration_withdrawn(*, registration_id: int, actor: User | None = None) -
             return None
         now = timezone.now()
         if now >= acc.lot.bid_deadline:
-            raise Conflict("after the deadline a withdrawal forfeits the security (a staff decision), it is not refunded")
+            raise Conflict(_("after the deadline a withdrawal forfeits the security (a staff decision), it is not refunded"))
         if acc.status != "open":
             return None
         acc.status = Account.Status.CLOSED
@@ -611,20 +611,20 @@ def settle_winner(*, lot: Lot, bidder_org: Organisation, mode: str, actor: User 
     """The winner's security after the contract: refunded ("refund") or kept toward the price / as
     performance bond ("convert")."""
     if mode not in ("refund", "convert"):
-        raise Invalid("mode must be refund or convert", field="mode")
+        raise Invalid(_("mode must be refund or convert"), field="mode")
     if actor is not None:
         require_staff_of(actor, lot.project)
     with transaction.atomic():
         acc = Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project").filter(
             lot=lot, bidder=bidder_org, kind="deposit").first()
         if acc is None:
-            raise NotFound("this bidder has no deposit sub-account for the lot")
+            raise NotFound(_("this bidder has no deposit sub-account for the lot"))
         if acc.available_fen <= 0:
             done = ("refund" if acc.refunds.filter(reason="winner").exclude(status="cancelled").exists()
                     else "convert" if Transfer.objects.filter(code=f"convert:{acc.pk}").exists() else None)
             if done == mode:
                 return acc  # the same settlement again (e.g. the contract hook already did it): nothing to do
-            raise Conflict("nothing is held for this bidder (already refunded, forfeited or converted)")
+            raise Conflict(_("nothing is held for this bidder (already refunded, forfeited or converted)"))
         now = timezone.now()
         if not acc.winner:
             acc.winner = True
@@ -682,9 +682,9 @@ def request_forfeit(*, actor: User, account: Account | int, grounds: str, reason
     """Staff propose forfeiting a held security; nothing moves until a supervisor countersigns."""
     require_role(actor, "staff")
     if grounds not in Forfeit.Grounds.values:
-        raise Invalid(f"grounds must be one of {', '.join(Forfeit.Grounds.values)}", field="grounds")
+        raise Invalid(_("grounds must be one of %(values)s"), values=', '.join(Forfeit.Grounds.values), field="grounds")
     if not (reason or "").strip():
-        raise Invalid("a forfeit needs a written reason", field="reason")
+        raise Invalid(_("a forfeit needs a written reason"), field="reason")
     with transaction.atomic():
         acc = Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project").filter(
             pk=getattr(account, "pk", account), kind="deposit").first()
@@ -694,7 +694,7 @@ def request_forfeit(*, actor: User, account: Account | int, grounds: str, reason
         if acc is None or not is_staff_of(actor, acc.lot.project) or now < acc.lot.bid_deadline:
             raise NotFound(NO_SUCH_ACCOUNT)
         if acc.available_fen <= 0:
-            raise Conflict("nothing is held on this sub-account (refunded, forfeited, converted or being refunded)")
+            raise Conflict(_("nothing is held on this sub-account (refunded, forfeited, converted or being refunded)"))
         amount = acc.available_fen
         seq = acc.forfeits.count() + 1
         pending = write_transfer(code=f"forfeit:{acc.pk}:{seq}", purpose="forfeit", phase="pending", lot=acc.lot,
@@ -716,13 +716,13 @@ def countersign_forfeit(*, actor: User, forfeit: Forfeit | int, approve: bool, n
         f = Forfeit.objects.select_for_update(of=("self",)).select_related("account__lot__project", "pending_transfer").filter(
             pk=getattr(forfeit, "pk", forfeit)).first()
         if f is None:
-            raise NotFound("no such forfeit request")
+            raise NotFound(_("no such forfeit request"))
         if f.status != "requested":
-            raise Conflict(f"this forfeit was already {f.status}")
+            raise Conflict(_("this forfeit was already %(status)s"), status=f.status)
         if f.requested_by_id == actor.pk:
-            raise Forbidden("the person who requested a forfeit cannot countersign it")
+            raise Forbidden(_("the person who requested a forfeit cannot countersign it"))
         if not approve and not note.strip():
-            raise Invalid("say why the forfeit is rejected", field="note")
+            raise Invalid(_("say why the forfeit is rejected"), field="note")
         now = timezone.now()
         resolve_pending(pending=f.pending_transfer, post=approve, actor=actor, now=now,
                         code=f"{f.pending_transfer.code}:{'post' if approve else 'void'}",
@@ -749,17 +749,17 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
     (only if it was paid in time and completes exactly that sub-account's security)."""
     require_role(actor, "staff")
     if action not in ("return", "assign"):
-        raise Invalid("action must be return or assign", field="action")
+        raise Invalid(_("action must be return or assign"), field="action")
     if not note.strip():
-        raise Invalid("a note explaining the decision is required", field="note")
+        raise Invalid(_("a note explaining the decision is required"), field="note")
     with transaction.atomic():
         it = SuspenseItem.objects.select_for_update(of=("self",)).select_related("bank_txn", "account__lot__project").filter(
             pk=getattr(item, "pk", item)).first()
         aimed = it.account.lot if it is not None and it.account is not None else None
         if it is None or (aimed is not None and not is_staff_of(actor, aimed.project)):
-            raise NotFound("no such suspense item")
+            raise NotFound(_("no such suspense item"))
         if it.status != "open":
-            raise Conflict(f"this suspense item is already {it.status}")
+            raise Conflict(_("this suspense item is already %(status)s"), status=it.status)
         now = timezone.now()
         target = None
         if action == "return":
@@ -770,7 +770,7 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
             target = Account.objects.select_for_update(of=("self",)).select_related("lot", "lot__project").filter(
                 pk=getattr(account, "pk", account), kind="deposit").first() if account is not None else None
             if account is None:
-                raise Invalid("choose the sub-account to assign the money to", field="account")
+                raise Invalid(_("choose the sub-account to assign the money to"), field="account")
             # before its lot's deadline staff may assign only to the sub-account the payment was aimed
             # at (they never see which one it is); any other answers like a missing sub-account
             target_lot = target.lot if target is not None else None
@@ -778,10 +778,9 @@ def resolve_suspense(*, actor: User, item: SuspenseItem | int, action: str, acco
                     or (now < target_lot.bid_deadline and target.pk != it.account_id)):
                 raise NotFound(NO_SUCH_ACCOUNT)
             if it.bank_txn.booked_at >= target_lot.bid_deadline:
-                raise Conflict("the money arrived after that lot's deadline: it can only be returned")
+                raise Conflict(_("the money arrived after that lot's deadline: it can only be returned"))
             if target.status not in ("open", "frozen") or target.balance_fen + it.amount_fen != target.required_fen:
-                raise Conflict("this payment does not complete that sub-account's security exactly: "
-                               "it can only be returned")
+                raise Conflict(_("this payment does not complete that sub-account's security exactly: it can only be returned"))
             write_transfer(code=f"assign:{it.pk}", purpose="assign", lot=target.lot, actor=actor, now=now,
                            legs=[Leg(system_account("suspense"), it.amount_fen), Leg(target, -it.amount_fen)],
                            memo=f"suspense {it.pk} assigned: {note}"[:300])
@@ -823,10 +822,10 @@ def import_statement(*, data: bytes, filename: str = "", actor: User | None = No
     try:
         statement = stmt_mod.parse_statement(data, filename=filename, max_bytes=conf.statement_max_bytes())
     except stmt_mod.StatementError as exc:
-        raise Invalid(f"statement refused: {exc.message}", field="file") from None
+        raise Invalid(_("statement refused: %(value)s"), value=exc.message, field="file") from None
     unified = conf.unified_account()["number"]
     if statement.account and _digits(statement.account) != _digits(unified):
-        raise Invalid(f"this statement is for account {statement.account}, not the unified deposit account {unified}",
+        raise Invalid(_("this statement is for account %(account)s, not the unified deposit account %(unified)s"), account=statement.account, unified=unified,
                       field="file")
     digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
@@ -937,16 +936,16 @@ def receive_notification(*, body: bytes, timestamp: str | None, signature: str |
     try:
         signing.verify(conf.bank_secret(), timestamp=timestamp, signature=signature, body=body, now=time.time())
     except signing.SignatureError as exc:
-        raise Forbidden(f"bank notification refused: {exc}") from None
+        raise Forbidden(_("bank notification refused: %(exc)s"), exc=exc) from None
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Invalid("the notification body is not JSON") from None
+        raise Invalid(_("the notification body is not JSON")) from None
     item = incoming_from_json(data)
     if item.kind == "refund_failed":
         order_id = parse_order_ref(item.order_ref)
         if order_id is None or not RefundOrder.objects.filter(pk=order_id).exists():
-            raise NotFound("no such refund order")
+            raise NotFound(_("no such refund order"))
         order = refund_failed(order_id=order_id, error=str(data.get("message", "refused by the bank")))
         return {"status": "refund_failed", "order": order_ref(order_id), "retry_at": iso(order.next_attempt_at)}
     txn, duplicate = receive(item=item, body_sha256=signing.body_digest(body), source="notification")
@@ -957,10 +956,10 @@ def incoming_from_json(data) -> Incoming:
     from trading.money import parse_money
 
     if not isinstance(data, dict):
-        raise Invalid("the notification must be a JSON object")
+        raise Invalid(_("the notification must be a JSON object"))
     kind = data.get("type", "payment")
     if kind not in ("payment", "interest", "refund", "refund_failed"):
-        raise Invalid("type must be payment, interest, refund or refund_failed", field="type")
+        raise Invalid(_("type must be payment, interest, refund or refund_failed"), field="type")
     amount = parse_money(data.get("amount"), field="amount", allow_zero=False) if kind != "refund_failed" else 1
     currency = str(data.get("currency", "CNY")).upper()
     if currency in ("RMB", "人民币"):
@@ -973,7 +972,7 @@ def incoming_from_json(data) -> Incoming:
         except ValueError:
             booked = None
     if kind != "refund_failed" and (booked is None or timezone.is_naive(booked)):
-        raise Invalid("booked_at must be an ISO 8601 time with a zone", field="booked_at")
+        raise Invalid(_("booked_at must be an ISO 8601 time with a zone"), field="booked_at")
     direction = "debit" if kind in ("refund", "refund_failed") else "credit"
     txn_id = str(data.get("txn_id") or "")
     if kind == "refund_failed":

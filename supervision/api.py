@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
@@ -16,7 +17,7 @@ from trading.schema import listof, mapping, shape
 def _ref(value: str) -> str:
     """An alert's public handle (24 hex digits); anything else answers as a missing alert."""
     if len(value) != 24 or any(c not in "0123456789abcdef" for c in value):
-        raise NotFound("no such alert")
+        raise NotFound(_("no such alert"))
     return value
 
 
@@ -35,7 +36,7 @@ def alerts(request):
         from supervision.lifecycle import STATUSES
 
         if status not in STATUSES:
-            raise Invalid(f"unknown status {status!r}", field="status")
+            raise Invalid(_("unknown status %(status)r"), status=status, field="status")
         qs = qs.filter(status=status)
     return Response({"alerts": [selectors.alert_row(a) for a in qs[:500]]})
 
@@ -49,7 +50,7 @@ def act(request, ref: str):
     fields = {k: data.get(k, "") for k in ("action", "reason", "escalation")}
     for k, v in fields.items():
         if not isinstance(v, str):
-            raise Invalid(f"{k} must be text", field=k)
+            raise Invalid(_("%(k)s must be text"), k=k, field=k)
     alert = services.act_on_alert(actor=request.user, alert=_ref(ref), **fields)
     return Response({"alert": selectors.alert_row(alert)})
 

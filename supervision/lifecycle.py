@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trading.errors import Conflict, Invalid
+from django.utils.translation import gettext_lazy as _
 
 STATUSES = {
     "new": ("新预警", "New"),
@@ -51,16 +52,16 @@ def available(status: str) -> list[str]:
 def find(*, status: str, action: str, reason: str = "", escalation: str = "") -> Step:
     """The row for (status, action), or a clear 4xx: unknown action, wrong state, missing reason."""
     if action not in ACTIONS:
-        raise Invalid(f"unknown alert action {action!r}; expected one of {', '.join(ACTIONS)}", field="action")
+        raise Invalid(_("unknown alert action %(action)r; expected one of %(ACTIONS)s"), action=action, ACTIONS=', '.join(ACTIONS), field="action")
     step = next((t for t in TRANSITIONS if t.source == status and t.action == action), None)
     if step is None:
         possible = available(status)
         hint = f"; possible now: {', '.join(possible)}" if possible else "; it is closed"
-        raise Conflict(f"cannot {action} an alert that is {status}{hint}")
+        raise Conflict(_("cannot %(action)s an alert that is %(status)s%(hint)s"), action=action, status=status, hint=hint)
     if step.needs_reason and not reason.strip():
-        raise Invalid(f"a reason is required to {action} an alert", field="reason")
+        raise Invalid(_("a reason is required to %(action)s an alert"), action=action, field="reason")
     if action == "escalate" and escalation not in ESCALATIONS:
-        raise Invalid(f"escalate to one of {', '.join(ESCALATIONS)}", field="escalation")
+        raise Invalid(_("escalate to one of %(ESCALATIONS)s"), ESCALATIONS=', '.join(ESCALATIONS), field="escalation")
     if action != "escalate" and escalation:
-        raise Invalid("only an escalation names where it goes", field="escalation")
+        raise Invalid(_("only an escalation names where it goes"), field="escalation")
     return step

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 import audit
 from audit.canonical import canonical_bytes
@@ -94,7 +95,7 @@ def act_on_alert(*, actor: Any, alert: Alert | str, action: str, reason: str = "
         now = timezone.now()
         row = Alert.objects.select_for_update().filter(ref=ref, visible_from__lte=now).first()
         if row is None:
-            raise NotFound("no such alert")
+            raise NotFound(_("no such alert"))
         step = lifecycle.find(status=row.status, action=action, reason=reason, escalation=escalation)
         source = row.status
         linked: dict[str, Any] = {}
@@ -124,7 +125,7 @@ def _suspend_for(alert: Alert, *, actor: Any, reason: str) -> dict[str, Any]:
     from trading.models import Project
 
     if alert.project_id is None:
-        raise Invalid("this alert names no project: there is nothing to suspend; escalate it to an investigation",
+        raise Invalid(_("this alert names no project: there is nothing to suspend; escalate it to an investigation"),
                       field="escalation")
     project = Project.objects.get(pk=alert.project_id)
     suspension = suspend_project(actor=actor, project=project, reason=reason, source=f"alert:{alert.ref}")

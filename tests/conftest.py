@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests import factories
 
@@ -33,6 +33,27 @@ class Clock:
     def advance(self, **kwargs) -> dt.datetime:
         self._traveller.move_to(timezone.now() + dt.timedelta(**kwargs))
         return timezone.now()
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests(monkeypatch):
+    """Service errors render in the active language (trading.errors): a test that calls a service directly
+    reads its message in English, and a test client calling /api/ without saying which language it wants
+    asks for English (`Accept-Language: en`), as a script would. Pages, and any request that names its
+    language, get what LocaleMiddleware gives them (zh-hans by default)."""
+    from django.test.client import RequestFactory
+
+    base = RequestFactory._base_environ
+
+    def environ(self, **request):
+        env = base(self, **request)
+        if env.get("PATH_INFO", "").startswith("/api/") and "HTTP_ACCEPT_LANGUAGE" not in env:
+            env["HTTP_ACCEPT_LANGUAGE"] = "en"
+        return env
+
+    monkeypatch.setattr(RequestFactory, "_base_environ", environ)
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

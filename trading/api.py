@@ -1,6 +1,7 @@
 """The trading API: organisations, projects, lots, notices, documents, a change feed, OCDS, tokens."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 import django_filters
 from django.contrib.auth import authenticate
 from django.db.models import Q
@@ -39,7 +40,7 @@ def _org(pk, field: str, *, required: bool = True) -> Organisation | None:
     try:
         return Organisation.objects.get(pk=pk)
     except Organisation.DoesNotExist:
-        raise Invalid(f"{field}: no organisation with id {pk}", field=field) from None
+        raise Invalid(_("%(field_name)s: no organisation with id %(pk)s"), field_name=field, pk=pk, field=field) from None
 
 
 class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -59,7 +60,7 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 
 def _anon():
-    raise NotAuthenticated("please log in first")
+    raise NotAuthenticated(_("please log in first"))
 
 
 class ProjectFilter(django_filters.FilterSet):
@@ -99,7 +100,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         qs = self.get_queryset()
         project = qs.filter(code=key).first() or (qs.filter(pk=int(key)).first() if is_ascii_int(key) else None)
         if project is None:
-            raise NotFound("no such project")
+            raise NotFound(_("no such project"))
         return project
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
@@ -145,7 +146,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def ocds(self, request, pk=None):
         project = self.get_object()
         if not project.notices.exists():  # an OCDS package needs at least one release
-            raise Conflict(f"project {project.code} has no published notice yet: nothing to export")
+            raise Conflict(_("project %(code)s has no published notice yet: nothing to export"), code=project.code)
         return Response(ocds.release_package(project))
 
 
@@ -200,7 +201,7 @@ class NoticeViewSet(PublicListCache, mixins.ListModelMixin, mixins.RetrieveModel
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         if upload.size > services.settings.SUNLIGHT_DOCUMENT_MAX_BYTES:
-            raise Invalid("the file is larger than the configured limit", field="file")
+            raise Invalid(_("the file is larger than the configured limit"), field="file")
         doc = services.attach_document(actor=request.user, notice=self.get_object(), name=upload.name,
                                        content=upload.read(), content_type=upload.content_type or "application/octet-stream",
                                        access=data.validated_data["access"])
@@ -246,18 +247,16 @@ class TokenView(APIView):
         if getattr(request._request, "axes_locked_out", False):
             return Response(status=429)  # replaced by trading.auth.lockout_response
         if user is None:
-            return Response(error_body("invalid_login", "wrong user name or password"), status=400)
+            return Response(error_body("invalid_login", _("Wrong user name or password.")), status=400)
         if second_factor.needs_second_factor(user):  # privileged accounts: a token only with the second factor
             if not second_factor.has_second_factor(user):
-                raise Forbidden("this account has no authenticator yet: enrol one on its account page "
-                                "(/account/security/) first")
+                raise Forbidden(_("this account has no authenticator yet: enrol one on its account page (/account/security/) first"))
             code = data.validated_data.get("otp", "")
             if not code:
-                raise Invalid("this account signs in with a second factor: send the current code of its "
-                              "authenticator (or a recovery code) as otp", field="otp")
+                raise Invalid(_("this account signs in with a second factor: send the current code of its authenticator (or a recovery code) as otp"), field="otp")
             if second_factor.verify(user=user, code=code) is None:
-                raise Invalid("wrong or expired code", field="otp")
-        token, _ = Token.objects.get_or_create(user=user)
+                raise Invalid(_("wrong or expired code"), field="otp")
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "role": user.role})
 
 

@@ -13,6 +13,7 @@ import re
 from typing import Any, overload
 
 from trading.errors import Invalid
+from django.utils.translation import gettext_lazy as _
 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 BIGINT_MAX = 2**63 - 1
@@ -28,18 +29,18 @@ def parse_int(raw: Any, *, field: str, minimum: int = 0, maximum: int = BIGINT_M
 
     Raises Invalid (400) naming the field otherwise."""
     if isinstance(raw, bool):
-        raise Invalid(f"{field} must be a whole number, not true/false", field=field)
+        raise Invalid(_("%(field_name)s must be a whole number, not true/false"), field_name=field, field=field)
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, str) and _ASCII_DIGITS.fullmatch(raw):
         value = int(raw)
     else:
         shown = raw[:30] if isinstance(raw, str) else type(raw).__name__
-        raise Invalid(f"{field} must be a whole number written in ASCII digits 0-9, got {shown!r}", field=field)
+        raise Invalid(_("%(field_name)s must be a whole number written in ASCII digits 0-9, got %(shown)r"), field_name=field, shown=shown, field=field)
     if value < minimum:
-        raise Invalid(f"{field} must be at least {minimum}", field=field)
+        raise Invalid(_("%(field_name)s must be at least %(minimum)s"), field_name=field, minimum=minimum, field=field)
     if value > maximum:
-        raise Invalid(f"{field} must be at most {maximum}", field=field)
+        raise Invalid(_("%(field_name)s must be at most %(maximum)s"), field_name=field, maximum=maximum, field=field)
     return value
 
 
@@ -72,5 +73,5 @@ def query_int(params: Any, name: str, *, required: bool = False, default: int | 
     """An integer query-string parameter (`request.GET` / `request.query_params`)."""
     raw = params.get(name)
     if (raw is None or raw == "") and required:
-        raise Invalid(f"query parameter {name!r} is required", field=name)
+        raise Invalid(_("query parameter %(name)r is required"), name=name, field=name)
     return optional_int(raw, field=name, default=default, minimum=minimum, maximum=maximum)

@@ -58,7 +58,7 @@ def text_field(data: Any, name: str, default: str = "") -> str:
     if not isinstance(value, str):
         from trading.errors import Invalid
 
-        raise Invalid(f"{name} must be text", field=name)
+        raise Invalid(_("%(name)s must be text"), name=name, field=name)
     return value
 
 
@@ -191,13 +191,13 @@ def document_hashes(value: Any, *, field: str = "documents", required: bool = Fa
     if value in (None, "") and not required:
         return []
     if not isinstance(value, list) or not all(isinstance(d, dict) for d in value):
-        raise Invalid(f"{field} must be a list of {{name, sha256}}", field=field)
+        raise Invalid(_("%(field_name)s must be a list of {name, sha256}"), field_name=field, field=field)
     docs = []
     for d in value:
         name, digest = str(d.get("name", "")).strip(), str(d.get("sha256", "")).strip().lower()
         if not name or not re.fullmatch(r"[0-9a-f]{64}", digest):
-            raise Invalid("each contract document needs a name and its SHA-256 (64 hex digits)", field=field)
+            raise Invalid(_("each contract document needs a name and its SHA-256 (64 hex digits)"), field=field)
         docs.append({"name": check_text(name, field=field), "sha256": digest})
     if required and not docs:
-        raise Invalid("the signed contract's document (its name and SHA-256) is required", field=field)
+        raise Invalid(_("the signed contract's document (its name and SHA-256) is required"), field=field)
     return docs

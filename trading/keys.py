@@ -12,6 +12,7 @@ import binascii
 import re
 
 from trading.errors import Invalid
+from django.utils.translation import gettext_lazy as _
 
 PUBLIC_KEY_BYTES = 32
 PRIVATE_KEY_BYTES = 32
@@ -31,10 +32,10 @@ def decode(text: object, *, field: str, size: int) -> bytes:
     if isinstance(text, str) and re.fullmatch(f"[0-9a-f]{{{size * 2}}}", text):
         return bytes.fromhex(text)
     if isinstance(text, str) and _is_base64_of(text, size):
-        raise Invalid(f"{field}: base64 is not accepted; expected {expected(size)}", field=field)
+        raise Invalid(_("%(field_name)s: base64 is not accepted; expected %(value)s"), field_name=field, value=expected(size), field=field)
     if isinstance(text, str) and re.fullmatch(f"[0-9A-Fa-f]{{{size * 2}}}", text):
-        raise Invalid(f"{field}: expected {expected(size)}, not upper case", field=field)
-    raise Invalid(f"{field}: expected {expected(size)}", field=field)
+        raise Invalid(_("%(field_name)s: expected %(value)s, not upper case"), field_name=field, value=expected(size), field=field)
+    raise Invalid(_("%(field_name)s: expected %(value)s"), field_name=field, value=expected(size), field=field)
 
 
 def _is_base64_of(text: str, size: int) -> bool:

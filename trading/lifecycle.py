@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from trading.errors import Conflict, Forbidden
+from django.utils.translation import gettext_lazy as _
 
 class LotStatus:
     """The lot statuses by name: everywhere outside this module a lot status is named through these
@@ -120,13 +121,13 @@ def find_transition(*, path: str, status: str, action: str) -> Transition:
             return t
     allowed = available_actions(path=path, status=status)
     hint = f"; possible now: {', '.join(allowed)}" if allowed else "; no further action is possible"
-    raise Conflict(f"cannot {action.replace('_', ' ')} a lot that is {status}{hint}")
+    raise Conflict(_("cannot %(value)s a lot that is %(status)s%(hint)s"), value=action.replace('_', ' '), status=status, hint=hint)
 
 
 def check_role(t: Transition, role: str) -> None:
     if role not in t.roles:
         who = " or ".join(sorted(t.roles))
-        raise Forbidden(f"only {who} may {t.action.replace('_', ' ')} a lot")
+        raise Forbidden(_("only %(who)s may %(value)s a lot"), who=who, value=t.action.replace('_', ' '))
 
 
 def available_actions(*, path: str, status: str) -> list[str]:

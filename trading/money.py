@@ -12,6 +12,7 @@ import re
 from typing import Any, overload
 
 from trading.errors import Invalid
+from django.utils.translation import gettext_lazy as _
 
 _MONEY = re.compile(r"^(0|[1-9][0-9]{0,15})(?:\.([0-9]{1,2}))?$")
 MONEY_PATTERN = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"  # what the API takes (OpenAPI `pattern` of every amount)
@@ -24,23 +25,23 @@ def parse_money(value: object, *, field: str = "amount", allow_zero: bool = True
     """Parse a decimal yuan string into integer fen. Floats, negatives, a third decimal place,
     exponents and anything non-numeric are refused with a clear message."""
     if isinstance(value, (bool, int, float)):
-        raise Invalid(f"{field}: expected {EXPECTED}, not a number", field=field)
+        raise Invalid(_("%(field_name)s: expected %(EXPECTED)s, not a number"), field_name=field, EXPECTED=EXPECTED, field=field)
     if not isinstance(value, str):
-        raise Invalid(f"{field}: expected {EXPECTED}", field=field)
+        raise Invalid(_("%(field_name)s: expected %(EXPECTED)s"), field_name=field, EXPECTED=EXPECTED, field=field)
     text = value.strip()
     if text.startswith("-"):
-        raise Invalid(f"{field}: amount must not be negative", field=field)
+        raise Invalid(_("%(field_name)s: amount must not be negative"), field_name=field, field=field)
     match = _MONEY.match(text)
     if not match:
         if re.match(r"^\d+\.\d{3,}$", text):
-            raise Invalid(f"{field}: at most two decimal places (fen) are allowed", field=field)
-        raise Invalid(f"{field}: {value!r} is not an amount like \"1234.56\"", field=field)
+            raise Invalid(_("%(field_name)s: at most two decimal places (fen) are allowed"), field_name=field, field=field)
+        raise Invalid(_('%(field_name)s: %(value)r is not an amount like "1234.56"'), field_name=field, value=value, field=field)
     yuan, fen = match.group(1), (match.group(2) or "").ljust(2, "0")
     amount = int(yuan) * 100 + int(fen or "0")
     if amount >= MAX_FEN:
-        raise Invalid(f"{field}: amount is too large", field=field)
+        raise Invalid(_("%(field_name)s: amount is too large"), field_name=field, field=field)
     if not allow_zero and amount == 0:
-        raise Invalid(f"{field}: amount must be greater than zero", field=field)
+        raise Invalid(_("%(field_name)s: amount must be greater than zero"), field_name=field, field=field)
     return amount
 
 

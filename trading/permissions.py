@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from trading.errors import Forbidden, NotAuthenticated
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 PUBLIC = "public"
 
@@ -19,16 +20,16 @@ def role_of(user) -> str:
 
 def require_login(user) -> None:
     if role_of(user) == PUBLIC:
-        raise NotAuthenticated("please log in first")
+        raise NotAuthenticated(_("please log in first"))
 
 
 def require_role(user, *roles: str) -> None:
     role = role_of(user)
     if role == PUBLIC:
-        raise NotAuthenticated(f"please log in first (this action is for {' or '.join(roles)} accounts)")
+        raise NotAuthenticated(_("please log in first (this action is for %(roles)s accounts)"), roles=' or '.join(roles))
     if role not in roles:
         wanted = " or ".join(roles)
-        raise Forbidden(f"this action is for {wanted} accounts; you are signed in as {role}")
+        raise Forbidden(_("this action is for %(wanted)s accounts; you are signed in as %(role)s"), wanted=wanted, role=role)
 
 
 def require_bidder(user) -> None:
@@ -46,7 +47,7 @@ def is_staff_of(user, project) -> bool:
 def require_staff_of(user, project) -> None:
     require_role(user, "staff")
     if user.organisation_id != project.centre_id:
-        raise Forbidden(f"project {project.code} belongs to another trading centre; you cannot act on it")
+        raise Forbidden(_("project %(code)s belongs to another trading centre; you cannot act on it"), code=project.code)
 
 
 def can_read_project(user, project) -> bool:
@@ -60,9 +61,9 @@ def require_read_project(user, project) -> None:
     from trading.errors import NotFound
 
     if not can_read_project(user, project):
-        raise NotFound("no such project")
+        raise NotFound(_("no such project"))
 
 
 def require_own_organisation(user, organisation_id: int) -> None:
     if getattr(user, "organisation_id", None) != organisation_id:
-        raise Forbidden("this belongs to another organisation")
+        raise Forbidden(_("this belongs to another organisation"))

@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from trading.errors import Invalid
+from django.utils.translation import gettext_lazy as _
 
 KINDS = {
     "engineering": ("工程建设招投标", "Engineering construction tendering"),
@@ -193,14 +194,14 @@ RULES: dict[tuple[str, str], Rule] = {
 
 def rule_for(kind: str, method: str) -> Rule:
     if kind not in KINDS:
-        raise Invalid(f"unknown project kind {kind!r}; expected one of {', '.join(KINDS)}", field="kind")
+        raise Invalid(_("unknown project kind %(kind)r; expected one of %(KINDS)s"), kind=kind, KINDS=', '.join(KINDS), field="kind")
     if method not in METHODS:
-        raise Invalid(f"unknown method {method!r}; expected one of {', '.join(METHODS)}", field="method")
+        raise Invalid(_("unknown method %(method)r; expected one of %(METHODS)s"), method=method, METHODS=', '.join(METHODS), field="method")
     try:
         return RULES[(kind, method)]
     except KeyError:
         allowed = ", ".join(m for (k, m) in RULES if k == kind)
-        raise Invalid(f"method {method!r} is not used for {kind} projects; allowed: {allowed}", field="method") from None
+        raise Invalid(_("method %(method)r is not used for %(kind)s projects; allowed: %(allowed)s"), method=method, kind=kind, allowed=allowed, field="method") from None
 
 
 def security_cap_fen(rule: Rule, estimate_fen: int) -> int:
@@ -329,4 +330,4 @@ def challenge_rule(kind: str) -> ChallengeRule:
     try:
         return CHALLENGE_RULES[kind]
     except KeyError:
-        raise Invalid(f"unknown kind of case {kind!r}; expected one of {', '.join(CHALLENGE_RULES)}", field="kind") from None
+        raise Invalid(_("unknown kind of case %(kind)r; expected one of %(CHALLENGE_RULES)s"), kind=kind, CHALLENGE_RULES=', '.join(CHALLENGE_RULES), field="kind") from None

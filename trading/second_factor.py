@@ -140,10 +140,12 @@ class SecondFactorMiddleware:
         user = request.user
         if needs_second_factor(user) and not is_verified(user) and not request.path_info.startswith(OPEN_PATHS):
             if request.path_info.startswith("/api/"):
+                from django.utils.translation import gettext as _
+
                 from trading.auth import api_error
 
                 return api_error(request, status=403, code="permission_denied",
-                                 detail="Sign in with your second factor (authenticator code) first.")
+                                 detail=_("Sign in with your second factor (authenticator code) first."))
             from django.shortcuts import redirect
 
             return redirect(verify_url(request.get_full_path()))

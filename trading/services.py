@@ -22,6 +22,7 @@ from trading.permissions import require_role, require_staff_of, role_of
 from trading.rules import rule_for, security_cap_fen
 from trading.money import format_fen
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 
 iso = timestamps.iso  # the platform's one time format (audit.timestamps); many modules import it from here
@@ -41,14 +42,14 @@ def create_organisation(
     code = (credit_code_value or "").strip().upper()
     reason = credit_code.validate(code)
     if reason:
-        raise Invalid(f"credit code {credit_code_value!r}: {reason}", field="credit_code")
+        raise Invalid(_("credit code %(credit_code_value)r: %(reason)s"), credit_code_value=credit_code_value, reason=reason, field="credit_code")
     if kind not in Organisation.Kind.values:
-        raise Invalid(f"unknown organisation kind {kind!r}; expected one of {', '.join(Organisation.Kind.values)}", field="kind")
+        raise Invalid(_("unknown organisation kind %(kind)r; expected one of %(values)s"), kind=kind, values=', '.join(Organisation.Kind.values), field="kind")
     if not name.strip():
-        raise Invalid("the organisation needs a name", field="name")
+        raise Invalid(_("the organisation needs a name"), field="name")
     with transaction.atomic():
         if Organisation.objects.filter(credit_code=code).exists():
-            raise Conflict(f"an organisation with credit code {code} already exists", field="credit_code")
+            raise Conflict(_("an organisation with credit code %(code)s already exists"), code=code, field="credit_code")
         org = Organisation.objects.create(
             name=name.strip(), name_en=name_en, credit_code=code, kind=kind, region=region,
             bank_account=bank_account, contact=contact,
@@ -68,19 +69,19 @@ def create_user(*, actor: User | None, username: str, password: str, role: str, 
         require_role(actor, "admin")
     username = (username or "").strip()
     if not username or len(username) > 150:
-        raise Invalid("a user name has 1 to 150 characters", field="username")
+        raise Invalid(_("a user name has 1 to 150 characters"), field="username")
     if superuser and role != "admin":
-        raise Invalid("only an admin account can be a superuser", field="role")
+        raise Invalid(_("only an admin account can be a superuser"), field="role")
     if role not in User.Role.values:
-        raise Invalid(f"unknown role {role!r}", field="role")
+        raise Invalid(_("unknown role %(role)r"), role=role, field="role")
     if role != "admin" and organisation is None:
-        raise Invalid("every user except admins belongs to an organisation", field="organisation")
+        raise Invalid(_("every user except admins belongs to an organisation"), field="organisation")
     expected = {"bidder": "bidder", "staff": "centre", "supervisor": "supervisor"}.get(role)
     if expected and organisation.kind != expected:
-        raise Invalid(f"a {role} account must belong to a {expected} organisation", field="organisation")
+        raise Invalid(_("a %(role)s account must belong to a %(expected)s organisation"), role=role, expected=expected, field="organisation")
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
-            raise Conflict(f"user name {username!r} is taken", field="username")
+            raise Conflict(_("user name %(username)r is taken"), username=username, field="username")
         user = User.objects.model(username=username, email=email, role=role, organisation=organisation,
                                   first_name=display_name, is_active=active, is_staff=superuser,
                                   is_superuser=superuser)
@@ -117,7 +118,7 @@ def register_bidder(*, name: str, credit_code_value: str, username: str, email: 
     try:
         validate_email(email)
     except ValidationError:
-        raise Invalid("a valid e-mail address is needed to confirm the account", field="email") from None
+        raise Invalid(_("a valid e-mail address is needed to confirm the account"), field="email") from None
     try:
         validate_password(password, user=User(username=username, email=email))
     except ValidationError as exc:
@@ -125,8 +126,7 @@ def register_bidder(*, name: str, credit_code_value: str, username: str, email: 
     with transaction.atomic():
         code = (credit_code_value or "").strip().upper()
         if Organisation.objects.filter(credit_code=code).exists():
-            raise Conflict("this organisation is already registered; its existing users can sign in, or the "
-                           "centre's administrator adds a user to it", field="credit_code")
+            raise Conflict(_("this organisation is already registered; its existing users can sign in, or the centre's administrator adds a user to it"), field="credit_code")
         org = create_organisation(actor=None, name=name, credit_code_value=code, kind="bidder", region=region,
                                   contact=contact)
         user = create_user(actor=None, username=username, password=password, role="bidder", organisation=org,
@@ -146,13 +146,13 @@ def confirm_bidder(*, token: str) -> User:
     try:
         data = signing.loads(token, salt=SIGNUP_SALT, max_age=settings.SUNLIGHT_SIGNUP_MAX_AGE)
     except signing.SignatureExpired:
-        raise Invalid("this confirmation link has expired; register again", field="token") from None
+        raise Invalid(_("this confirmation link has expired; register again"), field="token") from None
     except signing.BadSignature:
-        raise Invalid("this confirmation link is not valid", field="token") from None
+        raise Invalid(_("this confirmation link is not valid"), field="token") from None
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=data.get("u"), email=data.get("e")).first()
         if user is None:
-            raise Invalid("this confirmation link is not valid", field="token")
+            raise Invalid(_("this confirmation link is not valid"), field="token")
         if not user.is_active:
             user.is_active = True
             user.save(update_fields=["is_active"])
@@ -192,38 +192,42 @@ def schedule_of(lot, *, notice_at: dt.datetime) -> periods.Schedule:
 
 
 def _validate_lot_spec(rule, spec: LotSpec, index: int, *, notice_at: dt.datetime) -> None:
-    prefix = f"lot {index}: "
     if not spec.title.strip():
-        raise Invalid(prefix + "the lot needs a title", field="title")
+        raise Invalid(_("lot %(index)s: the lot needs a title"), field="title", index=index)
     if spec.estimate_fen < 0 or spec.security_fen < 0 or spec.increment_fen < 0:
-        raise Invalid(prefix + "amounts must not be negative", field="estimate")
+        raise Invalid(_("lot %(index)s: amounts must not be negative"), field="estimate", index=index)
     cap = security_cap_fen(rule, spec.estimate_fen)
     if spec.security_fen > cap:
         raise Invalid(
-            prefix + f"the bid security {format_fen(spec.security_fen)} exceeds the cap {format_fen(cap)} "
-            f"— {rule.basis.get('security_cap_bp', '')}", field="security",
+            _("lot %(index)s: the bid security %(security)s exceeds the cap %(cap)s — %(basis)s"), field="security",
+            index=index, security=format_fen(spec.security_fen), cap=format_fen(cap),
+            basis=rule.basis.get("security_cap_bp", ""),
         )
     if rule.path in ("auction", "listing"):
         if spec.increment_fen <= 0:
-            raise Invalid(prefix + "an auction or listing needs an increment (加价幅度) greater than zero", field="increment")
+            raise Invalid(_("lot %(index)s: an auction or listing needs an increment (加价幅度) greater than zero"),
+                          field="increment", index=index)
         if spec.closing_rule not in rule.auction_closing_rules:
-            raise Invalid(prefix + f"closing rule must be one of {', '.join(rule.auction_closing_rules)}", field="closing_rule")
+            raise Invalid(_("lot %(index)s: closing rule must be one of %(choices)s"), field="closing_rule",
+                          index=index, choices=", ".join(rule.auction_closing_rules))
         if spec.evaluation_method:
-            raise Invalid(prefix + "an auction or listing has no evaluation method: the highest bid decides",
-                          field="evaluation_method")
+            raise Invalid(_("lot %(index)s: an auction or listing has no evaluation method: the highest bid decides"),
+                          field="evaluation_method", index=index)
     else:
         if spec.evaluation_method not in rule.evaluation_methods:
-            raise Invalid(prefix + f"evaluation method must be one of {', '.join(rule.evaluation_methods)}", field="evaluation_method")
+            raise Invalid(_("lot %(index)s: evaluation method must be one of %(choices)s"), field="evaluation_method",
+                          index=index, choices=", ".join(rule.evaluation_methods))
         if spec.closing_rule:
-            raise Invalid(prefix + "a closing rule applies to auctions and listings only", field="closing_rule")
+            raise Invalid(_("lot %(index)s: a closing rule applies to auctions and listings only"), field="closing_rule", index=index)
     if spec.tie_break not in TIE_BREAKS:
-        raise Invalid(prefix + f"tie-break rule must be one of {', '.join(TIE_BREAKS)}", field="tie_break")
+        raise Invalid(_("lot %(index)s: tie-break rule must be one of %(choices)s"), field="tie_break",
+                      index=index, choices=", ".join(TIE_BREAKS))
     if rule.objection_days_before_deadline and spec.objection_deadline is None:
         spec.objection_deadline = periods.default_objection_deadline(rule, spec.bid_deadline)
     errors = periods.validate_schedule(rule, schedule_of(spec, notice_at=notice_at))
     if errors:
         key, message = next(iter(errors.items()))
-        raise Invalid(prefix + message, field=key)
+        raise Invalid(_("lot %(index)s: %(problem)s"), field=key, index=index, problem=message)
 
 
 def lot_payload(lot: Lot) -> dict:
@@ -258,19 +262,19 @@ def create_project(
     require_role(actor, "staff")
     rule = rule_for(kind, method)
     if not title.strip():
-        raise Invalid("the project needs a title", field="title")
+        raise Invalid(_("the project needs a title"), field="title")
     if not region.strip():
-        raise Invalid("the project needs a region", field="region")
+        raise Invalid(_("the project needs a region"), field="region")
     if budget_fen < 0:
-        raise Invalid("the budget must not be negative", field="budget")
+        raise Invalid(_("the budget must not be negative"), field="budget")
     if owner.kind != "tenderee":
-        raise Invalid("the owner must be a tenderee / purchaser / transferor organisation", field="owner")
+        raise Invalid(_("the owner must be a tenderee / purchaser / transferor organisation"), field="owner")
     if agent is not None and agent.kind != "agent":
-        raise Invalid("the agent must be an agent organisation", field="agent")
+        raise Invalid(_("the agent must be an agent organisation"), field="agent")
     if supervisor.kind != "supervisor":
-        raise Invalid("the supervising department must be a supervisor organisation", field="supervisor")
+        raise Invalid(_("the supervising department must be a supervisor organisation"), field="supervisor")
     if not lots:
-        raise Invalid("a project needs at least one lot", field="lots")
+        raise Invalid(_("a project needs at least one lot"), field="lots")
     now = timezone.now()
     for i, spec in enumerate(lots, start=1):
         _validate_lot_spec(rule, spec, i, notice_at=now)
@@ -294,7 +298,7 @@ def _locked_lot(lot: Lot | int) -> Lot:
     try:
         return Lot.objects.select_for_update().select_related("project").get(pk=lot_id)
     except Lot.DoesNotExist:
-        raise NotFound("no such lot") from None
+        raise NotFound(_("no such lot")) from None
 
 
 @cache
@@ -308,7 +312,8 @@ def _check_guard(guard: str | None, lot: Lot, now: dt.datetime) -> None:
     if guard == "schedule_valid":
         errors = periods.validate_schedule(lot.rule, schedule_of(lot, notice_at=now))
         if errors:
-            raise Invalid(f"lot {lot.number}: " + next(iter(errors.values())), field=next(iter(errors)))
+            raise Invalid(_("lot %(index)s: %(problem)s"), field=next(iter(errors)), index=lot.number,
+                          problem=next(iter(errors.values())))
         return
     moments = {
         "bid_deadline_passed": lot.bid_deadline, "auction_start_passed": lot.auction_start,
@@ -317,7 +322,7 @@ def _check_guard(guard: str | None, lot: Lot, now: dt.datetime) -> None:
     moment = moments[guard]
     if moment is None or now < moment:
         when = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "unset"
-        raise Conflict(f"too early: lot {lot.number} cannot do this before {when}")
+        raise Conflict(_("too early: lot %(number)s cannot do this before %(when)s"), number=lot.number, when=when)
 
 
 def transition_lot(*, lot: Lot | int, action: str, actor: User | None = None, reason: str = "",
@@ -334,7 +339,7 @@ def transition_lot(*, lot: Lot | int, action: str, actor: User | None = None, re
 
         check_lot_may_move(lot=lot, action=action)  # a suspended project, or a step an open objection holds
         if t.needs_reason and not reason.strip():
-            raise Invalid(f"a reason is required to {action.replace('_', ' ')} a lot", field="reason")
+            raise Invalid(_("a reason is required to %(value)s a lot"), value=action.replace('_', ' '), field="reason")
         _check_guard(t.guard, lot, now)
         source = lot.status
         lot.status = t.target
@@ -381,15 +386,15 @@ def publish_notice(*, actor: User | None, project: Project, kind: str, title: st
                    lot: Lot | None = None, amends: Notice | None = None, data: dict | None = None) -> Notice:
     """Publish a notice (never edited afterwards). actor=None: published by the system."""
     if kind not in NOTICE_CODES:
-        raise Invalid(f"unknown notice kind {kind!r}", field="kind")
+        raise Invalid(_("unknown notice kind %(kind)r"), kind=kind, field="kind")
     if actor is not None:
         require_staff_of(actor, project)
     if not title.strip() or not body.strip():
-        raise Invalid("a notice needs a title and a body", field="title")
+        raise Invalid(_("a notice needs a title and a body"), field="title")
     if lot is not None and lot.project_id != project.pk:
-        raise Invalid("that lot belongs to another project", field="lot")
+        raise Invalid(_("that lot belongs to another project"), field="lot")
     if amends is not None and amends.project_id != project.pk:
-        raise Invalid("an amendment must amend a notice of the same project", field="amends")
+        raise Invalid(_("an amendment must amend a notice of the same project"), field="amends")
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()
         now = timezone.now()
@@ -411,7 +416,7 @@ def publish_project(*, actor: User, project: Project, title: str = "", body: str
     with transaction.atomic():
         lots = list(Lot.objects.select_for_update().filter(project=project).order_by("number"))
         if not lots or any(lot.status != LotStatus.DRAFT for lot in lots):
-            raise Conflict(f"project {project.code} is already published")
+            raise Conflict(_("project %(code)s is already published"), code=project.code)
         for lot in lots:
             transition_lot(lot=lot, action="publish", actor=actor)
         audit.record(action="project.publish", subject=f"project:{project.pk}", actor=actor, project_id=project.pk,
@@ -428,7 +433,7 @@ def publish_amendment(*, actor: User, notice: Notice, title: str, body: str, kin
                       new_bid_deadline: dt.datetime | None = None) -> Notice:
     """An amendment / clarification. Less than the rule's days before the deadline pushes the deadline out."""
     if kind not in ("amendment", "clarification"):
-        raise Invalid("an amendment notice is of kind amendment or clarification", field="kind")
+        raise Invalid(_("an amendment notice is of kind amendment or clarification"), field="kind")
     project = notice.project
     require_staff_of(actor, project)
     with transaction.atomic():
@@ -438,13 +443,13 @@ def publish_amendment(*, actor: User, notice: Notice, title: str, body: str, kin
             lots = lots.filter(pk=notice.lot_id)
         lots = list(lots)
         if not lots:
-            raise Conflict("no lot of this notice is still open for bids: it can no longer be amended")
+            raise Conflict(_("no lot of this notice is still open for bids: it can no longer be amended"))
         changes = []
         for lot in lots:
             old = lot.bid_deadline
             wanted = new_bid_deadline or old
             if wanted < old:
-                raise Invalid("an amendment cannot bring the bid deadline forward", field="new_bid_deadline")
+                raise Invalid(_("an amendment cannot bring the bid deadline forward"), field="new_bid_deadline")
             new = periods.deadline_after_amendment(lot.rule, amended_at=now, bid_deadline=wanted)
             if new != old:
                 shift = new - old
@@ -465,11 +470,11 @@ def publish_amendment(*, actor: User, notice: Notice, title: str, body: str, kin
 def terminate_project(*, actor: User, project: Project, reason: str) -> Notice:
     require_staff_of(actor, project)
     if not reason.strip():
-        raise Invalid("a reason is required to terminate a project", field="reason")
+        raise Invalid(_("a reason is required to terminate a project"), field="reason")
     with transaction.atomic():
         lots = list(Lot.objects.select_for_update().filter(project=project).exclude(status__in=lifecycle.FINAL))
         if not lots or any(lot.status == LotStatus.DRAFT for lot in lots):
-            raise Conflict(f"project {project.code} has nothing published to terminate")
+            raise Conflict(_("project %(code)s has nothing published to terminate"), code=project.code)
         for lot in lots:
             transition_lot(lot=lot, action="terminate", actor=actor, reason=reason)
         notice = publish_notice(actor=actor, project=project, kind="termination",
@@ -498,13 +503,13 @@ def attach_document(*, actor: User, notice: Notice, name: str, content: bytes, c
     require_staff_of(actor, notice.project)
     ext = os.path.splitext(name)[1].lower()
     if ext not in settings.SUNLIGHT_DOCUMENT_TYPES:
-        raise Invalid(f"file type {ext or '(none)'} is not accepted; allowed: {', '.join(settings.SUNLIGHT_DOCUMENT_TYPES)}", field="file")
+        raise Invalid(_("file type %(value)s is not accepted; allowed: %(SUNLIGHT_DOCUMENT_TYPES)s"), value=ext or '(none)', SUNLIGHT_DOCUMENT_TYPES=', '.join(settings.SUNLIGHT_DOCUMENT_TYPES), field="file")
     if len(content) == 0:
-        raise Invalid("the file is empty", field="file")
+        raise Invalid(_("the file is empty"), field="file")
     if len(content) > settings.SUNLIGHT_DOCUMENT_MAX_BYTES:
-        raise Invalid(f"the file is larger than the limit of {settings.SUNLIGHT_DOCUMENT_MAX_BYTES} bytes", field="file")
+        raise Invalid(_("the file is larger than the limit of %(SUNLIGHT_DOCUMENT_MAX_BYTES)s bytes"), SUNLIGHT_DOCUMENT_MAX_BYTES=settings.SUNLIGHT_DOCUMENT_MAX_BYTES, field="file")
     if access not in Document.Access.values:
-        raise Invalid(f"access must be one of {', '.join(Document.Access.values)}", field="access")
+        raise Invalid(_("access must be one of %(values)s"), values=', '.join(Document.Access.values), field="access")
     digest = hashlib.sha256(content).hexdigest()
     with transaction.atomic():
         now = timezone.now()
@@ -514,7 +519,7 @@ def attach_document(*, actor: User, notice: Notice, name: str, content: bytes, c
         try:
             doc.save()
         except IntegrityError as exc:
-            raise Invalid(f"document refused: {exc}") from None
+            raise Invalid(_("document refused: %(exc)s"), exc=exc) from None
         audit.record(action="document.attach", subject=f"document:{doc.pk}", actor=actor, project_id=notice.project_id,
                      payload={"document": doc.pk, "notice": notice.pk, "name": doc.name, "sha256": digest,
                               "size": doc.size, "access": access})
@@ -531,16 +536,16 @@ def load_calendar_year(*, actor: User | None, year: int, days: dict[dt.date, tup
     if actor is not None:
         require_role(actor, "admin")
     if not (2000 <= year <= 2200):
-        raise Invalid(f"year {year} is out of range", field="year")
+        raise Invalid(_("year %(year)s is out of range"), year=year, field="year")
     if not source.strip():
-        raise Invalid("say which notice the calendar comes from (e.g. 国办发明电〔2026〕N号)", field="source")
+        raise Invalid(_("say which notice the calendar comes from (e.g. 国办发明电〔2026〕N号)"), field="source")
     if not days:
-        raise Invalid("a year's arrangement lists at least its public holidays", field="days")
+        raise Invalid(_("a year's arrangement lists at least its public holidays"), field="days")
     for d, (working, _name) in days.items():
         if d.year != year:
-            raise Invalid(f"{d.isoformat()} is not in {year}", field="days")
+            raise Invalid(_("%(d)s is not in %(year)s"), d=d.isoformat(), year=year, field="days")
         if working and d.weekday() < 5:
-            raise Invalid(f"{d.isoformat()} is a weekday: only a weekend day can be a make-up working day", field="days")
+            raise Invalid(_("%(d)s is a weekday: only a weekend day can be a make-up working day"), d=d.isoformat(), field="days")
     with transaction.atomic():
         now = timezone.now()
         CalendarYear.objects.filter(year=year).delete()

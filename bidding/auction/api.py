@@ -3,6 +3,7 @@ for clients without websockets. Thin: parse, authorise, call a service, answer."
 from __future__ import annotations
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -141,7 +142,7 @@ def _valid(serializer_class, data):
     s = serializer_class(data=data)
     if not s.is_valid():
         first_field, errors = next(iter(s.errors.items()))
-        raise Invalid(f"{first_field}: {' '.join(str(e) for e in errors)}", field=first_field)
+        raise Invalid(_("%(name)s: %(errors)s"), name=first_field, errors=" ".join(str(e) for e in errors), field=first_field)
     return s.validated_data
 
 
@@ -207,7 +208,7 @@ class AuctionList(APIView):
         try:
             lot = Lot.objects.select_related("project").get(pk=d.pop("lot"))
         except Lot.DoesNotExist:
-            raise NotFound("no such lot") from None
+            raise NotFound(_("no such lot")) from None
         reserve = d.pop("reserve", 0)
         auction = services.schedule_auction(lot=lot, actor=request.user, reserve_fen=reserve, **d)
         return Response(services.public_state(auction), status=status.HTTP_201_CREATED)

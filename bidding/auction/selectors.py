@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bidding.auction import engine as E
 from bidding.auction.models import Auction, AuctionEvent, BidderNumber, Confirmation, SaleContract
@@ -24,7 +25,7 @@ def get_auction(auction_id: int | str) -> Auction:
     try:
         return Auction.objects.select_related("lot__project").get(pk=int(auction_id))
     except (Auction.DoesNotExist, ValueError, TypeError):
-        raise NotFound("no such auction") from None
+        raise NotFound(_("no such auction")) from None
 
 
 def frame_of(ev: AuctionEvent) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def confirmation_of(auction: Auction) -> Confirmation:
     the same document; before it is issued every caller gets the same 404."""
     conf = Confirmation.objects.select_related("winner", "notice").filter(auction=auction).first()
     if conf is None:
-        raise NotFound("no transaction confirmation (成交确认书) has been issued for this auction")
+        raise NotFound(_("no transaction confirmation (成交确认书) has been issued for this auction"))
     return conf
 
 

@@ -33,6 +33,7 @@ from trading.permissions import require_staff_of, role_of
 from audit import timestamps
 from trading.money import decimal_keys, format_fen
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def _locked(auction: Auction | int, *, related: str = "lot__project") -> Auction
         return (Auction.objects.select_for_update(of=("self",)).select_related(related)
                 .get(pk=auction_id))
     except (Auction.DoesNotExist, ValueError, TypeError):
-        raise NotFound("no such auction") from None
+        raise NotFound(_("no such auction")) from None
 
 
 def public_state(auction: Auction, state: E.State | None = None) -> dict[str, Any]:
@@ -169,13 +170,13 @@ def _ensure_lot(lot: Lot, target: str, *, actor: User | None) -> None:
         ("auction", LotStatus.LIVE, LotStatus.CLOSED): "close_auction",
         ("listing", LotStatus.LIVE, LotStatus.CLOSED): "close_auction",
     }
-    for _ in range(4):
+    for _attempt in range(4):
         lot.refresh_from_db(fields=["status"])
         if lot.status == target:
             return
         action = steps.get((lot.path, lot.status, target))
         if action is None:
-            raise Conflict(f"lot {lot.pk} is {lot.status}; the auction cannot move it to {target}")
+            raise Conflict(_("lot %(lot_id)s is %(status)s; the auction cannot move it to %(target)s"), lot_id=lot.pk, status=lot.status, target=target)
         transition_lot(lot=lot, action=action, actor=None)
 
 
@@ -392,7 +393,7 @@ class RoomView:
             f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b ON b.auction_id = a.id "
             f"LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id WHERE a.id = %s", [auction_id]))
         if not rows:
-            raise NotFound("no such auction")
+            raise NotFound(_("no such auction"))
         a = rows[0]
         return cls(a.last_seq, a.config, a.state,
                    {(x["b_number"], x["b_ref"]): (x["b_seq"], x["b_amount"])
@@ -463,12 +464,11 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
     require_staff_of(actor, lot.project)
     rule = lot.rule
     if rule.path not in (E.MODE_AUCTION, E.MODE_LISTING):
-        raise Conflict(f"lot {lot.number} is sold by {rule.path}, not by auction or listing")
+        raise Conflict(_("lot %(number)s is sold by %(path)s, not by auction or listing"), number=lot.number, path=rule.path)
     mode = rule.path
     closing_rule = closing_rule or lot.closing_rule or (rule.auction_closing_rules or (E.RULE_COUNTDOWN,))[0]
     if closing_rule not in rule.auction_closing_rules:
-        raise Invalid(f"closing rule {closing_rule!r} is not allowed here; allowed: "
-                      f"{', '.join(rule.auction_closing_rules)}", field="closing_rule")
+        raise Invalid(_("closing rule %(closing_rule)r is not allowed here; allowed: %(auction_closing_rules)s"), closing_rule=closing_rule, auction_closing_rules=', '.join(rule.auction_closing_rules), field="closing_rule")
     if countdown_s is None:
         countdown_s = rule.auction_countdown_seconds if closing_rule == E.RULE_COUNTDOWN else rule.auction_soft_close_seconds
     window_s = rule.auction_soft_close_seconds if window_s is None else window_s
@@ -480,7 +480,7 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
                         ("max_jump", max_jump), ("live_duration_s", live_duration_s), ("countdown_s", countdown_s),
                         ("window_s", window_s)):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise Invalid(f"{name} must be an integer", field=name)
+            raise Invalid(_("%(name)s must be an integer"), name=name, field=name)
     try:
         config = E.Config(mode=mode, starting_price_fen=starting, increment_fen=increment, max_jump=max_jump,
                           reserve_fen=reserve_fen, closing_rule=closing_rule, live_duration_s=live_duration_s,
@@ -490,22 +490,22 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
     if mode == E.MODE_LISTING:
         start_at, end_at = lot.listing_start, lot.listing_end
         if start_at is None or end_at is None:
-            raise Invalid("the lot has no listing period", field="listing_start")
+            raise Invalid(_("the lot has no listing period"), field="listing_start")
         if (end_at - start_at) < dt.timedelta(days=rule.listing_min_days):
-            raise Invalid(f"the listing must last at least {rule.listing_min_days} days", field="listing_end")
+            raise Invalid(_("the listing must last at least %(listing_min_days)s days"), listing_min_days=rule.listing_min_days, field="listing_end")
     else:
         start_at, end_at = lot.auction_start, None
         if start_at is None:
-            raise Invalid("the lot has no auction start time", field="auction_start")
+            raise Invalid(_("the lot has no auction start time"), field="auction_start")
     now = timezone.now()
     with transaction.atomic():
         lot = Lot.objects.select_for_update().select_related("project").get(pk=lot.pk)
         if lot.status not in (LotStatus.PUBLISHED, LotStatus.AUCTION_SCHEDULED, LotStatus.LISTING):
-            raise Conflict(f"cannot schedule an auction for a lot that is {lot.status}")
+            raise Conflict(_("cannot schedule an auction for a lot that is %(status)s"), status=lot.status)
         if Auction.objects.filter(lot=lot).exists():
-            raise Conflict(f"lot {lot.number} already has its auction")
+            raise Conflict(_("lot %(number)s already has its auction"), number=lot.number)
         if start_at <= now:
-            raise Conflict("the start time has already passed; amend the lot's schedule first")
+            raise Conflict(_("the start time has already passed; amend the lot's schedule first"))
         state = E.initial_state(config, start_at=start_at, end_at=end_at)
         salt = secrets.token_hex(16)
         auction = Auction(lot=lot, mode=mode, starting_price_fen=starting, increment_fen=increment, max_jump=max_jump,
@@ -704,7 +704,7 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
         params.insert(0, auction_id)
     rows = list(Auction.objects.raw(read, params))
     if not rows:
-        raise NotFound("no such auction")
+        raise NotFound(_("no such auction"))
     admitted: dict[int, BidderNumber] = {}
     done: dict[tuple[int, str], AuctionBid] = {}
     for r in rows:
@@ -907,7 +907,7 @@ def _locked_sale_lot(auction: Auction | int) -> tuple[Auction, Lot]:
     try:
         lot_id = Auction.objects.values_list("lot_id", flat=True).get(pk=auction_id)
     except (Auction.DoesNotExist, ValueError, TypeError):
-        raise NotFound("no such auction") from None
+        raise NotFound(_("no such auction")) from None
     lot = Lot.objects.select_for_update().select_related("project", "project__owner", "project__centre").get(pk=lot_id)
     return Auction.objects.get(pk=auction_id), lot
 
@@ -926,9 +926,9 @@ def issue_confirmation(*, actor: User, auction: Auction | int) -> Confirmation:
         auction, lot = _locked_sale_lot(auction)
         require_staff_of(actor, lot.project)
         if Confirmation.objects.filter(auction=auction).exists():
-            raise Conflict("the transaction confirmation (成交确认书) of this lot is already issued")
+            raise Conflict(_("the transaction confirmation (成交确认书) of this lot is already issued"))
         if lot.status != LotStatus.AWARDED or auction.outcome != E.OUTCOME_DEAL:
-            raise Conflict(f"a transaction confirmation is issued for an awarded lot after a deal (lot is {lot.status})")
+            raise Conflict(_("a transaction confirmation is issued for an awarded lot after a deal (lot is %(status)s)"), status=lot.status)
         winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=auction.leader)
         now = timezone.now()
         rule = lot.rule
@@ -973,28 +973,25 @@ def record_sale_contract(*, actor: User, auction: Auction | int, signed_on: dt.d
     from trading.services import publish_notice, transition_lot
 
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-        raise Invalid("the contract amount must be positive", field="amount")
+        raise Invalid(_("the contract amount must be positive"), field="amount")
     docs = document_hashes(documents, field="documents", required=True)
     with transaction.atomic():
         auction, lot = _locked_sale_lot(auction)
         require_staff_of(actor, lot.project)
         if lot.status != LotStatus.AWARDED:
-            raise Conflict(f"a contract is recorded for an awarded lot (lot is {lot.status})")
+            raise Conflict(_("a contract is recorded for an awarded lot (lot is %(status)s)"), status=lot.status)
         conf = Confirmation.objects.filter(auction=auction).select_related("winner").first()
         if conf is None:
-            raise Conflict("issue the transaction confirmation (成交确认书) before recording the contract")
+            raise Conflict(_("issue the transaction confirmation (成交确认书) before recording the contract"))
         if SaleContract.objects.filter(confirmation=conf).exists():
-            raise Conflict("the contract of this lot is already recorded")
+            raise Conflict(_("the contract of this lot is already recorded"))
         now = timezone.now()
         if now > conf.contract_due:
-            raise Conflict(f"the period to sign the contract ended {_iso(conf.contract_due)} "
-                           f"({lot.rule.basis.get('sale_contract', '')}); the deal is now for the supervisors and the "
-                           "deposit rules (forfeit), not for a contract")
+            raise Conflict(_("the period to sign the contract ended %(value)s (%(value2)s); the deal is now for the supervisors and the deposit rules (forfeit), not for a contract"), value=_iso(conf.contract_due), value2=lot.rule.basis.get('sale_contract', ''))
         if signed_on < timezone.localdate(conf.issued_at) or signed_on > timezone.localdate(now):
-            raise Invalid("the signing date must be between the confirmation and today", field="signed_on")
+            raise Invalid(_("the signing date must be between the confirmation and today"), field="signed_on")
         if amount_fen != conf.price_fen:
-            raise Invalid(f"the contract price must be the confirmed price {format_fen(conf.price_fen)} "
-                          "(成交确认书对出让人和竞得人具有法律效力)", field="amount")
+            raise Invalid(_("the contract price must be the confirmed price %(price_fen)s (成交确认书对出让人和竞得人具有法律效力)"), price_fen=format_fen(conf.price_fen), field="amount")
         notice = publish_notice(
             actor=actor, project=lot.project, kind="result", lot=lot,
             title=f"{lot.project.title} 第{lot.number}标的 合同签订公告",

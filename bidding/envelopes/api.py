@@ -37,6 +37,7 @@ from trading.permissions import require_login, require_read_project
 from trading import keys
 from trading.money import decimal_keys
 from trading.schema import anything, boolean, integer, money, shape, text
+from django.utils.translation import gettext_lazy as _
 
 
 # -- OpenAPI description (documentation only: the views build their answers themselves) -----------------
@@ -229,12 +230,12 @@ def _lot(lot_id: int) -> Lot:
     try:
         return Lot.objects.select_related("project").get(pk=lot_id)
     except Lot.DoesNotExist:
-        raise NotFound("no such lot") from None
+        raise NotFound(_("no such lot")) from None
 
 
 def _body(request) -> dict:
     if not isinstance(request.data, dict):
-        raise Invalid("expected a JSON object")
+        raise Invalid(_("expected a JSON object"))
     return request.data
 
 
@@ -254,7 +255,7 @@ class EnvelopeView(APIView):
         require_login(request.user)
         env = selectors.my_envelope(request.user, _lot(lot_id))
         if env is None:
-            raise NotFound("you have no envelope for this lot")
+            raise NotFound(_("you have no envelope for this lot"))
         return Response(receipt_json(env))
 
     @extend_schema(operation_id="envelopes_envelope_submit", request=EnvelopeTransportSerializer,
@@ -357,7 +358,7 @@ class OpenedView(APIView):
     def get(self, request, lot_id: int):
         lot = _lot(lot_id)
         if not selectors.can_read_opened(request.user, lot):
-            raise Forbidden("opened bids are for the centre's staff, supervisors and the evaluation")
+            raise Forbidden(_("opened bids are for the centre's staff, supervisors and the evaluation"))
         return Response([decimal_keys(b.__dict__) for b in selectors.opened_bids(lot)])
 
 

@@ -46,6 +46,7 @@ from trading import keys
 from trading.errors import Invalid
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from trading.money import format_fen, parse_money
+from django.utils.translation import gettext_lazy as _
 
 ENVELOPE_MAGIC = b"SLE1"
 PLAINTEXT_MAGIC = b"SLP1"
@@ -699,7 +700,7 @@ def parse_price(text: str) -> int:
     most two decimals), then the envelope's own bound (a positive price, a safe integer in JavaScript)."""
     try:
         if not isinstance(text, str):
-            raise Invalid("not text")
+            raise Invalid(_("not text"))
         fen = parse_money(text, field="price")
     except Invalid:
         raise MalformedContent(f"price must look like 1234.56 (yuan, at most two decimals), got {text!r}") from None

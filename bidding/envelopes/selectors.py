@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bidding.envelopes.models import CustodyShare, Envelope, OpenedBid, OpeningKey
 from trading.models import Lot
@@ -145,10 +146,10 @@ def own_envelope_by_digest(user, digest: str) -> Envelope:
     from trading.errors import NotFound
 
     if role_of(user) != "bidder" or not isinstance(digest, str) or len(digest) != 64:
-        raise NotFound("no such receipt")
+        raise NotFound(_("no such receipt"))
     env = Envelope.objects.filter(digest=digest.lower(), bidder_id=user.organisation_id).first()
     if env is None:
-        raise NotFound("no such receipt")
+        raise NotFound(_("no such receipt"))
     return env
 
 
@@ -168,7 +169,7 @@ def receipt_proof(user, digest: str, *, size: int | None = None) -> dict:
     try:
         proof = proofs.event_proof(env.event_id, checkpoint)
     except merkle.ProofError as exc:  # NotFoundError: not integrated / not under a signed checkpoint yet
-        raise Conflict(f"the submission event is not provable in the audit log yet: {exc}") from None
+        raise Conflict(_("the submission event is not provable in the audit log yet: %(exc)s"), exc=exc) from None
     event = Event.objects.get(pk=env.event_id)
     return {"receipt": env.receipt, "signature": receipt_signature(env), "event": event.canonical,
             "inclusion": proof.as_json(),

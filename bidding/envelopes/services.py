@@ -26,6 +26,7 @@ from trading.models import Lot, User
 from trading.permissions import require_bidder, require_role, require_staff_of
 from trading.services import iso
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def custody_keys_wrapped_allowed() -> bool:
     return not getattr(settings, "PRODUCTION", False)
 
 
-OFF_PLATFORM_ONLY = ("in production a custody key is created in your browser (custody page) or with "
+OFF_PLATFORM_ONLY = _("in production a custody key is created in your browser (custody page) or with "
                      "`sunlight-custody keygen`: the platform never holds a custodian's private key")
 
 
@@ -74,7 +75,7 @@ def _locked_lot(lot: Lot | int) -> Lot:
     try:
         return Lot.objects.select_for_update().select_related("project").get(pk=getattr(lot, "pk", lot))
     except (Lot.DoesNotExist, ValueError, TypeError):
-        raise NotFound("no such lot") from None
+        raise NotFound(_("no such lot")) from None
 
 
 def _security_in_place(bidder_org, lot: Lot) -> bool:
@@ -114,7 +115,7 @@ def register_custodian_public_key(*, actor: User, public_key_hex: str) -> Custod
     try:
         E.load_x25519_public(raw)
     except ValueError:
-        raise Invalid("that is not a valid X25519 public key", field="public_key") from None
+        raise Invalid(_("that is not a valid X25519 public key"), field="public_key") from None
     return _store_custodian_key(actor=actor, public=raw, wrapped=None)
 
 
@@ -122,7 +123,7 @@ def _store_custodian_key(*, actor: User, public: bytes, wrapped: bytes | None) -
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=actor.pk).first()
         if CustodianKey.objects.filter(user=actor, revoked_at__isnull=True).exists():
-            raise Conflict("you already have a custody key")
+            raise Conflict(_("you already have a custody key"))
         now = timezone.now()
         key = CustodianKey.objects.create(user=actor, public_key=public, wrapped_private_key=wrapped,
                                           created_at=now)
@@ -146,13 +147,13 @@ def default_custodians(lot: Lot) -> list[User]:
 
 def _check_custody_set(custodians: list[User], k: int) -> None:
     if len({u.pk for u in custodians}) != len(custodians):
-        raise Invalid("a custodian is named twice", field="custodians")
+        raise Invalid(_("a custodian is named twice"), field="custodians")
     if not any(u.role == "supervisor" for u in custodians):
-        raise Invalid("the custody set needs at least one supervisor", field="custodians")
+        raise Invalid(_("the custody set needs at least one supervisor"), field="custodians")
     if any(u.role not in ("staff", "supervisor") for u in custodians):
-        raise Invalid("custodians are staff or supervisors", field="custodians")
+        raise Invalid(_("custodians are staff or supervisors"), field="custodians")
     if not 2 <= k <= len(custodians) or len(custodians) > 32:
-        raise Invalid(f"need 2 <= k <= n <= 32 (k={k}, n={len(custodians)})", field="k")
+        raise Invalid(_("need 2 <= k <= n <= 32 (k=%(k)s, n=%(count)s)"), k=k, count=len(custodians), field="k")
 
 
 def _create_opening_key(*, lot: Lot, custodians: list[User], k: int, actor: User | None, now) -> OpeningKey:
@@ -160,7 +161,7 @@ def _create_opening_key(*, lot: Lot, custodians: list[User], k: int, actor: User
     keys = {ck.user_id: ck for ck in CustodianKey.objects.filter(user__in=custodians, revoked_at__isnull=True)}
     missing = [u.username for u in custodians if u.pk not in keys]
     if missing:
-        raise Invalid(f"no custody key registered for: {', '.join(missing)}", field="custodians")
+        raise Invalid(_("no custody key registered for: %(missing)s"), missing=', '.join(missing), field="custodians")
     private = X25519PrivateKey.generate()
     raw = bytearray(E.x25519_private_bytes(private))
     try:
@@ -209,24 +210,24 @@ def setup_opening_key(*, actor: User, lot: Lot | int, custodian_ids: list[int] |
         require_staff_of(actor, lot.project)
         now = timezone.now()
         if lot.path != TENDER:
-            raise Conflict("only tender lots take sealed envelopes")
+            raise Conflict(_("only tender lots take sealed envelopes"))
         if lot.status != LotStatus.PUBLISHED or now >= lot.bid_deadline:
-            raise Conflict(f"the opening key is set up while the lot takes bids (the lot is {lot.status})")
+            raise Conflict(_("the opening key is set up while the lot takes bids (the lot is %(status)s)"), status=lot.status)
         if OpeningKey.objects.filter(lot=lot).exists():
-            raise Conflict("this lot already has its opening key")
+            raise Conflict(_("this lot already has its opening key"))
         if custodian_ids is None:
             custodians = default_custodians(lot)
         else:
             if not isinstance(custodian_ids, list) or not all(isinstance(i, int) for i in custodian_ids):
-                raise Invalid("custodians must be a list of user ids", field="custodians")
+                raise Invalid(_("custodians must be a list of user ids"), field="custodians")
             found = {u.pk: u for u in User.objects.filter(pk__in=custodian_ids)}
             if len(found) != len(set(custodian_ids)):
-                raise Invalid("unknown custodian", field="custodians")
+                raise Invalid(_("unknown custodian"), field="custodians")
             custodians = [found[i] for i in custodian_ids]
         if k is None:
             k = min(custody_k(), len(custodians))
         if isinstance(k, bool) or not isinstance(k, int):
-            raise Invalid("k must be an integer", field="k")
+            raise Invalid(_("k must be an integer"), field="k")
         return _create_opening_key(lot=lot, custodians=custodians, k=k, actor=actor, now=now)
 
 
@@ -236,23 +237,24 @@ def _check_can_bid(*, actor: User, lot: Lot, now) -> None:
     from trading.challenges.services import check_running
 
     if lot.path != TENDER:
-        raise Conflict("this lot does not take sealed envelopes")
+        raise Conflict(_("this lot does not take sealed envelopes"))
     check_running(project_id=lot.project_id)  # a suspended project takes no envelope (409 suspended)
     if lot.status != LotStatus.PUBLISHED or now >= lot.bid_deadline:
         when = timezone.localtime(lot.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")
-        raise Conflict(f"too late: bids closed at the deadline {when}" if now >= lot.bid_deadline
-                       else f"the lot is not taking bids (it is {lot.status})")
+        if now >= lot.bid_deadline:
+            raise Conflict(_("too late: bids closed at the deadline %(when)s"), when=when)
+        raise Conflict(_("the lot is not taking bids (it is %(status)s)"), status=lot.status)
     if not Registration.objects.filter(lot=lot, bidder_id=actor.organisation_id, status="active").exists():
-        raise Forbidden("your organisation is not registered for this lot")
+        raise Forbidden(_("your organisation is not registered for this lot"))
     if not _security_in_place(actor.organisation, lot):
-        raise Forbidden("your bid security (保证金) for this lot is not in place")
+        raise Forbidden(_("your bid security (保证金) for this lot is not in place"))
 
 
 def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, BidderKey]:
     try:
         key_record = OpeningKey.objects.get(lot=lot)
     except OpeningKey.DoesNotExist:
-        raise Conflict("this lot has no opening key yet; envelopes cannot be sealed to it") from None
+        raise Conflict(_("this lot has no opening key yet; envelopes cannot be sealed to it")) from None
     try:
         envelope, signature = E.parse_transport(data, max_bytes=max_envelope_bytes())
     except E.EnvelopeTooLarge as exc:
@@ -262,15 +264,15 @@ def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, Bi
     project, lot_ref, bidder = binding(lot, actor.organisation_id)
     for field, expected in (("project", project), ("lot", lot_ref), ("bidder", bidder)):
         if field in data and str(data[field]) != expected:
-            raise Invalid(f"this envelope is sealed for {field} {data[field]}, not {expected}", field=field)
+            raise Invalid(_("this envelope is sealed for %(field_name)s %(data)s, not %(expected)s"), field_name=field, data=data[field], expected=expected, field=field)
     bidder_key = BidderKey.objects.filter(organisation_id=actor.organisation_id,
                                           revoked_at__isnull=True).order_by("-id").first()
     if bidder_key is None:
-        raise Conflict("register your organisation's signing key first")
+        raise Conflict(_("register your organisation's signing key first"))
     registered = bytes.fromhex(bidder_key.public_key_hex)
     if data.get("public_key") not in (None, "") and keys.decode(
             data.get("public_key"), field="public_key", size=keys.PUBLIC_KEY_BYTES) != registered:
-        raise Invalid("the envelope is signed with a key that is not your registered signing key",
+        raise Invalid(_("the envelope is signed with a key that is not your registered signing key"),
                       field="signature")
     try:
         E.verify_signature(public_key=registered, info=E.binding_info(project, lot_ref, bidder),
@@ -285,7 +287,7 @@ def _store(*, actor: User, lot: Lot, envelope: bytes, signature: bytes, bidder_k
            action: str, replaced: Envelope | None) -> Envelope:
     digest = E.envelope_digest(envelope).hex()
     if Envelope.objects.filter(digest=digest).exists():
-        raise Conflict("this envelope has already been submitted")
+        raise Conflict(_("this envelope has already been submitted"))
     with audit_context.noting(signing_key=bidder_key.public_key_hex):  # private, committed by hash
         event = audit.record(action=action, subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
                              visibility="sealed",
@@ -303,7 +305,7 @@ def _store(*, actor: User, lot: Lot, envelope: bytes, signature: bytes, bidder_k
                                            digest=digest, signature=signature, submitted_at=now,
                                            receipt=receipt, receipt_signature=sig, event_id=event.pk)
     except IntegrityError:
-        raise Conflict("your organisation already has an envelope for this lot") from None
+        raise Conflict(_("your organisation already has an envelope for this lot")) from None
 
 
 def submit_envelope(*, actor: User, lot: Lot | int, data: dict) -> Envelope:
@@ -315,7 +317,7 @@ def submit_envelope(*, actor: User, lot: Lot | int, data: dict) -> Envelope:
         _check_can_bid(actor=actor, lot=lot, now=now)
         envelope, signature, bidder_key = _accept(actor=actor, lot=lot, data=data, now=now)
         if Envelope.objects.filter(lot=lot, bidder_id=actor.organisation_id, status="active").exists():
-            raise Conflict("your organisation already has an envelope for this lot: replace or withdraw it")
+            raise Conflict(_("your organisation already has an envelope for this lot: replace or withdraw it"))
         return _store(actor=actor, lot=lot, envelope=envelope, signature=signature, bidder_key=bidder_key,
                       now=now, action="envelope.submit", replaced=None)
 
@@ -331,7 +333,7 @@ def replace_envelope(*, actor: User, lot: Lot | int, data: dict) -> Envelope:
         old = Envelope.objects.select_for_update().filter(lot=lot, bidder_id=actor.organisation_id,
                                                           status="active").first()
         if old is None:
-            raise NotFound("you have no envelope to replace for this lot")
+            raise NotFound(_("you have no envelope to replace for this lot"))
         old.status, old.ended_at = Envelope.Status.REPLACED, now
         old.save(update_fields=["status", "ended_at"])
         return _store(actor=actor, lot=lot, envelope=envelope, signature=signature, bidder_key=bidder_key,
@@ -348,7 +350,7 @@ def withdraw_envelope(*, actor: User, lot: Lot | int) -> Envelope:
         old = Envelope.objects.select_for_update().filter(lot=lot, bidder_id=actor.organisation_id,
                                                           status="active").first()
         if old is None:
-            raise NotFound("you have no envelope to withdraw for this lot")
+            raise NotFound(_("you have no envelope to withdraw for this lot"))
         old.status, old.ended_at = Envelope.Status.WITHDRAWN, now
         old.save(update_fields=["status", "ended_at"])
         audit.record(action="envelope.withdraw", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
@@ -388,7 +390,7 @@ def _ceremony_key(lot: Lot) -> OpeningKey:
     try:
         return OpeningKey.objects.select_for_update().get(lot=lot)
     except OpeningKey.DoesNotExist:
-        raise Conflict("this lot has no opening key") from None
+        raise Conflict(_("this lot has no opening key")) from None
 
 
 def my_sealed_share(*, actor: User, lot: Lot | int) -> dict:
@@ -397,12 +399,12 @@ def my_sealed_share(*, actor: User, lot: Lot | int) -> dict:
     require_role(actor, "staff", "supervisor")
     found = Lot.objects.filter(pk=getattr(lot, "pk", lot)).first()
     if found is None:
-        raise NotFound("no such lot")
+        raise NotFound(_("no such lot"))
     row = CustodyShare.objects.select_related("opening_key").filter(opening_key__lot=found, custodian=actor).first()
     if row is None:
-        raise Forbidden("you are not an opening custodian of this lot")
+        raise Forbidden(_("you are not an opening custodian of this lot"))
     if timezone.now() < found.bid_deadline or found.status != LotStatus.BIDDING_CLOSED:
-        raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {found.status})")
+        raise Conflict(_("shares are presented at the opening, after the deadline (the lot is %(status)s)"), status=found.status)
     return {"lot": found.pk, "context": row.opening_key.context, "custodian": actor.pk, "x": row.x,
             "digest": row.digest, "sealed_share": E.b64e(bytes(row.sealed_share)),
             "custodian_public_key": bytes(row.custodian_key.public_key).hex(),
@@ -435,40 +437,39 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
             lot = _locked_lot(lot_id)
             now = timezone.now()
             if now < lot.bid_deadline or lot.status != LotStatus.BIDDING_CLOSED:
-                raise Conflict(f"shares are presented at the opening, after the deadline (the lot is {lot.status})")
+                raise Conflict(_("shares are presented at the opening, after the deadline (the lot is %(status)s)"), status=lot.status)
             key = _ceremony_key(lot)
             row = CustodyShare.objects.select_for_update().select_related("custodian_key").filter(
                 opening_key=key, custodian=actor).first()
             if row is None:
-                raise Forbidden("you are not an opening custodian of this lot")
+                raise Forbidden(_("you are not an opening custodian of this lot"))
             if row.presented_at is not None:
-                raise Conflict("you have already presented your share for this lot")
+                raise Conflict(_("you have already presented your share for this lot"))
             name = actor.get_full_name() or actor.username
             if share is None:
                 if not passphrase:
-                    raise Invalid("give your custody passphrase (or your share)", field="passphrase")
+                    raise Invalid(_("give your custody passphrase (or your share)"), field="passphrase")
                 if not custody_keys_wrapped_allowed():
                     raise Forbidden(OFF_PLATFORM_ONLY)
                 wrapped = row.custodian_key.wrapped_private_key
                 if not wrapped:
-                    raise Invalid("your custody key is held off-platform: present the share itself", field="share")
+                    raise Invalid(_("your custody key is held off-platform: present the share itself"), field="share")
                 try:
                     private = E.unwrap_private_key(bytes(wrapped), passphrase, label=str(actor.pk).encode())
                     share = E.open_share(bytes(row.sealed_share), private, context=key.context, custodian=actor.pk)
                 except E.CustodyError as exc:
-                    raise Invalid(f"{exc} ({name})", field="passphrase") from None
+                    raise Invalid(_("%(exc)s (%(name)s)"), exc=exc, name=name, field="passphrase") from None
                 finally:
                     private = None
             try:
                 parsed = shamir.decode_share(share)
             except shamir.ShamirError as exc:
-                raise Invalid(f"the share presented by {name} is malformed: {exc}", field="share") from None
+                raise Invalid(_("the share presented by %(name)s is malformed: %(exc)s"), name=name, exc=exc, field="share") from None
             if parsed.context != key.context:
-                raise Invalid(f"the share presented by {name} belongs to {parsed.context}, not {key.context}",
+                raise Invalid(_("the share presented by %(name)s belongs to %(context)s, not %(context2)s"), name=name, context=parsed.context, context2=key.context,
                               field="share")
             if parsed.x != row.x or parsed.k != key.k or not shamir.share_matches(parsed, row.digest):
-                raise Invalid(f"wrong share: the share presented by {name} does not match the digest recorded "
-                              f"when the key was split", field="share")
+                raise Invalid(_("wrong share: the share presented by %(name)s does not match the digest recorded when the key was split"), name=name, field="share")
             row.presented_at, row.presented_share = now, parsed.encode()
             row.save(update_fields=["presented_at", "presented_share"])
             audit.record(action="custody.share_present", subject=f"lot:{lot.pk}", actor=actor,
@@ -478,7 +479,7 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
             count = CustodyShare.objects.filter(opening_key=key, presented_at__isnull=False).count()
             _broadcast(lot.pk, {"type": "share", "custodian": name, "presented": count, "k": key.k})
     except (Invalid, Conflict, Forbidden) as exc:
-        _record_refused_share(actor=actor, lot_id=lot_id, reason=exc.message)
+        _record_refused_share(actor=actor, lot_id=lot_id, reason=exc.untranslated)
         raise
     return row
 
@@ -507,23 +508,23 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
         require_staff_of(actor, lot.project)
         now = timezone.now()
         if lot.status != LotStatus.BIDDING_CLOSED:
-            raise Conflict(f"the opening happens once the lot has closed for bids (the lot is {lot.status})")
+            raise Conflict(_("the opening happens once the lot has closed for bids (the lot is %(status)s)"), status=lot.status)
         key = _ceremony_key(lot)
         presented = list(CustodyShare.objects.select_for_update().filter(opening_key=key,
                                                                          presented_at__isnull=False))
         if len(presented) < key.k:
-            raise Conflict(f"{len(presented)} of {key.k} custody shares presented: nothing can be opened yet")
+            raise Conflict(_("%(count)s of %(k)s custody shares presented: nothing can be opened yet"), count=len(presented), k=key.k)
         raw = None
         try:
             raw = bytearray(shamir.combine_bytes([shamir.decode_share(s.presented_share) for s in presented]))
             private = X25519PrivateKey.from_private_bytes(bytes(raw))
         except shamir.ShamirError as exc:
-            raise Conflict(f"the presented shares do not rebuild a key: {exc}") from None
+            raise Conflict(_("the presented shares do not rebuild a key: %(exc)s"), exc=exc) from None
         finally:
             _wipe(raw)
         if E.x25519_public_bytes(private) != bytes(key.public_key):
             private = None
-            raise Conflict("the rebuilt key does not match the published opening key")
+            raise Conflict(_("the rebuilt key does not match the published opening key"))
         rows, opened, documents, names = [], [], [], []
         # the stored size was checked on submission; a stored envelope is opened whatever its size
         opener = E.EnvelopeOpener(private, max_bytes=None)

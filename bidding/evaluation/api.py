@@ -18,13 +18,14 @@ from trading.models import Lot, Organisation, User
 from trading.money import decimal_keys, format_fen, parse_money
 from trading.permissions import can_read_project, require_login, role_of
 from trading.inputs import text_field
+from django.utils.translation import gettext_lazy as _
 
 
 def _lot(pk) -> Lot:
     try:
         return Lot.objects.select_related("project").get(pk=pk)
     except (Lot.DoesNotExist, ValueError):
-        raise NotFound("no such lot") from None
+        raise NotFound(_("no such lot")) from None
 
 
 def _user(request) -> User:
@@ -39,7 +40,7 @@ def _int(data, name: str) -> int:
 def _dict(data, name: str) -> dict:
     value = data.get(name) or {}
     if not isinstance(value, dict):
-        raise Invalid(f"{name} must be an object", field=name)
+        raise Invalid(_("%(name)s must be an object"), name=name, field=name)
     return value
 
 
@@ -62,12 +63,11 @@ def _method_in(method: dict) -> dict:
         data["ceiling_fen"] = parse_money(method["ceiling"], field="method.ceiling", allow_zero=False)
     adjustments = method.get("adjustments") or []
     if not isinstance(adjustments, list) or not all(isinstance(a, dict) for a in adjustments):
-        raise Invalid("method.adjustments must be a list of objects", field="method.adjustments")
+        raise Invalid(_("method.adjustments must be a list of objects"), field="method.adjustments")
     data["adjustments"] = []
     for i, a in enumerate(adjustments):
         if "fen" in a:
-            raise Invalid(f'method.adjustments.{i}.fen: amounts are given as "amount", a decimal string like '
-                          f'"1234.56" (yuan), not in fen', field=f"method.adjustments.{i}.fen")
+            raise Invalid(_('method.adjustments.%(i)s.fen: amounts are given as "amount", a decimal string like "1234.56" (yuan), not in fen'), i=i, field=f"method.adjustments.{i}.fen")
         row = {k: v for k, v in a.items() if k != "amount"}
         row["fen"] = parse_money(a.get("amount", "0"), field=f"method.adjustments.{i}.amount")
         data["adjustments"].append(row)
@@ -94,7 +94,7 @@ def experts(request):
     user = _user(request)
     if request.method == "GET":
         if role_of(user) not in ("staff", "supervisor", "admin"):
-            raise Forbidden("the expert pool is visible to staff and supervisors")
+            raise Forbidden(_("the expert pool is visible to staff and supervisors"))
         return Response([{"id": e.pk, "name": e.name, "organisation": e.organisation_id, "specialities": e.specialities,
                           "region": e.region, "available": e.available, "pool": e.pool}
                          for e in Expert.objects.order_by("id")])
@@ -103,10 +103,10 @@ def experts(request):
         account = User.objects.get(pk=_int(d, "user"))
         org = Organisation.objects.get(pk=_int(d, "organisation"))
     except (User.DoesNotExist, Organisation.DoesNotExist):
-        raise Invalid("unknown user or organisation") from None
+        raise Invalid(_("unknown user or organisation")) from None
     specs = d.get("specialities") or []
     if not isinstance(specs, list):
-        raise Invalid("specialities must be a list", field="specialities")
+        raise Invalid(_("specialities must be a list"), field="specialities")
     e = services.register_expert(actor=user, user=account, name=_str(d, "name"), organisation=org,
                                  specialities=specs, region=_str(d, "region"), pool=bool(d.get("pool", True)))
     return Response({"id": e.pk, "name": e.name}, status=201)
@@ -120,7 +120,7 @@ def plan(request, lot_id: int):
     lot = _lot(lot_id)
     if request.method == "GET":
         if not can_read_project(request.user, lot.project):
-            raise NotFound("no such lot")
+            raise NotFound(_("no such lot"))
         return Response(_method_out(services.method_for(lot).to_dict()))
     p = services.declare_plan(actor=_user(request), lot=lot, method=_method_in(_dict(request.data, "method")))
     return Response(_method_out(p.method))
@@ -133,14 +133,14 @@ def draw_commit(request, lot_id: int):
     lot = _lot(lot_id)
     reps = request.data.get("representatives") or []
     if not isinstance(reps, list):
-        raise Invalid("representatives must be a list of expert ids", field="representatives")
+        raise Invalid(_("representatives must be a list of expert ids"), field="representatives")
     rep_ids = [parse_id(r, field="representatives") for r in reps]
     rep_experts = list(Expert.objects.filter(pk__in=rep_ids))
     if len(rep_experts) != len(reps):
-        raise Invalid("unknown representative", field="representatives")
+        raise Invalid(_("unknown representative"), field="representatives")
     size = request.data.get("size", lot.rule.committee_min)
     if isinstance(size, bool) or not isinstance(size, int):
-        raise Invalid("size must be an odd whole number ≥ 5", field="size")
+        raise Invalid(_("size must be an odd whole number ≥ 5"), field="size")
     c = services.commit_draw(actor=user, lot=lot, size=size, representatives=rep_experts,
                              specialities=request.data.get("specialities") or [])
     return Response({"commitment": c.commitment, "size": c.size, "eligible": c.statement["eligible"]}, status=201)
@@ -162,7 +162,7 @@ def committee(request, lot_id: int):
     selectors.require_console(user, lot)
     view = selectors.committee_view(lot)
     if view is None:
-        raise NotFound("no committee yet")
+        raise NotFound(_("no committee yet"))
     view["members"] = [{"id": m["expert"], **m} for m in view["members"]]
     view["committed_at"] = services.iso(view["committed_at"])
     view["revealed_at"] = services.iso(view["revealed_at"])
@@ -210,10 +210,10 @@ def review(request, lot_id: int):
     d = request.data
     abnormal = d.get("abnormal_accept")
     if abnormal is not None and not isinstance(abnormal, bool):
-        raise Invalid("abnormal_accept must be true or false", field="abnormal_accept")
+        raise Invalid(_("abnormal_accept must be true or false"), field="abnormal_accept")
     adjustments = d.get("adjustments")
     if adjustments is not None and not isinstance(adjustments, dict):
-        raise Invalid("adjustments must be an object", field="adjustments")
+        raise Invalid(_("adjustments must be an object"), field="adjustments")
     ground = d.get("rejection_ground") or None
     decision = services.ReviewDecision(
         adjustments=adjustments,
@@ -233,7 +233,7 @@ def evaluation(request, lot_id: int):
     selectors.require_console(user, lot)
     ev = selectors.current_evaluation(lot)
     if ev is None:
-        raise NotFound("the evaluation has not started")
+        raise NotFound(_("the evaluation has not started"))
     body = {"evaluation": ev.pk, "round": ev.round, "status": ev.status, "report": decimal_keys(ev.report),
             "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]}
     if ev.status == "open":
@@ -259,12 +259,12 @@ def candidates(request, lot_id: int):
     if request.method == "POST":
         days = request.data.get("days")
         if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
-            raise Invalid("days must be a whole number", field="days")
+            raise Invalid(_("days must be a whole number"), field="days")
         services.publish_candidates(actor=_user(request), lot=lot, days=days)
     pub = selectors.publicity_for(lot)
     if pub is None:
         if not selectors.can_see_evaluation(request.user, lot):
-            raise NotFound("the candidates have not been publicised")
+            raise NotFound(_("the candidates have not been publicised"))
         return Response({"publicity": None, "candidates": [_candidate_json(c) for c in selectors.candidates(lot)]})
     return Response({"publicity": {"notice": pub.notice.number, "starts_at": services.iso(pub.starts_at),
                                    "ends_at": services.iso(pub.ends_at), "days": pub.days, "late": pub.late},
@@ -291,14 +291,14 @@ def award(request, lot_id: int):
         if request.data.get("candidate") is not None:
             cand = Candidate.objects.filter(pk=_int(request.data, "candidate")).first()
             if cand is None:
-                raise Invalid("no such candidate", field="candidate")
+                raise Invalid(_("no such candidate"), field="candidate")
         a = services.award_lot(actor=_user(request), lot=lot, candidate=cand)
         return Response(_award_json(a), status=201)
     if not can_read_project(request.user, lot.project):
-        raise NotFound("no such lot")
+        raise NotFound(_("no such lot"))
     a = selectors.award_for(lot)
     if a is None:
-        raise NotFound("the lot has not been awarded")
+        raise NotFound(_("the lot has not been awarded"))
     return Response(_award_json(a))
 
 
@@ -317,10 +317,10 @@ def contract(request, lot_id: int):
     try:
         signed_on = dt.date.fromisoformat(_str(d, "signed_on"))
     except ValueError:
-        raise Invalid("signed_on must be a date like 2026-04-01", field="signed_on") from None
+        raise Invalid(_("signed_on must be a date like 2026-04-01"), field="signed_on") from None
     docs = d.get("documents") or []
     if not isinstance(docs, list) or not all(isinstance(x, dict) for x in docs):
-        raise Invalid("documents must be a list of {name, sha256}", field="documents")
+        raise Invalid(_("documents must be a list of {name, sha256}"), field="documents")
     lot = _lot(lot_id)
     c = services.record_contract(actor=_user(request), lot=lot, signed_on=signed_on,
                                  amount_fen=parse_money(d.get("amount"), field="amount", allow_zero=False),

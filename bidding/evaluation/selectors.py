@@ -12,6 +12,7 @@ from trading.errors import Forbidden, NotFound
 from trading.models import Lot, Organisation
 from trading.money import format_fen
 from trading.permissions import is_staff_of, is_supervisor, role_of
+from django.utils.translation import gettext_lazy as _
 
 
 def award_for(lot: Lot) -> Award | None:
@@ -49,7 +50,7 @@ def can_see_evaluation(user, lot: Lot) -> bool:
 
 def require_console(user, lot: Lot) -> None:
     if not can_see_evaluation(user, lot):
-        raise NotFound("no such lot")
+        raise NotFound(_("no such lot"))
 
 
 def committee_view(lot: Lot) -> dict | None:
@@ -116,7 +117,7 @@ def objections_for(user, lot: Lot) -> list:
         return list(qs.filter(filer_org_id=user.organisation_id))
     if can_see_evaluation(user, lot):
         return list(qs)
-    raise Forbidden("objections are visible to the objecting bidder, staff and supervisors")
+    raise Forbidden(_("objections are visible to the objecting bidder, staff and supervisors"))
 
 
 def award_view(award: Award | None) -> dict | None:

@@ -36,6 +36,7 @@ from trading.money import format_fen
 from trading.permissions import require_role, require_staff_of, role_of
 from audit import timestamps
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 DAY = dt.timedelta(days=1)
 TIE_BREAKS = {
@@ -58,7 +59,7 @@ def _locked_lot(lot: Lot | int) -> Lot:
     try:
         return Lot.objects.select_for_update().select_related("project").get(pk=lot_id)
     except Lot.DoesNotExist:
-        raise NotFound("no such lot") from None
+        raise NotFound(_("no such lot")) from None
 
 
 def _transition(**kwargs) -> Lot:
@@ -75,7 +76,7 @@ def _publish_notice(**kwargs):
 
 def _require_tender(lot: Lot) -> None:
     if lot.path != "tender":
-        raise Conflict(f"lot {lot.number} is sold by {lot.path}; it has no evaluation")
+        raise Conflict(_("lot %(number)s is sold by %(path)s; it has no evaluation"), number=lot.number, path=lot.path)
 
 
 # --------------------------------------------------------------------------- opened bids
@@ -86,7 +87,7 @@ def opened_bids(lot: Lot) -> list[scoring.Bid]:
     try:
         from bidding.envelopes.selectors import opened_bids as provider
     except ImportError:
-        raise Conflict("the opened bids of this lot are not available (the opening module is missing)") from None
+        raise Conflict(_("the opened bids of this lot are not available (the opening module is missing)")) from None
     rows = list(provider(lot))
     submitted = _submission_times(lot, [getattr(r, "envelope_digest", None) for r in rows])
     out = []
@@ -126,7 +127,7 @@ def _first(obj: Any, *names: str, default: Any = ...) -> Any:
         if hasattr(obj, n):
             return getattr(obj, n)
     if default is ...:
-        raise Conflict(f"opened bid record lacks {names[0]}")
+        raise Conflict(_("opened bid record lacks %(names)s"), names=names[0])
     return default
 
 
@@ -142,13 +143,13 @@ def register_expert(*, actor: User, user: User, name: str, organisation: Organis
                     specialities: Iterable[str] = (), region: str = "", pool: bool = True) -> Expert:
     require_role(actor, "staff", "admin")
     if user.role != "expert":
-        raise Invalid("an expert profile needs a user account with the expert role", field="user")
+        raise Invalid(_("an expert profile needs a user account with the expert role"), field="user")
     if not name.strip():
-        raise Invalid("the expert needs a name", field="name")
+        raise Invalid(_("the expert needs a name"), field="name")
     specs = sorted({str(s).strip() for s in specialities if str(s).strip()})
     with transaction.atomic():
         if Expert.objects.filter(user=user).exists():
-            raise Conflict(f"user {user.username} is already an expert")
+            raise Conflict(_("user %(username)s is already an expert"), username=user.username)
         expert = Expert.objects.create(user=user, name=name.strip(), organisation=organisation, specialities=specs,
                                        region=region.strip(), pool=pool, created_at=timezone.now())
         audit.record(action="expert.register", subject=f"expert:{expert.pk}", actor=actor, visibility="supervisors",
@@ -159,7 +160,7 @@ def register_expert(*, actor: User, user: User, name: str, organisation: Organis
 
 def set_expert_availability(*, actor: User, expert: Expert, available: bool) -> Expert:
     if not (role_of(actor) in ("staff", "admin") or (role_of(actor) == "expert" and expert.user_id == actor.pk)):
-        raise Forbidden("only staff or the expert may change the expert's availability")
+        raise Forbidden(_("only staff or the expert may change the expert's availability"))
     with transaction.atomic():
         expert = Expert.objects.select_for_update().get(pk=expert.pk)
         expert.available = bool(available)
@@ -174,7 +175,7 @@ def _expert_of(user: User) -> Expert:
     try:
         return Expert.objects.get(user=user)
     except Expert.DoesNotExist:
-        raise Forbidden("your account has no expert profile") from None
+        raise Forbidden(_("your account has no expert profile")) from None
 
 
 # --------------------------------------------------------------------------- the plan (method as data)
@@ -218,13 +219,13 @@ def declare_plan(*, actor: User, lot: Lot, method: dict) -> EvaluationPlan:
         raise _scoring_error(exc) from None
     expected = _method_kind(lot)
     if parsed.kind != expected:
-        raise Invalid(f"lot {lot.number} is evaluated by {lot.evaluation_method}; the plan must be of kind {expected}")
+        raise Invalid(_("lot %(number)s is evaluated by %(evaluation_method)s; the plan must be of kind %(expected)s"), number=lot.number, evaluation_method=lot.evaluation_method, expected=expected)
     data = parsed.to_dict()
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status not in (LotStatus.DRAFT, LotStatus.PUBLISHED) or (lot.status == LotStatus.PUBLISHED and timezone.now() >= lot.bid_deadline):
-            raise Conflict(f"the evaluation method can only be declared before the bid deadline (lot is {lot.status})")
-        plan, _ = EvaluationPlan.objects.update_or_create(
+            raise Conflict(_("the evaluation method can only be declared before the bid deadline (lot is %(status)s)"), status=lot.status)
+        plan, _created = EvaluationPlan.objects.update_or_create(
             lot=lot, defaults={"method": data, "declared_by": actor, "declared_at": timezone.now()})
         audit.record(action="evaluation.plan", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
                      payload={"lot": lot.pk, "method": data})
@@ -250,13 +251,13 @@ def commit_draw(*, actor: User, lot: Lot, size: int, representatives: Iterable[E
         lot = _locked_lot(lot)
         _require_tender(lot)
         if lot.status not in (LotStatus.BIDDING_CLOSED, LotStatus.OPENED):
-            raise Conflict(f"the committee is drawn after the bid deadline, before evaluation (lot is {lot.status})")
+            raise Conflict(_("the committee is drawn after the bid deadline, before evaluation (lot is %(status)s)"), status=lot.status)
         if Committee.objects.filter(lot=lot).exists():
-            raise Conflict("this lot's committee draw has already been committed")
+            raise Conflict(_("this lot's committee draw has already been committed"))
         bidders = _bidder_orgs(lot)
         for r in reps:
             if r.pool or r.organisation_id != lot.project.owner_id:
-                raise Invalid(f"{r.name} is not a representative of the tenderee", field="representatives")
+                raise Invalid(_("%(name)s is not a representative of the tenderee"), name=r.name, field="representatives")
         conflicts = list(ConflictDeclaration.objects.filter(lot=lot).values_list("expert_id", flat=True))
         pool = [drawing.Candidate(id=e.pk, organisation_id=e.organisation_id, specialities=frozenset(e.specialities),
                                   region=e.region, available=e.available)
@@ -265,7 +266,7 @@ def commit_draw(*, actor: User, lot: Lot, size: int, representatives: Iterable[E
                                          conflicts=conflicts, specialities=specialities, regions=regions)
         need = size - len(reps)
         if len(ids) < need:
-            raise Conflict(f"only {len(ids)} eligible pool expert(s) for {need} seat(s)")
+            raise Conflict(_("only %(count)s eligible pool expert(s) for %(need)s seat(s)"), count=len(ids), need=need)
         seed = drawing.new_seed()
         commitment = drawing.commit(seed)
         statement = drawing.draw_statement(context=_draw_context(lot), size=size, representatives=len(reps),
@@ -292,9 +293,9 @@ def reveal_draw(*, actor: User, lot: Lot) -> Committee:
         try:
             committee = Committee.objects.select_for_update().get(lot=lot)
         except Committee.DoesNotExist:
-            raise Conflict("commit the draw first") from None
+            raise Conflict(_("commit the draw first")) from None
         if committee.revealed:
-            raise Conflict("the committee has already been drawn")
+            raise Conflict(_("the committee has already been drawn"))
         seed = bytes.fromhex(committee.seed_hex)
         st = committee.statement
         k = committee.size - committee.representatives
@@ -318,11 +319,11 @@ def declare_conflict(*, actor: User, lot: Lot, reason: str) -> ConflictDeclarati
     """An expert declares a conflict with a lot: excluded from its draw, or replaced if already drawn."""
     expert = _expert_of(actor)
     if not reason.strip():
-        raise Invalid("say what the conflict is", field="reason")
+        raise Invalid(_("say what the conflict is"), field="reason")
     with transaction.atomic():
         lot = _locked_lot(lot)
         if ConflictDeclaration.objects.filter(expert=expert, lot=lot).exists():
-            raise Conflict("you have already declared a conflict with this lot")
+            raise Conflict(_("you have already declared a conflict with this lot"))
         decl = ConflictDeclaration.objects.create(expert=expert, lot=lot, reason=reason.strip(),
                                                   declared_at=timezone.now())
         replaced_by = None
@@ -330,7 +331,7 @@ def declare_conflict(*, actor: User, lot: Lot, reason: str) -> ConflictDeclarati
             committee__lot=lot, expert=expert, active=True).first()
         if member is not None:
             if Evaluation.objects.filter(lot=lot, status="reported").exists():
-                raise Conflict("the evaluation has been reported; a recusal can no longer change the committee")
+                raise Conflict(_("the evaluation has been reported; a recusal can no longer change the committee"))
             member.active = False
             member.recused_reason = reason.strip()
             member.save(update_fields=["active", "recused_reason"])
@@ -352,14 +353,14 @@ def _replace_member(lot: Lot, committee: Committee) -> int:
         if eid not in seated and eid not in conflicted and eid in available:
             CommitteeMember.objects.create(committee=committee, expert_id=eid, kind="pool", joined_at=timezone.now())
             return eid
-    raise Conflict("no reserve expert is left in the drawn order; the committee cannot be completed")
+    raise Conflict(_("no reserve expert is left in the drawn order; the committee cannot be completed"))
 
 
 def _require_member(user: User, lot: Lot) -> Expert:
     expert = _expert_of(user)
     if not CommitteeMember.objects.filter(committee__lot=lot, committee__revealed=True, expert=expert,
                                           active=True).exists():
-        raise Forbidden("you do not sit on this lot's evaluation committee")
+        raise Forbidden(_("you do not sit on this lot's evaluation committee"))
     return expert
 
 
@@ -376,7 +377,7 @@ def _current_evaluation(lot: Lot, *, lock: bool = False) -> Evaluation:
         qs = qs.select_for_update()
     ev = qs.first()
     if ev is None:
-        raise Conflict("the evaluation of this lot has not started")
+        raise Conflict(_("the evaluation of this lot has not started"))
     return ev
 
 
@@ -392,14 +393,14 @@ def start_evaluation(*, actor: User, lot: Lot) -> Evaluation:
         lot = _locked_lot(lot)
         _require_tender(lot)
         if lot.status != LotStatus.OPENED:
-            raise Conflict(f"evaluation starts after the opening (lot is {lot.status})")
+            raise Conflict(_("evaluation starts after the opening (lot is %(status)s)"), status=lot.status)
         committee = Committee.objects.filter(lot=lot, revealed=True).first()
         if committee is None:
-            raise Conflict("draw the evaluation committee first")
+            raise Conflict(_("draw the evaluation committee first"))
         if committee.members.filter(active=True).count() != committee.size:
-            raise Conflict("the committee is incomplete")
+            raise Conflict(_("the committee is incomplete"))
         if Evaluation.objects.filter(lot=lot, status__in=["open", "reported"]).exists():
-            raise Conflict("the evaluation has already started")
+            raise Conflict(_("the evaluation has already started"))
         method = method_for(lot)
         ev = _new_round(lot, method)
         audit.record(action="evaluation.start", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
@@ -414,11 +415,11 @@ _POINTS = re.compile(r"^\d{1,3}(\.\d{1,2})?$")
 
 def parse_points(value: Any, *, field: str = "score") -> Decimal:
     if isinstance(value, bool) or isinstance(value, float):
-        raise Invalid(f"{field}: give points as a decimal string like \"27.5\"", field=field)
+        raise Invalid(_('%(field_name)s: give points as a decimal string like "27.5"'), field_name=field, field=field)
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str) or not _POINTS.match(value.strip()):
-        raise Invalid(f"{field}: {value!r} is not a score like \"27.5\" (at most two decimals)", field=field)
+        raise Invalid(_('%(field_name)s: %(value)r is not a score like "27.5" (at most two decimals)'), field_name=field, value=value, field=field)
     return Decimal(value.strip())
 
 
@@ -433,28 +434,28 @@ def submit_sheet(*, actor: User, lot: Lot, bidder: Organisation | int, votes: di
         expert = _require_member(actor, lot)
         ev = _current_evaluation(lot, lock=True)
         if ev.status != "open":
-            raise Conflict("the evaluation report has been submitted; scores can no longer change")
+            raise Conflict(_("the evaluation report has been submitted; scores can no longer change"))
         method = scoring.Method.from_dict(ev.method)
         if bidder_id not in {b.bidder for b in opened_bids(lot)}:
-            raise NotFound("no opened bid of that bidder in this lot")
+            raise NotFound(_("no opened bid of that bidder in this lot"))
         parsed_scores = {}
         for code, passes in votes.items():
             crit = _criterion(method, code)
             if crit.kind != "compliance":
-                raise Invalid(f"{code} is scored, not pass/fail", field=code)
+                raise Invalid(_("%(code)s is scored, not pass/fail"), code=code, field=code)
             if not isinstance(passes, bool):
-                raise Invalid(f"{code}: a vote is true (pass) or false (fail)", field=code)
+                raise Invalid(_("%(code)s: a vote is true (pass) or false (fail)"), code=code, field=code)
         for code, raw in scores.items():
             crit = _criterion(method, code)
             if crit.kind != "score":
-                raise Invalid(f"{code} is not scored by the experts", field=code)
+                raise Invalid(_("%(code)s is not scored by the experts"), code=code, field=code)
             points = parse_points(raw, field=code)
             if not (0 <= Fraction(points) <= crit.weight):
-                raise Invalid(f"{code}: {points} is outside the criterion's range 0–{scoring.display(crit.weight)}",
+                raise Invalid(_("%(code)s: %(points)s is outside the criterion's range 0–%(value)s"), code=code, points=points, value=scoring.display(crit.weight),
                               field=code)
             parsed_scores[code] = points
         if not votes and not scores:
-            raise Invalid("nothing to record")
+            raise Invalid(_("nothing to record"))
         now = timezone.now()
         for code, passes in votes.items():
             Vote.objects.update_or_create(evaluation=ev, expert=expert, bidder_id=bidder_id, criterion=code,
@@ -473,7 +474,7 @@ def _criterion(method: scoring.Method, code: str) -> scoring.Criterion:
     try:
         return method.criterion(code)
     except scoring.ScoringError:
-        raise Invalid(f"unknown criterion {code!r}", field=code) from None
+        raise Invalid(_("unknown criterion %(code)r"), code=code, field=code) from None
 
 
 @dataclass(frozen=True)
@@ -496,11 +497,11 @@ def review_bid(*, actor: User, lot: Lot, bidder: Organisation | int, decision: R
         expert = _require_member(actor, lot)
         ev = _current_evaluation(lot, lock=True)
         if ev.status != "open":
-            raise Conflict("the evaluation report has been submitted")
+            raise Conflict(_("the evaluation report has been submitted"))
         method = scoring.Method.from_dict(ev.method)
         bids = {b.bidder: b for b in opened_bids(lot)}
         if bidder_id not in bids:
-            raise NotFound("no opened bid of that bidder in this lot")
+            raise NotFound(_("no opened bid of that bidder in this lot"))
         review = BidReview.objects.select_for_update().filter(evaluation=ev, bidder_id=bidder_id).first() or \
             BidReview(evaluation=ev, bidder_id=bidder_id, updated_at=timezone.now())
         if decision.adjustments is not None:
@@ -528,9 +529,9 @@ def _checked_adjustments(method: scoring.Method, bid: scoring.Bid, adjustments: 
     declared = {a.code for a in method.adjustments}
     for code, count in adjustments.items():
         if code not in declared:
-            raise Invalid(f"adjustment {code!r} was not declared in the tender", field="adjustments")
+            raise Invalid(_("adjustment %(code)r was not declared in the tender"), code=code, field="adjustments")
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise Invalid(f"adjustment {code!r}: the count must be a whole number ≥ 0", field="adjustments")
+            raise Invalid(_("adjustment %(code)r: the count must be a whole number ≥ 0"), code=code, field="adjustments")
     kept = {k: v for k, v in sorted(adjustments.items()) if v}
     try:
         scoring.evaluated_price(method, scoring.Bid(bid.bidder, bid.price_fen, adjustments=kept))
@@ -542,10 +543,10 @@ def _checked_adjustments(method: scoring.Method, bid: scoring.Bid, adjustments: 
 def _checked_rejection(rejection: scoring.Rejection) -> tuple[str, str]:
     """A rejection names a ground of art. 51 and gives its reason."""
     if rejection.ground not in scoring.REJECTION_GROUNDS:
-        raise Invalid(f"{rejection.ground!r} is not a ground of 实施条例 art. 51; allowed: "
-                      + ", ".join(scoring.REJECTION_GROUNDS), field="rejection_ground")
+        raise Invalid(_("%(ground)r is not a ground of 实施条例 art. 51; allowed: %(choices)s"),
+                      field="rejection_ground", ground=rejection.ground, choices=", ".join(scoring.REJECTION_GROUNDS))
     if not rejection.reason.strip():
-        raise Invalid("a rejection needs its reason", field="rejection_reason")
+        raise Invalid(_("a rejection needs its reason"), field="rejection_reason")
     return rejection.ground, rejection.reason.strip()
 
 
@@ -553,10 +554,10 @@ def _checked_abnormal(ev: Evaluation, lot: Lot, method: scoring.Method, bidder_i
                       abnormal: scoring.AbnormalDecision) -> tuple[bool, str]:
     """A decision on an abnormally low price needs its reason and a bid the evaluation flags."""
     if not abnormal.reason.strip():
-        raise Invalid("the decision on an abnormally low bid needs its reason", field="abnormal_reason")
+        raise Invalid(_("the decision on an abnormally low bid needs its reason"), field="abnormal_reason")
     result = _evaluate(ev, lot, method, strict=False)
     if bidder_id not in result.flagged:
-        raise Conflict("that bid is not flagged as abnormally low")
+        raise Conflict(_("that bid is not flagged as abnormally low"))
     return bool(abnormal.accept), abnormal.reason.strip()
 
 
@@ -632,11 +633,11 @@ def open_quote_round(*, actor: User, lot: Lot) -> Evaluation:
         lot = _locked_lot(lot)
         ev = _current_evaluation(lot, lock=True)
         if ev.method.get("kind") != "negotiation":
-            raise Conflict("quote rounds belong to competitive negotiation")
+            raise Conflict(_("quote rounds belong to competitive negotiation"))
         if lot.project.method != "competitive_negotiation":
-            raise Conflict("an inquiry (询价) takes one quote per supplier that cannot be changed")
+            raise Conflict(_("an inquiry (询价) takes one quote per supplier that cannot be changed"))
         if ev.status != "open":
-            raise Conflict("the evaluation report has been submitted")
+            raise Conflict(_("the evaluation report has been submitted"))
         ev.quote_round += 1
         ev.save(update_fields=["quote_round"])
         audit.record(action="evaluation.quote_round", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
@@ -651,16 +652,16 @@ def submit_quote(*, actor: User, lot: Lot, price_fen: int) -> Quote:
         lot = _locked_lot(lot)
         ev = _current_evaluation(lot, lock=True)
         if ev.method.get("kind") != "negotiation" or ev.status != "open":
-            raise Conflict("this lot is not taking quotes")
+            raise Conflict(_("this lot is not taking quotes"))
         if ev.quote_round < 2:
-            raise Conflict("the first quote is the opened response; wait for the next round")
+            raise Conflict(_("the first quote is the opened response; wait for the next round"))
         bids = {b.bidder: b for b in opened_bids(lot) if b.valid}
         bidder_id = actor.organisation_id
         if bidder_id not in bids:
-            raise Forbidden("only suppliers with a valid response take part in the negotiation")
+            raise Forbidden(_("only suppliers with a valid response take part in the negotiation"))
         rejected = BidReview.objects.filter(evaluation=ev, bidder_id=bidder_id).exclude(rejection_ground="").exists()
         if rejected:
-            raise Forbidden("your response was rejected by the negotiation group")
+            raise Forbidden(_("your response was rejected by the negotiation group"))
         previous = [scoring.Quote(bidder_id, 1, bids[bidder_id].price_fen)] + [
             scoring.Quote(q.bidder_id, q.round, q.price_fen) for q in Quote.objects.filter(lot=lot, bidder_id=bidder_id)]
         try:
@@ -693,10 +694,10 @@ def report_evaluation(*, actor: User, lot: Lot) -> Evaluation:
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status != LotStatus.OPENED:
-            raise Conflict(f"the lot is {lot.status}; only an opened lot is evaluated")
+            raise Conflict(_("the lot is %(status)s; only an opened lot is evaluated"), status=lot.status)
         ev = _current_evaluation(lot, lock=True)
         if ev.status != "open":
-            raise Conflict("the report has already been submitted")
+            raise Conflict(_("the report has already been submitted"))
         method = scoring.Method.from_dict(ev.method)
         result = _evaluate(ev, lot, method)
         try:
@@ -732,12 +733,11 @@ def publish_candidates(*, actor: User, lot: Lot, days: int | None = None) -> Pub
     rule = lot.rule
     days = rule.publicity_min_days if days is None else days
     if isinstance(days, bool) or not isinstance(days, int) or days < rule.publicity_min_days or days > 30:
-        raise Invalid(f"the publicity lasts at least {rule.publicity_min_days} days (at most 30) — "
-                      f"{rule.basis.get('publicity', '')}", field="days")
+        raise Invalid(_("the publicity lasts at least %(publicity_min_days)s days (at most 30) — %(value)s"), publicity_min_days=rule.publicity_min_days, value=rule.basis.get('publicity', ''), field="days")
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status != LotStatus.EVALUATED:
-            raise Conflict(f"candidates are publicised after the evaluation report (lot is {lot.status})")
+            raise Conflict(_("candidates are publicised after the evaluation report (lot is %(status)s)"), status=lot.status)
         ev = _current_evaluation(lot, lock=True)
         now = timezone.now()
         late = now > ev.reported_at + rule.publicity_within_days * DAY
@@ -766,7 +766,7 @@ def _reevaluate(*, lot: Lot, actor: User | None, reason: str) -> Evaluation:
     """Back to evaluation: the publicity is cancelled, the report superseded, a new round opens.
     actor=None: ordered by an upheld objection or complaint (trading.challenges)."""
     if lot.status not in (LotStatus.EVALUATED, LotStatus.PUBLICITY) and not (actor is None and lot.status == LotStatus.AWARDED):
-        raise Conflict(f"a lot that is {lot.status} cannot go back to evaluation")
+        raise Conflict(_("a lot that is %(status)s cannot go back to evaluation"), status=lot.status)
     ev = _current_evaluation(lot, lock=True)
     Publicity.objects.filter(evaluation=ev).update(cancelled=True)
     ev.status = "superseded"
@@ -782,13 +782,13 @@ def _reevaluate(*, lot: Lot, actor: User | None, reason: str) -> Evaluation:
 def reevaluate(*, actor: User, lot: Lot, reason: str) -> Evaluation:
     require_staff_of(actor, lot.project)
     if not reason.strip():
-        raise Invalid("a reason is required to re-evaluate", field="reason")
+        raise Invalid(_("a reason is required to re-evaluate"), field="reason")
     with transaction.atomic():
         lot = _locked_lot(lot)
         from trading.challenges.models import Case
 
         if Case.objects.filter(lot=lot, kind="candidate_objection", status="filed").exists():
-            raise Conflict("answer the open objections first")
+            raise Conflict(_("answer the open objections first"))
         return _reevaluate(lot=lot, actor=actor, reason=reason.strip())
 
 
@@ -815,7 +815,7 @@ def remedy_reevaluate(*, lot: Lot, reason: str) -> None:
 def remedy_cancel_award(*, lot: Lot, reason: str) -> None:
     """The award is cancelled (中标无效) and the lot goes back to evaluation."""
     if lot.status not in (LotStatus.AWARDED, LotStatus.EVALUATED, LotStatus.PUBLICITY):
-        raise Conflict(f"a lot that is {lot.status} has no award to cancel or evaluation to repeat")
+        raise Conflict(_("a lot that is %(status)s has no award to cancel or evaluation to repeat"), status=lot.status)
     for award in Award.objects.select_for_update().filter(lot=lot, status="active"):
         _end_award(award, status="cancelled", reason=reason, actor=None)
         if lot.security_fen > 0:  # the winner's security back to the rules' state (deposits decides how)
@@ -878,23 +878,21 @@ def award_lot(*, actor: User, lot: Lot, candidate: Candidate | None = None) -> A
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status != LotStatus.PUBLICITY:
-            raise Conflict(f"a lot is awarded after its candidate publicity (lot is {lot.status})")
+            raise Conflict(_("a lot is awarded after its candidate publicity (lot is %(status)s)"), status=lot.status)
         ev = _current_evaluation(lot, lock=True)
         publicity = Publicity.objects.get(evaluation=ev)
         now = timezone.now()
         if now < publicity.ends_at:
-            raise Conflict(f"the candidate publicity runs until {timezone.localtime(publicity.ends_at):%Y-%m-%d %H:%M}; "
-                           f"no award before it ends — {lot.rule.basis.get('publicity', '')}")
+            raise Conflict(_("the candidate publicity runs until %(ends_at)s; no award before it ends — %(value)s"), ends_at=format(timezone.localtime(publicity.ends_at), '%Y-%m-%d %H:%M'), value=lot.rule.basis.get('publicity', ''))
         first = _next_candidate(ev)
         if candidate is not None:
             if candidate.evaluation_id != ev.pk or candidate.status != "ranked":
-                raise Invalid("that is not a current candidate of this lot", field="candidate")
+                raise Invalid(_("that is not a current candidate of this lot"), field="candidate")
             if candidate != first and lot.project.state_funded:
-                raise Conflict("a state-funded project must award the first-ranked candidate "
-                               "(实施条例第五十五条) unless it withdraws or is disqualified")
+                raise Conflict(_("a state-funded project must award the first-ranked candidate (实施条例第五十五条) unless it withdraws or is disqualified"))
             first = candidate
         if first is None:
-            raise Conflict("no candidate is left to award")
+            raise Conflict(_("no candidate is left to award"))
         award = _make_award(lot=lot, ev=ev, cand=first, actor=actor, now=now, first=True)
         _transition(lot=lot, action="award", actor=actor, payload={"award": award.pk, "bidder": award.bidder_id})
     return award
@@ -906,17 +904,17 @@ def withdraw_candidate(*, actor: User, lot: Lot, bidder: Organisation | int, rea
     and its held security is refunded, or (``forfeit``) proposed for forfeit, countersigned by a supervisor."""
     require_staff_of(actor, lot.project)
     if not reason.strip():
-        raise Invalid("a reason is required", field="reason")
+        raise Invalid(_("a reason is required"), field="reason")
     bidder_id = bidder.pk if isinstance(bidder, Organisation) else int(bidder)
     status = "disqualified" if disqualified else "withdrawn"
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status not in (LotStatus.EVALUATED, LotStatus.PUBLICITY, LotStatus.AWARDED):
-            raise Conflict(f"the lot is {lot.status}; candidates can no longer change")
+            raise Conflict(_("the lot is %(status)s; candidates can no longer change"), status=lot.status)
         ev = _current_evaluation(lot, lock=True)
         cand = ev.candidates.select_for_update().filter(bidder_id=bidder_id).first()
         if cand is None or cand.status != "ranked":
-            raise NotFound("that bidder is not a current candidate of this lot")
+            raise NotFound(_("that bidder is not a current candidate of this lot"))
         cand.status, cand.status_reason = status, reason.strip()
         cand.save(update_fields=["status", "status_reason"])
         audit.record(action="evaluation.candidate_" + status, subject=f"lot:{lot.pk}", actor=actor,
@@ -958,14 +956,14 @@ def refuse_to_sign(*, actor: User, lot: Lot, reason: str, forfeit: bool = True) 
     countersigns in deposits), and the next candidate is offered the award."""
     require_staff_of(actor, lot.project)
     if not reason.strip():
-        raise Invalid("a reason is required", field="reason")
+        raise Invalid(_("a reason is required"), field="reason")
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status != LotStatus.AWARDED:
-            raise Conflict(f"the lot is {lot.status}; only an awarded lot's winner can refuse to sign")
+            raise Conflict(_("the lot is %(status)s; only an awarded lot's winner can refuse to sign"), status=lot.status)
         award = Award.objects.select_for_update().filter(lot=lot, status="active").first()
         if award is None:
-            raise Conflict("no award is waiting for its contract")
+            raise Conflict(_("no award is waiting for its contract"))
         cand = Candidate.objects.select_for_update().get(pk=award.candidate_id)
         cand.status, cand.status_reason = "refused", reason.strip()
         cand.save(update_fields=["status", "status_reason"])
@@ -1018,23 +1016,22 @@ def record_contract(*, actor: User, lot: Lot, signed_on: dt.date, amount_fen: in
     """Record the signed contract; the winner's deposit is refunded or converted (deposits rules)."""
     require_staff_of(actor, lot.project)
     if deposit_mode not in ("refund", "convert"):
-        raise Invalid("deposit_mode must be refund or convert", field="deposit_mode")
+        raise Invalid(_("deposit_mode must be refund or convert"), field="deposit_mode")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-        raise Invalid("the contract amount must be positive", field="amount")
+        raise Invalid(_("the contract amount must be positive"), field="amount")
     docs = document_hashes(documents or [], field="documents")
     with transaction.atomic():
         lot = _locked_lot(lot)
         if lot.status != LotStatus.AWARDED:
-            raise Conflict(f"a contract is recorded for an awarded lot (lot is {lot.status})")
+            raise Conflict(_("a contract is recorded for an awarded lot (lot is %(status)s)"), status=lot.status)
         award = Award.objects.select_for_update().filter(lot=lot, status="active").first()
         if award is None:
-            raise Conflict("no award is waiting for its contract")
+            raise Conflict(_("no award is waiting for its contract"))
         now = timezone.now()
         if signed_on < timezone.localdate(award.awarded_at) or signed_on > timezone.localdate(now):
-            raise Invalid("the signing date must be between the award and today", field="signed_on")
+            raise Invalid(_("the signing date must be between the award and today"), field="signed_on")
         if amount_fen != award.price_fen:
-            raise Invalid(f"the contract price must be the awarded price {format_fen(award.price_fen)} "
-                          "(招标投标法第四十六条: 不得再行订立背离合同实质性内容的其他协议)", field="amount")
+            raise Invalid(_("the contract price must be the awarded price %(price_fen)s (招标投标法第四十六条: 不得再行订立背离合同实质性内容的其他协议)"), price_fen=format_fen(award.price_fen), field="amount")
         late = now > award.contract_due
         contract = Contract.objects.create(award=award, lot=lot, signed_on=signed_on, amount_fen=amount_fen,
                                            documents=docs, deposit_mode=deposit_mode if lot.security_fen else "none",

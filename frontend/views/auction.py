@@ -117,7 +117,7 @@ def confirmation_page(request, auction_id: int):
     staff_here = role_of(request.user) == "staff" and request.user.organisation_id == lot.project.centre_id
     conf = Confirmation.objects.select_related("winner", "notice").filter(auction=auction).first()
     if conf is None and not staff_here:
-        raise NotFound("no transaction confirmation (成交确认书) has been issued for this auction")
+        raise NotFound(_("no transaction confirmation (成交确认书) has been issued for this auction"))
     contract = SaleContract.objects.filter(confirmation=conf).first() if conf else None
     return render(request, "frontend/auction/confirmation.html", {
         "auction": auction, "lot": lot, "project": lot.project, "conf": conf, "contract": contract,
@@ -160,7 +160,7 @@ def _parse_date(raw: str, *, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise Invalid(_("%(field)s must be a date like 2026-04-01") % {"field": field}, field=field) from None
+        raise Invalid(_("%(field_name)s must be a date like 2026-04-01"), field_name=field, field=field) from None
 
 
 urlpatterns = [

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 import sunlight_verify
 from audit import archive, check, sequencer, visibility
@@ -47,7 +48,7 @@ def _parse_at(raw: str) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise Invalid(f"not a date and time: {raw[:40]!r} (use YYYY-MM-DDTHH:MM)") from None
+        raise Invalid(_("not a date and time: %(raw)r (use YYYY-MM-DDTHH:MM)"), raw=raw[:40]) from None
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
     return value

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from trading import selectors as trading_selectors
@@ -78,20 +79,20 @@ def new(request):
                 lot = project.lots.filter(number=int(form["lot"])).first() \
                     if form["lot"].isdigit() and len(form["lot"]) <= 6 else None
                 if lot is None:
-                    raise Invalid("no such lot in this project", field="lot")
+                    raise Invalid(_("no such lot in this project"), field="lot")
             known_on = None
             if form.get("known_on"):
                 try:
                     known_on = dt.date.fromisoformat(form["known_on"])
                 except ValueError:
-                    raise Invalid("the day you knew must look like 2026-04-01", field="known_on") from None
+                    raise Invalid(_("the day you knew must look like 2026-04-01"), field="known_on") from None
             follows = None
             if form.get("follows"):
                 number = form["follows"].strip()
                 follows = selectors.visible_cases(request.user).filter(number=number).first() \
                     if services.valid_number(number) else None
                 if follows is None:
-                    raise Invalid("follows: no such case of yours", field="follows")
+                    raise Invalid(_("follows: no such case of yours"), field="follows")
             case = services.file_case(
                 actor=request.user if role != "public" else None, kind=form.get("kind", ""), project=project, lot=lot,
                 subject=form.get("subject", ""), text=form.get("text", ""), known_on=known_on, follows=follows,

@@ -140,9 +140,9 @@ def statements(request):
         upload = request.FILES.get("file")
         try:
             if upload is None:
-                raise Invalid("choose a statement file (CSV or camt.053 XML)", field="file")
+                raise Invalid(_("choose a statement file (CSV or camt.053 XML)"), field="file")
             if upload.size > conf.statement_max_bytes():
-                raise Invalid("statement is too large", field="file")
+                raise Invalid(_("statement is too large"), field="file")
             imp = services.import_statement(data=upload.read(), filename=upload.name, actor=request.user)
         except DomainError as exc:
             error = exc.message
@@ -160,7 +160,7 @@ def statement(request, pk: int):
     if imp is None:
         from trading.errors import NotFound
 
-        raise NotFound("no such statement import")
+        raise NotFound(_("no such statement import"))
     return render(request, "frontend/deposits/statement.html", {"imp": imp, "r": imp.report})
 
 

@@ -17,13 +17,14 @@ from trading import keys
 from trading.errors import Conflict, NotFound
 from trading.models import Lot
 from trading.permissions import is_staff_of, is_supervisor, require_bidder, require_read_project, role_of
+from django.utils.translation import gettext_lazy as _
 
 
 def _lot(lot_id: int) -> Lot:
     try:
         return Lot.objects.select_related("project").get(pk=lot_id)
     except Lot.DoesNotExist:
-        raise NotFound("no such lot") from None
+        raise NotFound(_("no such lot")) from None
 
 
 @login_required
@@ -54,7 +55,7 @@ def withdraw(request, lot_id: int):
 def receipt(request, digest: str):
     env = Envelope.objects.select_related("lot", "lot__project").filter(digest=digest).first()
     if env is None or env.bidder_id != getattr(request.user, "organisation_id", None) or role_of(request.user) != "bidder":
-        raise NotFound("no such receipt")
+        raise NotFound(_("no such receipt"))
     data = {"receipt": env.receipt, "signature": selectors.receipt_signature(env)}
     try:  # is the submission event in the audit log yet (integrated under a signed checkpoint)?
         inclusion = selectors.receipt_proof(request.user, env.digest)["inclusion"]
@@ -73,7 +74,7 @@ def ceremony(request, lot_id: int):
     lot = _lot(lot_id)
     if not (is_staff_of(request.user, lot.project) or is_supervisor(request.user)
             or CustodyShare.objects.filter(opening_key__lot=lot, custodian=request.user).exists()):
-        raise NotFound("no such opening")
+        raise NotFound(_("no such opening"))
     state = selectors.ceremony_state(lot, request.user)
     my_share = CustodyShare.objects.filter(opening_key__lot=lot, custodian=request.user).first()
     return render(request, "frontend/envelopes/ceremony.html", {
@@ -104,7 +105,7 @@ def open_now(request, lot_id: int):
 @login_required
 def custody(request):
     if role_of(request.user) not in ("staff", "supervisor"):
-        raise NotFound("custody keys are for staff and supervisors")
+        raise NotFound(_("custody keys are for staff and supervisors"))
     if request.method == "POST":
         if request.POST.get("public_key"):
             services.register_custodian_public_key(actor=request.user, public_key_hex=request.POST["public_key"])

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from bidding.evaluation import scoring, selectors, services
@@ -59,7 +60,7 @@ def _workspace_post(request, lot: Lot) -> None:
     p = request.POST
     bidder = p.get("bidder", "")
     if not is_ascii_int(bidder):
-        raise Invalid("choose a bid")
+        raise Invalid(_("choose a bid"))
     if p.get("form") == "review":
         ground = p.get("rejection_ground") or None
         abnormal = {"accept": True, "reject": False}.get(p.get("abnormal", ""))
@@ -170,7 +171,7 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise Invalid("the signing date must look like 2026-04-01", field="signed_on") from None
+        raise Invalid(_("the signing date must look like 2026-04-01"), field="signed_on") from None
 
 
 @require_POST

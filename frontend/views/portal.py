@@ -105,7 +105,7 @@ def disclosure(request, code):
 def document_download(request, pk):
     doc = get_object_or_404(Document.objects.select_related("notice__project", "notice__lot"), pk=pk)
     if not selectors.can_download(request.user, doc, timezone.now()):
-        raise Forbidden("this document is for registered bidders during the document period")
+        raise Forbidden(_("this document is for registered bidders during the document period"))
     response = FileResponse(doc.file.open("rb"), as_attachment=True, filename=doc.name, content_type=doc.content_type)
     response["X-Content-SHA256"] = doc.sha256
     return response

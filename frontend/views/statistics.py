@@ -8,6 +8,7 @@ import csv
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from supervision import statistics
 from trading.errors import NotFound
@@ -24,14 +25,14 @@ def _lot_and_auction(request) -> dict:
         lot = Lot.objects.filter(pk=int(lot_id) if lot_id.isdigit() and len(lot_id) < 18 else 0).select_related("project").first()
         prices = statistics.lot_prices(lot) if lot is not None else None
         if lot is None or prices is None:
-            raise NotFound("no such opened lot")
+            raise NotFound(_("no such opened lot"))
         extra["lot"] = {"id": lot.pk, "label": f"{lot.project.code} / {lot.number}", "prices_yuan": [p / 100 for p in prices]}
     if auction_id:
         auction = Auction.objects.filter(pk=int(auction_id) if auction_id.isdigit() and len(auction_id) < 18 else 0) \
             .select_related("lot__project").first()
         series = statistics.auction_series(auction) if auction is not None else None
         if auction is None or series is None:
-            raise NotFound("no such closed auction")
+            raise NotFound(_("no such closed auction"))
         extra["auction"] = {"id": auction.pk, "label": f"{auction.lot.project.code} / {auction.lot.number}",
                             "series": [[at, amount / 100] for at, amount in series]}
     return extra

@@ -11,6 +11,7 @@ from supervision import lifecycle, selectors, services
 from supervision.models import Alert
 from trading.errors import DomainError, NotFound
 from trading.permissions import require_role
+from django.utils.translation import gettext_lazy as _
 
 
 @login_required
@@ -33,7 +34,7 @@ def alert_detail(request, ref: str):
     require_role(request.user, "supervisor")
     alert = selectors.visible_alerts(request.user).filter(ref=ref).first()
     if alert is None:
-        raise NotFound("no such alert")
+        raise NotFound(_("no such alert"))
     suspension = None
     if alert.escalation == "suspension" and alert.project is not None:
         from trading.challenges.selectors import suspension_of
@@ -63,4 +64,4 @@ urlpatterns = [
     path("supervise/alerts/<str:ref>/act/", act, name="supervision-act"),
 ]
 
-_ = Alert  # the console reads alerts only through supervision.selectors
+_unused = Alert  # the console reads alerts only through supervision.selectors

@@ -32,7 +32,7 @@ def test_deposit_pages_in_chromium(chromium, live_server, screenshot_dir, world,
     staff = chromium.new_page(locale="zh-CN")
     login(staff, live_server.url, world.staff.username)
     resp = staff.goto(f"{live_server.url}/deposits/lots/{tender.pk}/")
-    assert resp.status == 403 and "sealed" in staff.locator("main").inner_text()
+    assert resp.status == 403 and "截止前保密" in staff.locator("main").inner_text()
     clock.move_to(tender.bid_deadline + dt.timedelta(seconds=1))
     trading_clock.tick()
     login(staff, live_server.url, world.staff.username)  # three weeks later the old session has expired

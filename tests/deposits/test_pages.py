@@ -38,7 +38,7 @@ def test_console_pages(world, tender, regs, fake_bank, client, clock, django_cap
                     "/deposits/statements/"):
             assert get(client, user, url).status_code == 200, url
         r = get(client, user, f"/deposits/lots/{tender.pk}/")
-        assert r.status_code == 403 and "sealed" in r.content.decode()
+        assert r.status_code == 403 and "截止前保密" in r.content.decode()
     assert "截止前保密" in get(client, world.staff, "/deposits/suspense/").content.decode()
     freeze(clock, tender)
     r = get(client, world.supervisor, f"/deposits/lots/{tender.pk}/")
@@ -55,7 +55,7 @@ def test_console_pages(world, tender, regs, fake_bank, client, clock, django_cap
     assert item.status == "returned"
     # a bad submission shows the message, changes nothing
     r = client.post("/deposits/suspense/", {"item": item.pk, "action": "return", "note": "again"})
-    assert r.status_code == 400 and "already" in r.content.decode()
+    assert r.status_code == 400 and "已经" in r.content.decode()
     # statement upload through the page
     from django.core.files.uploadedfile import SimpleUploadedFile
 

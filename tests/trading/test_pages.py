@@ -217,13 +217,14 @@ def test_staff_form_shows_the_legal_period_error_in_plain_words(client, world, c
     assert snapshot() == before
 
 
+# the services' refusals, in the page's language (zh-hans by default)
 @pytest.mark.parametrize("over, words", [
-    ({"budget": "-1"}, "negative"),
-    ({"budget": "1.234"}, "two decimal places"),
-    ({"lots-0-security": "900000.00"}, "exceeds the cap"),
-    ({"method": "auction"}, "not used for engineering"),
+    ({"budget": "-1"}, "不能为负"),
+    ({"budget": "1.234"}, "最多两位小数"),
+    ({"lots-0-security": "900000.00"}, "超过上限"),
+    ({"method": "auction"}, "不适用于 engineering 项目"),
     ({"lots-0-bid_deadline": ""}, "the bid deadline is required"),
-    ({"lots-0-evaluation_method": ""}, "evaluation method"),
+    ({"lots-0-evaluation_method": ""}, "评标办法必须为以下之一"),
 ])
 def test_staff_form_other_errors(client, world, clock, over, words):
     client.force_login(world.staff)
@@ -274,7 +275,7 @@ def test_staff_console_amend_and_attach(client, world, clock):
     before = snapshot()
     response = client.post(f"/staff/notices/{notice.number}/documents/",
                            {"file": SimpleUploadedFile("macro.exe", b"MZ"), "access": "public"}, follow=True)
-    assert "not accepted" in response.content.decode()
+    assert "不接受文件类型" in response.content.decode()  # the service's refusal, in the page's language
     assert snapshot() == before
 
 

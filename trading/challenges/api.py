@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
@@ -41,7 +42,7 @@ def _date(data, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise Invalid(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
+        raise Invalid(_("%(name)s must be a date (YYYY-MM-DD)"), name=name, field=name) from None
 
 
 def _uploads(request) -> list[services.Upload]:
@@ -91,10 +92,10 @@ def case_json(case: Case, *, private: bool, viewer=None) -> dict:
 
 def _case(number: str) -> Case:
     if not services.valid_number(number):
-        raise NotFound("no such case")
+        raise NotFound(_("no such case"))
     case = Case.objects.select_related("project", "lot", "follows").filter(number=number).first()
     if case is None:
-        raise NotFound("no such case")
+        raise NotFound(_("no such case"))
     return case
 
 
@@ -104,7 +105,7 @@ def _visible(request, number: str) -> Case:
         return services.case_by_token(number=number, token=token)
     case = _case(number)
     if not selectors.can_see(request.user, case):
-        raise NotFound("no such case")  # an object the caller may not know exists answers as a missing one
+        raise NotFound(_("no such case"))  # an object the caller may not know exists answers as a missing one
     return case
 
 
@@ -123,17 +124,17 @@ def cases(request):
     if lot_id is not None:
         lot = Lot.objects.select_related("project").filter(pk=lot_id).first()
         if lot is None or not can_read_project(request.user, lot.project):
-            raise NotFound("no such lot")
+            raise NotFound(_("no such lot"))
     elif project_id is not None:
         project = Project.objects.filter(pk=project_id).first()
         if project is None or not can_read_project(request.user, project):
-            raise NotFound("no such project")
+            raise NotFound(_("no such project"))
     follows = None
     if d.get("follows"):
         number = _str(d, "follows")
         follows = Case.objects.filter(number=number).first() if services.valid_number(number) else None
         if follows is None or (actor is not None and not selectors.can_see(actor, follows)):
-            raise Invalid("follows: no such case of yours", field="follows")
+            raise Invalid(_("follows: no such case of yours"), field="follows")
     case = services.file_case(
         actor=actor, kind=_str(d, "kind"), subject=_str(d, "subject"), text=_str(d, "text"), project=project, lot=lot,
         known_on=_date(d, "known_on"), follows=follows, name=_str(d, "name"), contact=_str(d, "contact"),
@@ -154,7 +155,7 @@ def _act(request, number: str, fn):
     require_login(request.user)
     case = _case(number)
     if not selectors.can_see(request.user, case):
-        raise NotFound("no such case")
+        raise NotFound(_("no such case"))
     return Response(case_json(fn(case), private=True, viewer=request.user))
 
 
@@ -205,7 +206,7 @@ def withdraw(request, number: str):
 def _project(request, pk: int) -> Project:
     project = Project.objects.filter(pk=pk).first()
     if project is None or not can_read_project(request.user, project):
-        raise NotFound("no such project")
+        raise NotFound(_("no such project"))
     return project
 
 
@@ -227,7 +228,7 @@ def suspend(request, project_id: int):
         number = _str(request.data, "case")
         case = Case.objects.filter(number=number, project=project).first() if services.valid_number(number) else None
         if case is None:
-            raise Invalid("case: no such complaint of this project", field="case")
+            raise Invalid(_("case: no such complaint of this project"), field="case")
     s = services.suspend_project(actor=request.user, project=project, case=case, reason=_str(request.data, "reason"))
     return Response(_suspension_json(s), status=201)
 
@@ -237,7 +238,7 @@ def suspend(request, project_id: int):
 def resume(request, project_id: int):
     require_login(request.user)
     if role_of(request.user) != "supervisor":
-        raise Forbidden("only the supervising department lifts a suspension")
+        raise Forbidden(_("only the supervising department lifts a suspension"))
     return Response(_suspension_json(services.resume_project(actor=request.user, project=_project(request, project_id))))
 
 
@@ -266,7 +267,7 @@ def rules(request):
 
 def _year(year: int) -> int:
     if not (2000 <= year <= 2200):
-        raise NotFound("no report for that year")
+        raise NotFound(_("no report for that year"))
     return year
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trading.errors import Conflict, Forbidden
+from django.utils.translation import gettext_lazy as _
 
 STATUSES = {
     "filed": ("已提交", "Filed"),
@@ -56,12 +57,12 @@ def find(*, family: str, status: str, action: str) -> Step:
             return step
     possible = available(family=family, status=status)
     hint = f"; possible now: {', '.join(possible)}" if possible else "; no further step is possible"
-    raise Conflict(f"cannot {action} a case that is {status}{hint}")
+    raise Conflict(_("cannot %(action)s a case that is %(status)s%(hint)s"), action=action, status=status, hint=hint)
 
 
 def check_role(step: Step, role: str) -> None:
     if role not in step.roles:
-        raise Forbidden(f"only {' or '.join(sorted(step.roles))} may {step.action} this case")
+        raise Forbidden(_("only %(choices)s may %(action)s this case"), choices=' or '.join(sorted(step.roles)), action=step.action)
 
 
 def available(*, family: str, status: str) -> list[str]:

@@ -30,6 +30,7 @@ from trading.permissions import require_role, role_of
 from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS, SUSPENSION_BASIS, ChallengeRule, Clock, challenge_rule
 from trading.workdays import CalendarUnknown, platform_calendar
 from trading.lifecycle import LotStatus
+from django.utils.translation import gettext_lazy as _
 
 MICRO = dt.timedelta(microseconds=1)
 PREFIX = {"objection": "YY", "complaint": "TS", "disclosure": "YSQ"}
@@ -58,22 +59,22 @@ def _check_text(**values: str) -> None:
     """NUL and other control characters (except tab and line breaks) are refused, never stored."""
     for field, value in values.items():
         if value and any(ord(ch) < 32 and ch not in "\t\n\r" or ord(ch) == 127 for ch in value):
-            raise Invalid(f"{field} contains control characters", field=field)
+            raise Invalid(_("%(field_name)s contains control characters"), field_name=field, field=field)
 
 
 def _check_uploads(uploads: list[Upload]) -> None:
     limit = settings.SUNLIGHT_CASE_ATTACHMENTS_MAX
     if len(uploads) > limit:
-        raise Invalid(f"at most {limit} attachments per filing ({len(uploads)} given)", field="attachments")
+        raise Invalid(_("at most %(limit)s attachments per filing (%(count)s given)"), limit=limit, count=len(uploads), field="attachments")
     for up in uploads:
         ext = os.path.splitext(up.name)[1].lower()
         if ext not in settings.SUNLIGHT_DOCUMENT_TYPES:
-            raise Invalid(f"file type {ext or '(none)'} is not accepted; allowed: {', '.join(settings.SUNLIGHT_DOCUMENT_TYPES)}",
+            raise Invalid(_("file type %(value)s is not accepted; allowed: %(SUNLIGHT_DOCUMENT_TYPES)s"), value=ext or '(none)', SUNLIGHT_DOCUMENT_TYPES=', '.join(settings.SUNLIGHT_DOCUMENT_TYPES),
                           field="attachments")
         if not up.content:
-            raise Invalid(f"{up.name} is empty", field="attachments")
+            raise Invalid(_("%(name)s is empty"), name=up.name, field="attachments")
         if len(up.content) > settings.SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES:
-            raise Invalid(f"{up.name} is larger than the limit of {settings.SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES} bytes",
+            raise Invalid(_("%(name)s is larger than the limit of %(SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES)s bytes"), name=up.name, SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES=settings.SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES,
                           field="attachments")
 
 
@@ -106,8 +107,9 @@ def suspension_refusal(project_id: int | None) -> str | None:
         return None
     code = Project.objects.filter(pk=s.project_id).values_list("code", flat=True).first()
     why = f" while complaint {s.case.number} is handled" if s.case is not None else ""
-    return (f"project {code} is suspended since {_local(s.started_at)}{why} ({s.reason}); "
-            f"no step of its lots is possible until the supervisor lifts the suspension — {s.basis}")
+    return str(_("project %(code)s is suspended since %(started_at)s%(why)s (%(reason)s); no step of its lots is "
+                 "possible until the supervisor lifts the suspension — %(basis)s")) % {
+        "code": code, "started_at": _local(s.started_at), "why": why, "reason": s.reason, "basis": s.basis}
 
 
 def check_running(*, project_id: int | None) -> None:
@@ -125,8 +127,7 @@ def check_lot_may_move(*, lot: Lot, action: str) -> None:
     for case in Case.objects.filter(project_id=lot.project_id, status__in=lifecycle.OPEN).order_by("filed_at"):
         if action in case.rule.blocks and (case.lot_id is None or case.lot_id == lot.pk):
             due = f" (due {_local(case.due_at)})" if case.due_at else ""
-            raise Conflict(f"{case.rule.label[1].lower()} {case.number} awaits its answer{due}; "
-                           f"the {action.replace('_', ' ')} waits until it is answered — {case.rule.answer.basis}")
+            raise Conflict(_("%(value)s %(number)s awaits its answer%(due)s; the %(value2)s waits until it is answered — %(basis)s"), value=case.rule.label[1].lower(), number=case.number, due=due, value2=action.replace('_', ' '), basis=case.rule.answer.basis)
 
 
 # --------------------------------------------------------------------------- filing
@@ -139,33 +140,31 @@ def _window(rule: ChallengeRule, *, lot: Lot | None, project: Project | None, kn
         return
     if rule.window in ("before_objection_deadline", "during_opening", "during_publicity"):
         if lot is None:
-            raise Invalid("say which lot the objection is about", field="lot")
+            raise Invalid(_("say which lot the objection is about"), field="lot")
         _lot_window(rule, lot, now)
         return
     if rule.window == "know_within":
         know = _required(rule.know_within)
         if known_on is None:
-            raise Invalid("say on which day you knew (or should have known) of the matter", field="known_on")
+            raise Invalid(_("say on which day you knew (or should have known) of the matter"), field="known_on")
         if known_on > clocks.local_day(now):
-            raise Invalid("the day you knew of the matter cannot be in the future", field="known_on")
+            raise Invalid(_("the day you knew of the matter cannot be in the future"), field="known_on")
         closes = clocks.deadline(know, clocks.end_of(known_on) - MICRO, platform_calendar())
         if now >= closes:
-            raise Conflict(f"filing closed at {_local(closes)}: within {know.describe()} of knowing "
-                           f"({known_on.isoformat()}) — {know.basis}")
+            raise Conflict(_("filing closed at %(closes)s: within %(value)s of knowing (%(known_on)s) — %(basis)s"), closes=_local(closes), value=know.describe(), known_on=known_on.isoformat(), basis=know.basis)
         return
     if rule.window == "after_challenge_answer":
         if project is None or follows is None or follows.kind != "procurement_challenge" \
                 or follows.project_id != project.pk:
-            raise Conflict(f"a procurement complaint follows your challenge (质疑) of this project; name it — {basis}")
+            raise Conflict(_("a procurement complaint follows your challenge (质疑) of this project; name it — %(basis)s"), basis=basis)
         if follows.is_open and follows.due_at and now < follows.due_at:
-            raise Conflict(f"the challenge {follows.number} is still within its answer period (until "
-                           f"{_local(follows.due_at)}); complain after its answer or after that — {basis}")
+            raise Conflict(_("the challenge %(number)s is still within its answer period (until %(due_at)s); complain after its answer or after that — %(basis)s"), number=follows.number, due_at=_local(follows.due_at), basis=basis)
         if follows.due_at is None:
-            raise Conflict("the challenge's answer period is not known yet (the calendar is not loaded)")
+            raise Conflict(_("the challenge's answer period is not known yet (the calendar is not loaded)"))
         # "答复期满后15个工作日内": counted from the end of the answer period, answered or not
         closes = clocks.deadline(_required(rule.know_within), follows.due_at - MICRO, platform_calendar())
         if now >= closes:
-            raise Conflict(f"complaints about {follows.number} closed at {_local(closes)} — {basis}")
+            raise Conflict(_("complaints about %(number)s closed at %(closes)s — %(basis)s"), number=follows.number, closes=_local(closes), basis=basis)
         return
     raise AssertionError(rule.window)  # pragma: no cover
 
@@ -180,26 +179,26 @@ def _lot_window(rule: ChallengeRule, lot: Lot, now: dt.datetime) -> None:
     if rule.window == "before_objection_deadline":
         days = lot.rule.objection_days_before_deadline
         if not days:
-            raise Conflict(f"{lot.rule.label} has no objection period for its documents")
+            raise Conflict(_("%(label)s has no objection period for its documents"), label=lot.rule.label)
         closes = lot.objection_deadline or (lot.bid_deadline - dt.timedelta(days=days))
         if lot.status != LotStatus.PUBLISHED or now >= closes:
-            raise Conflict(f"objections to the tender documents closed at {_local(closes)} — {basis}")
+            raise Conflict(_("objections to the tender documents closed at %(closes)s — %(basis)s"), closes=_local(closes), basis=basis)
         return
     if rule.window == "during_opening":
         opened = LotTransition.objects.filter(lot=lot, action="open").order_by("-at").first()
         if lot.status != LotStatus.OPENED or opened is None:
-            raise Conflict(f"objections to the opening are raised during the opening (lot is {lot.status}) — {basis}")
+            raise Conflict(_("objections to the opening are raised during the opening (lot is %(status)s) — %(basis)s"), status=lot.status, basis=basis)
         closes = clocks.end_of(clocks.local_day(opened.at))
         if now >= closes:
-            raise Conflict(f"the opening of lot {lot.number} ended; objections to it closed at {_local(closes)} — {basis}")
+            raise Conflict(_("the opening of lot %(number)s ended; objections to it closed at %(closes)s — %(basis)s"), number=lot.number, closes=_local(closes), basis=basis)
         return
     if rule.window == "during_publicity":
         window = import_string(settings.SUNLIGHT_CHALLENGE_WINDOWS["during_publicity"])(lot)
         if lot.status != LotStatus.PUBLICITY or window is None:
-            raise Conflict(f"objections to the candidates are accepted during the candidate publicity only — {basis}")
+            raise Conflict(_("objections to the candidates are accepted during the candidate publicity only — %(basis)s"), basis=basis)
         starts, ends = window
         if not (starts <= now < ends):
-            raise Conflict(f"the candidate publicity ended at {_local(ends)}; objections closed then — {basis}")
+            raise Conflict(_("the candidate publicity ended at %(ends)s; objections closed then — %(basis)s"), ends=_local(ends), basis=basis)
         return
 
 
@@ -209,17 +208,17 @@ def _standing(rule: ChallengeRule, actor: User | None, lot: Lot | None) -> tuple
     if role == "bidder":
         assert actor is not None
         if "bidder" not in rule.filers:
-            raise Forbidden(f"a {rule.label[1].lower()} is not filed by bidders")
+            raise Forbidden(_("a %(value)s is not filed by bidders"), value=rule.label[1].lower())
         if rule.kind in ("opening_objection", "candidate_objection") and lot is not None:
             bidders = import_string(settings.SUNLIGHT_CHALLENGE_STANDING)(lot)
             if actor.organisation_id not in bidders:
-                raise Forbidden(f"only bidders of lot {lot.number} may file a {rule.label[1].lower()}")
+                raise Forbidden(_("only bidders of lot %(number)s may file a %(value)s"), number=lot.number, value=rule.label[1].lower())
         return f"org:{actor.organisation_id}", actor.organisation_id
     if role == "public":
         if "public" not in rule.filers:
-            raise Forbidden(f"a {rule.label[1].lower()} is filed by a bidder from its workspace; please log in")
+            raise Forbidden(_("a %(value)s is filed by a bidder from its workspace; please log in"), value=rule.label[1].lower())
         return "", None
-    raise Forbidden(f"cases are filed by bidders and members of the public, not by {role} accounts")
+    raise Forbidden(_("cases are filed by bidders and members of the public, not by %(role)s accounts"), role=role)
 
 
 def running_clock(case: Case):
@@ -250,24 +249,23 @@ def file_case(*, actor: User | None, kind: str, subject: str, text: str, project
     subject, text, name, contact = (subject or "").strip(), (text or "").strip(), (name or "").strip(), (contact or "").strip()
     _check_text(subject=subject, text=text, name=name, contact=contact)
     if not subject:
-        raise Invalid("give the case a subject", field="subject")
+        raise Invalid(_("give the case a subject"), field="subject")
     if len(subject) > 200:
-        raise Invalid("the subject is at most 200 characters", field="subject")
+        raise Invalid(_("the subject is at most 200 characters"), field="subject")
     if not text:
-        raise Invalid("say what the case is about", field="text")
+        raise Invalid(_("say what the case is about"), field="text")
     if lot is not None:
         project = lot.project
     if project is None and rule.needs_project:
-        raise Invalid(f"a {rule.label[1].lower()} is about a project", field="project")
+        raise Invalid(_("a %(value)s is about a project"), value=rule.label[1].lower(), field="project")
     if rule.project_kinds and project is not None and project.kind not in rule.project_kinds:
-        raise Invalid(f"a {rule.label[1].lower()} is for {', '.join(sorted(rule.project_kinds))} projects "
-                      f"(this one is {project.kind})", field="kind")
+        raise Invalid(_("a %(value)s is for %(choices)s projects (this one is %(kind)s)"), value=rule.label[1].lower(), choices=', '.join(sorted(rule.project_kinds)), kind=project.kind, field="kind")
     filer_key, filer_org = _standing(rule, actor, lot)
     if role_of(actor) == "public":
         if not name or not contact:
-            raise Invalid("give your name and how to reach you (kept private)", field="contact")
+            raise Invalid(_("give your name and how to reach you (kept private)"), field="contact")
         if len(name) > 100 or len(contact) > 200:
-            raise Invalid("the name or contact is too long", field="contact")
+            raise Invalid(_("the name or contact is too long"), field="contact")
         filer_key = f"contact:{_sha(contact.lower())}"
     _check_uploads(attachments)
     token = secrets.token_urlsafe(18) if role_of(actor) == "public" else ""
@@ -279,20 +277,18 @@ def file_case(*, actor: User | None, kind: str, subject: str, text: str, project
             project = Project.objects.select_for_update().get(pk=project.pk)
             statuses = set(project.lots.values_list("status", flat=True))
             if statuses <= {LotStatus.DRAFT}:
-                raise NotFound("no such project")
+                raise NotFound(_("no such project"))
             if kind != "disclosure_request" and statuses <= set(lot_lifecycle.FINAL):
-                raise Conflict(f"project {project.code} is closed (every lot is complete, failed or terminated): "
-                               f"no {rule.label[1].lower()} can be filed on it any more")
+                raise Conflict(_("project %(code)s is closed (every lot is complete, failed or terminated): no %(value)s can be filed on it any more"), code=project.code, value=rule.label[1].lower())
         if follows is not None:
             follows = Case.objects.select_for_update().get(pk=follows.pk)
             if follows.filer_key != filer_key:
-                raise Forbidden("a complaint follows the filer's own challenge")
+                raise Forbidden(_("a complaint follows the filer's own challenge"))
         _window(rule, lot=lot, project=project, known_on=known_on, follows=follows, now=now)
         dedupe = _sha(f"{subject}\n{text}") if rule.family == "disclosure" else ""
         if Case.objects.filter(kind=kind, project=project, lot=lot, filer_key=filer_key, dedupe=dedupe) \
                 .exclude(status="withdrawn").exists():
-            raise Conflict(f"you already filed a {rule.label[1].lower()} on this "
-                           f"{'request' if dedupe else ('lot' if lot else 'project')}; follow that case instead")
+            raise Conflict(_("you already filed a %(value)s on this %(value2)s; follow that case instead"), value=rule.label[1].lower(), value2='request' if dedupe else ('lot' if lot else 'project'))
         case = Case(number=f"TMP-{os.urandom(8).hex()}", kind=kind, project=project, lot=lot, follows=follows,
                     filer=actor if role_of(actor) != "public" else None, filer_org_id=filer_org, filer_key=filer_key,
                     dedupe=dedupe, name=name, contact=contact, token_sha256=_sha(token) if token else "",
@@ -303,7 +299,7 @@ def file_case(*, actor: User | None, kind: str, subject: str, text: str, project
             with transaction.atomic():
                 case.save()
         except IntegrityError:
-            raise Conflict(f"you already filed a {rule.label[1].lower()} on this matter") from None
+            raise Conflict(_("you already filed a %(value)s on this matter"), value=rule.label[1].lower()) from None
         prefix = f"{project.code}-{PREFIX[rule.family]}" if project else f"{PREFIX[rule.family]}-{now:%Y}-"
         case.number = f"{prefix}{case.pk:05d}"
         case.save(update_fields=["number"])
@@ -332,20 +328,20 @@ def _locked(case: Case | int) -> Case:
         return Case.objects.select_for_update(of=("self",)).select_related("project", "lot").get(
             pk=case.pk if isinstance(case, Case) else case)
     except Case.DoesNotExist:
-        raise NotFound("no such case") from None
+        raise NotFound(_("no such case")) from None
 
 
 def _authorise(case: Case, step: lifecycle.Step, actor: User | None) -> None:
     role = role_of(actor)
     if "filer" in step.roles:
         if actor is None or role == "public" or case.filer_id != actor.pk:
-            raise Forbidden("only the filer may withdraw a case")
+            raise Forbidden(_("only the filer may withdraw a case"))
         return
     lifecycle.check_role(step, role)
     if actor is not None and role == "staff" and case.project is not None and actor.organisation_id != case.project.centre_id:
-        raise Forbidden(f"project {case.project.code} belongs to another trading centre; you cannot act on it")
+        raise Forbidden(_("project %(code)s belongs to another trading centre; you cannot act on it"), code=case.project.code)
     if actor is not None and role == "supervisor" and case.project is not None and actor.organisation_id != case.project.supervisor_id:
-        raise Forbidden(f"project {case.project.code} is supervised by another department")
+        raise Forbidden(_("project %(code)s is supervised by another department"), code=case.project.code)
 
 
 def _scrub(text: str, case: Case) -> str:
@@ -375,26 +371,26 @@ def answer_case(*, actor: User, case: Case, outcome: str, answer: str, remedy: s
     attachments = attachments or []
     _check_text(answer=answer)
     if not answer:
-        raise Invalid("the answer needs its text", field="answer")
+        raise Invalid(_("the answer needs its text"), field="answer")
     _check_uploads(attachments)
     with transaction.atomic():
         case = _locked(case)
         step = _step(case, "answer", actor)
         allowed = lifecycle.OUTCOMES["answer"][case.family]
         if outcome not in allowed:
-            raise Invalid(f"the outcome is one of {', '.join(allowed)}", field="outcome")
+            raise Invalid(_("the outcome is one of %(allowed)s"), allowed=', '.join(allowed), field="outcome")
         if case.family == "disclosure":
             if outcome == "refused" and ground not in DISCLOSURE_REFUSALS:
-                raise Invalid(f"a refusal names its legal ground: one of {', '.join(DISCLOSURE_REFUSALS)}", field="ground")
+                raise Invalid(_("a refusal names its legal ground: one of %(DISCLOSURE_REFUSALS)s"), DISCLOSURE_REFUSALS=', '.join(DISCLOSURE_REFUSALS), field="ground")
             if outcome == "disclosed" and not attachments:
-                raise Invalid("a disclosure publishes the document: attach it", field="attachments")
+                raise Invalid(_("a disclosure publishes the document: attach it"), field="attachments")
             remedy = ""
         else:
             ground = ""
             if outcome == "dismissed":
                 remedy = ""
             elif remedy and remedy not in case.rule.remedies:
-                raise Invalid(f"the remedy is one of {', '.join(case.rule.remedies) or '(none)'}", field="remedy")
+                raise Invalid(_("the remedy is one of %(value)s"), value=', '.join(case.rule.remedies) or '(none)', field="remedy")
             elif not remedy and case.rule.remedies:
                 remedy = case.rule.remedies[0]
         now = timezone.now()
@@ -439,7 +435,7 @@ def remedy_retender(*, lot: Lot, reason: str) -> None:
     from trading.services import transition_lot
 
     if lot.status in lot_lifecycle.FINAL:
-        raise Conflict(f"lot {lot.number} is already {lot.status}")
+        raise Conflict(_("lot %(number)s is already %(status)s"), number=lot.number, status=lot.status)
     transition_lot(lot=lot, action="terminate", actor=None, reason=f"re-tender ordered — {reason}")
 
 
@@ -448,18 +444,17 @@ def extend_case(*, actor: User, case: Case, reason: str) -> Case:
     reason = (reason or "").strip()
     _check_text(reason=reason)
     if not reason:
-        raise Invalid("an extension records its reason", field="reason")
+        raise Invalid(_("an extension records its reason"), field="reason")
     with transaction.atomic():
         case = _locked(case)
         _step(case, "extend", actor)
         if case.extended:
-            raise Conflict(f"case {case.number} was already extended once; the law allows one extension — "
-                           f"{case.rule.extension.basis}")
+            raise Conflict(_("case %(number)s was already extended once; the law allows one extension — %(basis)s"), number=case.number, basis=case.rule.extension.basis)
         now = timezone.now()
         if case.due_at and now > case.due_at:
-            raise Conflict(f"the answer period ended at {_local(case.due_at)}; it can no longer be extended")
+            raise Conflict(_("the answer period ended at %(due_at)s; it can no longer be extended"), due_at=_local(case.due_at))
         if case.due_at is None:
-            raise Conflict("the answer period is not known yet (the calendar is not loaded); load it first")
+            raise Conflict(_("the answer period is not known yet (the calendar is not loaded); load it first"))
         case.extended, case.extension_reason = True, reason
         _clock_due(case, case.rule.extension, case.due_at - MICRO)
         case.save()
@@ -494,9 +489,9 @@ def refuse_complaint(*, actor: User, case: Case, ground: str, answer: str) -> Ca
     answer = (answer or "").strip()
     _check_text(answer=answer)
     if ground not in COMPLAINT_REFUSALS:
-        raise Invalid(f"say why it is not accepted: one of {', '.join(COMPLAINT_REFUSALS)}", field="ground")
+        raise Invalid(_("say why it is not accepted: one of %(COMPLAINT_REFUSALS)s"), COMPLAINT_REFUSALS=', '.join(COMPLAINT_REFUSALS), field="ground")
     if not answer:
-        raise Invalid("the notice of non-acceptance needs its text", field="answer")
+        raise Invalid(_("the notice of non-acceptance needs its text"), field="answer")
     with transaction.atomic():
         case = _locked(case)
         step = _step(case, "refuse", actor)
@@ -518,17 +513,17 @@ def decide_complaint(*, actor: User, case: Case, outcome: str, decision: str, re
     decision = (decision or "").strip()
     _check_text(decision=decision)
     if not decision:
-        raise Invalid("the decision needs its text", field="decision")
+        raise Invalid(_("the decision needs its text"), field="decision")
     with transaction.atomic():
         case = _locked(case)
         step = _step(case, "decide", actor)
         if outcome not in lifecycle.OUTCOMES["decide"]["complaint"]:
-            raise Invalid("the outcome is upheld or dismissed", field="outcome")
+            raise Invalid(_("the outcome is upheld or dismissed"), field="outcome")
         if outcome == "upheld":
             if remedy not in case.rule.remedies:
-                raise Invalid(f"an upheld complaint orders a remedy: one of {', '.join(case.rule.remedies)}", field="remedy")
+                raise Invalid(_("an upheld complaint orders a remedy: one of %(remedies)s"), remedies=', '.join(case.rule.remedies), field="remedy")
             if case.lot_id is None:
-                raise Invalid("this complaint names no lot: the remedy has nothing to act on", field="remedy")
+                raise Invalid(_("this complaint names no lot: the remedy has nothing to act on"), field="remedy")
         else:
             remedy = ""
         now = timezone.now()
@@ -567,7 +562,7 @@ def valid_number(number: str) -> bool:
 def case_by_token(*, number: str, token: str) -> Case:
     case = Case.objects.filter(number=number).exclude(token_sha256="").first() if valid_number(number) else None
     if case is None or not token or not secrets.compare_digest(case.token_sha256, _sha(token)):
-        raise NotFound("no such case (check the case number and the follow-up code)")
+        raise NotFound(_("no such case (check the case number and the follow-up code)"))
     return case
 
 
@@ -581,19 +576,19 @@ def suspend_project(*, actor: User, project: Project, reason: str, case: Case | 
     reason = (reason or "").strip()
     _check_text(reason=reason)
     if not reason:
-        raise Invalid("a suspension records its reason", field="reason")
+        raise Invalid(_("a suspension records its reason"), field="reason")
     if actor.organisation_id != project.supervisor_id:
-        raise Forbidden(f"project {project.code} is supervised by another department")
+        raise Forbidden(_("project %(code)s is supervised by another department"), code=project.code)
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         if set(project.lots.values_list("status", flat=True)) <= set(lot_lifecycle.FINAL) | {LotStatus.DRAFT}:
-            raise Conflict(f"project {project.code} has no running lot to suspend")
+            raise Conflict(_("project %(code)s has no running lot to suspend"), code=project.code)
         if active_suspension(project.pk) is not None:
-            raise Conflict(f"project {project.code} is already suspended")
+            raise Conflict(_("project %(code)s is already suspended"), code=project.code)
         if case is not None:
             case = _locked(case)
             if case.project_id != project.pk or case.family != "complaint" or case.status not in lifecycle.OPEN:
-                raise Invalid("a suspension is ordered while handling an open complaint of this project", field="case")
+                raise Invalid(_("a suspension is ordered while handling an open complaint of this project"), field="case")
         rule = CHALLENGE_RULES[case.kind] if case else None
         now = timezone.now()
         limit = now + dt.timedelta(days=rule.suspension_max_days) if rule and rule.suspension_max_days else None
@@ -618,12 +613,12 @@ def resume_project(*, actor: User | None, project: Project) -> Suspension:
     if actor is not None:
         require_role(actor, "supervisor")
         if actor.organisation_id != project.supervisor_id:
-            raise Forbidden(f"project {project.code} is supervised by another department")
+            raise Forbidden(_("project %(code)s is supervised by another department"), code=project.code)
     with transaction.atomic():
         Project.objects.select_for_update().get(pk=project.pk)
         s = Suspension.objects.select_for_update().filter(project=project, lifted_at__isnull=True).first()
         if s is None:
-            raise Conflict(f"project {project.code} is not suspended")
+            raise Conflict(_("project %(code)s is not suspended"), code=project.code)
         now = timezone.now()
         _lift(s, actor=actor, now=now, why="lifted" if actor else "the legal maximum reached")
     return s
