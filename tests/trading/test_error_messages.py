@@ -8,11 +8,9 @@
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import pathlib
 import re
 
-import pytest
 from django.utils import translation
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -50,13 +48,12 @@ def collect() -> tuple[dict[str, list[str]], list[str]]:
     for path in sorted(p for app in APPS for p in (ROOT / app).rglob("*.py")):
         rel = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and (msgid := _literal(node.value)) is not None:
-                constants.update({t.id: msgid for t in node.targets if isinstance(t, ast.Name)})
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _name(node.func) in ERRORS and node.args:
-                if isinstance(node.func, ast.Name) or isinstance(node.func, ast.Attribute):
-                    calls.append((f"{rel}:{node.lineno}", node))
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and (msgid := _literal(stmt.value)) is not None:
+                constants.update({t.id: msgid for t in stmt.targets if isinstance(t, ast.Name)})
+        for found in ast.walk(tree):
+            if isinstance(found, ast.Call) and _name(found.func) in ERRORS and found.args:
+                calls.append((f"{rel}:{found.lineno}", found))
     for where, node in calls:
         arg = node.args[0]
         if (msgid := _literal(arg)) is not None:
