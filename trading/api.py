@@ -256,6 +256,7 @@ class TokenView(APIView):
                 raise Invalid(_("this account signs in with a second factor: send the current code of its authenticator (or a recovery code) as otp"), field="otp")
             if second_factor.verify(user=user, code=code) is None:
                 raise Invalid(_("wrong or expired code"), field="otp")
+        services.record_sign_in(user=user, method="token", second_factor_pending=False)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "role": user.role})
 

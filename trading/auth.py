@@ -82,6 +82,10 @@ def lockout_response(request, original_response=None, credentials=None):
     """axes' AXES_LOCKOUT_CALLABLE: 429 with Retry-After; JSON on /api/, the login page elsewhere."""
     wait = getattr(request, "sunlight_login_wait", None) or wait_time(request, credentials)
     message = wait_message(wait)
+    from trading import services
+
+    services.record_sign_in_refused(username=username_key(request, credentials), reason="throttled",
+                                    wait_seconds=max(1, math.ceil(wait.total_seconds())))
     if request.path.startswith("/api/"):
         response = api_error(request, status=429, code="throttled", detail=message)
     else:

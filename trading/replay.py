@@ -102,4 +102,8 @@ def _outcome_closed(state: dict, ev: Ev) -> None:
 
 
 # Recorded for the log; no part of a project's replayed sections.
-NO_STATE = ("organisation.create", "user.create", "user.confirm", "calendar.load")
+NO_STATE = ("organisation.create", "user.create", "user.confirm", "calendar.load",
+            # sign-in events (trading.services.record_sign_in …, trading.second_factor)
+            "account.sign_in", "account.sign_out", "account.sign_in_refused", "account.second_factor",
+            "account.recovery_code_used", "account.second_factor_enrolled", "account.second_factor_removed",
+            "account.recovery_codes_renewed")

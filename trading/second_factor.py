@@ -68,12 +68,17 @@ def confirm_enrolment(*, user, device_id: int, code: str) -> tuple[object, list[
     account gets a fresh set of recovery codes (returned, to be shown once). None when the code is wrong."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from trading import services
+
     device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
     if device is None or not device.verify_token(code.strip()):
         return None
-    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    for old in TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id"):  # replaced: removed
+        services.record_second_factor_change(user=user, action="account.second_factor_removed", device_id=old.pk)
+        old.delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    services.record_second_factor_change(user=user, action="account.second_factor_enrolled", device_id=device.pk)
     return device, new_recovery_codes(user=user)
 
 
@@ -86,6 +91,9 @@ def new_recovery_codes(*, user) -> list[str]:
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]  # 48 bits, used once
     StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    from trading import services
+
+    services.record_second_factor_change(user=user, action="account.recovery_codes_renewed", recovery_codes=len(codes))
     return codes
 
 
@@ -97,9 +105,17 @@ def verify(*, user, code: str):
     code = "".join(code.split())
     if not code or len(code) > 32:
         return None
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from trading import services
+
     for device in devices_for_user(user, confirmed=True):
         found = verify_token(user, device.persistent_id, code)
         if found is not None:
+            if isinstance(found, StaticDevice):
+                services.record_second_factor(user=user, kind="recovery_code", recovery_codes_left=recovery_codes_left(user))
+            else:
+                services.record_second_factor(user=user, kind="totp")
             return found
     return None
 

@@ -61,6 +61,71 @@ def create_organisation(
     return org
 
 
+
+# --- sign-in events --------------------------------------------------------------------------------------
+# Who signed in, out, was refused, enrolled or removed a second factor, used a recovery code: each an audit
+# event for the supervisors only. The payload names the account and the method, never a password, secret,
+# code or token; the network address and client go where every action's do (audit.context: the private
+# EventContext row, committed by a salted hash in the event), taken from the request by
+# audit.middleware.RequestContextMiddleware.
+SIGN_IN_METHODS = ("password", "token")
+SECOND_FACTOR_KINDS = ("totp", "recovery_code")
+
+
+def _account_event(*, action: str, user: User | None, payload: dict, account: User | None = None) -> None:
+    """`user` acted (signed in); `account` is the account concerned when nobody is signed in."""
+    subject = user or account
+    with transaction.atomic():
+        audit.record(action=action, subject=f"user:{subject.pk}" if subject is not None else "user:unknown",
+                     actor=user, visibility="supervisors",
+                     payload={"user": subject.pk if subject is not None else None, **payload})
+
+
+def record_sign_in(*, user: User, method: str, second_factor_pending: bool) -> None:
+    """A password (page) or token (API) sign-in that succeeded; `second_factor_pending`: the second step
+    is still to come (its own event, account.second_factor)."""
+    if method not in SIGN_IN_METHODS:
+        raise ValueError(f"unknown sign-in method {method!r}")
+    _account_event(action="account.sign_in", user=user,
+                   payload={"method": method, "second_factor_pending": second_factor_pending})
+
+
+def record_second_factor(*, user: User, kind: str, recovery_codes_left: int | None = None) -> None:
+    """The second step passed with an authenticator code, or with a recovery code (then also how many are left)."""
+    if kind not in SECOND_FACTOR_KINDS:
+        raise ValueError(f"unknown second factor {kind!r}")
+    payload: dict = {"kind": kind}
+    if kind == "recovery_code":
+        payload["recovery_codes_left"] = recovery_codes_left
+    _account_event(action="account.recovery_code_used" if kind == "recovery_code" else "account.second_factor",
+                   user=user, payload=payload)
+
+
+def record_sign_out(*, user: User) -> None:
+    _account_event(action="account.sign_out", user=user, payload={})
+
+
+def record_second_factor_change(*, user: User, action: str, device_id: int | None = None,
+                                recovery_codes: int | None = None) -> None:
+    """An authenticator enrolled (account.second_factor_enrolled) or removed (…_removed, by its replacement),
+    recovery codes renewed (account.recovery_codes_renewed: how many, never the codes)."""
+    if action not in ("account.second_factor_enrolled", "account.second_factor_removed",
+                      "account.recovery_codes_renewed"):
+        raise ValueError(f"not a second-factor change: {action!r}")
+    payload: dict = {"device": device_id} if device_id is not None else {}
+    if recovery_codes is not None:
+        payload["recovery_codes"] = recovery_codes
+    _account_event(action=action, user=user, payload=payload)
+
+
+def record_sign_in_refused(*, username: str | None, reason: str, wait_seconds: int) -> None:
+    """A sign-in refused by the login throttle (django-axes): the account, if one has that name (a name that
+    is no account's is not kept: it may be a mistyped password), and how long the caller must wait."""
+    user = User.objects.filter(username__iexact=username).first() if username else None
+    _account_event(action="account.sign_in_refused", user=None, account=user,
+                   payload={"reason": reason, "wait_seconds": wait_seconds})
+
+
 def create_user(*, actor: User | None, username: str, password: str, role: str, organisation: Organisation | None,
                 email: str = "", display_name: str = "", superuser: bool = False, active: bool = True) -> User:
     """A user account. ``actor`` None is the operator at the command line (manage.py create_user,

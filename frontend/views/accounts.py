@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
 
-from trading import second_factor
+from trading import second_factor, services
 
 
 
@@ -37,6 +37,8 @@ def login_view(request):
             error, status = _("Wrong user name or password."), 400
         else:
             login(request, user)
+            services.record_sign_in(user=user, method="password",
+                                    second_factor_pending=second_factor.needs_second_factor(user))
             if second_factor.needs_second_factor(user):  # the second step: a code from the authenticator
                 return redirect(second_factor.verify_url(safe_next(request)))
             return redirect(safe_next(request))
@@ -125,6 +127,8 @@ def safe_next(request) -> str:
 
 @require_POST
 def logout_view(request):
+    if request.user.is_authenticated:
+        services.record_sign_out(user=request.user)
     logout(request)
     return redirect("/")
 
