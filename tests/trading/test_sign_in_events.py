@@ -64,10 +64,12 @@ def test_enrolment_replacement_and_recovery_code(world, clock):
     user = world.supervisor
     since = last_id()
     first = second_factor.start_enrolment(user=user)
-    _device, codes = second_factor.confirm_enrolment(user=user, device_id=first.pk, code=totp_code(first))
+    assert second_factor.confirm_enrolment(user=user, device_id=first.pk, code=totp_code(first)) is not None
     clock.advance(seconds=60)
     replacement = second_factor.start_enrolment(user=user)
-    _device, codes = second_factor.confirm_enrolment(user=user, device_id=replacement.pk, code=totp_code(replacement))
+    enrolled = second_factor.confirm_enrolment(user=user, device_id=replacement.pk, code=totp_code(replacement))
+    assert enrolled is not None
+    _device, codes = enrolled
     assert second_factor.verify(user=user, code=codes[0]) is not None
     events = account_events(since)
     assert [e.action for e in events] == [
