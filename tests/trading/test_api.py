@@ -93,7 +93,7 @@ def test_token_auth_and_full_project_flow(world, clock):
 def test_token_refused(world, clock):
     client = APIClient()
     response = client.post("/api/auth/token/", {"username": world.staff.username, "password": "wrong"}, format="json")
-    assert response.status_code == 400 and "wrong user name or password" in response.json()["detail"]
+    assert response.status_code == 400 and "wrong user name or password" in response.json()["detail"].lower()
     response = client.post("/api/auth/token/", {"username": world.staff.username}, format="json")
     assert response.status_code == 400 and "password" in response.json()["detail"]
     bad = APIClient()
