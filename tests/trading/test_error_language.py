@@ -42,8 +42,6 @@ def test_service_refusals_answer_in_the_request_language(world, clock):
     cases = [  # (client, method, path, body, status, code, Chinese, English)
         (bidder, "post", f"/api/bidding/registrations/{reg['id']}/withdraw/", None, 409, "conflict",
          "该报名已经撤回", "the registration is already withdrawn"),
-        (bidder, "post", "/api/bidding/keys/", {"public_key": "ab"}, 400, "invalid",
-         "公钥必须是 64 位十六进制字符", "the public key must be 64 hexadecimal characters"),
         (staff, "post", "/api/deposits/refunds/999999999/retry/", {}, 404, "not_found",
          "没有该退款指令", "no such refund order"),
         (bidder, "get", f"/api/envelopes/lots/{lot.pk}/envelope/", None, 404, "not_found",
