@@ -64,17 +64,33 @@ def status_of(acc: Account) -> str:
     return "awaiting_payment"
 
 
-STATUS_TEXT = {
-    "awaiting_payment": "待缴 awaiting payment", "paid": "已缴 paid", "frozen": "已冻结 held (frozen at the deadline)",
-    "closed": "已关闭 closed", "refunded": "已退还 refunded", "forfeited": "已没收 forfeited",
-    "converted": "已转作价款/履约保证金 converted", "forfeit_requested": "没收待会签 forfeit awaiting countersignature",
-    "refund_pending": "退还待发送 refund to send", "refund_sent": "退还已发送 refund sent",
-    "refund_failed": "退还失败将重试 refund failed, retrying", "refund_confirmed": "已退还 refunded",
+STATUS_TEXT = {  # what a bidder and the console see for status_of(); labels through the catalogue
+    "awaiting_payment": _("awaiting payment"), "paid": _("paid"), "frozen": _("held (frozen at the deadline)"),
+    "closed": _("closed"), "refunded": _("refunded"), "forfeited": _("forfeited"),
+    "converted": _("converted into the price or a performance security"),
+    "forfeit_requested": _("forfeit awaiting countersignature"),
+    "refund_pending": _("refund to send"), "refund_sent": _("refund sent"),
+    "refund_failed": _("refund failed, retrying"), "refund_confirmed": _("refunded"),
+}
+SUSPENSE_REASONS = {  # why money went to suspense (deposits.rules.Reason), for the pages
+    "unknown_sub_account": _("unknown sub-account number"), "wrong_amount": _("amount differs from the security"),
+    "late": _("paid after the deadline"), "wrong_payer": _("paid by another company"),
+    "already_paid": _("already paid"), "closed": _("sub-account closed"),
+    "sealed": _("sealed until the lot's deadline"),
+}
+LEDGER_KINDS = {  # deposits.ledger.Kind, for the console's totals
+    "bank": _("bank"), "deposit": _("deposit sub-accounts"), "suspense": _("suspense"), "forfeited": _("forfeited"),
+    "converted": _("converted"), "interest": _("interest"),
+}
+STATEMENT_COUNTS = {  # the reconciliation report's counts (deposits.services)
+    "lines": _("statement lines"), "matched": _("matched"), "booked_now": _("booked from the statement"),
+    "mismatched": _("differing from the ledger"), "unmatched_lines": _("lines matching nothing"),
+    "missing_from_statement": _("missing from the statement"),
 }
 
 
 def status_text(code: str) -> str:
-    return STATUS_TEXT.get(code, code)
+    return str(STATUS_TEXT.get(code, code))
 
 
 def my_deposits(user):
@@ -159,7 +175,7 @@ def suspense_queue(user, *, status: str | None = "open"):
         sealed = _sealed(it.account)
         items.append({"item": it, "sealed": sealed, "lot": None if sealed or it.account is None else it.account.lot,
                       "account": None if sealed else it.account,
-                      "reason": "sealed until the lot's deadline" if sealed and it.reason in ("wrong_amount", "wrong_payer", "already_paid") else it.reason})
+                      "reason": "sealed" if sealed and it.reason in ("wrong_amount", "wrong_payer", "already_paid") else it.reason})
     return items
 
 

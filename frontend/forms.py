@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from trading.errors import Invalid
 from trading.models import Organisation
@@ -22,34 +23,49 @@ class MoneyFormField(forms.CharField):
 DT = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
 
 
+def _kinds():
+    from frontend.templatetags.sunlight import in_language
+
+    return [(k, in_language(v)) for k, v in KINDS.items()]
+
+
+def _methods():
+    from frontend.templatetags.sunlight import in_language
+
+    return [(k, in_language(v)) for k, v in METHODS.items()]
+
+
 class ProjectForm(forms.Form):
-    title = forms.CharField(max_length=300)
-    kind = forms.ChoiceField(choices=[(k, f"{v[0]} {v[1]}") for k, v in KINDS.items()])
-    method = forms.ChoiceField(choices=[(k, f"{v[0]} {v[1]}") for k, v in METHODS.items()])
-    owner = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind="tenderee"))
-    agent = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind="agent"), required=False)
-    supervisor = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind="supervisor"))
-    region = forms.CharField(max_length=100)
-    budget = MoneyFormField(label="budget", help_text="yuan, e.g. 1234.56")
-    state_funded = forms.BooleanField(required=False, initial=True)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    title = forms.CharField(max_length=300, label=_("Title"))
+    kind = forms.ChoiceField(choices=_kinds, label=_("Project kind"))
+    method = forms.ChoiceField(choices=_methods, label=_("Method"))
+    owner = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind="tenderee"), label=_("Owner"))
+    agent = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind="agent"), required=False, label=_("Agent"))
+    supervisor = forms.ModelChoiceField(queryset=Organisation.objects.filter(kind="supervisor"), label=_("Supervised by"))
+    region = forms.CharField(max_length=100, label=_("Region"))
+    budget = MoneyFormField(label=_("Budget / starting price"), help_text=_("yuan, e.g. 1234.56"))
+    state_funded = forms.BooleanField(required=False, initial=True, label=_("State-funded"))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Description"))
 
 
 class LotForm(forms.Form):
-    title = forms.CharField(max_length=300, required=False)
-    estimate = MoneyFormField(label="estimate", required=False)
-    security = MoneyFormField(label="security", required=False)
-    increment = MoneyFormField(label="increment", required=False)
-    bid_deadline = forms.DateTimeField(required=False, **DT)
-    doc_start = forms.DateTimeField(required=False, **DT)
-    doc_end = forms.DateTimeField(required=False, **DT)
-    auction_start = forms.DateTimeField(required=False, **DT)
-    listing_start = forms.DateTimeField(required=False, **DT)
-    listing_end = forms.DateTimeField(required=False, **DT)
-    closing_rule = forms.ChoiceField(choices=[("", "—"), ("countdown", "限时竞价 countdown"), ("soft_close", "延时 soft close")], required=False)
-    evaluation_method = forms.ChoiceField(choices=[("", "—"), ("lowest_evaluated_price", "经评审的最低投标价法"),
-                                                   ("comprehensive", "综合评估法"), ("lowest_quote", "最低报价")], required=False)
-    eligibility = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="one condition per line")
+    title = forms.CharField(max_length=300, required=False, label=_("Title"))
+    estimate = MoneyFormField(label=_("Estimate / starting price"), required=False)
+    security = MoneyFormField(label=_("Security"), required=False)
+    increment = MoneyFormField(label=_("Increment"), required=False)
+    bid_deadline = forms.DateTimeField(required=False, label=_("Bid deadline"), **DT)
+    doc_start = forms.DateTimeField(required=False, label=_("documents from"), **DT)
+    doc_end = forms.DateTimeField(required=False, label=_("documents until"), **DT)
+    auction_start = forms.DateTimeField(required=False, label=_("auction start"), **DT)
+    listing_start = forms.DateTimeField(required=False, label=_("listing start"), **DT)
+    listing_end = forms.DateTimeField(required=False, label=_("listing end"), **DT)
+    closing_rule = forms.ChoiceField(choices=[("", "—"), ("countdown", _("countdown")), ("soft_close", _("soft close"))],
+                                     required=False, label=_("Closing rule"))
+    evaluation_method = forms.ChoiceField(choices=[("", "—"), ("lowest_evaluated_price", _("lowest evaluated price")),
+                                                   ("comprehensive", _("comprehensive evaluation")), ("lowest_quote", _("lowest quote"))],
+                                          required=False, label=_("Evaluation method"))
+    eligibility = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Eligibility"),
+                                  help_text=_("one condition per line"))
 
     def has_lot(self) -> bool:
         return bool(self.cleaned_data.get("title"))
@@ -59,19 +75,20 @@ LotFormSet = forms.formset_factory(LotForm, extra=2, max_num=10)
 
 
 class AmendmentForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("amendment", "变更 amendment"), ("clarification", "澄清 clarification")])
-    title = forms.CharField(max_length=300)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
-    new_bid_deadline = forms.DateTimeField(required=False, **DT)
+    kind = forms.ChoiceField(choices=[("amendment", _("amendment")), ("clarification", _("clarification"))], label=_("Kind"))
+    title = forms.CharField(max_length=300, label=_("Title"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Text"))
+    new_bid_deadline = forms.DateTimeField(required=False, label=_("New bid deadline"), **DT)
 
 
 class DocumentForm(forms.Form):
-    file = forms.FileField()
-    access = forms.ChoiceField(choices=[("public", "public 公开"), ("registered", "registered bidders 报名投标人")])
+    file = forms.FileField(label=_("File"))
+    access = forms.ChoiceField(choices=[("public", _("anyone")), ("registered", _("registered bidders during the document period"))],
+                               label=_("Who may download it"))
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
 
 
 def apply_domain_error(form: forms.Form, exc: Invalid) -> None:

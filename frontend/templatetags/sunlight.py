@@ -45,6 +45,7 @@ def _families() -> dict[str, Mapping[str, Any]]:
     from bidding.evaluation.models import Award, Candidate, CommitteeMember, Evaluation
     from bidding.models import Registration
     from deposits.models import Account, BankTxn, Forfeit, RefundOrder, SuspenseItem
+    from deposits.selectors import LEDGER_KINDS, STATEMENT_COUNTS, SUSPENSE_REASONS
     from supervision import lifecycle as alerts
     from supervision.models import KINDS as ALERT_KINDS
     from supervision.models import SEVERITIES
@@ -71,6 +72,9 @@ def _families() -> dict[str, Mapping[str, Any]]:
         "bank_direction": choices(BankTxn.Direction),
         "bank_outcome": choices(BankTxn.Outcome),
         "suspense": choices(SuspenseItem.Status),
+        "suspense_reason": SUSPENSE_REASONS,
+        "ledger_kind": LEDGER_KINDS,
+        "statement_count": STATEMENT_COUNTS,
         "refund": choices(RefundOrder.Status),
         "refund_reason": choices(RefundOrder.Reason),
         "forfeit": choices(Forfeit.Status),
@@ -110,6 +114,13 @@ def label_of(code: Any, family: str = "lot") -> str:
 def status_label(code: Any, family: str = "lot") -> str:
     """``{{ lot.status|status_label }}``, ``{{ env.status|status_label:"envelope" }}``…"""
     return label_of(code, family)
+
+
+@register.simple_tag
+def status_labels(*families: str) -> dict[str, dict[str, str]]:
+    """``{% status_labels "lot" "opened" as labels %}{{ labels|json_script:"status-labels" }}``: the labels a
+    page's script shows for codes it receives (site.js: ``sunlight.statusLabel(family, code)``)."""
+    return {family: {code: label_of(code, family) for code in _families()[family]} for family in families}
 
 
 @register.filter

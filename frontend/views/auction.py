@@ -78,7 +78,7 @@ def schedule(request, lot_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"auction {auction.pk} scheduled for lot {lot.number}")
+        messages.success(request, _("Auction %(auction)s scheduled for lot %(lot)s.") % {"auction": auction.pk, "lot": lot.number})
     return redirect("auction-console")
 
 
@@ -90,7 +90,7 @@ def pause(request, auction_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "auction paused")
+        messages.success(request, _("The auction is paused."))
     return redirect("auction-console")
 
 
@@ -102,7 +102,7 @@ def resume(request, auction_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "auction resumed")
+        messages.success(request, _("The auction has resumed."))
     return redirect("auction-console")
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from trading import selectors as trading_selectors
 from trading.challenges import report as annual
@@ -28,17 +29,17 @@ from trading.rules import CHALLENGE_RULES, DISCLOSURE_REFUSALS
 def _countdown(case: Case) -> str:
     c = selectors.countdown(case)
     if case.calendar_unknown and case.is_open:
-        return "期限待定：下一年度节假日安排尚未载入 deadline pending: next year's official calendar is not loaded"
+        return _("deadline pending: next year's official calendar is not loaded")
     if c["seconds"] is None:
         return ""
     s = abs(c["seconds"])
-    text = f"{s // 86400} 天 {s % 86400 // 3600} 小时 ({s // 86400} d {s % 86400 // 3600} h)"
-    return f"已超期 overdue by {text}" if c["late"] else f"剩余 {text} left"
+    text = _("%(days)d d %(hours)d h") % {"days": s // 86400, "hours": s % 86400 // 3600}
+    return _("overdue by %(time)s") % {"time": text} if c["late"] else _("%(time)s left") % {"time": text}
 
 
-def _kinds_for(user, project: Project | None) -> list[tuple[str, str]]:
+def _kinds_for(user, project: Project | None) -> list[tuple[str, tuple[str, str]]]:
     who = "bidder" if role_of(user) == "bidder" else "public"
-    return [(k, f"{r.label[0]} {r.label[1]}") for k, r in CHALLENGE_RULES.items()
+    return [(k, r.label) for k, r in CHALLENGE_RULES.items()
             if who in r.filers and (project is None or not r.project_kinds or project.kind in r.project_kinds)]
 
 
@@ -67,7 +68,7 @@ def new(request):
             raise Http404("no such project")
     role = role_of(request.user)
     if role not in ("bidder", "public"):
-        messages.error(request, "cases are filed by bidders and members of the public")
+        messages.error(request, _("Cases are filed by bidders and members of the public."))
         return redirect("cases-index")
     kinds = _kinds_for(request.user, project)
     status, form = 200, {}
@@ -105,7 +106,7 @@ def new(request):
                 # the follow-up code is shown once, on this page: the public filer keeps it
                 return render(request, "frontend/cases/filed.html", {"case": case, "token": case.token,
                                                                      "countdown": _countdown(case)}, status=201)
-            messages.success(request, f"已提交 filed: {case.number}")
+            messages.success(request, _("Filed: %(number)s") % {"number": case.number})
             return redirect("case-page", number=case.number)
     return render(request, "frontend/cases/new.html", {
         "project": project, "kinds": kinds, "form": form, "public": role == "public",
@@ -183,7 +184,7 @@ def act(request, number: str, action: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "已记录 recorded")
+        messages.success(request, _("Recorded."))
     return redirect("case-page", number=case.number)
 
 

@@ -75,7 +75,7 @@ def suspense(request):
         except DomainError as exc:
             error = exc.message
         else:
-            messages.success(request, "suspense item resolved")
+            messages.success(request, _("The suspense item is resolved."))
             return redirect("deposits-suspense-page")
     return render(request, "frontend/deposits/suspense.html", {"items": items, "error": error,
                   "writable": role_of(request.user) == "staff"}, status=400 if error else 200)
@@ -126,7 +126,7 @@ def forfeits(request):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "recorded")
+            messages.success(request, _("Recorded."))
         return redirect("deposits-forfeits-page")
     return render(request, "frontend/deposits/forfeits.html", {
         "forfeits": selectors.forfeits(request.user), "supervisor": role_of(request.user) == "supervisor"})

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bidding.envelopes import envelope as E
 from bidding.envelopes import selectors, services
@@ -47,7 +49,7 @@ def submit_page(request, lot_id: int):
 @require_POST
 def withdraw(request, lot_id: int):
     env = services.withdraw_envelope(actor=request.user, lot=lot_id)
-    messages.success(request, f"Envelope {env.digest[:16]}… withdrawn.")
+    messages.success(request, _("Envelope %(digest)s… withdrawn.") % {"digest": env.digest[:16]})
     return redirect("envelopes-submit", lot_id=lot_id)
 
 
@@ -90,7 +92,7 @@ def present(request, lot_id: int):
     share = request.POST.get("share", "").strip() or None
     services.present_share(actor=request.user, lot=lot_id, passphrase=request.POST.get("passphrase") or None,
                            share=share)
-    messages.success(request, "Your custody share was accepted.")
+    messages.success(request, _("Your custody share was accepted."))
     return redirect("envelopes-ceremony", lot_id=lot_id)
 
 
@@ -98,7 +100,7 @@ def present(request, lot_id: int):
 @require_POST
 def open_now(request, lot_id: int):
     bids = services.open_bids(actor=request.user, lot=lot_id)
-    messages.success(request, f"Opened {len(bids)} envelope(s); the opening record is published.")
+    messages.success(request, ngettext("Opened %(n)d envelope; the opening record is published.", "Opened %(n)d envelopes; the opening record is published.", len(bids)) % {"n": len(bids)})
     return redirect("envelopes-ceremony", lot_id=lot_id)
 
 
@@ -111,7 +113,7 @@ def custody(request):
             services.register_custodian_public_key(actor=request.user, public_key_hex=request.POST["public_key"])
         else:
             services.register_custodian_key(actor=request.user, passphrase=request.POST.get("passphrase", ""))
-        messages.success(request, "Your custody key is registered.")
+        messages.success(request, _("Your custody key is registered."))
         return redirect("envelopes-custody")
     key = CustodianKey.objects.filter(user=request.user, revoked_at__isnull=True).first()
     shares = CustodyShare.objects.filter(custodian=request.user).select_related("opening_key__lot__project")

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from bidding.evaluation import scoring, selectors, services
 from trading.challenges import services as cases
@@ -69,7 +70,7 @@ def _workspace_post(request, lot: Lot) -> None:
             clear_rejection=p.get("clear") == "1",
             abnormal=scoring.AbnormalDecision(abnormal, p.get("abnormal_reason", "")) if abnormal is not None else None)
         services.review_bid(actor=request.user, lot=lot, bidder=int(bidder), decision=decision)
-        messages.success(request, "decision recorded 评审意见已记录")
+        messages.success(request, _("Decision recorded."))
         return
     method = services.method_for(lot)
     ev = selectors.current_evaluation(lot)
@@ -80,7 +81,7 @@ def _workspace_post(request, lot: Lot) -> None:
     scores = {c.code: p.get(f"score_{c.code}", "").strip() for c in method.score_criteria
               if p.get(f"score_{c.code}", "").strip()}
     services.submit_sheet(actor=request.user, lot=lot, bidder=int(bidder), votes=votes, scores=scores)
-    messages.success(request, "scores saved 评分已保存")
+    messages.success(request, _("Scores saved."))
 
 
 @login_required
@@ -141,25 +142,25 @@ def act(request, lot_id: int, action: str):
     u = request.user
     actions = {
         "commit": (lambda lot, p: services.commit_draw(actor=u, lot=lot, size=_int(p.get("size", "5"), "size")),
-                   "seed committed 随机种子已承诺"),
-        "reveal": (lambda lot, p: services.reveal_draw(actor=u, lot=lot), "committee drawn 评标委员会已抽取"),
-        "start": (lambda lot, p: services.start_evaluation(actor=u, lot=lot), "evaluation started 评标开始"),
-        "report": (lambda lot, p: services.report_evaluation(actor=u, lot=lot), "report received 评标报告已提交"),
+                   _("Seed committed.")),
+        "reveal": (lambda lot, p: services.reveal_draw(actor=u, lot=lot), _("Committee drawn.")),
+        "start": (lambda lot, p: services.start_evaluation(actor=u, lot=lot), _("Evaluation started.")),
+        "report": (lambda lot, p: services.report_evaluation(actor=u, lot=lot), _("Report received.")),
         "publicise": (lambda lot, p: services.publish_candidates(actor=u, lot=lot, days=_int(p.get("days", "3"), "days")),
-                      "candidates publicised 中标候选人已公示"),
-        "award": (lambda lot, p: services.award_lot(actor=u, lot=lot), "awarded 已定标"),
+                      _("Candidates publicised.")),
+        "award": (lambda lot, p: services.award_lot(actor=u, lot=lot), _("Awarded.")),
         "withdraw": (lambda lot, p: services.withdraw_candidate(
             actor=u, lot=lot, bidder=_int(p.get("bidder", ""), "bidder"), reason=p.get("reason", ""),
-            disqualified=p.get("disqualified") == "1", forfeit=p.get("forfeit") == "1"), "candidate withdrawn"),
+            disqualified=p.get("disqualified") == "1", forfeit=p.get("forfeit") == "1"), _("Candidate withdrawn.")),
         "refusal": (lambda lot, p: services.refuse_to_sign(actor=u, lot=lot, reason=p.get("reason", ""),
                                                            forfeit=p.get("forfeit", "1") == "1"),
-                    "refusal recorded; next candidate offered"),
+                    _("Refusal recorded; the next candidate is offered.")),
         "contract": (lambda lot, p: services.record_contract(
             actor=u, lot=lot, signed_on=_date(p.get("signed_on", "")),
             amount_fen=parse_money(p.get("amount", ""), field="amount", allow_zero=False),
             deposit_mode=p.get("deposit_mode", "refund"),
             documents=[{"name": p.get("doc_name", ""), "sha256": p.get("doc_sha256", "")}] if p.get("doc_name") else []),
-            "contract recorded 合同已备案"),
+            _("Contract recorded.")),
     }
     if action not in actions:
         return redirect("evaluation-console", lot_id=lot_id)
@@ -185,7 +186,7 @@ def answer(request, objection_id: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "objection answered 异议已答复")
+        messages.success(request, _("Objection answered."))
     return redirect("evaluation-console", lot_id=obj.lot_id)
 
 
@@ -203,7 +204,7 @@ def objections(request, lot_id: int):
             messages.error(request, exc.message)
             status = exc.status_code
         else:
-            messages.success(request, "objection filed 异议已提交")
+            messages.success(request, _("Objection filed."))
             return redirect("evaluation-objections", lot_id=lot.pk)
     return render(request, "frontend/evaluation/objections.html", {
         "lot": lot, "publicity": selectors.publicity_for(lot), "objections": selectors.objections_for(request.user, lot),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
+
 from audit.models import Event
 from bidding.auction import selectors as auction_selectors
 from trading import lifecycle, selectors

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from deposits.selectors import can_view_lot
 from frontend.forms import AmendmentForm, DocumentForm, LotFormSet, ProjectForm, ReasonForm, apply_domain_error
@@ -60,7 +61,7 @@ def project_new(request):
             except Invalid as exc:
                 apply_domain_error(form, exc)
             else:
-                messages.success(request, f"project {project.code} created as a draft")
+                messages.success(request, _("Project %(code)s created as a draft.") % {"code": project.code})
                 return redirect("staff-project", code=project.code)
     return render(request, "frontend/staff/project_new.html", {"form": form, "lots": lots}, status=400 if request.method == "POST" else 200)
 
@@ -91,7 +92,7 @@ def _act(request, code, action):
 @login_required
 @require_POST
 def project_publish(request, code):
-    return _act(request, code, lambda p: f"published notice {services.publish_project(actor=request.user, project=p).number}")
+    return _act(request, code, lambda p: _("Published notice %(number)s.") % {"number": services.publish_project(actor=request.user, project=p).number})
 
 
 @login_required
@@ -99,7 +100,7 @@ def project_publish(request, code):
 def project_terminate(request, code):
     form = ReasonForm(request.POST)
     reason = form.data.get("reason", "")
-    return _act(request, code, lambda p: f"terminated: {services.terminate_project(actor=request.user, project=p, reason=reason).number}")
+    return _act(request, code, lambda p: _("Terminated: %(number)s.") % {"number": services.terminate_project(actor=request.user, project=p, reason=reason).number})
 
 
 @login_required
@@ -111,9 +112,9 @@ def notice_amend(request, number):
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("staff-project", code=notice.project.code)
     d = form.cleaned_data
-    return _act(request, notice.project.code, lambda p: "published " + services.publish_amendment(
+    return _act(request, notice.project.code, lambda p: _("Published %(number)s.") % {"number": services.publish_amendment(
         actor=request.user, notice=notice, title=d["title"], body=d["body"], kind=d["kind"],
-        new_bid_deadline=d["new_bid_deadline"]).number)
+        new_bid_deadline=d["new_bid_deadline"]).number})
 
 
 @login_required
@@ -125,9 +126,9 @@ def notice_document(request, number):
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("staff-project", code=notice.project.code)
     upload = form.cleaned_data["file"]
-    return _act(request, notice.project.code, lambda p: "attached " + services.attach_document(
+    return _act(request, notice.project.code, lambda p: _("Attached %(sha256)s.") % {"sha256": services.attach_document(
         actor=request.user, notice=notice, name=upload.name, content=upload.read(),
-        content_type=upload.content_type or "application/octet-stream", access=form.cleaned_data["access"]).sha256)
+        content_type=upload.content_type or "application/octet-stream", access=form.cleaned_data["access"]).sha256})
 
 
 urlpatterns = [

@@ -26,7 +26,7 @@ def test_deposit_pages_in_chromium(chromium, live_server, screenshot_dir, world,
     page.goto(live_server.url + "/me/deposits/")
     card = page.locator(f"#deposit-{accs[0].pk}")
     assert card.locator(".subaccount").inner_text().replace(" ", "") == accs[0].number
-    assert "paid" in card.locator(".badge").inner_text()
+    assert "已缴" in card.locator(".badge").inner_text()  # the page's language: zh-hans
     page.screenshot(path=str(screenshot_dir / "deposits-bidder.png"), full_page=True)
 
     staff = chromium.new_page(locale="zh-CN")

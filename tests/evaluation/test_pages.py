@@ -42,7 +42,7 @@ def test_pages_by_role(ew, clock):
     # supervisors read the console without forms; other centres' staff do not see it
     pass_all(ew, lot)
     sup = client_for(world.supervisor).get(f"/evaluation/lots/{lot.pk}/").content.decode()
-    assert "read-only" in sup and 'id="report-btn"' not in sup
+    assert "只读" in sup and 'id="report-btn"' not in sup
     assert client_for(world.other_staff).get(f"/evaluation/lots/{lot.pk}/").status_code == 404
     staff = client_for(world.staff)
     assert 'id="report-btn"' in staff.get(f"/evaluation/lots/{lot.pk}/").content.decode()
