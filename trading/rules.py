@@ -287,7 +287,7 @@ CHALLENGE_RULES: dict[str, ChallengeRule] = {r.kind: r for r in (
         answer=Clock(3, "days", _ART54), blocks=frozenset({"award"}), remedies=("reevaluate",),
     ),
     ChallengeRule(
-        "procurement_challenge", ("政府采购质疑", "Procurement challenge (质疑)"), "objection",
+        "procurement_challenge", ("政府采购质疑", "Procurement challenge"), "objection",
         frozenset({"procurement"}), frozenset({"bidder"}),
         window="know_within", window_basis=_ORDER94_CHALLENGE,
         know_within=Clock(7, "working_days", _ORDER94_CHALLENGE),
@@ -309,7 +309,7 @@ CHALLENGE_RULES: dict[str, ChallengeRule] = {r.kind: r for r in (
         suspension_max_days=30, remedies=("reevaluate", "retender", "cancel_award"),
     ),
     ChallengeRule(
-        "disclosure_request", ("政府信息公开申请", "Request for disclosure (依申请公开)"), "disclosure",
+        "disclosure_request", ("政府信息公开申请", "Request for disclosure"), "disclosure",
         frozenset(), frozenset({"bidder", "public"}), window="always", window_basis=_OGI27,
         answer=Clock(20, "working_days", _OGI33), extension=Clock(20, "working_days", _OGI33), needs_project=False,
     ),

@@ -15,6 +15,7 @@ keeps it. A GET page added to the URL configuration without being listed here fa
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 import pytest
 from django.urls import reverse
@@ -90,9 +91,9 @@ def data_strings() -> list[str]:
             continue
         for model in config.get_models():
             fields = [f.name for f in model._meta.concrete_fields
-                      if (isinstance(f, models.TextField) or (isinstance(f, models.CharField) and f.max_length >= 30)
+                      if (isinstance(f, models.TextField) or (isinstance(f, models.CharField) and (f.max_length or 0) >= 30)
                           or isinstance(f, models.JSONField)) and not f.choices]
-            for row in model.objects.values_list(*fields) if fields else []:
+            for row in model._default_manager.values_list(*fields) if fields else []:
                 walk(list(row))
     from trading.models import User
 
@@ -124,6 +125,14 @@ def foreign_text(text: str, language: str) -> list[str]:
     return found
 
 
+T = TypeVar("T")
+
+
+def need(obj: T | None) -> T:
+    assert obj is not None, "the demo has no such object"
+    return obj
+
+
 def demo_pages(world) -> dict[str, list[tuple[str | None, str]]]:
     """URL name → [(who sees it, URL)] on the demo's data."""
     from bidding.auction.models import Auction
@@ -135,23 +144,23 @@ def demo_pages(world) -> dict[str, list[tuple[str | None, str]]]:
     from trading.models import Lot, Notice, Project
 
     bidder, staff, supervisor = world.bidders[0].username, world.staff.username, world.supervisor.username
-    project = Project.objects.filter(lots__opening_key__opened_at__isnull=False).order_by("id").first()
-    notice = Notice.objects.filter(project=project).order_by("id").first()
-    opened = OpeningKey.objects.filter(opened_at__isnull=False).order_by("id").first().lot
+    project = need(Project.objects.filter(lots__opening_key__opened_at__isnull=False).order_by("id").first())
+    notice = need(Notice.objects.filter(project=project).order_by("id").first())
+    opened = need(OpeningKey.objects.filter(opened_at__isnull=False).order_by("id").first()).lot
     taking_bids = Lot.objects.filter(status="published", opening_key__isnull=False,
                                      registrations__bidder=world.bidders[0].organisation).first()
     to_register = Lot.objects.filter(status__in=["published", "listing"]).exclude(
         registrations__bidder=world.bidders[0].organisation).first()
-    envelope = Envelope.objects.filter(bidder=world.bidders[0].organisation).order_by("id").first()
-    account = Account.objects.filter(kind="deposit", bidder=world.bidders[0].organisation).order_by("id").first()
-    lot_deposits = Account.objects.filter(kind="deposit", lot__bid_deadline__lt=timezone.now()).order_by("id").first().lot
-    evaluated = Evaluation.objects.order_by("id").first().lot
+    envelope = need(Envelope.objects.filter(bidder=world.bidders[0].organisation).order_by("id").first())
+    account = need(Account.objects.filter(kind="deposit", bidder=world.bidders[0].organisation).order_by("id").first())
+    lot_deposits = need(need(Account.objects.filter(kind="deposit", lot__bid_deadline__lt=timezone.now()).order_by("id").first()).lot)
+    evaluated = need(Evaluation.objects.order_by("id").first()).lot
     seat = CommitteeMember.objects.filter(active=True, committee__lot=evaluated).select_related("expert__user").first()
     publicity = Publicity.objects.order_by("id").first()
-    auction = Auction.objects.order_by("id").first()
+    auction = need(Auction.objects.order_by("id").first())
     statement = StatementImport.objects.order_by("id").first()
-    alert = Alert.objects.order_by("id").first()
-    case = Case.objects.order_by("id").first()
+    alert = need(Alert.objects.order_by("id").first())
+    case = need(Case.objects.order_by("id").first())
     expert = seat.expert.user.username if seat and seat.expert.user_id else world.experts[0].username
     r = reverse
     pages = {
@@ -227,7 +236,7 @@ def check_page(page, url: str, language: str, data: list[str], problems: list[st
 
 def test_every_page_in_one_language_and_on_a_phone(chromium, live_server, screenshot_dir):
     from deposits.bank.fake import BANK
-    from frontend.demo import load_demo
+    from frontend.demo import PASSWORD, load_demo
     from frontend.urls import urlpatterns
 
     BANK.reset()
@@ -252,7 +261,7 @@ def test_every_page_in_one_language_and_on_a_phone(chromium, live_server, screen
             page = context.new_page()
             try:
                 if who is not None:
-                    login(page, base, who)
+                    login(page, base, who, PASSWORD)
                 for url in urls:
                     check_page(page, base + url, language, data, problems)
             finally:
