@@ -35,6 +35,7 @@ NOT_PAGES = {
     "envelopes-open", "evaluation-act", "evaluation-answer-page", "auction-schedule", "auction-pause-page",
     "auction-resume-page", "supervision-act", "statistics-csv", "case-act", "openness-report-csv",
     "openness-report",  # the same page as openness-report-latest, for another year
+    "favicon", "export-lot-deposits", "export-refunds", "export-notice-record", "export-results",
 }
 
 # Codes, units, standards and names of tools that stay as they are in Chinese text
@@ -176,6 +177,7 @@ def demo_pages(world) -> dict[str, list[tuple[str | None, str]]]:
         "staff-project-new": [(staff, r("staff-project-new"))],
         "staff-project": [(staff, r("staff-project", args=[project.code]))],
         "bidder-home": [(bidder, r("bidder-home"))],
+        "my-home": [(bidder, r("my-home")), (staff, r("my-home")), (supervisor, r("my-home")), (expert, r("my-home"))],
         "bidder-register": [(bidder, r("bidder-register", args=[to_register.pk]))] if to_register else [],
         "supervisor-home": [(supervisor, r("supervisor-home"))],
         "audit-console-index": [(supervisor, r("audit-console-index"))],
