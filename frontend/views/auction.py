@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from bidding.auction import selectors, services
+from frontend.templatetags.sunlight import label_of
 from bidding.auction.models import Auction
 from frontend.lists import Filter, list_page
 from trading.errors import DomainError, Invalid, NotFound
@@ -28,8 +29,8 @@ def auction_list(request):
 
     lst = list_page(request, selectors.auctions_for_listing().order_by("-start_at", "-id"),
                     search=("lot__project__code", "lot__project__title", "lot__title"),
-                    filters=[Filter("mode", _("Mode"), "mode", choices=[(m, m) for m in engine.MODES]),
-                             Filter("phase", _("Phase"), "phase", choices=[(p, p) for p in engine.PHASES])])
+                    filters=[Filter("mode", _("Mode"), "mode", choices=[(m, label_of(m, "auction_mode")) for m in engine.MODES]),
+                             Filter("phase", _("Phase"), "phase", choices=[(p, label_of(p, "auction")) for p in engine.PHASES])])
     return render(request, "frontend/auction/list.html", {"auctions": lst.page, "lst": lst}, status=lst.status)
 
 

@@ -17,7 +17,12 @@ from trading.challenges.selectors import published_cases, suspension_of
 from trading.errors import Forbidden
 from trading.models import Document, Notice
 from trading.rules import KINDS, METHODS
+from django.utils.functional import lazy
+
 from frontend.cache import public_page_cache
+from frontend.templatetags.sunlight import kind_label as label_of_kind
+from frontend.templatetags.sunlight import label_of
+from frontend.templatetags.sunlight import method_label as label_of_method
 from frontend.lists import Filter, list_page
 
 
@@ -34,10 +39,10 @@ NOTICE_SEARCH = ("title", "project__title", "number", "project__code")
 def notice_filters() -> list[Filter]:
     return [
         Filter("kind", _("Notice type"), "kind", choices=Notice.Kind.choices),
-        Filter("project_kind", _("Project kind"), "project__kind", choices=[(k, k) for k in KINDS]),
-        Filter("method", _("Method"), "project__method", choices=[(m, m) for m in METHODS]),
+        Filter("project_kind", _("Project kind"), "project__kind", choices=[(k, lazy(label_of_kind, str)(k)) for k in KINDS]),
+        Filter("method", _("Method"), "project__method", choices=[(m, lazy(label_of_method, str)(m)) for m in METHODS]),
         Filter("region", _("Region"), "project__region", kind="text"),
-        Filter("status", _("Status"), "project__lots__status", choices=[(s, s) for s in lifecycle.STATUSES], distinct=True),
+        Filter("status", _("Status"), "project__lots__status", choices=[(s, lazy(label_of, str)(s, "lot")) for s in lifecycle.STATUSES], distinct=True),
         Filter("date_from", _("From"), "published_at", kind="from"),
         Filter("date_to", _("To"), "published_at", kind="to"),
     ]
