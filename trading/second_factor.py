@@ -136,7 +136,7 @@ def qr_svg(text: str) -> str:
 
 
 # --- enforcement -------------------------------------------------------------------------------------
-OPEN_PATHS = ("/login/", "/logout/", "/lang/", "/i18n/", "/static/", "/account/security/")
+OPEN_PATHS = ("/login/", "/logout/", "/lang/", "/i18n/", "/jsi18n/", "/static/", "/account/security/")
 
 
 def verify_url(path: str) -> str:

@@ -14,3 +14,8 @@ out=../static/frontend/vendor/hpke.js
 } > "$out"
 cp node_modules/@hpke/core/LICENSE ../static/frontend/vendor/hpke.LICENSE.md
 echo "wrote $out ($(wc -c < "$out") bytes)"
+# axe-core, for the accessibility check of the crawl test only (tests/browser/test_crawl.py); never served.
+mkdir -p ../../tests/browser/vendor
+cp node_modules/axe-core/axe.min.js ../../tests/browser/vendor/axe.min.js
+cp node_modules/axe-core/LICENSE ../../tests/browser/vendor/axe.LICENSE.txt
+echo "copied axe-core $(node -p 'require("axe-core/package.json").version') to tests/browser/vendor/"
