@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from bidding.envelopes import envelope as E

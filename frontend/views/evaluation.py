@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.utils.translation import gettext as _
 
