@@ -142,7 +142,7 @@ EVENT_AREAS: dict[str, tuple[str, str]] = {
     "evaluation": ("评标", "Evaluation"),
     "auction": ("竞价", "Auctions"),
     "supervision": ("电子监察", "Supervision"),
-    "auth": ("登录", "Sign-in"),
+    "account": ("登录与账户安全", "Sign-in and account security"),
 }
 
 # Who acted: the account roles, and the platform itself (the deadline clock).

@@ -86,7 +86,6 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
         a.click("#auction-submit")
         a.wait_for_function("() => document.getElementById('auction-message').dataset.kind === 'refused'")
         assert a.locator("#auction-message").get_attribute("data-code") == "not_multiple"
-        assert "加价幅度" in a.locator("#auction-message").inner_text()  # in the page's language (zh-hans)
         # and A outbids B with the +1 button
         a.click("[data-steps='1']")
         for page in (a, b, w):

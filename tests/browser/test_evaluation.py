@@ -43,7 +43,7 @@ def test_expert_scores_and_staff_publish_candidates(chromium, live_server, world
     card.locator("input[name=score_technical]").fill("31")
     card.locator("form.sheet button[type=submit]").click()
     page.wait_for_load_state()
-    assert "outside" in page.locator(".messages").inner_text()
+    assert "超出" in page.locator(".messages").inner_text()  # "outside the factor's range", in zh-hans
     assert Score.objects.count() == 0
     for org, points in ((orgs[0], "28"), (orgs[1], "20.5"), (orgs[2], "25")):
         card = page.locator(f"#bid-{org.pk}")

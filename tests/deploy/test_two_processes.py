@@ -17,6 +17,7 @@ from bidding.auction.models import AuctionBid
 from tests import factories
 from tests.auction.live import Room, Server, live_auction, session_cookie
 from tests.auction.test_live import assert_gap_free, db_history, more_bidders
+from trading.money import parse_money
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -92,14 +93,14 @@ def test_two_processes_share_one_auction_and_killing_one_loses_nothing(servers):
                     if not _open(room):
                         await _failover(room, b)
                 continue
-            ref, amount = uuid.uuid4().hex, max(state["minimum_fen"], floor)
+            ref, amount = uuid.uuid4().hex, max(parse_money(state["minimum"]), floor)
             sent[ref] = {"amount": amount, "sends": 0, "answer": None, "room": room}
             while sent[ref]["answer"] is None:
                 try:
                     sent[ref]["sends"] += 1
                     await room.bid(amount, ref=ref)
                     sent[ref]["answer"] = answer = await room.answer(ref, timeout=5)
-                    floor = max(floor, answer.get("minimum_fen") or 0)
+                    floor = max(floor, parse_money(answer["minimum"]) if answer.get("minimum") else 0)
                 except (TimeoutError, websockets.ConnectionClosed):
                     if not _open(room):  # its server is gone: to the survivor
                         await _failover(room, b)

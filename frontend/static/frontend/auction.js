@@ -51,11 +51,12 @@
     paused: "已暂停 Paused", closed: "已结束 Closed"
   };
 
-  function say(text, kind) {
+  function say(text, kind, code) {
     var el = $("auction-message");
     el.textContent = text;
     el.className = "auction-message " + (kind || "");
     el.dataset.kind = kind || "";
+    el.dataset.code = code || "";  // the engine's stable reason code, for scripts and tests
   }
 
   function renderState() {
@@ -181,7 +182,7 @@
       if (msg.kind === "bid" && msg.data.bidder !== myNumber && msg.data.bidder) flash();
     } else if (msg.type === "bid_result") {
       if (msg.accepted) say("出价成功 Bid accepted: " + yuan(fen(msg.amount)), "ok");
-      else say("出价未被接受 Refused (" + msg.code + "): " + msg.message, "refused");
+      else say("出价未被接受 Refused (" + msg.code + "): " + msg.message, "refused", msg.code);
     } else if (msg.type === "error") {
       say("错误 Error (" + msg.code + "): " + msg.message, "refused");
     }
