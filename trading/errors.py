@@ -11,9 +11,11 @@ tests/trading/test_error_messages.py refuses a literal message without a zh-hans
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 
 class DomainError(Exception):
@@ -29,8 +31,7 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         """The message in the active language."""
-        text = str(self.template)
-        return text % self.params if self.params else text
+        return render(self.template, self.params)
 
     @property
     def untranslated(self) -> str:
@@ -39,6 +40,21 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def render(template: Any, params: Mapping[str, Any] | None = None) -> str:
+    """A (lazy) translatable message in the active language with its named parameters. An amount given in fen
+    (``minimum_fen``) is also given as ``minimum``, formatted by the one money formatter ("1234.56")."""
+    text = str(template)
+    if not params:
+        return text
+    from trading.money import format_fen, renamed
+
+    values = dict(params)
+    for key, value in params.items():
+        if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+            values.setdefault(renamed(key), format_fen(value))
+    return text % values
 
 
 class Invalid(DomainError):
@@ -68,3 +84,26 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+def translated(error: type[DomainError], exc: Any, catalogue: Mapping[str, Any], *, field: str | None = None,
+               **extra: Any) -> DomainError:
+    """The DomainError of ``error``'s class for a pure module's coded refusal (``trading.coded.CodedError`` or
+    anything with ``code`` and ``params``): the translatable message of its code in the owning app's
+    ``catalogue`` (``<app>/messages.py``) with the refusal's parameters, so ``detail`` follows the request's
+    language. The pure module's English sentence is never passed on; a code missing from the catalogue
+    (tests/trading/test_error_messages.py forbids it) falls back to the catalogue's ``""`` entry or the
+    generic message of the class."""
+    params = {**getattr(exc, "params", {}), **extra}
+    template = catalogue.get(exc.code) or catalogue.get("")
+    if template is None:
+        template, params = _GENERIC.get(error.status_code, _GENERIC[400]), {}
+    return error(template, field=field or getattr(exc, "field", None), **params)
+
+
+_GENERIC = {
+    400: _("The request is invalid."),
+    403: _("You do not have permission to perform this action."),
+    404: _("Not found."),
+    409: _("The request conflicts with the current state."),
+}

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import json
 import logging
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
 
 from audit import context as audit_context
+from bidding.auction import messages as M
 from bidding.auction import protocol as P
 from bidding.auction import selectors, services
 from trading.errors import DomainError
@@ -42,6 +46,15 @@ def _db(func):
 # message does not follow on, read again at the next bid. Touched on the event loop only.
 _VIEWS: dict[int, services.RoomView] = {}
 MAX_VIEWS = 10_000
+
+
+def connection_language(scope) -> str:
+    """The connection's language, as LocaleMiddleware decides a request's: the language cookie, else the
+    handshake's Accept-Language, else the default (zh-hans)."""
+    headers = dict(scope.get("headers") or [])
+    meta = {"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode("latin1")}
+    request: Any = SimpleNamespace(COOKIES=scope.get("cookies") or {}, META=meta)  # what the function reads
+    return translation.get_language_from_request(request)
 
 
 def _dumps(obj) -> str:
@@ -69,6 +82,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         client = self.scope.get("client") or ("", 0)
         self.context = audit_context.captured(address=str(client[0] or ""),
                                               client=headers.get(b"user-agent", b"").decode("latin1"))
+        self.language = connection_language(self.scope)  # the language of its answers' messages
         self.group = services.group_name(self.auction_id)
         self.last_sent = 0
         self.pending: dict[int, dict] = {}  # events that arrived before their predecessor
@@ -143,13 +157,17 @@ class AuctionConsumer(AsyncWebsocketConsumer):
     # -- client → server -------------------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
+        with translation.override(self.language):  # the answers' messages (also in the service's worker thread)
+            await self._receive(text_data, bytes_data)
+
+    async def _receive(self, text_data=None, bytes_data=None):
         try:
             frame = P.parse_frame(text_data, bytes_data)
         except P.FrameError as exc:
             if exc.ref is not None:
-                await self._answer(type="bid_result", accepted=False, code=exc.code, message=exc.message, ref=exc.ref)
+                await self._answer(type="bid_result", accepted=False, code=exc.code, message=M.frame(exc), ref=exc.ref)
             else:
-                await self._answer(type="error", code=exc.code, message=exc.message)
+                await self._answer(type="error", code=exc.code, message=M.frame(exc))
             return
         if isinstance(frame, P.PingFrame):
             await self._answer(type="pong")
@@ -171,8 +189,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
             answer = services.BidAnswer(False, exc.code, exc.message)
         except Exception:
             log.exception("auction %s: bid %s failed", self.auction_id, frame.ref)
-            answer = services.BidAnswer(False, "error", "The bid could not be processed; please send it again "
-                                                          "with the same reference.")
+            answer = services.BidAnswer(False, "error", str(M.NOT_PROCESSED))
         fields = {"type": "bid_result", "accepted": answer.accepted, "code": answer.code, "message": answer.message,
                   "ref": frame.ref, "number": answer.number}
         if answer.accepted:

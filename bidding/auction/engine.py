@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from audit import timestamps
+from trading.coded import CodedError
 from trading.money import format_fen
 
 # ---------------------------------------------------------------------------
@@ -75,8 +76,8 @@ REPLAYED = "replayed"
 TOO_LARGE = "too_large"
 
 
-class ConfigError(ValueError):
-    """An impossible auction configuration."""
+class ConfigError(CodedError):
+    """An impossible auction configuration (codes: bidding/auction/messages.py)."""
 
 
 @dataclass(frozen=True)
@@ -93,24 +94,27 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ConfigError(f"unknown mode {self.mode!r}")
+            raise ConfigError("unknown mode %(mode)r", code="config_mode", mode=self.mode)
         if self.closing_rule not in CLOSING_RULES:
-            raise ConfigError(f"unknown closing rule {self.closing_rule!r}")
+            raise ConfigError("unknown closing rule %(closing_rule)r", code="config_closing_rule",
+                              closing_rule=self.closing_rule, field="closing_rule")
         for name in ("starting_price_fen", "increment_fen", "max_jump", "reserve_fen",
                      "live_duration_s", "countdown_s", "window_s"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"{name} must be an integer")
+                raise ConfigError("%(name)s must be an integer", code="config_integer", name=name, field=name)
         if self.starting_price_fen <= 0:
-            raise ConfigError("the starting price must be positive")
+            raise ConfigError("the starting price must be positive", code="config_starting_price",
+                              field="starting_price_fen")
         if self.increment_fen <= 0:
-            raise ConfigError("the increment must be positive")
+            raise ConfigError("the increment must be positive", code="config_increment", field="increment_fen")
         if self.max_jump < 1:
-            raise ConfigError("the maximum jump must be at least one increment")
+            raise ConfigError("the maximum jump must be at least one increment", code="config_max_jump",
+                              field="max_jump")
         if self.reserve_fen < 0:
-            raise ConfigError("the reserve cannot be negative")
+            raise ConfigError("the reserve cannot be negative", code="config_reserve", field="reserve_fen")
         if self.live_duration_s <= 0 or self.countdown_s <= 0 or self.window_s < 0:
-            raise ConfigError("durations must be positive")
+            raise ConfigError("durations must be positive", code="config_durations")
 
 
 @dataclass(frozen=True)
@@ -217,9 +221,14 @@ Command = Bid | Continue | Pause | Resume | Tick
 
 @dataclass(frozen=True)
 class Decision:
+    """The engine's answer: ``code`` (stable, what clients act on), ``message`` (English, for logs), and for
+    the edge's translation (bidding/auction/messages.py) ``key`` (which sentence: the code, or the code and a
+    variant, e.g. ``too_low.listed``) and ``params`` (the values it names, amounts in fen)."""
     accepted: bool
     code: str
     message: str
+    key: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -240,12 +249,12 @@ class Outcome:
         return bool(self.events)
 
 
-def _ok(message: str) -> Decision:
-    return Decision(True, OK, message)
+def _ok(message: str, key: str) -> Decision:
+    return Decision(True, OK, message, f"ok.{key}")
 
 
-def _refuse(code: str, message: str) -> Decision:
-    return Decision(False, code, message)
+def _refuse(code: str, message: str, variant: str = "", **params: Any) -> Decision:
+    return Decision(False, code, message, f"{code}.{variant}" if variant else code, params)
 
 
 def _iso(t: datetime) -> str:
@@ -339,7 +348,7 @@ def final_refusal(config: Config, state: State, bidder: str, amount: int) -> Dec
         return None
     lowest = minimum_bid(config, state)
     if isinstance(amount, int) and not isinstance(amount, bool) and 0 < amount < lowest:
-        return _refuse(TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.")
+        return _refuse(TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.", minimum_fen=lowest)
     return None
 
 
@@ -347,16 +356,16 @@ def _check_live_amount(config: Config, state: State, amount: int) -> Decision | 
     base = state.price_fen if state.leader is not None else config.starting_price_fen
     lowest = minimum_bid(config, state)
     if amount < lowest:
-        return _refuse(TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.")
+        return _refuse(TOO_LOW, f"The bid must be at least {_yuan(lowest)} yuan.", minimum_fen=lowest)
     if (amount - base) % config.increment_fen:
         return _refuse(NOT_MULTIPLE,
                        f"The bid must be {_yuan(base)} yuan plus a whole number of increments "
-                       f"of {_yuan(config.increment_fen)} yuan.")
+                       f"of {_yuan(config.increment_fen)} yuan.", base_fen=base, increment_fen=config.increment_fen)
     highest = base + config.max_jump * config.increment_fen
     if amount > highest:
         return _refuse(TOO_HIGH,
                        f"A bid may raise the price by at most {config.max_jump} increments "
-                       f"(at most {_yuan(highest)} yuan).")
+                       f"(at most {_yuan(highest)} yuan).", max_jump=config.max_jump, maximum_fen=highest)
     return None
 
 
@@ -368,7 +377,7 @@ def _bid(config: Config, state: State, cmd: Bid, now: datetime) -> tuple[Decisio
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         return _refuse(INVALID_AMOUNT, "The amount must be a positive number of fen."), state, []
     if not cmd.bidder:
-        return _refuse(NOT_ELIGIBLE, "A bidder number is required."), state, []
+        return _refuse(NOT_ELIGIBLE, "A bidder number is required.", "number"), state, []
     if state.phase == PHASE_SCHEDULED:
         return _refuse(NOT_STARTED, "The auction has not started yet."), state, []
     if state.phase == PHASE_CLOSED:
@@ -382,17 +391,18 @@ def _bid(config: Config, state: State, cmd: Bid, now: datetime) -> tuple[Decisio
         lowest = minimum_bid(config, state)
         if amount < lowest:
             what = "the listed price" if state.leader is None else "the highest price plus one increment"
-            return _refuse(TOO_LOW, f"The price must be at least {_yuan(lowest)} yuan ({what})."), state, []
+            return _refuse(TOO_LOW, f"The price must be at least {_yuan(lowest)} yuan ({what}).",
+                           "listed" if state.leader is None else "posted", minimum_fen=lowest), state, []
         new = dataclasses.replace(
             state, price_fen=amount, leader=cmd.bidder, bid_count=state.bid_count + 1,
             posters=state.posters | {cmd.bidder})
         ev = Event("posted", {"bidder": cmd.bidder, "amount_fen": amount, "at": _iso(now),
                               "n": new.bid_count})
-        return _ok("Price posted."), new, [ev]
+        return _ok("Price posted.", "posted"), new, [ev]
 
     # live
     if state.eligible is not None and cmd.bidder not in state.eligible:
-        return _refuse(NOT_ELIGIBLE, "Only bidders who asked to go on to live bidding may bid."), state, []
+        return _refuse(NOT_ELIGIBLE, "Only bidders who asked to go on to live bidding may bid.", "live"), state, []
     refusal = _check_live_amount(config, state, amount)
     if refusal is not None:
         return refusal, state, []
@@ -405,7 +415,7 @@ def _bid(config: Config, state: State, cmd: Bid, now: datetime) -> tuple[Decisio
                               bid_count=state.bid_count + 1, end_at=end)
     ev = Event("bid", {"bidder": cmd.bidder, "amount_fen": amount, "at": _iso(now),
                        "end_at": _iso(end), "n": new.bid_count})
-    return _ok("Bid accepted."), new, [ev]
+    return _ok("Bid accepted.", "bid"), new, [ev]
 
 
 # ---------------------------------------------------------------------------
@@ -419,8 +429,8 @@ def apply(config: Config, state: State, command: Command, now: datetime) -> Outc
 
     if isinstance(command, Tick):
         if events:
-            return Outcome(_ok("Clock applied."), state, tuple(events))
-        return Outcome(_refuse(NOTHING_TO_DO, "Nothing is due."), state, ())
+            return Outcome(_ok("Clock applied.", "tick"), state, tuple(events))
+        return Outcome(_refuse(NOTHING_TO_DO, "Nothing is due.", "tick"), state, ())
 
     if isinstance(command, Bid):
         decision, new, more = _bid(config, state, command, now)
@@ -437,13 +447,14 @@ def apply(config: Config, state: State, command: Command, now: datetime) -> Outc
 
 def _continue(state: State, cmd: Continue, now: datetime) -> tuple[Decision, State, list[Event]]:
     if state.phase != PHASE_LISTING:
-        return _refuse(WRONG_PHASE, "Going on to live bidding can only be requested during the listing."), state, []
+        return _refuse(WRONG_PHASE, "Going on to live bidding can only be requested during the listing.",
+                       "continue"), state, []
     if cmd.bidder not in state.posters:
-        return _refuse(NOT_ELIGIBLE, "Only bidders who posted a price may ask for live bidding."), state, []
+        return _refuse(NOT_ELIGIBLE, "Only bidders who posted a price may ask for live bidding.", "continue"), state, []
     if cmd.bidder in state.continuing:
-        return _refuse(NOTHING_TO_DO, "You already asked for live bidding."), state, []
+        return _refuse(NOTHING_TO_DO, "You already asked for live bidding.", "continue"), state, []
     new = dataclasses.replace(state, continuing=state.continuing | {cmd.bidder})
-    return _ok("Request for live bidding recorded."), new, [
+    return _ok("Request for live bidding recorded.", "continue"), new, [
         Event("continue", {"bidder": cmd.bidder, "at": _iso(now)})]
 
 
@@ -452,14 +463,16 @@ def _pause(state: State, cmd: Pause, now: datetime) -> tuple[Decision, State, li
     if not reason:
         return _refuse(REASON_REQUIRED, "A reason is required to pause."), state, []
     if state.phase not in (PHASE_LISTING, PHASE_LIVE, PHASE_SCHEDULED):
-        return _refuse(WRONG_PHASE, f"Cannot pause an auction that is {state.phase}."), state, []
+        return _refuse(WRONG_PHASE, f"Cannot pause an auction that is {state.phase}.", "pause",
+                       phase=state.phase), state, []
     new = dataclasses.replace(state, phase=PHASE_PAUSED, paused_phase=state.phase, paused_at=now)
-    return _ok("Auction paused."), new, [Event("paused", {"reason": reason, "at": _iso(now)})]
+    return _ok("Auction paused.", "paused"), new, [Event("paused", {"reason": reason, "at": _iso(now)})]
 
 
 def _resume(state: State, now: datetime) -> tuple[Decision, State, list[Event]]:
     if state.phase != PHASE_PAUSED or state.paused_at is None or state.paused_phase is None:
-        return _refuse(WRONG_PHASE, f"Cannot resume an auction that is {state.phase}."), state, []
+        return _refuse(WRONG_PHASE, f"Cannot resume an auction that is {state.phase}.", "resume",
+                       phase=state.phase), state, []
     shift = max(now - state.paused_at, timedelta(0))
     start = state.start_at
     if state.paused_phase == PHASE_SCHEDULED:
@@ -467,7 +480,7 @@ def _resume(state: State, now: datetime) -> tuple[Decision, State, list[Event]]:
         start = start + shift
     new = dataclasses.replace(state, phase=state.paused_phase, paused_phase=None, paused_at=None,
                               start_at=start, end_at=state.end_at + shift)
-    return _ok("Auction resumed."), new, [Event("resumed", {
+    return _ok("Auction resumed.", "resumed"), new, [Event("resumed", {
         "at": _iso(now), "paused_s": int(shift.total_seconds()), "start_at": _iso(start),
         "end_at": _iso(new.end_at)})]
 

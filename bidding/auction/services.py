@@ -26,8 +26,9 @@ from audit import context as audit_context
 from audit import services as audit_services
 from audit import sql
 from bidding.auction import engine as E
+from bidding.auction import messages as M
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber, Confirmation, SaleContract
-from trading.errors import Conflict, DomainError, Invalid, NotFound
+from trading.errors import Conflict, DomainError, Invalid, NotFound, translated
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
 from audit import timestamps
@@ -59,9 +60,10 @@ STATUS_FOR_CODE = {
 
 
 class BidRefused(DomainError):
-    """A refused bid / command: ``code`` is the engine's reason code."""
+    """A refused bid / command: ``code`` is the engine's reason code; ``message`` a translatable text (or one
+    rendered already in the request's language: bidding/auction/messages.py)."""
 
-    def __init__(self, code: str, message: str, *, minimum_fen: int | None = None):
+    def __init__(self, code: str, message: Any, *, minimum_fen: int | None = None):
         super().__init__(message)
         self.reason = self.code = code  # the API answers with the engine's code, as the socket does
         self.minimum_fen = minimum_fen  # the lowest acceptable amount now, when known
@@ -413,11 +415,11 @@ class RoomView:
     def settle(self, number: str, ref: str, amount_fen: int) -> BidAnswer | None:
         before = self.accepted.get((number, ref))
         if before is not None:
-            return BidAnswer(True, E.REPLAYED, _REPLAYED, before[0], before[1], number, replayed=True)
+            return BidAnswer(True, E.REPLAYED, str(M.REPLAYED), before[0], before[1], number, replayed=True)
         refusal = E.final_refusal(self.config, self.state, number, amount_fen)
         if refusal is None:
             return None
-        return BidAnswer(False, refusal.code, refusal.message, number=number,
+        return BidAnswer(False, refusal.code, M.decision(refusal), number=number,
                          minimum_fen=E.minimum_bid(self.config, self.state))
 
 
@@ -486,7 +488,7 @@ def schedule_auction(*, lot: Lot, actor: User, reserve_fen: int = 0, closing_rul
                           reserve_fen=reserve_fen, closing_rule=closing_rule, live_duration_s=live_duration_s,
                           countdown_s=countdown_s, window_s=window_s)
     except E.ConfigError as exc:
-        raise Invalid(str(exc)) from None
+        raise translated(Invalid, exc, M.CONFIG) from None
     if mode == E.MODE_LISTING:
         start_at, end_at = lot.listing_start, lot.listing_end
         if start_at is None or end_at is None:
@@ -577,7 +579,7 @@ def pause_auction(*, auction: Auction | int, actor: User, reason: str) -> Auctio
         now = timezone.now()
         out = E.apply(auction.config, auction.state, E.Pause(reason), now)
         if not out.decision.accepted:
-            raise BidRefused(out.decision.code, out.decision.message)
+            raise BidRefused(out.decision.code, M.decision(out.decision))
         auction.pause_reason = reason.strip()
         _persist(auction, out, actor=actor, now=now)
     return auction
@@ -591,7 +593,7 @@ def resume_auction(*, auction: Auction | int, actor: User) -> Auction:
         now = timezone.now()
         out = E.apply(auction.config, auction.state, E.Resume(), now)
         if not out.decision.accepted:
-            raise BidRefused(out.decision.code, out.decision.message)
+            raise BidRefused(out.decision.code, M.decision(out.decision))
         auction.pause_reason = ""
         _persist(auction, out, actor=actor, now=now)
     return auction
@@ -633,8 +635,6 @@ def number_for(*, auction: Auction | int, user: User | None) -> BidderNumber | N
     return BidderNumber.objects.filter(auction_id=auction_id, organisation_id=user.organisation_id).first()
 
 
-_NOT_ADMITTED = ("You were not admitted to this auction: your registration or bid security (竞买保证金) was not "
-                 "confirmed when admission closed at the opening.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,17 +668,16 @@ class BidAnswer:
     replayed: bool = False
 
 
-_REPLAYED = "This bid was received before (same reference): here is its original answer."
 
 
 def precheck(req: BidRequest) -> BidAnswer | None:
     amount = req.amount_fen
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        return BidAnswer(False, E.INVALID_AMOUNT, "The amount must be a positive number of fen.")
+        return BidAnswer(False, E.INVALID_AMOUNT, str(M.INVALID_AMOUNT))
     if not req.client_ref or len(req.client_ref) > 64:
-        return BidAnswer(False, E.MALFORMED, "Each bid needs a unique reference (1–64 characters).")
+        return BidAnswer(False, E.MALFORMED, str(M.NEEDS_REF))
     if role_of(req.user) != "bidder" or req.user.organisation_id is None:
-        return BidAnswer(False, E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
+        return BidAnswer(False, E.NOT_A_BIDDER, str(M.NOT_A_BIDDER))
     return None
 
 
@@ -772,14 +771,14 @@ def _settled(auction_id: int, requests: list[BidRequest], answers: list[BidAnswe
         if before is not None:
             answers[i] = _replayed(before, bidder)
         elif (refusal := E.final_refusal(config, state, bidder.number, req.amount_fen)) is not None:
-            answers[i] = BidAnswer(False, refusal.code, refusal.message, number=bidder.number,
+            answers[i] = BidAnswer(False, refusal.code, M.decision(refusal), number=bidder.number,
                                    minimum_fen=E.minimum_bid(config, state))
     # the state goes with accepted answers (HTTP receipts), here only replayed ones
     return answers, public_state(auction, state) if any(a is not None and a.accepted for a in answers) else None
 
 
 def _replayed(before: AuctionBid, bidder: BidderNumber) -> BidAnswer:
-    return BidAnswer(True, E.REPLAYED, _REPLAYED, before.seq, before.amount_fen, bidder.number, replayed=True)
+    return BidAnswer(True, E.REPLAYED, str(M.REPLAYED), before.seq, before.amount_fen, bidder.number, replayed=True)
 
 
 def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAnswer | None]) -> list[BidAnswer]:
@@ -797,7 +796,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
                 continue
             bidder = admitted.get(req.user.organisation_id or 0)
             if bidder is None:
-                answers[i] = BidAnswer(False, E.NO_SECURITY, _NOT_ADMITTED)
+                answers[i] = BidAnswer(False, E.NO_SECURITY, str(M.NOT_ADMITTED))
                 continue
             before = done.get((bidder.pk, req.client_ref))
             if before is not None:
@@ -805,13 +804,13 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
                 continue
             out = E.apply(config, state, E.Bid(bidder.number, req.amount_fen), now)
             if not out.decision.accepted:  # changes nothing (what the clock made due, the clock writes)
-                answers[i] = BidAnswer(False, out.decision.code, out.decision.message, number=bidder.number,
+                answers[i] = BidAnswer(False, out.decision.code, M.decision(out.decision), number=bidder.number,
                                        minimum_fen=E.minimum_bid(config, state))
                 continue
             frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
                                    client_ref=req.client_ref, via=req.via, context=req.context)
             seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)
-            answers[i] = BidAnswer(True, E.OK, out.decision.message, seq, req.amount_fen, bidder.number)
+            answers[i] = BidAnswer(True, E.OK, M.decision(out.decision), seq, req.amount_fen, bidder.number)
             done[(bidder.pk, req.client_ref)] = AuctionBid(seq=seq, amount_fen=req.amount_fen)
             state = out.state
         if rows.frames:
@@ -844,18 +843,18 @@ def place_bid(*, auction: Auction | int, user: User, amount_fen: int, client_ref
 def request_live_bidding(*, auction: Auction | int, user: User) -> BidReceipt:
     """Listing: the bidder wants to go on to live bidding at the end of the listing (要求现场竞价)."""
     if role_of(user) != "bidder":
-        raise BidRefused(E.NOT_A_BIDDER, "Only bidders may bid; this connection is read-only.")
+        raise BidRefused(E.NOT_A_BIDDER, M.NOT_A_BIDDER)
     with transaction.atomic():
         auction = _locked(auction)
         now = timezone.now()
         bidder = number_for(auction=auction, user=user)
         if bidder is None:
-            raise BidRefused(E.NO_SECURITY, _NOT_ADMITTED)
+            raise BidRefused(E.NO_SECURITY, M.NOT_ADMITTED)
         out = E.apply(auction.config, auction.state, E.Continue(bidder.number), now)
         if not out.decision.accepted:
-            raise BidRefused(out.decision.code, out.decision.message)
+            raise BidRefused(out.decision.code, M.decision(out.decision))
         frames = _persist(auction, out, actor=user, now=now)
-        return BidReceipt(True, E.OK, out.decision.message, frames[-1]["seq"], 0, bidder.number,
+        return BidReceipt(True, E.OK, M.decision(out.decision), frames[-1]["seq"], 0, bidder.number,
                           public_state(auction))
 
 

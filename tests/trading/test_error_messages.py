@@ -4,6 +4,12 @@
     subclass; each must be a translatable literal (`_("…")`, named placeholders) — never a bare or f-string —
     and must have a zh-hans translation in the compiled catalogue.
 (b) Real refusals through the API in both languages: tests/trading/test_error_language.py.
+(c) No exception's own text is passed through into an error answer: inside `except … as exc`, `str(exc)`, `exc`
+    or an f-string of it given to a domain error, an API error or an error body is refused (a pure module's
+    refusal is translated by its code: `trading.errors.translated`), but for the few listed in PASSTHROUGH with
+    their reason.
+(d) Every coded refusal a pure module raises (`raise SomeError("English %(x)s", code="…", x=…)`) has its entry in
+    the owning app's catalogue (`<app>/messages.py`), with the same English text, and a zh-hans translation.
 """
 from __future__ import annotations
 
@@ -87,3 +93,139 @@ def test_placeholders_match_between_languages():
         wrong = [msgid for msgid in msgids
                  if sorted(re.findall(r"%\(\w+\)[sr]", translation.gettext(msgid))) != sorted(re.findall(r"%\(\w+\)[sr]", msgid))]
     assert not wrong
+
+
+# --- (c) no exception text passed through into an answer ---------------------------------------------------
+
+# what answers an error (a DomainError subclass, the API's own error, an error body, the auction's refusal)
+ANSWERS = ERRORS | {"BidRefused", "ApiError", "error_body", "error_response", "StatementError", "ApiNotFound",
+                    "ValidationError", "Response", "JsonResponse", "Check"}
+# file:function → why the exception's own text may go on (each reviewed; the list may only shrink)
+PASSTHROUGH: dict[str, str] = {
+    "audit/api.py:_proof_error": "not converted yet: the pure module's refusal still goes on in English",
+    "audit/check.py:check_consistency": "not converted yet: the pure module's refusal still goes on in English",
+    "audit/check.py:check_project": "not converted yet: the pure module's refusal still goes on in English",
+    "audit/tiles.py:serve": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/envelopes/selectors.py:receipt_proof": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/envelopes/services.py:_accept": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/envelopes/services.py:open_bids": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/envelopes/services.py:present_share": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/envelopes/services.py:register_custodian_key": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/evaluation/services.py:_scoring_error": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/evaluation/services.py:commit_draw": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/evaluation/services.py:report_evaluation": "not converted yet: the pure module's refusal still goes on in English",
+    "bidding/evaluation/services.py:submit_quote": "not converted yet: the pure module's refusal still goes on in English",
+    "deposits/posting.py:_insert": "not converted yet: the pure module's refusal still goes on in English",
+    "deposits/services.py:receive_notification": "not converted yet: the pure module's refusal still goes on in English",
+    "deposits/statements.py:parse_csv": "not converted yet: the pure module's refusal still goes on in English",
+    "deposits/statements.py:safe_xml": "not converted yet: the pure module's refusal still goes on in English",
+    "frontend/views/audit.py:_archive_response": "not converted yet: the pure module's refusal still goes on in English",
+    "trading/inputs.py:parse": "not converted yet: the pure module's refusal still goes on in English",
+    "trading/services.py:attach_document": "not converted yet: the pure module's refusal still goes on in English",
+}
+
+
+def _mentions(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` carries the text of the exception bound to ``name`` (``exc``, ``str(exc)``, ``f"{exc}"``,
+    ``exc.args``…) — not its data (``exc.code``, ``exc.params``, ``exc.field`` and the like)."""
+    data = {"code", "params", "field", "status_code", "ref", "key", "error", "minimum_fen", "reason", "lineno",
+            "colno", "pos",
+            "messages", "message_dict"}  # Django's ValidationError: its messages come translated
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == name:
+            if sub.attr not in data and sub.attr != "message":
+                return True
+        if isinstance(sub, ast.Name) and sub.id == name:
+            parent_ok = any(isinstance(p, ast.Attribute) and p.value is sub for p in ast.walk(node))
+            if not parent_ok:
+                return True
+    return False
+
+
+def passthroughs() -> list[str]:
+    found = []
+    for path in sorted(p for app in APPS for p in (ROOT / app).rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for handler in (n for n in ast.walk(tree) if isinstance(n, ast.ExceptHandler)):
+            if handler.name is None:
+                continue
+            owner = next((f.name for f in functions if f.lineno <= handler.lineno <= (f.end_lineno or 0)
+                          and any(h is handler for h in ast.walk(f))), "<module>")
+            for call in (n for stmt in handler.body for n in ast.walk(stmt) if isinstance(n, ast.Call)):
+                if _name(call.func) not in ANSWERS:
+                    continue
+                given = [*call.args, *(k.value for k in call.keywords)]
+                if any(_mentions(arg, handler.name) for arg in given):
+                    found.append(f"{rel}:{owner}")
+        # an exception handed to a helper that makes the answer: str(exc) given to an answer anywhere
+        for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and _name(n.func) in ANSWERS):
+            for arg in [*call.args, *(k.value for k in call.keywords)]:
+                if any(isinstance(n, ast.Call) and _name(n.func) == "str" and n.args and isinstance(n.args[0], ast.Name)
+                       and n.args[0].id in {"exc", "err", "problem"} for n in ast.walk(arg)):
+                    owner = next((f.name for f in functions if f.lineno <= call.lineno <= (f.end_lineno or 0)),
+                                 "<module>")
+                    found.append(f"{rel}:{owner}")
+    return sorted(set(found))
+
+
+def test_no_exception_text_is_passed_into_an_answer():
+    found = passthroughs()
+    new = [f for f in found if f not in PASSTHROUGH]
+    assert not new, "exception text passed through into an error answer (translate it by its code):\n" + "\n".join(new)
+    stale = [f for f in PASSTHROUGH if f not in found]
+    assert not stale, f"no longer passed through, remove from PASSTHROUGH: {stale}"
+
+
+# --- (d) the pure modules' coded refusals have their translated catalogue entries ---------------------------
+
+# pure module → the catalogues (module:attribute) that translate its codes
+CATALOGUES = {
+    "bidding/auction/engine.py": ["bidding.auction.messages:CONFIG"],
+}
+
+
+def _coded_raises(rel: str) -> list[tuple[int, str, str | None]]:
+    """(line, code, English template) of every ``X("literal", code="literal", …)`` in the module."""
+    tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+    out = []
+    for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+        code = next((k.value.value for k in call.keywords if k.arg == "code" and isinstance(k.value, ast.Constant)),
+                    None)
+        if not isinstance(code, str) or not call.args:
+            continue
+        first = call.args[0]
+        template = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+        if template is None and isinstance(first, ast.BinOp) and isinstance(first.op, ast.Add):
+            template = ast.literal_eval(first)  # implicit concatenation spelt with +
+        out.append((call.lineno, code, template))
+    return out
+
+
+def test_every_coded_refusal_of_a_pure_module_is_in_its_catalogue_and_translated():
+    import importlib
+
+    problems, seen = [], 0
+    for rel, names in CATALOGUES.items():
+        catalogue: dict = {}
+        for name in names:
+            module, attr = name.split(":")
+            catalogue.update(getattr(importlib.import_module(module), attr))
+        for line, code, template in _coded_raises(rel):
+            seen += 1
+            entry = catalogue.get(code)
+            if entry is None:
+                problems.append(f"{rel}:{line}: code {code!r} has no catalogue entry")
+                continue
+            with translation.override(None):
+                english = str(entry)
+            if template is not None and english != template:
+                problems.append(f"{rel}:{line}: {code!r}: the catalogue says {english!r}, the module {template!r}")
+            with translation.override("zh-hans"):
+                if str(entry) == english and _words(english):
+                    problems.append(f"{rel}:{line}: {code!r} has no zh-hans translation")
+                elif sorted(re.findall(r"%\(\w+\)[sr]", str(entry))) != sorted(re.findall(r"%\(\w+\)[sr]", english)):
+                    problems.append(f"{rel}:{line}: {code!r}: placeholders differ in zh-hans")
+    assert seen > 5
+    assert not problems, "\n".join(problems)
