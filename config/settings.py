@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -210,6 +211,10 @@ LOGIN_RATE_LIMIT = {
 }
 # Second factor (trading/second_factor.py): staff, supervisors, admins sign in with a TOTP code or a recovery code.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sunlight")
+# Security keys and passkeys (WebAuthn, trading/security_keys.py) as a second factor beside TOTP. The relying
+# party id is the site's host name (no scheme, no port; an IP address is not allowed by browsers), the origins
+# the exact scheme://host[:port] the pages are served from; both default to SUNLIGHT_PUBLIC_URL's.
+# A challenge is valid for SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS, once, in the session that asked for it.
 AXES_HANDLER = "trading.auth.ThrottleHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # what a successful login resets: its own pair only
 AXES_LOCK_OUT_AT_FAILURE = False  # a wrong password answers "wrong password"; the throttle judges the next try
@@ -340,6 +345,10 @@ SUNLIGHT_AUDIT_KEY_FILE = env_str("SUNLIGHT_AUDIT_KEY_FILE", str(VAR_DIR / "audi
 SUNLIGHT_AUDIT_HORIZONS = "trading.selectors.audit_horizons"
 SUNLIGHT_AUDIT_CHECKPOINT_SECONDS = env_int("SUNLIGHT_AUDIT_CHECKPOINT_SECONDS", 2, minimum=1)
 SUNLIGHT_PUBLIC_URL = env_str("SUNLIGHT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+SUNLIGHT_WEBAUTHN_RP_ID = env_str("SUNLIGHT_WEBAUTHN_RP_ID", urlsplit(SUNLIGHT_PUBLIC_URL).hostname or "localhost")
+SUNLIGHT_WEBAUTHN_ORIGINS = env_list("SUNLIGHT_WEBAUTHN_ORIGINS", [SUNLIGHT_PUBLIC_URL])
+SUNLIGHT_WEBAUTHN_RP_NAME = env_str("SUNLIGHT_WEBAUTHN_RP_NAME", "Sunlight")
+SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS = env_int("SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS", 120, minimum=10)
 SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")
 # A contracted lot completes when every check says its part is finished (trading.clock.complete_contracted).
 SUNLIGHT_COMPLETION_CHECKS: list[str] = [

@@ -44,6 +44,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "too_deep": (400, "the JSON body is nested deeper than the limit"),
     "not_an_object": (400, "the body must be a JSON object"),
     "invalid_login": (400, "wrong user name or password"),
+    "key_refused": (400, "security key: its answer did not verify (not one of the account's keys, a bad signature, "
+                         "another site, a signature counter that did not move forward); nothing was changed"),
+    "key_challenge_missing": (400, "security key: no request is pending in this session (its challenge was already "
+                                   "answered, or never asked for): ask for new options"),
+    "key_challenge_expired": (400, "security key: the request's challenge expired: ask for new options"),
     "not_authenticated": (401, "no credentials were given: log in or send `Authorization: Token <key>`"),
     "authentication_failed": (401, "the credentials given are wrong (unknown or revoked token)"),
     "forbidden": (403, "the caller's role or organisation may not do this"),
@@ -86,6 +91,9 @@ DEFAULT_DETAILS = {
     "bad_text": _("Text may not contain NUL or control characters or bidirectional overrides."),
     "too_deep": _("The JSON body is nested too deeply."),
     "not_an_object": _("The request body must be a JSON object."),
+    "key_refused": _("The security key's answer was refused."),
+    "key_challenge_missing": _("No security-key request is pending: start again."),
+    "key_challenge_expired": _("The security-key request expired: start again."),
     "not_authenticated": _("Authentication credentials were not provided."),
     "authentication_failed": _("Incorrect authentication credentials."),
     "forbidden": _("You do not have permission to perform this action."),

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
+from django_otp.models import Device, TimestampMixin
 
 from trading import credit_code, lifecycle
 from trading.managers import UserManager
@@ -48,7 +49,7 @@ class Organisation(models.Model):
             raise ValidationError({"credit_code": reason})
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # SecurityKey (a django-otp Device: an untyped base)
     class Role(models.TextChoices):
         BIDDER = "bidder", _("bidder")
         STAFF = "staff", _("centre staff")
@@ -254,3 +255,29 @@ class CalendarDay(models.Model):
 
     class Meta:
         ordering = ["date"]
+
+
+class SecurityKey(TimestampMixin, Device):
+    """A WebAuthn credential (security key or passkey) registered as a second factor (trading.security_keys).
+
+    A django-otp device, so that "has a second factor", "passed the second step" (the session's verified
+    device, OTPMiddleware) and the websocket check apply to it unchanged. It never accepts a typed code
+    (`verify_token` is False): it answers a challenge the server issued with a signature, a round trip of its
+    own (trading.security_keys.authentication_options / authenticate). `name` is the user's label for it;
+    `created_at` / `last_used_at` come from django-otp's TimestampMixin."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_keys",
+                             help_text="The user that this device belongs to.")
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url of the credential's raw id
+    public_key = models.BinaryField()  # its COSE public key, as registered
+    sign_count = models.BigIntegerField(default=0)  # the authenticator's signature counter, last seen
+    transports = models.JSONField(default=list, blank=True)  # hints for the browser: usb, nfc, ble, internal, hybrid
+    aaguid = models.CharField(max_length=36, blank=True, default="")  # the authenticator's model, if it says
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(sign_count__gte=0), name="security_key_sign_count_non_negative"),
+        ]
+
+    def verify_token(self, token) -> bool:
+        return False  # no typed codes: a key signs a challenge (trading.security_keys)

@@ -106,4 +106,5 @@ NO_STATE = ("organisation.create", "user.create", "user.confirm", "calendar.load
             # sign-in events (trading.services.record_sign_in …, trading.second_factor)
             "account.sign_in", "account.sign_out", "account.sign_in_refused", "account.second_factor",
             "account.recovery_code_used", "account.second_factor_enrolled", "account.second_factor_removed",
-            "account.recovery_codes_renewed")
+            "account.recovery_codes_renewed", "account.security_key_added", "account.security_key_removed",
+            "account.security_key_refused")

@@ -5,7 +5,9 @@ account with Django's is_staff/is_superuser sign in with their password and then
 authenticator app (django-otp's TOTP device) or one of ten single-use recovery codes (its static device).
 An account of those roles without a confirmed authenticator is sent to enrol right after its password:
 it scans a QR code (rendered here as SVG, nothing from outside), confirms with a first code and receives
-its recovery codes once. Until the second step is done the session can reach nothing but the steps
+its recovery codes once. A security key or passkey (WebAuthn, trading.security_keys: a django-otp device of its
+own, trading.models.SecurityKey) may stand beside the authenticator or instead of it; the last second factor
+of a privileged account is never removed (`factor_count`). Until the second step is done the session can reach nothing but the steps
 themselves (`SecondFactorMiddleware`); over the API such accounts get a token only with a code
 (`POST /api/auth/token/` with `otp`).
 """
@@ -42,6 +44,40 @@ def has_second_factor(user) -> bool:
     from django_otp import user_has_device
 
     return user_has_device(user, confirmed=True)
+
+
+def factor_count(user) -> int:
+    """The account's second factors proper: its confirmed authenticator and its security keys (recovery codes are
+    the way back in when those are lost, not a factor of their own)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from trading.models import SecurityKey
+
+    return (TOTPDevice.objects.filter(user=user, confirmed=True).count()
+            + SecurityKey.objects.filter(user=user, confirmed=True).count())
+
+
+@transaction.atomic
+def remove_authenticator(*, user) -> None:
+    """Remove the account's authenticator app; refused (Conflict) when it is a privileged account's last second
+    factor (it has no security key)."""
+    from django.utils.translation import gettext_lazy
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from trading import services
+    from trading.errors import Conflict, NotFound
+    from trading.models import User
+
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one change of the account's factors at once
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True).order_by("id"))
+    if not devices:
+        raise NotFound(gettext_lazy("This account has no authenticator."))
+    if needs_second_factor(user) and factor_count(user) <= len(devices):
+        raise Conflict(gettext_lazy("This is your last second factor: add another security key or an authenticator first."))
+    for device in devices:
+        services.record_second_factor_change(user=user, action="account.second_factor_removed", device_id=device.pk)
+        device.delete()
 
 
 def recovery_codes_left(user) -> int:

@@ -69,7 +69,7 @@ def create_organisation(
 # EventContext row, committed by a salted hash in the event), taken from the request by
 # audit.middleware.RequestContextMiddleware.
 SIGN_IN_METHODS = ("password", "token")
-SECOND_FACTOR_KINDS = ("totp", "recovery_code")
+SECOND_FACTOR_KINDS = ("totp", "recovery_code", "security_key")
 
 
 def _account_event(*, action: str, user: User | None, payload: dict, account: User | None = None) -> None:
@@ -90,13 +90,17 @@ def record_sign_in(*, user: User, method: str, second_factor_pending: bool) -> N
                    payload={"method": method, "second_factor_pending": second_factor_pending})
 
 
-def record_second_factor(*, user: User, kind: str, recovery_codes_left: int | None = None) -> None:
-    """The second step passed with an authenticator code, or with a recovery code (then also how many are left)."""
+def record_second_factor(*, user: User, kind: str, recovery_codes_left: int | None = None,
+                         device_id: int | None = None) -> None:
+    """The second step passed with an authenticator code, a recovery code (then also how many are left) or a
+    security key (then which: `device`, trading.models.SecurityKey)."""
     if kind not in SECOND_FACTOR_KINDS:
         raise ValueError(f"unknown second factor {kind!r}")
     payload: dict = {"kind": kind}
     if kind == "recovery_code":
         payload["recovery_codes_left"] = recovery_codes_left
+    if device_id is not None:
+        payload["device"] = device_id
     _account_event(action="account.recovery_code_used" if kind == "recovery_code" else "account.second_factor",
                    user=user, payload=payload)
 
@@ -115,6 +119,28 @@ def record_second_factor_change(*, user: User, action: str, device_id: int | Non
     payload: dict = {"device": device_id} if device_id is not None else {}
     if recovery_codes is not None:
         payload["recovery_codes"] = recovery_codes
+    _account_event(action=action, user=user, payload=payload)
+
+
+SECURITY_KEY_ACTIONS = ("account.security_key_added", "account.security_key_removed", "account.security_key_refused")
+SECURITY_KEY_STEPS = ("register", "sign_in")
+
+
+def record_security_key(*, user: User, action: str, device_id: int | None = None, name: str | None = None,
+                        step: str | None = None, reason: str | None = None) -> None:
+    """A security key (WebAuthn, trading.security_keys) registered (account.security_key_added: the device and
+    the name its owner gave it), removed (…_removed), or refused at registration or sign-in
+    (account.security_key_refused: the step, the reason code — unknown_key, challenge_missing,
+    challenge_expired, sign_count, invalid — and the key, when the answer named one of the account's).
+    Never a challenge, signature or public key."""
+    if action not in SECURITY_KEY_ACTIONS:
+        raise ValueError(f"not a security-key event: {action!r}")
+    if step is not None and step not in SECURITY_KEY_STEPS:
+        raise ValueError(f"unknown step {step!r}")
+    payload: dict = {"kind": "security_key"}
+    for key, value in (("device", device_id), ("name", name), ("step", step), ("reason", reason)):
+        if value is not None:
+            payload[key] = value
     _account_event(action=action, user=user, payload=payload)
 
 

@@ -36,13 +36,16 @@ NOT_PAGES = {
     "auction-resume-page", "supervision-act", "statistics-csv", "case-act", "openness-report-csv",
     "openness-report",  # the same page as openness-report-latest, for another year
     "favicon", "export-lot-deposits", "export-refunds", "export-notice-record", "export-results",
+    # security keys: JSON round trips and form posts of the security and second-step pages
+    "account-key-options", "account-key-register", "account-key-remove", "account-authenticator-remove",
+    "login-key-options", "login-key",
 }
 
 # Codes, units, standards and names of tools that stay as they are in Chinese text
 ALLOWED = {
     "OCDS", "API", "CSV", "PDF", "SHA", "Merkle", "JSON", "HPKE", "RFC", "TOTP", "zip", "ZIP", "XML", "camt", "GBK",
     "UTF", "tlog", "checkpoint", "Sunlight", "docx", "xlsx", "txt", "pdf", "ofd", "Cookie", "WebCrypto", "https",
-    "localhost", "scrypt", "signed", "note", "base", "Chart", "sunlight", "verify", "bid", "custody",
+    "localhost", "scrypt", "signed", "note", "base", "Chart", "sunlight", "verify", "bid", "custody", "USB", "NFC",
 }
 
 TEXT_OF_PAGE = """() => {
