@@ -161,22 +161,47 @@ def _sealed(acc: Account | None) -> bool:
     return acc is not None and not deadline_passed(acc.lot)
 
 
-def suspense_queue(user, *, status: str | None = "open"):
-    """Suspense items. For a payment aimed at a lot still before its deadline the lot and sub-account
-    are masked (payer and amount are the bank's facts, needed to return the money)."""
+def suspense_items(user, *, status: str | None = None):
+    """The suspense items a console user may list (a QuerySet, newest first); show each through
+    ``suspense_row``, which masks what is sealed."""
     require_console(user)
     qs = SuspenseItem.objects.select_related("bank_txn", "account__lot__project", "resolved_by").order_by("-id")
     if status:
         qs = qs.filter(status=status)
     if role_of(user) == "staff":
         qs = qs.filter(Q(account__isnull=True) | Q(account__lot__project__centre_id=user.organisation_id))
-    items = []
-    for it in qs[:500]:
-        sealed = _sealed(it.account)
-        items.append({"item": it, "sealed": sealed, "lot": None if sealed or it.account is None else it.account.lot,
-                      "account": None if sealed else it.account,
-                      "reason": "sealed" if sealed and it.reason in ("wrong_amount", "wrong_payer", "already_paid") else it.reason})
-    return items
+    return qs
+
+
+MASKED_REASONS = ("wrong_amount", "wrong_payer", "already_paid")  # shown as "sealed" before the lot's deadline
+
+
+def sealed_q(now=None) -> Q:
+    """Suspense items aimed at a lot still before its deadline (``_sealed`` as a condition)."""
+    return Q(account__isnull=False, account__lot__bid_deadline__gt=now or timezone.now())
+
+
+def suspense_reason_q(reason: str) -> Q:
+    """Items whose reason *as shown* is ``reason``: a masked reason never matches a sealed item."""
+    if reason == "sealed":
+        return sealed_q() & Q(reason__in=MASKED_REASONS)
+    if reason in MASKED_REASONS:
+        return Q(reason=reason) & ~sealed_q()
+    return Q(reason=reason)
+
+
+def suspense_row(it: SuspenseItem) -> dict:
+    """One suspense item for a page. For a payment aimed at a lot still before its deadline the lot and
+    sub-account are masked (payer and amount are the bank's facts, needed to return the money)."""
+    sealed = _sealed(it.account)
+    return {"item": it, "sealed": sealed, "lot": None if sealed or it.account is None else it.account.lot,
+            "account": None if sealed else it.account,
+            "reason": "sealed" if sealed and it.reason in MASKED_REASONS else it.reason}
+
+
+def suspense_queue(user, *, status: str | None = "open"):
+    """Suspense items (the newest 500), masked as ``suspense_row`` does."""
+    return [suspense_row(it) for it in suspense_items(user, status=status)[:500]]
 
 
 def refund_orders(user, *, status: str | None = None, batch: int | None = None):
@@ -204,20 +229,30 @@ def refund_batches(user):
     return list(qs[:200])
 
 
-def forfeits(user, *, status: str | None = None):
+def forfeit_items(user, *, status: str | None = None):
+    """The forfeits a console user may list (a QuerySet, newest first)."""
     require_console(user)
     qs = Forfeit.objects.select_related("account__lot__project", "account__bidder", "requested_by",
-                                        "countersigned_by").order_by("-id")
+                                        "countersigned_by", "pending_transfer").order_by("-id")
     if status:
         qs = qs.filter(status=status)
     if role_of(user) == "staff":
         qs = qs.filter(account__lot__project__centre_id=user.organisation_id)
-    return list(qs[:500])
+    return qs
+
+
+def forfeits(user, *, status: str | None = None):
+    return list(forfeit_items(user, status=status)[:500])
+
+
+def statement_import_items(user):
+    """Every statement import (a QuerySet, newest first)."""
+    require_console(user)
+    return StatementImport.objects.select_related("imported_by").order_by("-id")
 
 
 def statement_imports(user):
-    require_console(user)
-    return list(StatementImport.objects.select_related("imported_by").order_by("-id")[:100])
+    return list(statement_import_items(user)[:100])
 
 
 def ledger_summary(user) -> dict:

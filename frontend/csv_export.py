@@ -37,8 +37,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def csv_response(filename: str, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+def csv_response(filename: str, header: Sequence[Any], rows: Iterable[Sequence[Any]], *, status: int = 200) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8", status=status)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     response.write("\ufeff")

@@ -36,6 +36,9 @@ class Filter:
     kind: str = "choice"
     choices: Sequence[tuple[str, Any]] = ()
     distinct: bool = False  # the lookup crosses a to-many relation
+    default: str = ""  # the value when the parameter is absent ("?name=" then means: no filter)
+    where: Callable[[str], Q] | None = None  # on a QuerySet, the condition for a value instead of ``lookup``
+    # (e.g. one that must not match rows whose value is masked on the page)
 
 
 @dataclass
@@ -75,14 +78,15 @@ def _date(raw: str) -> dt.date | None:
         return None
 
 
-def list_page(request, rows: QuerySet | Sequence[Any], *, search: Sequence[str] = (), filters: Sequence[Filter] = (),
+def list_page(request, rows: QuerySet | Sequence[Any], *, search: Sequence[str | Callable[[str], Q]] = (),
+              filters: Sequence[Filter] = (),
               per_page: int = 25, search_label: Any = None,
               text_of: Callable[[Any], str] | None = None) -> ListPage:
-    """Search (``q``: every word must appear in one of the ``search`` fields), filters, then the requested
-    page (out of range: the last page)."""
+    """Search (``q``: every word must appear in one of the ``search`` fields — on a QuerySet a field may also be
+    a function of the word giving the condition), filters, then the requested page (out of range: the last page)."""
     params = {"q": request.GET.get("q", "").strip()[:MAX_QUERY]} if search else {}
     for f in filters:
-        params[f.name] = request.GET.get(f.name, "").strip()[:MAX_QUERY]
+        params[f.name] = request.GET.get(f.name, f.default).strip()[:MAX_QUERY]
     error = ""
     is_qs = isinstance(rows, QuerySet)
     items: Any = rows if is_qs else list(rows)
@@ -96,12 +100,12 @@ def list_page(request, rows: QuerySet | Sequence[Any], *, search: Sequence[str] 
                 error = "invalid_choice"
                 continue
             if is_qs:
-                items = items.filter(**{f.lookup: raw})
+                items = items.filter(f.where(raw) if f.where else Q(**{f.lookup: raw}))
             else:
                 items = [r for r in items if str(_path(r, f.lookup)) == raw]
         elif f.kind == "text":
             if is_qs:
-                items = items.filter(**{f"{f.lookup}__icontains": raw})
+                items = items.filter(f.where(raw) if f.where else Q(**{f"{f.lookup}__icontains": raw}))
             else:
                 items = [r for r in items if raw.lower() in str(_path(r, f.lookup) or "").lower()]
         elif f.kind in ("from", "to"):
@@ -122,17 +126,21 @@ def list_page(request, rows: QuerySet | Sequence[Any], *, search: Sequence[str] 
     if words:
         if is_qs:
             for word in words:
-                items = items.filter(reduce(operator.or_, (Q(**{f"{s}__icontains": word}) for s in search)))
+                items = items.filter(reduce(operator.or_, (
+                    Q(**{f"{s}__icontains": word}) if isinstance(s, str) else s(word) for s in search)))
         else:
             def text(r: Any) -> str:
-                return (text_of(r) if text_of else " ".join(str(_path(r, s) or "") for s in search)).lower()
+                return (text_of(r) if text_of else " ".join(str(_path(r, s) or "") for s in search
+                                                            if isinstance(s, str))).lower()
             items = [r for r in items if all(w.lower() in text(r) for w in words)]
     if is_qs and distinct:
         items = items.distinct()
     if error:
         items = items.none() if is_qs else []
     page = Paginator(items, per_page).get_page(request.GET.get("page"))
-    query = urlencode({k: v for k, v in params.items() if v})
+    # a filter with a default keeps an explicit "no filter" ("status=") in the pager's links
+    defaults = {f.name for f in filters if f.default}
+    query = urlencode({k: v for k, v in params.items() if v or k in defaults})
     return ListPage(page=page, params=params, query=query, filters=filters, search=bool(search),
                     search_label=search_label or _("Search"), error=error)
 

@@ -13,7 +13,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from frontend.lists import Filter, list_page
+from frontend.templatetags.sunlight import in_language
 
 from trading import selectors as trading_selectors
 from trading.challenges import report as annual
@@ -51,8 +56,21 @@ def index(request):
     """My cases (bidders: their organisation's; staff: their centre's; supervisors: all) with their countdowns."""
     if not request.user.is_authenticated:
         return redirect("case-follow")
-    rows = [(c, _countdown(c)) for c in selectors.visible_cases(request.user)[:200]]
-    return render(request, "frontend/cases/index.html", {"rows": rows})
+    lst = list_page(request, selectors.visible_cases(request.user),
+                    search=("number", "subject", "project__code", "project__title"),
+                    search_label=_lazy("Number, subject or project"), filters=case_filters())
+    rows = [(c, _countdown(c)) for c in lst.page]
+    return render(request, "frontend/cases/index.html", {"rows": rows, "lst": lst}, status=lst.status)
+
+
+def case_filters() -> list[Filter]:
+    from trading.challenges.lifecycle import STATUSES
+
+    label = lazy(in_language, str)
+    return [Filter("kind", _lazy("Kind"), "kind", choices=[(k, label(r.label)) for k, r in CHALLENGE_RULES.items()]),
+            Filter("status", _lazy("Status"), "status", choices=[(k, label(v)) for k, v in STATUSES.items()]),
+            Filter("from", _lazy("Filed from"), "filed_at", kind="from"),
+            Filter("to", _lazy("Filed until"), "filed_at", kind="to")]
 
 
 def new(request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -62,9 +63,28 @@ def lot(request, lot_id: int):
                                                           "writable": role_of(request.user) == "staff"})
 
 
+def suspense_list(request):
+    """The suspense queue as a list: search and filters only on what the page shows — a sealed item's lot is
+    neither shown nor matched, nor its masked reason."""
+    from deposits.models import SuspenseItem
+
+    qs = selectors.suspense_items(request.user)
+    lst = list_page(request, qs, per_page=50, search=(
+        "bank_txn__payer_name", "bank_txn__payer_account",
+        lambda w: ~selectors.sealed_q() & (Q(account__lot__project__code__icontains=w)
+                                           | Q(account__lot__project__title__icontains=w))),
+        search_label=_("Payer, account or project"),
+        filters=[Filter("status", _("Status"), "status", choices=SuspenseItem.Status.choices, default="open"),
+                 Filter("reason", _("Reason"), "reason", choices=list(selectors.SUSPENSE_REASONS.items()),
+                        where=selectors.suspense_reason_q),
+                 Filter("from", _("Booked from"), "bank_txn__booked_at", kind="from"),
+                 Filter("to", _("Booked until"), "bank_txn__booked_at", kind="to")])
+    return lst, [selectors.suspense_row(it) for it in lst.page]
+
+
 @login_required
 def suspense(request):
-    items = selectors.suspense_queue(request.user, status=request.GET.get("status", "open") or None)
+    lst, items = suspense_list(request)
     error = None
     if request.method == "POST":
         try:
@@ -77,8 +97,8 @@ def suspense(request):
         else:
             messages.success(request, _("The suspense item is resolved."))
             return redirect("deposits-suspense-page")
-    return render(request, "frontend/deposits/suspense.html", {"items": items, "error": error,
-                  "writable": role_of(request.user) == "staff"}, status=400 if error else 200)
+    return render(request, "frontend/deposits/suspense.html", {"items": items, "error": error, "lst": lst,
+                  "writable": role_of(request.user) == "staff"}, status=400 if error else lst.status)
 
 
 @login_required
@@ -128,8 +148,22 @@ def forfeits(request):
         else:
             messages.success(request, _("Recorded."))
         return redirect("deposits-forfeits-page")
+    lst = forfeit_list(request)
     return render(request, "frontend/deposits/forfeits.html", {
-        "forfeits": selectors.forfeits(request.user), "supervisor": role_of(request.user) == "supervisor"})
+        "forfeits": lst.page, "lst": lst, "supervisor": role_of(request.user) == "supervisor"}, status=lst.status)
+
+
+def forfeit_list(request):
+    from deposits.models import Forfeit
+
+    return list_page(request, selectors.forfeit_items(request.user), per_page=50,
+                     search=("account__number", "account__bidder__name", "account__lot__project__code",
+                             "account__lot__project__title", "reason"),
+                     search_label=_("Bidder, sub-account or project"),
+                     filters=[Filter("status", _("Status"), "status", choices=Forfeit.Status.choices),
+                              Filter("grounds", _("Grounds"), "grounds", choices=Forfeit.Grounds.choices),
+                              Filter("from", _("Requested from"), "requested_at", kind="from"),
+                              Filter("to", _("Requested until"), "requested_at", kind="to")])
 
 
 @login_required
@@ -148,15 +182,20 @@ def statements(request):
             error = exc.message
         else:
             return redirect("deposits-statement-page", pk=imp.pk)
+    lst = list_page(request, selectors.statement_import_items(request.user), per_page=50,
+                    search=("filename", "statement_id", "account"), search_label=_("File, statement or account"),
+                    filters=[Filter("result", _("Result"), "reconciled",
+                                    choices=[("True", _("reconciled")), ("False", _("differences"))]),
+                             Filter("from", _("Imported from"), "imported_at", kind="from"),
+                             Filter("to", _("Imported until"), "imported_at", kind="to")])
     return render(request, "frontend/deposits/statements.html", {
-        "imports": selectors.statement_imports(request.user), "error": error,
-        "writable": role_of(request.user) == "staff"}, status=400 if error else 200)
+        "imports": lst.page, "lst": lst, "error": error,
+        "writable": role_of(request.user) == "staff"}, status=400 if error else lst.status)
 
 
 @login_required
 def statement(request, pk: int):
-    imports = {i.pk: i for i in selectors.statement_imports(request.user)}
-    imp = imports.get(pk)
+    imp = selectors.statement_import_items(request.user).filter(pk=pk).first()
     if imp is None:
         from trading.errors import NotFound
 

@@ -9,7 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from frontend.lists import Filter, list_page
 
 from bidding.evaluation import scoring, selectors, services
 from trading.challenges import services as cases
@@ -32,14 +36,29 @@ def _lot(lot_id: int) -> Lot:
 def home(request):
     """Experts: the lots whose committee they sit on. Staff and supervisors: lots in evaluation."""
     role = role_of(request.user)
+    search = ("project__code", "project__title", "title")
     if role == "expert":
-        return render(request, "frontend/evaluation/expert_home.html", {"lots": selectors.expert_lots(request.user)})
+        mine = selectors.expert_lots(request.user)
+        lst = list_page(request, mine, search=search, search_label=_lazy("Project or lot"),
+                        filters=[_lot_status_filter({lot.status for lot in mine})])
+        return render(request, "frontend/evaluation/expert_home.html", {"lots": lst.page, "lst": lst},
+                      status=lst.status)
     require_role(request.user, "staff", "supervisor")
     lots = Lot.objects.filter(status__in=STAFF_STATES, project__method__in=(
         "open_tender", "invited_tender", "competitive_negotiation", "inquiry")).select_related("project")
     if role == "staff":
         lots = lots.filter(project__centre_id=request.user.organisation_id)
-    return render(request, "frontend/evaluation/console_home.html", {"lots": lots.order_by("-id")[:200]})
+    lst = list_page(request, lots.order_by("-id"), search=search, search_label=_lazy("Project or lot"),
+                    filters=[_lot_status_filter(STAFF_STATES)])
+    return render(request, "frontend/evaluation/console_home.html", {"lots": lst.page, "lst": lst}, status=lst.status)
+
+
+def _lot_status_filter(statuses) -> Filter:
+    from frontend.templatetags.sunlight import status_label
+    from trading import lifecycle
+
+    return Filter("status", _lazy("Status"), "status", choices=[
+        (str(s), lazy(status_label, str)(str(s))) for s in lifecycle.STATUSES if s in {str(x) for x in statuses}])
 
 
 @login_required

@@ -17,6 +17,7 @@ from deposits import selectors as deposit_selectors
 from deposits.services import order_ref
 from frontend.csv_export import csv_response
 from frontend.homes import home_url
+from frontend.templatetags.sunlight import label_of
 from trading.models import Lot, Notice, Organisation
 from trading.money import format_fen
 
@@ -42,6 +43,45 @@ def refunds(request):
              o.get_reason_display(), format_fen(o.amount_fen), o.payee_name, o.payee_account, o.due_on,
              o.get_status_display(), o.attempts, o.bank_ref, o.created_at] for o in orders]
     return csv_response("refunds.csv", header, rows)
+
+
+EXPORT_MAX = 10_000  # rows of one export (a narrower filter gives the rest)
+
+
+@login_required
+def suspense(request):
+    """The suspense queue as filtered on its page, masked as there (a sealed item's lot and reason stay hidden)."""
+    from frontend.views.deposits import suspense_list
+
+    lst, _rows = suspense_list(request)
+    header = [_("Item"), _("Amount (yuan)"), _("Reason"), _("Payer"), _("Payer's account"), _("Booked at (Beijing time)"),
+              _("Project"), _("Lot"), _("Status"), _("Resolution note")]
+    rows = []
+    for it in lst.page.paginator.object_list[:EXPORT_MAX]:
+        r = deposit_selectors.suspense_row(it)
+        lot = r["lot"]
+        rows.append([it.pk, format_fen(it.amount_fen), label_of(r["reason"], "suspense_reason"), it.bank_txn.payer_name,
+                     it.bank_txn.payer_account, it.bank_txn.booked_at,
+                     _("sealed before the deadline") if r["sealed"] else (lot.project.code if lot else ""),
+                     lot.number if lot else "", it.get_status_display(), it.resolution_note])
+    return csv_response("suspense.csv", header, rows, status=lst.status)
+
+
+@login_required
+def forfeits(request):
+    """The forfeits as filtered on their page."""
+    from frontend.views.deposits import forfeit_list
+
+    lst = forfeit_list(request)
+    header = [_("Forfeit"), _("Project"), _("Lot"), _("Sub-account"), _("Bidder"), _("Grounds"), _("Explanation"),
+              _("Amount (yuan)"), _("Requested by"), _("Requested at (Beijing time)"), _("Status"),
+              _("Countersigned by"), _("Countersigned at (Beijing time)"), _("Note")]
+    rows = [[f.pk, f.account.lot.project.code, f.account.lot.number, f.account.number, f.account.bidder.name,
+             f.get_grounds_display(), f.reason, format_fen(f.pending_transfer.amount_fen), f.requested_by.get_username(),
+             f.requested_at, f.get_status_display(),
+             f.countersigned_by.get_username() if f.countersigned_by else "", f.countersigned_at, f.countersign_note]
+            for f in lst.page.paginator.object_list[:EXPORT_MAX]]
+    return csv_response("forfeits.csv", header, rows, status=lst.status)
 
 
 def notice_record(request, number: str):
@@ -91,6 +131,8 @@ urlpatterns = [
     path("home/", home, name="my-home"),
     path("deposits/lots/<int:lot_id>/deposits.csv", lot_deposits, name="export-lot-deposits"),
     path("deposits/refunds.csv", refunds, name="export-refunds"),
+    path("deposits/suspense.csv", suspense, name="export-suspense"),
+    path("deposits/forfeits.csv", forfeits, name="export-forfeits"),
     path("notices/<str:number>/record.csv", notice_record, name="export-notice-record"),
     path("results.csv", results, name="export-results"),
 ]

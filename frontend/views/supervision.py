@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from supervision import lifecycle, selectors, services
-from supervision.models import Alert
+from django.utils.functional import lazy
+
+from frontend.lists import Filter, list_page
+from frontend.templatetags.sunlight import in_language
+from supervision.models import KINDS, SEVERITIES, Alert
 from trading.errors import DomainError, NotFound
 from trading.permissions import require_role
 from django.utils.translation import gettext_lazy as _
@@ -17,16 +22,26 @@ from django.utils.translation import gettext_lazy as _
 @login_required
 def console(request):
     require_role(request.user, "supervisor")
-    status = request.GET.get("status", "open")
-    qs = selectors.visible_alerts(request.user)
-    if status == "open":
-        qs = qs.filter(status__in=["new", "acknowledged"])
-    elif status in lifecycle.STATUSES:
-        qs = qs.filter(status=status)
+    label = lazy(in_language, str)
+    lst = list_page(request, selectors.visible_alerts(request.user), per_page=50,
+                    search=("title", "title_en", "project__code", "project__title"),
+                    search_label=_("Alert or project"), filters=[
+        Filter("status", _("Status"), "status", default="open", where=_alert_status_q,
+               choices=[("open", _("Open")), *((k, label(v)) for k, v in lifecycle.STATUSES.items()), ("all", _("All"))]),
+        Filter("severity", _("Severity"), "severity", choices=[(k, label(v)) for k, v in SEVERITIES.items()]),
+        Filter("kind", _("Kind"), "kind", choices=[(k, label(v)) for k, v in KINDS.items()]),
+        Filter("from", _("Raised from"), "raised_at", kind="from"),
+        Filter("to", _("Raised until"), "raised_at", kind="to")])
     return render(request, "frontend/supervision/console.html", {
-        "alerts": [selectors.alert_row(a) for a in qs[:300]], "status": status, "statuses": lifecycle.STATUSES,
-        "escalations": lifecycle.ESCALATIONS,
-    })
+        "alerts": [selectors.alert_row(a) for a in lst.page], "lst": lst, "status": lst.params["status"],
+        "statuses": lifecycle.STATUSES, "escalations": lifecycle.ESCALATIONS,
+    }, status=lst.status)
+
+
+def _alert_status_q(value: str) -> Q:
+    if value == "open":
+        return Q(status__in=["new", "acknowledged"])
+    return Q() if value == "all" else Q(status=value)
 
 
 @login_required
