@@ -510,11 +510,9 @@ def many_rooms(rooms: list, *, pid: int, origin=None, watchers: int, rate: float
 
 # ---------------------------------------------------------------------------------------------
 
-def live_auctions(world, n: int, *, users, live_duration_s: int, **kw) -> list:
-    """n auctions open now, as ``tests.auction.live.live_auction`` makes them (each registered and scheduled
-    by travelling back in time), but opened by ONE clock tick at the end: the helper ticks the trading clock
-    and the auction clock after each auction, and each tick looks at every lot and auction made so far --
-    quadratic in n (200 auctions took over ten minutes of setup)."""
+def _schedule(world, n: int, *, users, live_duration_s: int, **kw) -> list:
+    """n sale lots, each published, registered by ``users`` and its auction scheduled -- all through the
+    services, 22 days back in time (the auction rule's minimum notice), so that each auction starts now."""
     import datetime as dt
 
     import time_machine
@@ -522,43 +520,85 @@ def live_auctions(world, n: int, *, users, live_duration_s: int, **kw) -> list:
 
     from bidding.auction import services as S
     from tests.auction.helpers import register_all, sale_lot
-    from trading.clock import tick as trading_tick
 
-    auctions = []
+    out = []
     for _ in range(n):
         with time_machine.travel(timezone.now() - dt.timedelta(days=22, minutes=1), tick=True):
             lot = sale_lot(world, "auction")
             register_all(world, lot, users)
-            auctions.append(S.schedule_auction(lot=lot, actor=world.staff, live_duration_s=live_duration_s, **kw))
-    now = timezone.now()
-    assert all(a.start_at <= now for a in auctions)
-    trading_tick(now)
-    S.tick(now)
-    for a in auctions:
-        a.refresh_from_db()
-    return auctions
+            out.append(S.schedule_auction(lot=lot, actor=world.staff, live_duration_s=live_duration_s, **kw).pk)
+    return out
 
 
-def setup_database():
-    import psycopg2
-    from urllib.parse import urlparse
+def _setup_process(world_pickle: bytes, n: int, user_ids: list, kw: dict, pipe) -> None:
+    """One setup process: Django on the bench database, then ``_schedule`` for its share of the auctions."""
+    import pickle
 
-    u = urlparse(DB_URL)
-    name = u.path.lstrip("/")
-    conn = psycopg2.connect(host=u.hostname, port=u.port or 5432, user=u.username, password=u.password,
-                            dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from django.conf import settings
 
-    call_command("migrate", verbosity=0)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    world = pickle.loads(world_pickle)
+    users = [u for u in world.bidders if u.pk in user_ids]
+    try:
+        pipe.send(_schedule(world, n, users=users, **kw))
+    except BaseException as exc:  # the parent reports it
+        pipe.send(repr(exc))
+        raise
+
+
+def live_auctions(world, n: int, *, users, processes: int = 1, **kw) -> list:
+    """n auctions open now, as ``tests.auction.live.live_auction`` makes them (each published, registered
+    and scheduled through the services by travelling back in time), spread over ``processes`` setup
+    processes (the services' work is mostly waiting for the database: commits, row locks, the audit
+    append), then opened by ONE clock tick at the end: ticking the trading and auction clocks after each
+    auction looks at every lot and auction made so far -- quadratic in n."""
+    import multiprocessing as mp
+    import pickle
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from bidding.auction import services as S
+    from bidding.auction.models import Auction
+    from trading.clock import tick as trading_tick
+
+    if processes <= 1:
+        ids = _schedule(world, n, users=users, **kw)
+    else:
+        connection.close()
+        ctx = mp.get_context("spawn")
+        shares = [n // processes + (1 if k < n % processes else 0) for k in range(processes)]
+        procs, pipes = [], []
+        for share in filter(None, shares):
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=_setup_process, daemon=True,
+                            args=(pickle.dumps(world), share, [u.pk for u in users], kw, child))
+            p.start()
+            procs.append(p)
+            pipes.append(parent)
+        ids = []
+        for pipe, p in zip(pipes, procs):
+            got = pipe.recv()
+            if isinstance(got, str):
+                raise RuntimeError(f"a setup process failed: {got}")
+            ids += got
+            p.join()
+    now = timezone.now()
+    auctions = list(Auction.objects.filter(pk__in=ids).order_by("pk"))
+    assert len(auctions) == n and all(a.start_at <= now for a in auctions)
+    trading_tick(now)
+    S.tick(now)
+    return list(Auction.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def setup_database():
+    """The bench database afresh, migrated (bench.common.setup_migrated: cloned from a migrated template)."""
+    from bench.common import setup_migrated
+
+    setup_migrated(DB_URL)
 
 
 def main():
@@ -568,6 +608,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--only", choices=["one", "many"], default=None, help="run one scenario")
     ap.add_argument("--ws", default="websockets-sansio", help="uvicorn's websocket implementation")
+    ap.add_argument("--setup-processes", type=int, default=4, help="processes scheduling the auctions (b)")
     args = ap.parse_args()
     n_auctions = args.auctions or (40 if args.quick else 200)
     seconds = args.seconds or (8 if args.quick else 30)
@@ -590,8 +631,8 @@ def main():
     if args.only != "one":
         log(f"scheduling {n_auctions} auctions of 10 bidders…")
         t_setup = time.perf_counter()
-        rooms = live_auctions(world, n_auctions, users=world.bidders[:10], live_duration_s=3600, countdown_s=600,
-                              max_jump=10)
+        rooms = live_auctions(world, n_auctions, users=world.bidders[:10], processes=args.setup_processes,
+                              live_duration_s=3600, countdown_s=600, max_jump=10)
         log(f"  scheduled and opened in {time.perf_counter() - t_setup:.0f}s")
     from django.db import connection
 
