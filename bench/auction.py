@@ -209,7 +209,7 @@ BASELINE = textwrap.dedent(r'''
             room.discard(ws)
 
     async def main():
-        async with serve(handler, "127.0.0.1", PORT, max_size=2**20, compression=None, ping_interval=None):
+        async with serve(handler, "127.0.0.1", PORT, max_size=2**20, compression=None, ping_interval=20, ping_timeout=20):
             print("ready", flush=True)
             await asyncio.Future()
 

@@ -112,18 +112,19 @@ class AuctionConsumer(AsyncWebsocketConsumer):
 
     async def auction_events(self, message):
         """A committed batch's events from the room's group."""
+        seqs = message["view"]
         view = _VIEWS.get(self.auction.pk)
-        if view is not None and not view.follow(message["view"]):
+        if view is not None and not view.follow(seqs):
             del _VIEWS[self.auction.pk]
-        events = message["events"]
-        if not self.pending and events[0]["seq"] == self.last_sent + 1:
+        if not self.pending and seqs["after"] == self.last_sent:
             await self.send(text_data=message["text"])  # the usual case: the frame as serialised once
-            self.last_sent = events[-1]["seq"]
+            self.last_sent = seqs["seq"]
             return
+        events, state = services.frame_events(message["text"])
         for ev in events:
             if ev["seq"] > self.last_sent:
                 self.pending[ev["seq"]] = ev
-        self.state.update(message["state"])
+        self.state.update(state)
         await self._flush()
         if self.pending:  # an earlier message was lost or overtaken: the database has it
             await self._resync(self.last_sent)
@@ -211,7 +212,8 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         return view
 
     async def _place(self, request):
-        (answer,) = await _db(services.place_bids)(auction=self.auction.pk, requests=[request])
+        # the RoomView has just answered what the committed state settles: no read before the lock
+        (answer,) = await _db(services.place_bids)(auction=self.auction.pk, requests=[request], read_first=False)
         return answer
 
     async def _continue(self, frame: P.ContinueFrame):

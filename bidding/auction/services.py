@@ -352,10 +352,11 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
 
 
 def events_message(auction: Auction, frames: list[dict[str, Any]], bids: list[AuctionBid] = ()) -> dict[str, Any]:
-    """The room group's message once ``auction`` is committed with the events of ``frames``: the
-    events, the state's changing fields, ``text``: the client frame of them, serialised once here
-    for every connection of the room, and ``view``: what each server process's ``RoomView`` needs to
-    follow the auction (the engine state and the references of the accepted bids; never sent on)."""
+    """The room group's message once ``auction`` is committed with the events of ``frames``:
+    ``text``: the client frame of them (the events, the state's changing fields), serialised once here
+    for every connection of the room, and ``view``: the range of sequence numbers (``after``, ``seq``)
+    and what each server process's ``RoomView`` needs to follow the auction (the engine state and the
+    references of the accepted bids; never sent on)."""
     state = changing_state(public_state(auction))
     now = _iso(timezone.now())
     if len(frames) == 1:
@@ -364,8 +365,17 @@ def events_message(auction: Auction, frames: list[dict[str, Any]], bids: list[Au
         frame = {"type": "events", "seq": frames[-1]["seq"], "server_time": now, "events": frames, "state": state}
     view = {"after": frames[0]["seq"] - 1, "seq": auction.last_seq, "state": auction.state.to_json(),
             "bids": [[b.bidder.number, b.client_ref, b.seq, b.amount_fen] for b in bids]}
-    return {"type": "auction.events", "events": list(frames), "state": state, "view": view,
-            "text": json.dumps(frame, ensure_ascii=False, separators=(",", ":"))}
+    # nothing else: each connection of the room decodes the message (channels-redis), so the events and
+    # the state travel once, inside ``text`` (read back by ``frame_events`` when a connection needs them)
+    return {"type": "auction.events", "view": view, "text": json.dumps(frame, ensure_ascii=False, separators=(",", ":"))}
+
+
+def frame_events(text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The events and the state's changing fields of a frame made by ``events_message``."""
+    frame = json.loads(text)
+    if frame["type"] == "event":
+        return [{k: frame[k] for k in ("seq", "kind", "data", "at")}], frame["state"]
+    return frame["events"], frame["state"]
 
 
 @dataclasses.dataclass
@@ -692,12 +702,19 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
     numbers, bids = q(BidderNumber._meta.db_table), q(AuctionBid._meta.db_table)
     orgs = ", ".join(["%s"] * len(org_ids)) or "NULL"
     used = ", ".join(["%s"] * len(refs)) or "NULL"
-    project = f", (SELECT project_id FROM {lots} WHERE id = a.lot_id) AS lot_project_id" if lock else ""
+    project, suspended = "", []
+    if lock:  # the project, and whether it is suspended (trading.challenges' rule), in the same statement
+        from trading.challenges.services import suspended_projects_sql
+
+        sql_, suspended = suspended_projects_sql()
+        project = (f", (SELECT project_id FROM {lots} WHERE id = a.lot_id) AS lot_project_id, "
+                   f"EXISTS (SELECT 1 FROM {lots} l WHERE l.id = a.lot_id AND l.project_id IN ({sql_})) "
+                   f"AS lot_suspended")
     read = (f"SELECT a.*, n.id AS n_id, n.organisation_id AS n_org, n.number AS n_number, b.client_ref AS b_ref, "
             f"b.seq AS b_seq, b.amount_fen AS b_amount{project} FROM {table} a "
             f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({orgs}) "
             f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({used}) WHERE a.id = %s")
-    params: list[Any] = [*org_ids, *refs, auction_id]
+    params: list[Any] = [*suspended, *org_ids, *refs, auction_id]
     if lock and connection.vendor == "postgresql":
         read = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE;\n{read}"
         params.insert(0, auction_id)
@@ -724,7 +741,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, psycopg2.errors.TransactionRollback)
 
 
-def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
+def place_bids(*, auction: Auction | int, requests: list[BidRequest], read_first: bool = True) -> list[BidAnswer]:
     """THE write path of bids, for the websocket and HTTP alike: a batch decided in its order of
     arrival, each bid by the pure engine, in one transaction under the auction's row lock (the
     database serialises every writer of the auction; see docs/auction.md). Accepted bids get
@@ -733,10 +750,12 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     original outcome. Refused bids change nothing.
 
     First, one read without the lock answers what the committed state already settles for good
-    (``_settled``); only the other bids wait for the lock."""
+    (``_settled``); only the other bids wait for the lock. ``read_first=False`` skips that read where
+    the caller has just asked the same of its ``RoomView`` (the socket): the locked transaction judges
+    every bid anyway, so the answers are the same, one round trip sooner."""
     auction_id = auction.pk if isinstance(auction, Auction) else int(auction)
     early = [precheck(r) for r in requests]
-    early, final = _settled(auction_id, requests, early)
+    early, final = _settled(auction_id, requests, early) if read_first else (early, None)
     if all(a is not None for a in early):
         return _with_state(early, final)
     for attempt in range(3):
@@ -788,7 +807,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
         config, state = auction.config, auction.state
         rows = _Rows()
         answers = list(early)
-        suspended = _suspension_refusal(_project_id(auction))
+        suspended = _suspension_refusal(_project_id(auction)) if auction.lot_suspended else None
         if suspended is not None:  # nothing is judged or written while the project is suspended
             answers = [a if a is not None else BidAnswer(False, SUSPENDED, suspended) for a in answers]
         for i, req in enumerate(requests):

@@ -93,10 +93,21 @@ def _store(case: Case, uploads: list[Upload], *, role: str, public: bool, now: d
 
 # --------------------------------------------------------------------------- suspension and blocking
 
+def _active_suspensions():
+    """The one rule: a suspension holds until it is lifted."""
+    return Suspension.objects.filter(lifted_at__isnull=True)
+
+
 def active_suspension(project_id: int | None) -> Suspension | None:
     if project_id is None:
         return None
-    return Suspension.objects.filter(project_id=project_id, lifted_at__isnull=True).select_related("case").first()
+    return _active_suspensions().filter(project_id=project_id).select_related("case").first()
+
+
+def suspended_projects_sql() -> tuple[str, tuple]:
+    """The ids of the projects under an active suspension, as SQL and its parameters: for a read that
+    folds the check into its own statement (the auction's bid path, under the auction's row lock)."""
+    return _active_suspensions().values("project_id").query.sql_with_params()
 
 
 def suspension_refusal(project_id: int | None) -> str | None:
