@@ -531,19 +531,30 @@ def _schedule(world, n: int, *, users, live_duration_s: int, **kw) -> list:
 
 
 def _setup_process(world_pickle: bytes, n: int, user_ids: list, kw: dict, pipe) -> None:
-    """One setup process: Django on the bench database, then ``_schedule`` for its share of the auctions."""
+    """One setup process: Django on the bench database, ``_schedule`` for its share of the auctions; once
+    the parent has run the trading clock, the auction clock for its own auctions (``advance_auction``: each
+    opening admits the bidders and gives them their numbers) -- as several clock workers share the work."""
     import pickle
 
     import django
 
     django.setup()
     from django.conf import settings
+    from django.utils import timezone
+
+    from bidding.auction import services as S
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     world = pickle.loads(world_pickle)
     users = [u for u in world.bidders if u.pk in user_ids]
     try:
-        pipe.send(_schedule(world, n, users=users, **kw))
+        ids = _schedule(world, n, users=users, **kw)
+        pipe.send("scheduled")
+        assert pipe.recv() == "tick"
+        now = timezone.now()
+        for pk in ids:
+            S.advance_auction(auction=pk, now=now)
+        pipe.send(ids)
     except BaseException as exc:  # the parent reports it
         pipe.send(repr(exc))
         raise
@@ -552,9 +563,10 @@ def _setup_process(world_pickle: bytes, n: int, user_ids: list, kw: dict, pipe) 
 def live_auctions(world, n: int, *, users, processes: int = 1, **kw) -> list:
     """n auctions open now, as ``tests.auction.live.live_auction`` makes them (each published, registered
     and scheduled through the services by travelling back in time), spread over ``processes`` setup
-    processes (the services' work is mostly waiting for the database: commits, row locks, the audit
-    append), then opened by ONE clock tick at the end: ticking the trading and auction clocks after each
-    auction looks at every lot and auction made so far -- quadratic in n."""
+    processes (the services' work is mostly waiting: for the database, and for the CPU on a shared machine),
+    then opened by the clocks: the trading clock once, here, then the auction clock of each process for
+    its own auctions (``_setup_process``). Not the test helper's way, a tick after each auction: each tick
+    looks at every lot and auction made so far -- quadratic in n."""
     import multiprocessing as mp
     import pickle
 
@@ -567,6 +579,7 @@ def live_auctions(world, n: int, *, users, processes: int = 1, **kw) -> list:
 
     if processes <= 1:
         ids = _schedule(world, n, users=users, **kw)
+        trading_tick(timezone.now())
     else:
         connection.close()
         ctx = mp.get_context("spawn")
@@ -579,19 +592,94 @@ def live_auctions(world, n: int, *, users, processes: int = 1, **kw) -> list:
             p.start()
             procs.append(p)
             pipes.append(parent)
+
+        def receive(pipe):
+            got = pipe.recv()
+            if isinstance(got, str) and got not in ("scheduled",):
+                raise RuntimeError(f"a setup process failed: {got}")
+            return got
+
+        for pipe in pipes:
+            assert receive(pipe) == "scheduled"
+        trading_tick(timezone.now())
+        for pipe in pipes:
+            pipe.send("tick")
         ids = []
         for pipe, p in zip(pipes, procs):
-            got = pipe.recv()
-            if isinstance(got, str):
-                raise RuntimeError(f"a setup process failed: {got}")
-            ids += got
+            ids += receive(pipe)
             p.join()
     now = timezone.now()
-    auctions = list(Auction.objects.filter(pk__in=ids).order_by("pk"))
-    assert len(auctions) == n and all(a.start_at <= now for a in auctions)
-    trading_tick(now)
-    S.tick(now)
+    assert Auction.objects.filter(pk__in=ids, start_at__lte=now).count() == n
+    S.tick(now)  # whatever is still due (all of it with one process)
     return list(Auction.objects.filter(pk__in=ids).order_by("pk"))
+
+
+LIVE_S = 6 * 3600  # the auctions' free bidding time: a setup snapshot stays usable for hours
+SNAPSHOT_MARGIN_S = 1800  # …until half an hour before its auctions would end
+
+
+def snapshot_name(n_auctions: int) -> str:
+    """The setup snapshot's database: the bench database's name, the sizes, and a hash of what made it (the
+    migrations, the services' and the test factories' code): any change there makes a new snapshot."""
+    import hashlib
+    from urllib.parse import urlparse
+
+    h = hashlib.sha256(f"{n_auctions}/{LIVE_S}".encode())
+    for pattern in ("trading/**/*.py", "bidding/**/*.py", "deposits/**/*.py", "audit/**/*.py", "config/*.py",
+                    "tests/factories.py", "tests/auction/helpers.py", "tests/auction/live.py"):
+        for path in sorted(ROOT.glob(pattern)):
+            h.update(str(path.relative_to(ROOT)).encode())
+            h.update(path.read_bytes())
+    return f"{urlparse(DB_URL).path.lstrip('/')}"[:40] + "_setup_" + h.hexdigest()[:12]
+
+
+def _meta_path(snap: str) -> Path:
+    return Path(os.environ.get("SUNLIGHT_VAR_DIR") or "/tmp") / f"{snap}.json"
+
+
+def usable_snapshot(snap: str) -> dict | None:
+    """The snapshot's description if it exists and its auctions are still open long enough, else None."""
+    from datetime import datetime
+
+    from bench.common import database_exists
+
+    path = _meta_path(snap)
+    if not path.exists() or not database_exists(DB_URL, snap):
+        return None
+    meta = json.loads(path.read_text())
+    if datetime.fromisoformat(meta["ends_at"]).timestamp() - time.time() < SNAPSHOT_MARGIN_S:
+        return None
+    return {**meta, "cloned": True}
+
+
+def make_setup(n_auctions: int, processes: int, snap: str) -> dict:
+    """The bench's world through the services: 50 bidders, the one auction (all 50 registered) and
+    ``n_auctions`` auctions of 10 bidders each, all open now; then kept as the snapshot ``snap`` (a template
+    database) for the next runs."""
+    from django.db import connection
+
+    from bench.common import snapshot_database
+    from bidding.auction.models import Auction
+    from tests import factories
+    from tests.auction.live import live_auction
+
+    world = factories.make_world(bidders=50)
+    one = live_auction(world, live_duration_s=LIVE_S, countdown_s=600, max_jump=10)
+    rooms = []
+    if n_auctions:
+        log(f"scheduling {n_auctions} auctions of 10 bidders in {processes} processes…")
+        t = time.perf_counter()
+        rooms = live_auctions(world, n_auctions, users=world.bidders[:10], processes=processes,
+                              live_duration_s=LIVE_S, countdown_s=600, max_jump=10)
+        log(f"  scheduled and opened in {time.perf_counter() - t:.0f}s")
+    ends = min(a.end_at for a in Auction.objects.filter(pk__in=[one.pk] + [a.pk for a in rooms]))
+    meta = {"bidders": [u.pk for u in world.bidders], "one": one.pk, "rooms": [a.pk for a in rooms],
+            "made_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "ends_at": ends.isoformat()}
+    connection.close()
+    snapshot_database(DB_URL, snap)
+    _meta_path(snap).parent.mkdir(parents=True, exist_ok=True)
+    _meta_path(snap).write_text(json.dumps(meta))
+    return meta
 
 
 def setup_database():
@@ -609,31 +697,39 @@ def main():
     ap.add_argument("--only", choices=["one", "many"], default=None, help="run one scenario")
     ap.add_argument("--ws", default="websockets-sansio", help="uvicorn's websocket implementation")
     ap.add_argument("--setup-processes", type=int, default=4, help="processes scheduling the auctions (b)")
+    ap.add_argument("--fresh-setup", action="store_true", help="make the auctions anew, not from the snapshot")
     args = ap.parse_args()
     n_auctions = args.auctions or (40 if args.quick else 200)
     seconds = args.seconds or (8 if args.quick else 30)
     rate, watchers, processes = 0.5, 20, 2 if args.quick else 4
 
-    log("setting up the database…")
-    setup_database()
+    t_setup = time.perf_counter()
+    snap = snapshot_name(n_auctions if args.only != "one" else 0)
+    meta = None if args.fresh_setup else usable_snapshot(snap)
+    if meta is not None:
+        log(f"setting up: a clone of the setup snapshot {snap} (made {meta['made_at']}; --fresh-setup makes anew)")
+        from bench.common import clone_database
+
+        clone_database(DB_URL, snap)
+    else:
+        log("setting up the database…")
+        setup_database()
+        meta = make_setup(n_auctions if args.only != "one" else 0, args.setup_processes, snap)
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from bidding.auction.models import AuctionEvent
-    from tests import factories
-    from tests.auction.live import Server, live_auction, session_cookie
+    from bidding.auction.models import Auction, AuctionEvent
+    from tests.auction.live import Server, session_cookie
+    from trading.models import User
 
-    world = factories.make_world(bidders=50)
-    cookies = [session_cookie(u) for u in world.bidders]
-    one = live_auction(world, live_duration_s=3600, countdown_s=600, max_jump=10)
+    users = {u.pk: u for u in User.objects.filter(pk__in=meta["bidders"])}
+    cookies = [session_cookie(users[pk]) for pk in meta["bidders"]]
+    one = Auction.objects.get(pk=meta["one"])
     inc = one.increment_fen
-    rooms = []
-    if args.only != "one":
-        log(f"scheduling {n_auctions} auctions of 10 bidders…")
-        t_setup = time.perf_counter()
-        rooms = live_auctions(world, n_auctions, users=world.bidders[:10], processes=args.setup_processes,
-                              live_duration_s=3600, countdown_s=600, max_jump=10)
-        log(f"  scheduled and opened in {time.perf_counter() - t_setup:.0f}s")
+    by_pk = {a.pk: a for a in Auction.objects.filter(pk__in=meta["rooms"])}
+    rooms = [by_pk[pk] for pk in meta["rooms"]]
+    setup_s = round(time.perf_counter() - t_setup, 1)
+    log(f"  set up in {setup_s}s ({'cloned' if meta.get('cloned') else 'made'})")
     from django.db import connection
 
     connection.close()
@@ -642,6 +738,7 @@ def main():
     preread = Baseline(0, preread=True) if args.only != "many" else None
     pre_id = 2 + n_auctions
     results: dict = {"bench": "auction", "quick": args.quick, "seconds": seconds, "auctions": n_auctions,
+                     "setup_s": setup_s, "setup": "cloned" if meta.get("cloned") else "made",
                      "watchers_per_auction": watchers, "bids_per_s_per_auction": rate,
                      "note": "measured on a shared machine (2 cores, other work running)"}
 

@@ -76,6 +76,53 @@ def _migrations_key() -> str:
     return h.hexdigest()[:12]
 
 
+def database_exists(url: str, name: str) -> bool:
+    admin = _admin(url)
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return cur.fetchone() is not None
+    finally:
+        admin.close()
+
+
+def snapshot_database(url: str, snapshot: str) -> None:
+    """Keep the database of ``url`` as ``snapshot`` (a template database; an older one of that name is
+    replaced, and so are older snapshots of the same database: names ``<name>_setup_*``)."""
+    from urllib.parse import urlparse
+
+    name = urlparse(url).path.lstrip("/")
+    prefix = snapshot.rsplit("_setup_", 1)[0] + "_setup_"
+    admin = _admin(url)
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix.replace("_", r"\_") + "%"])
+            for (old,) in cur.fetchall():
+                cur.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{snapshot}" TEMPLATE "{name}"')
+    finally:
+        admin.close()
+
+
+def clone_database(url: str, snapshot: str) -> None:
+    """The database of ``url`` made afresh as a copy of ``snapshot``, and Django set up on it."""
+    from urllib.parse import urlparse
+
+    name = urlparse(url).path.lstrip("/")
+    admin = _admin(url)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{snapshot}"')
+    finally:
+        admin.close()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
 def setup_migrated(url: str) -> None:
     """Django set up on the database of ``url``, dropped and made afresh, migrated. Migrating from nothing
     takes tens of seconds on a busy machine, so the first run keeps a migrated copy as a template database

@@ -8,6 +8,7 @@ applies its remedy (re-evaluation, re-tender, award cancelled) through the ownin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import secrets
@@ -104,9 +105,11 @@ def active_suspension(project_id: int | None) -> Suspension | None:
     return _active_suspensions().filter(project_id=project_id).select_related("case").first()
 
 
+@functools.cache
 def suspended_projects_sql() -> tuple[str, tuple]:
     """The ids of the projects under an active suspension, as SQL and its parameters: for a read that
-    folds the check into its own statement (the auction's bid path, under the auction's row lock)."""
+    folds the check into its own statement (the auction's bid path, under the auction's row lock).
+    A constant, compiled once per process."""
     return _active_suspensions().values("project_id").query.sql_with_params()
 
 
