@@ -702,7 +702,7 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
     numbers, bids = q(BidderNumber._meta.db_table), q(AuctionBid._meta.db_table)
     orgs = ", ".join(["%s"] * len(org_ids)) or "NULL"
     used = ", ".join(["%s"] * len(refs)) or "NULL"
-    project, suspended = "", []
+    project, suspended = "", ()
     if lock:  # the project, and whether it is suspended (trading.challenges' rule), in the same statement
         from trading.challenges.services import suspended_projects_sql
 
@@ -807,7 +807,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
         config, state = auction.config, auction.state
         rows = _Rows()
         answers = list(early)
-        suspended = _suspension_refusal(_project_id(auction)) if auction.lot_suspended else None
+        suspended = _suspension_refusal(_project_id(auction)) if vars(auction)["lot_suspended"] else None
         if suspended is not None:  # nothing is judged or written while the project is suspended
             answers = [a if a is not None else BidAnswer(False, SUSPENDED, suspended) for a in answers]
         for i, req in enumerate(requests):
