@@ -4,6 +4,11 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("SUNLIGHT_VAR_DIR", "/tmp/sunlight-test-var")
+# ... and its own files (demo key files, media, the audit key): two workers seeding the demo at once must not
+# overwrite each other's. The servers its tests start inherit the worker's directory (no second suffix).
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker and os.path.basename(os.environ["SUNLIGHT_VAR_DIR"].rstrip("/")) != _worker:
+    os.environ["SUNLIGHT_VAR_DIR"] = os.path.join(os.environ["SUNLIGHT_VAR_DIR"], _worker)
 # Each pytest-xdist worker has its own test database, and so its own auction ids starting at 1: its live
 # auctions' pub/sub channels get their own prefix, inherited by the servers its tests start, so two workers'
 # auction rooms never hear each other.
