@@ -60,7 +60,7 @@ def main() -> int:
     world = load_demo()
     pages = demo_pages(world)
     only = {n for n in args.only.split(",") if n}
-    port = free_port()
+    port = int(os.environ.get("SUNLIGHT_SCREENSHOTS_PORT") or 0) or free_port()  # a given port, or any free one
     log = open(scratch / "server.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
                                "--port", str(port), "--lifespan", "off", "--log-level", "warning"],

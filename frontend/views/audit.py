@@ -122,7 +122,7 @@ def checkpoints_page(request):
     first, second = request.GET.get("first", "").strip(), request.GET.get("second", "").strip()
     if first or second:
         if not (is_ascii_int(first) and is_ascii_int(second)):
-            verdict = check.Check(False, "Give two tree sizes (whole numbers) from the list below.")
+            verdict = check.Check(False, str(_("Give two tree sizes (whole numbers) from the list below.")))
         else:
             verdict = check.check_consistency(int(first), int(second))
     return render(request, "frontend/audit/checkpoints.html", {

@@ -40,7 +40,9 @@ def test_console_timeline_replay_and_verify(project, world, clock):
     page = c.get(f"/supervise/audit/{project.code}/", {"at": at}).content.decode()
     assert "已发布" in page and "已终止" not in page.split('id="timeline"')[0]
     page = c.get(f"/supervise/audit/{project.code}/", {"verify": 1}).content.decode()
-    assert "Verified: all" in page
+    assert 'data-ok="true"' in page and "核验通过" in page and "Verified" not in page  # the page's language
+    page = c.get(f"/supervise/audit/{project.code}/", {"verify": 1}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-ok="true"' in page and "Verified: all" in page and "核验通过" not in page
 
 
 def test_console_verify_reports_tampering(project, world):
@@ -52,7 +54,7 @@ def test_console_verify_reports_tampering(project, world):
         cur.execute("UPDATE audit_event SET canonical = replace(canonical, '\"reason\":\"\"', '\"reason\":\"x\"') WHERE id = %s", [ev.pk])
         cur.execute("SET LOCAL session_replication_role = origin")
     page = client_for(world.supervisor).get(f"/supervise/audit/{project.code}/", {"verify": 1}).content.decode()
-    assert f"Event #{ev.pk}" in page and "does NOT match" in page
+    assert 'data-ok="false"' in page and f"事件 #{ev.pk}" in page and "与签名日志不符" in page
 
 
 def test_console_is_for_supervisors_only(project, world):
@@ -76,10 +78,12 @@ def test_public_checkpoints_and_key(project, clock):
         audit.record(action="t.more", subject="x:1", payload={})
     sequencer.integrate_all(now=clock.advance(seconds=5))
     ok = c.get("/audit/checkpoints/", {"first": size, "second": size + 1}).content.decode()
-    assert "Consistent:" in ok
+    assert 'data-ok="true"' in ok and "一致：" in ok
+    assert "Consistent:" in c.get("/audit/checkpoints/", {"first": size, "second": size + 1},
+                                  HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for params in ({"first": size + 1, "second": size}, {"first": "a", "second": "1"}, {"first": 1, "second": 10**9}):
         page = c.get("/audit/checkpoints/", params)
-        assert page.status_code == 200 and "Consistent:" not in page.content.decode()
+        assert page.status_code == 200 and 'data-ok="false"' in page.content.decode()
     assert c.get("/audit/public-key/", {"raw": 1}).content.decode().strip() == sequencer.verifier_key()
     assert sequencer.verifier_key() in c.get("/audit/public-key/").content.decode()
 

@@ -3,6 +3,8 @@ ASGI server (uvicorn) with the Redis channel layer; a public watcher sees the sa
 restarts on every accepted bid; a refused bid shows its reason."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -10,6 +12,7 @@ from django.test import Client
 from bidding.auction.models import Auction, AuctionBid
 from tests import factories
 from tests.auction.live import Server, live_auction
+from trading.money import format_yuan_display as yuan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -86,6 +89,17 @@ def test_two_bidders_bid_live(chromium, asgi_server, screenshot_dir):
         a.click("#auction-submit")
         a.wait_for_function("() => document.getElementById('auction-message').dataset.kind === 'refused'")
         assert a.locator("#auction-message").get_attribute("data-code") == "not_multiple"
+        # said in the page's language, chosen by the reason code, with the amounts formatted as money
+        minimum = target + auction.increment_fen
+        message = a.locator("#auction-message").inner_text()
+        assert "加价幅度" in message and yuan(auction.increment_fen) in message and yuan(minimum) in message, message
+        assert not re.search(r"[A-Za-z]{3,}", message), message  # not the engine's own (English) text
+        # too low: the minimum now, as money
+        a.fill("#auction-amount", f"{target // 100}.{target % 100:02d}")
+        a.click("#auction-submit")
+        a.wait_for_function("() => document.getElementById('auction-message').dataset.code === 'too_low'")
+        message = a.locator("#auction-message").inner_text()
+        assert message == f"出价不得低于 {yuan(minimum)}。", message
         # and A outbids B with the +1 button
         a.click("[data-steps='1']")
         for page in (a, b, w):

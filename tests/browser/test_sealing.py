@@ -158,7 +158,7 @@ def test_sealing_page_bidder_seals_and_submits_server_opens(browser, live_server
     page.set_input_files("#seal-key-file", str(key_file))
     page.click("#seal-submit")
     page.wait_for_url("**/envelopes/receipt/**", timeout=20000)
-    assert "verifies" in page.inner_text("body")
+    assert page.locator("#receipt-signature").get_attribute("data-verified") == "true"
     context.close()
     env = Envelope.objects.get(lot=tender.lot, bidder=bidder.organisation)
     assert posted and all("4321" not in p and "TECHNICAL-PROPOSAL" not in p for p in posted)

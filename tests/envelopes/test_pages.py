@@ -149,7 +149,7 @@ def test_receipt_page_shows_audit_log_inclusion(tender, world, clock):
     proof_url = f"/api/envelopes/receipts/{env.digest}/proof/"
 
     page = get(bidder, f"/envelopes/receipt/{env.digest}/").content.decode()
-    assert 'id="receipt-log-status" data-included="false"' in page and "not yet" in page
+    assert 'id="receipt-log-status" data-included="false"' in page and "尚未收录" in page
     assert f'href="{proof_url}"' in page
     offline = page.split('id="receipt-verify-offline"', 1)[1].split("</p>", 1)[0]
     assert "sunlight-bid verify-receipt --receipt proof.json --platform-key" in offline
@@ -160,7 +160,8 @@ def test_receipt_page_shows_audit_log_inclusion(tender, world, clock):
     assert proof.status_code == 200
     inclusion = proof.json()["inclusion"]
     page = get(bidder, f"/envelopes/receipt/{env.digest}/").content.decode()
-    assert 'id="receipt-log-status" data-included="true"' in page and "included" in page
+    assert 'id="receipt-log-status" data-included="true"' in page and "已收录" in page
+    assert 'id="receipt-signature" data-verified="true"' in page
     assert f'id="receipt-leaf">{inclusion["index"]}<' in page
     assert f'id="receipt-tree-size">{inclusion["tree_size"]}<' in page
     assert f'href="{proof_url}"' in page

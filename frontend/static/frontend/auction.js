@@ -4,8 +4,9 @@
  * time counted down against the server's clock. */
 (function () {
   "use strict";
-  // Times are shown in Beijing time whatever the browser's own time zone (the page says so in its footer).
-  const BEIJING = { timeZone: "Asia/Shanghai", hour12: false };
+  // Times are shown in Beijing time whatever the browser's own time zone (the page says so in its footer),
+  // in the one format of every page (site.js: sunlight.formatTime, sunlight.formatSeconds for the history).
+  // Every text goes through the JavaScript catalogue (djangojs); codes are shown by their labels (status-labels).
   var root = document.getElementById("auction-room");
   if (!root) return;
 
@@ -22,6 +23,19 @@
   var refCounter = 0;
 
   function $(id) { return document.getElementById(id); }
+  // the page's JavaScript catalogue (djangojs, loaded in the head); the text itself without one
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (text) { return text; };
+  function fmt(text, named) {  // named placeholders: "%(amount)s"
+    return typeof window.interpolate === "function" ? window.interpolate(text, named, true)
+      : text.replace(/%\((\w+)\)s/g, function (_, k) { return named[k]; });
+  }
+  var labels = JSON.parse(($("status-labels") || {}).textContent || "{}");
+  function label(family, code) { return (labels[family] || {})[code] || code; }
+  function beijing(value, seconds) {
+    var s = window.sunlight;
+    if (s) return seconds ? s.formatSeconds(value) : s.formatTime(value);
+    return new Date(value).toLocaleString("en-CA", { timeZone: "Asia/Shanghai", hour12: false });
+  }
 
   function yuan(fen) {
     if (fen === null || fen === undefined) return "—";
@@ -46,10 +60,36 @@
     if (!isNaN(t)) offsetMs = t - Date.now();
   }
 
-  var PHASES = {
-    scheduled: "待开始 Scheduled", listing: "挂牌中 Listing", live: "竞价中 Live",
-    paused: "已暂停 Paused", closed: "已结束 Closed"
-  };
+  // a refused bid: the message chosen by the engine's stable reason code, in the page's language
+  function refusal(msg) {
+    var minimum = fen(msg.minimum);
+    if (minimum === null && state) minimum = fen(state.minimum);
+    var maximum = state && state.maximum !== null && state.maximum !== undefined ? fen(state.maximum) : null;
+    var increment = state ? fen(state.increment) : null;
+    switch (msg.code) {
+      case "too_low": return minimum === null ? gettext("The bid is too low.")
+        : fmt(gettext("The bid must be at least %(minimum)s."), { minimum: yuan(minimum) });
+      case "not_multiple": return fmt(gettext("The bid must raise the price by whole increments of %(increment)s (the lowest bid now is %(minimum)s)."),
+        { increment: yuan(increment), minimum: yuan(minimum) });
+      case "too_high": return maximum === null ? gettext("The bid raises the price by too many increments at once.")
+        : fmt(gettext("The bid raises the price by too many increments at once: at most %(maximum)s now."), { maximum: yuan(maximum) });
+      case "already_highest": return gettext("You already hold the highest bid.");
+      case "not_started": return gettext("The auction has not started yet.");
+      case "closed": return gettext("The auction is closed.");
+      case "paused": return gettext("The auction is paused.");
+      case "suspended": return gettext("The project is suspended: no bids until it resumes.");
+      case "invalid_amount": return gettext("The amount must be a positive number of yuan.");
+      case "malformed": return gettext("The amount must look like 1234.56 (yuan, at most two decimals).");
+      case "too_large": return gettext("The message is too large.");
+      case "no_security": return gettext("Your security for this lot is not in place.");
+      case "not_a_bidder": return gettext("Only registered bidders with a bidder number may bid here; you can watch.");
+      case "not_eligible": return gettext("Your bidder number may not take this step now (after a listing, only bidders who posted a price and asked to go on bid live).");
+      case "wrong_phase": return gettext("Not possible in the auction's present phase.");
+      case "nothing_to_do": return gettext("You already asked for live bidding.");
+      case "error": return gettext("The bid could not be processed; please send it again.");
+      default: return gettext("The bid was not accepted.");
+    }
+  }
 
   function say(text, kind, code) {
     var el = $("auction-message");
@@ -61,20 +101,27 @@
 
   function renderState() {
     if (!state) return;
-    $("auction-phase").textContent = PHASES[state.phase] || state.phase;
+    $("auction-phase").textContent = label("auction", state.phase);
     root.dataset.phase = state.phase;
-    $("auction-price").textContent = state.leader ? yuan(fen(state.price)) : yuan(fen(state.starting_price)) + " (起拍 start)";
+    var price = $("auction-price");
+    price.textContent = state.leader ? yuan(fen(state.price)) : yuan(fen(state.starting_price));
+    if (!state.leader) {  // no bid yet: the starting price, said so in small print
+      var note = document.createElement("span");
+      note.className = "muted auction-note";
+      note.textContent = gettext("starting price");
+      price.appendChild(note);
+    }
     $("auction-price").dataset.fen = fen(state.price);
-    $("auction-leader").textContent = state.leader ? state.leader + (state.leader === myNumber ? " (我 me)" : "") : "—";
+    $("auction-leader").textContent = state.leader ? (state.leader === myNumber ? fmt(gettext("%(number)s (me)"), { number: state.leader }) : state.leader) : "—";
     $("auction-increment").textContent = yuan(fen(state.increment));
     $("auction-min").textContent = yuan(fen(state.minimum));
     $("auction-seq").textContent = lastSeq;
     root.dataset.seq = lastSeq;
     if (state.phase === "closed") {
       var r = state.outcome === "deal"
-        ? "成交 Deal: " + state.leader + " @ " + yuan(fen(state.price))
-        : "流拍 Failed (" + state.outcome_reason + ")";
-      if (state.reserve !== undefined) r += " · 保留价 reserve " + yuan(fen(state.reserve));
+        ? fmt(gettext("Sold to bidder %(number)s at %(price)s"), { number: state.leader, price: yuan(fen(state.price)) })
+        : label("auction_outcome", state.outcome) + (state.outcome_reason ? " (" + label("auction_reason", state.outcome_reason) + ")" : "");
+      if (state.reserve !== undefined && state.reserve !== null) r += " · " + fmt(gettext("reserve price %(price)s"), { price: yuan(fen(state.reserve)) });
       $("auction-result").textContent = r;
     }
     var buttons = document.querySelectorAll("[data-steps]");
@@ -104,24 +151,33 @@
     body.innerHTML = "";
     for (var i = history.length - 1; i >= 0; i--) {
       var e = history[i];
-      var tr = document.createElement("tr");
-      tr.dataset.seq = e.seq;
-      var when = new Date(e.data.at || e.at);
-      var what;
-      if (e.kind === "bid" || e.kind === "posted") what = (e.kind === "posted" ? "报价 posted " : "出价 bid ") + e.data.bidder + " " + yuan(fen(e.data.amount));
-      else if (e.kind === "paused") what = "暂停 paused: " + e.data.reason;
-      else if (e.kind === "resumed") what = "恢复 resumed";
-      else if (e.kind === "opened") what = "开始 opened";
-      else if (e.kind === "live") what = "转入现场竞价 live bidding";
-      else if (e.kind === "continue") what = "要求竞价 wants to go on: " + e.data.bidder;
-      else if (e.kind === "closed") what = e.data.outcome === "deal" ? "成交 deal " + e.data.winner + " " + yuan(fen(e.data.price)) : "流拍 failed";
+      var row = document.createElement("tr");
+      row.dataset.seq = e.seq;
+      var what, said = "";
+      if (e.kind === "bid") what = fmt(gettext("bid by %(number)s: %(amount)s"), { number: e.data.bidder, amount: yuan(fen(e.data.amount)) });
+      else if (e.kind === "posted") what = fmt(gettext("price posted by %(number)s: %(amount)s"), { number: e.data.bidder, amount: yuan(fen(e.data.amount)) });
+      else if (e.kind === "paused") { what = gettext("paused") + ": "; said = e.data.reason || ""; }
+      else if (e.kind === "resumed") what = gettext("resumed");
+      else if (e.kind === "opened") what = gettext("opened");
+      else if (e.kind === "live") what = gettext("live bidding begins");
+      else if (e.kind === "continue") what = fmt(gettext("%(number)s asks to go on to live bidding"), { number: e.data.bidder });
+      else if (e.kind === "closed") what = e.data.outcome === "deal"
+        ? fmt(gettext("sold to %(number)s at %(price)s"), { number: e.data.winner, price: yuan(fen(e.data.price)) })
+        : label("auction_outcome", e.data.outcome) + (e.data.reason ? " (" + label("auction_reason", e.data.reason) + ")" : "");
       else what = e.kind;
-      tr.innerHTML = "<td></td><td></td><td></td>";
-      tr.children[0].textContent = e.seq;
-      tr.children[1].textContent = when.toLocaleTimeString("zh-CN", BEIJING);
-      tr.children[2].textContent = what;
-      tr.className = "ev-" + e.kind;
-      body.appendChild(tr);
+      row.innerHTML = "<td></td><td></td><td></td>";
+      row.children[0].textContent = e.seq;
+      row.children[1].textContent = beijing(e.data.at || e.at, true);
+      row.children[1].className = "nowrap";
+      row.children[2].textContent = what;
+      if (said) {  // the reason as the staff typed it (data, in whatever language)
+        var span = document.createElement("span");
+        span.setAttribute("data-user-content", "");
+        span.textContent = said;
+        row.children[2].appendChild(span);
+      }
+      row.className = "ev-" + e.kind;
+      body.appendChild(row);
     }
     var bids = history.filter(function (e) { return e.kind === "bid" || e.kind === "posted"; });
     $("auction-bid-count").textContent = bids.length;
@@ -137,7 +193,7 @@
     var el = $("auction-countdown");
     var target = state.phase === "scheduled" ? Date.parse(state.start_at) : Date.parse(state.end_at);
     if (state.phase === "closed") { el.textContent = "00:00:00"; return; }
-    if (state.phase === "paused") { el.textContent = "已暂停 paused"; return; }
+    if (state.phase === "paused") { el.textContent = label("auction", "paused"); return; }
     var left = Math.max(0, target - serverNow());
     // the server closes the auction; at zero, ask it rather than wait for a notification
     if (left === 0 && (state.phase === "live" || state.phase === "listing" || state.phase === "scheduled") &&
@@ -145,9 +201,9 @@
     var s = Math.floor(left / 1000);
     var d = Math.floor(s / 86400); s %= 86400;
     var hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
-    el.textContent = (d ? d + "d " : "") + [hh, mm, ss].map(function (n) { return n.toString().padStart(2, "0"); }).join(":");
+    el.textContent = (d ? fmt(gettext("%(days)s d"), { days: d }) + " " : "") + [hh, mm, ss].map(function (n) { return n.toString().padStart(2, "0"); }).join(":");
     el.dataset.leftMs = left;
-    $("auction-end").textContent = new Date(state.end_at).toLocaleString("zh-CN", BEIJING);
+    $("auction-end").textContent = beijing(state.end_at);
   }
   var askedAt = null;
   setInterval(tick, 250);
@@ -181,10 +237,13 @@
       state = Object.assign({}, state, msg.state); renderHistory(); renderState();
       if (msg.kind === "bid" && msg.data.bidder !== myNumber && msg.data.bidder) flash();
     } else if (msg.type === "bid_result") {
-      if (msg.accepted) say("出价成功 Bid accepted: " + yuan(fen(msg.amount)), "ok");
-      else say("出价未被接受 Refused (" + msg.code + "): " + msg.message, "refused", msg.code);
+      if (msg.accepted) say(fmt(gettext("Bid accepted: %(amount)s"), { amount: yuan(fen(msg.amount)) }), "ok");
+      else say(refusal(msg), "refused", msg.code);
+    } else if (msg.type === "continue_result") {
+      if (msg.accepted) say(gettext("You asked to go on to live bidding."), "ok");
+      else say(refusal(msg), "refused", msg.code);
     } else if (msg.type === "error") {
-      say("错误 Error (" + msg.code + "): " + msg.message, "refused");
+      say(refusal(msg), "refused", msg.code);
     }
   }
 
@@ -195,7 +254,7 @@
 
   function send(obj) {
     if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; }
-    say("连接中断，正在重连 Reconnecting…", "refused");
+    say(gettext("Connection lost; reconnecting…"), "refused");
     return false;
   }
   function resync() { send({ type: "resync", last_seq: lastSeq }); }
@@ -206,7 +265,7 @@
     ws = new WebSocket(proto + location.host + wsPath + (lastSeq ? "?last_seq=" + lastSeq : ""));
     ws.onopen = function () {
       retry = 0;
-      $("auction-conn").textContent = "已连接 connected";
+      $("auction-conn").textContent = gettext("connected");
       root.dataset.connected = "1";
     };
     ws.onmessage = function (e) {
@@ -214,7 +273,7 @@
     };
     ws.onclose = function () {
       root.dataset.connected = "0";
-      $("auction-conn").textContent = "已断开，重连中 reconnecting";
+      $("auction-conn").textContent = gettext("disconnected; reconnecting…");
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * Math.pow(2, retry));
     };
@@ -226,7 +285,7 @@
   }
 
   function bid(amountText) {
-    say("提交中 Sending…", "");
+    say(gettext("Sending…"), "");
     send({ type: "bid", amount: amountText, ref: newRef() });
   }
 

@@ -12,7 +12,7 @@
  */
 (function (global) {
   "use strict";
-  const tr = (text) => (typeof global.gettext === "function" ? global.gettext(text) : text);
+  const gettext = typeof global.gettext === "function" ? global.gettext : (text) => text;
   const fmt = (text, args) => (typeof global.interpolate === "function" ? global.interpolate(text, args)
     : args.reduce((out, a) => out.replace("%s", a), text));
   const S = global.SunlightSeal;
@@ -40,7 +40,7 @@
 
   /* Create the key pair (private half non-extractable), keep it here, return the raw public key. */
   async function createKey(user) {
-    if (!subtle) throw new Error(tr("this browser has no WebCrypto (use https or localhost)"));
+    if (!subtle) throw new Error(gettext("this browser has no WebCrypto (use https or localhost)"));
     const pair = await subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]);
     const pub = new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
     await idb("readwrite", (st) => st.put({ privateKey: pair.privateKey, publicKey: pub, created: new Date().toISOString() },
@@ -49,7 +49,7 @@
   }
   async function loadKey(user) {
     const rec = await idb("readonly", (st) => st.get(keyName(user)));
-    if (!rec) throw new Error(tr("no custody key in this browser: open the ceremony in the browser where you created it"));
+    if (!rec) throw new Error(gettext("no custody key in this browser: open the ceremony in the browser where you created it"));
     return rec;
   }
   function shareInfo(context, custodian) {
@@ -67,7 +67,7 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": S.csrfToken() },
       body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.detail || fmt(tr("refused (%s)"), [resp.status]));
+    if (!resp.ok) throw new Error(data.detail || fmt(gettext("refused (%s)"), [resp.status]));
     return data;
   }
 
@@ -79,23 +79,23 @@
     const create = global.document.getElementById("custody-create-browser");
     if (create) create.addEventListener("click", async () => {
       try {
-        status(tr("Creating the key in this browser…"), "pending");
+        status(gettext("Creating the key in this browser…"), "pending");
         const pub = await createKey(create.dataset.user);
         await api(create.dataset.registerUrl, "POST", { public_key: S.toHex(pub) });
-        status(tr("Registered. Your private key stays in this browser and cannot be exported."), "ok");
+        status(gettext("Registered. Your private key stays in this browser and cannot be exported."), "ok");
         global.location.reload();
-      } catch (e) { status(fmt(tr("Not registered: %s"), [e.message]), "error"); }
+      } catch (e) { status(fmt(gettext("Not registered: %s"), [e.message]), "error"); }
     });
     const present = global.document.getElementById("custody-present-browser");
     if (present) present.addEventListener("click", async () => {
       try {
-        status(tr("Decrypting your share in this browser…"), "pending");
+        status(gettext("Decrypting your share in this browser…"), "pending");
         const sealed = await api(present.dataset.shareUrl, "GET");
         const share = await openShare(present.dataset.user, sealed);
         await api(present.dataset.presentUrl, "POST", { share });
-        status(tr("Your share was presented."), "ok");
+        status(gettext("Your share was presented."), "ok");
         global.location.reload();
-      } catch (e) { status(fmt(tr("Not presented: %s"), [e.message]), "error"); }
+      } catch (e) { status(fmt(gettext("Not presented: %s"), [e.message]), "error"); }
     });
   }
   if (global.document) global.document.addEventListener("DOMContentLoaded", wire);

@@ -20,6 +20,10 @@
   const REF_RE = /^[A-Za-z0-9._\/-]{1,64}$/;
   const PRICE_RE = /^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$/;
   const MAX_PRICE_FEN = Number.MAX_SAFE_INTEGER;
+  // texts a person reads go through the page's JavaScript catalogue (djangojs) when there is one
+  const gettext = typeof global.gettext === "function" ? global.gettext : (text) => text;
+  const fmt = (text, named) => (typeof global.interpolate === "function" ? global.interpolate(text, named, true)
+    : text.replace(/%\((\w+)\)s/g, (_, k) => named[k]));
 
   function hex(s) {
     const out = new Uint8Array(s.length / 2);
@@ -32,13 +36,14 @@
   // keys and signatures: lowercase hex of exactly `size` bytes (trading/keys.py, docs/api-formats.md)
   function keyBytes(text, size, what) {
     if (typeof text !== "string" || !new RegExp("^[0-9a-f]{" + 2 * size + "}$").test(text))
-      throw new Error(what + ": expected " + 2 * size + " lowercase hexadecimal characters (" + size + " bytes)");
+      throw new Error(fmt(gettext("%(what)s: expected %(chars)s lowercase hexadecimal characters (%(size)s bytes)"),
+        { what: what, chars: 2 * size, size: size }));
     return hex(text);
   }
   function legacyKeyBytes(text, size, what) {  // a key file written before the hex rule (base64)
     if (typeof text === "string" && /^[0-9a-f]+$/.test(text)) return keyBytes(text, size, what);
     const raw = b64d(text);
-    if (raw.length !== size) throw new Error(what + ": expected " + size + " bytes");
+    if (raw.length !== size) throw new Error(fmt(gettext("%(what)s: expected %(size)s bytes"), { what: what, size: size }));
     return raw;
   }
   function concat(...parts) {
@@ -81,7 +86,7 @@
      @hpke/core (vendor/hpke.js, loaded before this file), which runs on the browser's WebCrypto. */
   function suite(aeadId) {
     const H = global.SunlightHPKE;
-    if (!H) throw new Error("the HPKE library (vendor/hpke.js) is not loaded");
+    if (!H) throw new Error(gettext("the HPKE library (vendor/hpke.js) is not loaded"));
     return new H.CipherSuite({ kem: new H.DhkemX25519HkdfSha256(), kdf: new H.HkdfSha256(),
       aead: aeadId === AEAD_AES_128_GCM ? new H.Aes128Gcm() : new H.Aes256Gcm() });
   }
@@ -119,51 +124,54 @@
 
   function checkRef(v, what) {
     v = String(v);
-    if (!REF_RE.test(v)) throw new Error(what + " reference must be 1-64 characters of A-Z a-z 0-9 . _ / -");
+    if (!REF_RE.test(v)) throw new Error(fmt(gettext("the %(what)s reference must be 1-64 characters of A-Z a-z 0-9 . _ / -"), { what: what }));
     return v;
   }
   function bindingInfo(project, lot, bidder) {
-    return enc.encode("sunlight/envelope/v1\0project=" + checkRef(project, "project") + "\0lot=" +
-      checkRef(lot, "lot") + "\0bidder=" + checkRef(bidder, "bidder"));
+    return enc.encode("sunlight/envelope/v1\0project=" + checkRef(project, gettext("project")) + "\0lot=" +
+      checkRef(lot, gettext("lot")) + "\0bidder=" + checkRef(bidder, gettext("bidder")));
   }
   function parsePrice(text) {
     text = String(text || "").trim();
-    if (!PRICE_RE.test(text)) throw new Error("price must look like 1234.56 (yuan, at most two decimals)");
+    if (!PRICE_RE.test(text)) throw new Error(gettext("the price must look like 1234.56 (yuan, at most two decimals)"));
     const [whole, frac = ""] = text.split(".");
     const fen = Number(whole) * 100 + Number((frac + "00").slice(0, 2));
-    if (!(fen > 0 && fen <= MAX_PRICE_FEN)) throw new Error("price must be positive");
+    if (!(fen > 0 && fen <= MAX_PRICE_FEN)) throw new Error(gettext("the price must be positive"));
     return fen;
   }
   async function encodePlaintext({ project, lot, bidder, priceFen, terms, documents }) {
     const docs = [];
     for (const d of documents) {
-      if (!d.name || /[\/\\]/.test(d.name)) throw new Error("document names must be plain file names");
+      if (!d.name || /[\/\\]/.test(d.name)) throw new Error(gettext("document names must be plain file names"));
       docs.push({ name: d.name, type: d.type || "application/octet-stream", size: d.bytes.length, sha256: toHex(await sha256(d.bytes)) });
     }
     for (const [k, v] of Object.entries(terms || {})) {
-      if (!k || typeof v !== "string") throw new Error("terms must map names to text");
+      if (!k || typeof v !== "string") throw new Error(gettext("terms must map names to text"));
     }
     const header = enc.encode(canonicalJSON({ v: 1, project: String(project), lot: String(lot), bidder: String(bidder),
       price_fen: priceFen, terms: terms || {}, documents: docs }));
     return concat(enc.encode("SLP1"), i2osp(header.length, 4), header, ...documents.map((d) => d.bytes));
   }
   function readSigningKey(keyFile) {
-    const data = typeof keyFile === "string" ? JSON.parse(keyFile) : keyFile;
-    if (!data || data.kind !== "sunlight-bidder-key/v1") throw new Error("not a Sunlight bidder key file");
-    const pub = legacyKeyBytes(data.public, 32, "public key");
-    return { seed: legacyKeyBytes(data.private, 32, "private key"), public: toHex(pub) };
+    let data = keyFile;
+    if (typeof keyFile === "string") {
+      try { data = JSON.parse(keyFile); } catch (e) { data = null; }
+    }
+    if (!data || data.kind !== "sunlight-bidder-key/v1") throw new Error(gettext("not a Sunlight bidder key file"));
+    const pub = legacyKeyBytes(data.public, 32, gettext("public key"));
+    return { seed: legacyKeyBytes(data.private, 32, gettext("private key")), public: toHex(pub) };
   }
 
   /* Seal and sign; returns the JSON transport object (same as `sunlight-bid seal`). */
   async function seal({ lotPublicKey, project, lot, bidder, priceFen, priceText, terms, documents, signingKey, ephemeralPrivate }) {
-    if (!subtle) throw new Error("this browser has no WebCrypto (use https or localhost)");
+    if (!subtle) throw new Error(gettext("this browser has no WebCrypto (use https or localhost)"));
     const fen = priceFen !== undefined ? priceFen : parsePrice(priceText);
-    if (!Number.isSafeInteger(fen) || fen <= 0) throw new Error("price must be a positive number of fen");
+    if (!Number.isSafeInteger(fen) || fen <= 0) throw new Error(gettext("the price must be positive"));
     const key = readSigningKey(signingKey);
     const info = bindingInfo(project, lot, bidder);
     const pt = await encodePlaintext({ project, lot, bidder, priceFen: fen, terms: terms || {}, documents: documents || [] });
-    const sealed = await hpkeSealBase(keyBytes(lotPublicKey, 32, "lot key"), info, pt, new Uint8Array(0), AEAD_AES_256_GCM,
-      ephemeralPrivate ? keyBytes(ephemeralPrivate, 32, "ephemeral key") : null);
+    const sealed = await hpkeSealBase(keyBytes(lotPublicKey, 32, gettext("lot key")), info, pt, new Uint8Array(0), AEAD_AES_256_GCM,
+      ephemeralPrivate ? keyBytes(ephemeralPrivate, 32, gettext("ephemeral key")) : null);
     const envelope = concat(enc.encode("SLE1"), sealed);
     const digest = await sha256(envelope);
     const edKey = await subtle.importKey("pkcs8", concat(ED25519_PKCS8, key.seed), { name: "Ed25519" }, false, ["sign"]);
@@ -201,7 +209,7 @@
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
-        show("Sealing on this computer…", "pending");
+        show(gettext("Sealing on this computer…"), "pending");
         const terms = {};
         form.querySelectorAll("[data-term]").forEach((el) => { if (el.value.trim()) terms[el.dataset.term] = el.value.trim(); });
         const docs = [];
@@ -213,18 +221,18 @@
         const body = await seal({ lotPublicKey: form.dataset.lotKey, project: form.dataset.project, lot: form.dataset.lot,
           bidder: form.dataset.bidder, priceText: form.querySelector("#seal-price").value, terms, documents: docs,
           signingKey: keyData });
-        show("Submitting the sealed envelope…", "pending");
+        show(gettext("Submitting the sealed envelope…"), "pending");
         const resp = await fetch(form.dataset.submitUrl, { method: form.dataset.method || "POST", credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() }, body: JSON.stringify(body) });
         const data = await resp.json().catch(() => ({}));
-        if (!resp.ok) throw new Error(data.detail || data.error || ("refused (" + resp.status + ")"));
-        show("Accepted. Envelope digest " + body.digest, "ok");
+        if (!resp.ok) throw new Error(data.detail || fmt(gettext("refused (HTTP %(status)s)"), { status: resp.status }));
+        show(fmt(gettext("Accepted. Envelope digest %(digest)s"), { digest: body.digest }), "ok");
         const out = document.getElementById("seal-receipt");
         if (out) out.textContent = JSON.stringify(data, null, 2);
         form.dispatchEvent(new CustomEvent("sealed", { detail: data }));
         if (data.receipt_url) global.location.assign(data.receipt_url);
       } catch (e) {
-        show("Not submitted: " + e.message, "error");
+        show(fmt(gettext("Not submitted: %(reason)s"), { reason: e.message }), "error");
       }
     });
   }

@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
-  const tr = function (text) { return window.gettext ? window.gettext(text) : text; };
+  const gettext = window.gettext ? window.gettext : function (text) { return text; };
+  const tr = function (text) { return gettext(text); };
 
   // One time format on every page, in Beijing time (the same as the `local` template filter)
   const beijing = new Intl.DateTimeFormat("en-CA", {
@@ -39,7 +40,7 @@
     const button = e.target.closest && e.target.closest("button[data-copy]");
     if (!button || !navigator.clipboard) { return; }
     navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
-      button.textContent = tr("Copied");
+      button.textContent = gettext("Copied");
     });
   });
   // <a data-back href="…">: go back in history (the href is where it goes without history)
