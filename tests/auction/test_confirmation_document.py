@@ -28,6 +28,9 @@ def test_the_digest_is_sha256_of_the_canonical_json_and_the_body_names_it():
     assert digest == hashlib.sha256(canonical_bytes(doc)).hexdigest()
     body = C.body(doc, digest)
     assert digest in body and "甲公司" in body and "32500000.00" in body and "2026-03-16" in body and "第二十一条" in body
+    # the close as people read it: Beijing time, the pages' one format (the document keeps UTC, as hashed)
+    assert "成交时间：2026-03-02 09:00（北京时间）" in body and "T01:00:00Z" not in body
+    assert doc["closed_at"] == "2026-03-02T01:00:00Z"
 
 
 @given(price=st.integers(min_value=1, max_value=10**15), due=st.dates().map(str), number=st.from_regex(r"[0-9]{4,12}", fullmatch=True))
