@@ -8,6 +8,7 @@ audit event. The bank account is never locked or updated: it is not a hot row.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection
@@ -18,6 +19,8 @@ import audit
 from deposits import ledger
 from deposits.models import Account, Posting, Transfer
 from trading.errors import Conflict, Invalid
+
+log = logging.getLogger(__name__)
 
 EFFECT_ORDER = {"release": 0, "pending": 1, "posted": 2}
 
@@ -168,7 +171,10 @@ def _insert(postings: list[Posting]) -> None:
     try:
         Posting.objects.bulk_create(postings)
     except IntegrityError as exc:  # the database refused what the checks above let through
-        raise Conflict(_("the ledger refused the transfer: %(value)s"), value=str(exc).splitlines()[0]) from None
+        # the database's own words stay in the log; the answer names the ledger rule (the constraint) it broke
+        rule = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or "?"
+        log.warning("the ledger refused a transfer: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        raise Conflict(_("the ledger refused the transfer (database rule %(rule)s)"), rule=rule) from None
 
 
 def _record(transfer: Transfer, *, legs, lot, actor, now, extra: dict | None, visibility: str | None = None,

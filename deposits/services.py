@@ -30,7 +30,8 @@ from deposits import statements as stmt_mod
 from deposits.models import (Account, BankTxn, Forfeit, RefundBatch, RefundOrder, StatementImport, SuspenseItem,
                              Transfer)
 from deposits.posting import Leg, bank, resolve_pending, system_account, write_transfer
-from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from deposits import messages as DM
+from trading.errors import Conflict, Forbidden, Invalid, NotFound, translated
 from trading.models import Lot, Organisation, User
 from trading.money import format_fen
 from trading.permissions import is_staff_of, require_role, require_staff_of
@@ -822,7 +823,10 @@ def import_statement(*, data: bytes, filename: str = "", actor: User | None = No
     try:
         statement = stmt_mod.parse_statement(data, filename=filename, max_bytes=conf.statement_max_bytes())
     except stmt_mod.StatementError as exc:
-        raise Invalid(_("statement refused: %(value)s"), value=exc.message, field="file") from None
+        problem = translated(Invalid, exc, DM.STATEMENT)
+        if exc.line:
+            problem = Invalid(DM.AT_LINE, line=exc.line, problem=problem)
+        raise Invalid(_("statement refused: %(value)s"), value=problem, field="file") from None
     unified = conf.unified_account()["number"]
     if statement.account and _digits(statement.account) != _digits(unified):
         raise Invalid(_("this statement is for account %(account)s, not the unified deposit account %(unified)s"), account=statement.account, unified=unified,
@@ -936,7 +940,7 @@ def receive_notification(*, body: bytes, timestamp: str | None, signature: str |
     try:
         signing.verify(conf.bank_secret(), timestamp=timestamp, signature=signature, body=body, now=time.time())
     except signing.SignatureError as exc:
-        raise Forbidden(_("bank notification refused: %(exc)s"), exc=exc) from None
+        raise Forbidden(_("bank notification refused: %(exc)s"), exc=translated(Forbidden, exc, DM.SIGNATURE)) from None
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

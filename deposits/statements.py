@@ -13,6 +13,9 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from trading.coded import CodedError, with_money
 from trading.errors import Invalid
 from trading.money import format_fen, parse_money
 
@@ -25,11 +28,19 @@ CREDIT = "credit"  # money into the unified account (贷方 / 来账 / CRDT)
 DEBIT = "debit"  # money out of it (借方 / 往账 / DBIT)
 
 
-class StatementError(ValueError):
-    def __init__(self, message: str, *, line: int | None = None):
+class StatementError(CodedError):
+    """A statement refused: a stable code, the values as data, the line (or element's line) at fault; ``message``
+    is the English text for logs and the command line ("line 7: …"); the import service answers with the
+    translated message of the code (deposits/messages.py)."""
+
+    def __init__(self, template: str, *, code: str = "statement", line: int | None = None, **params: Any):
+        super().__init__(template, code=code, **params)
         self.line = line
-        self.message = f"line {line}: {message}" if line else message
-        super().__init__(self.message)
+        english = template % with_money(params) if params else template
+        self.message = f"line {line}: {english}" if line else english
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -79,19 +90,20 @@ def parse_amount(text: str, *, line: int | None = None, allow_negative: bool = F
     raw = (text or "").strip().replace("\u00a5", "").replace("￥", "").replace(" ", "")
     m = _AMOUNT.match(raw)
     if not m:
-        raise StatementError(f"{text!r} is not an amount", line=line)
+        raise StatementError("%(text)r is not an amount", code="amount", line=line, text=text)
     sign, whole, frac = m.group(1), m.group(2).replace(",", ""), m.group(3) or ""
     if len(frac) > 2:
         if frac[2:].strip("0"):
-            raise StatementError(f"amount {text!r} has a fraction of a fen", line=line)
+            raise StatementError("amount %(text)r has a fraction of a fen", code="amount_fraction", line=line, text=text)
         frac = frac[:2]
     try:  # in the parser's notation: no leading zeros, the decimals only when there are any
         fen = parse_money(str(int(whole)) + (f".{frac}" if frac else ""))
     except Invalid:  # digits it refuses are only ever too many of them
-        raise StatementError(f"amount {text!r} is too large", line=line) from None
+        raise StatementError("amount %(text)r is too large", code="amount_large", line=line, text=text) from None
     if sign == "-":
         if not allow_negative:
-            raise StatementError(f"amount {text!r} is negative: use the debit/credit column instead", line=line)
+            raise StatementError("amount %(text)r is negative: use the debit/credit column instead", code="amount_negative",
+                                 line=line, text=text)
         fen = -fen
     return fen
 
@@ -103,7 +115,8 @@ def normalise_currency(text: str, *, line: int | None = None) -> str:
     value = (text or "").strip().upper() or CURRENCY
     value = _CURRENCY_ALIASES.get(value, value)
     if value != CURRENCY:
-        raise StatementError(f"currency {value} is not accepted: the unified deposit account holds CNY only", line=line)
+        raise StatementError("currency %(currency)s is not accepted: the unified deposit account holds CNY only",
+                             code="currency", line=line, currency=value)
     return value
 
 
@@ -121,7 +134,7 @@ def parse_date(text: str, *, line: int | None = None) -> date:
             continue
     dt = parse_datetime(raw, line=line, required=False)
     if dt is None:
-        raise StatementError(f"{text!r} is not a date", line=line)
+        raise StatementError("%(text)r is not a date", code="date", line=line, text=text)
     return dt.date()
 
 
@@ -140,7 +153,7 @@ def parse_datetime(text: str, *, line: int | None = None, required: bool = True)
     except ValueError:
         pass
     if required:
-        raise StatementError(f"{text!r} is not a date and time", line=line)
+        raise StatementError("%(text)r is not a date and time", code="datetime", line=line, text=text)
     return None
 
 
@@ -156,16 +169,17 @@ def parse_time(text: str, *, line: int | None = None) -> time | None:
     dt = parse_datetime(raw, line=line, required=False)
     if dt is not None:
         return dt.time().replace(tzinfo=None)
-    raise StatementError(f"{text!r} is not a time", line=line)
+    raise StatementError("%(text)r is not a time", code="time", line=line, text=text)
 
 
 def _check_size(data: bytes, max_bytes: int) -> None:
     if not isinstance(data, (bytes, bytearray)):
-        raise StatementError("a statement must be given as bytes (the file as the bank sent it)")
+        raise StatementError("a statement must be given as bytes (the file as the bank sent it)", code="bytes")
     if len(data) > max_bytes:
-        raise StatementError(f"statement is too large ({len(data)} bytes, at most {max_bytes})")
+        raise StatementError("statement is too large (%(size)s bytes, at most %(max_bytes)s)", code="too_large",
+                             size=len(data), max_bytes=max_bytes)
     if not data.strip():
-        raise StatementError("statement is empty")
+        raise StatementError("statement is empty", code="empty")
 
 
 def decode_text(data: bytes) -> str:
@@ -179,7 +193,7 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise StatementError("statement is neither UTF-8 nor GBK/GB18030 text") from None
+        raise StatementError("statement is neither UTF-8 nor GBK/GB18030 text", code="encoding") from None
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -289,20 +303,22 @@ def parse_csv(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = MAX_L
             if not txn_cell:
                 if _meta_from_row(row, meta):
                     continue
-                raise StatementError("the transaction number (交易流水号) is missing", line=line_no)
+                raise StatementError("the transaction number (交易流水号) is missing", code="txn_missing", line=line_no)
             if len(lines) >= max_lines:
-                raise StatementError(f"statement has more than {max_lines} lines")
+                raise StatementError("statement has more than %(max_lines)s lines", code="too_many_lines",
+                                     max_lines=max_lines)
             line = _csv_line(row, header, line_no)
             if line.bank_txn_id in seen:
-                raise StatementError(f"transaction number {line.bank_txn_id} appears twice", line=line_no)
+                raise StatementError("transaction number %(txn)s appears twice", code="txn_twice", line=line_no,
+                                     txn=line.bank_txn_id)
             seen.add(line.bank_txn_id)
             lines.append(line)
     except csv.Error as exc:
-        raise StatementError(f"malformed CSV: {exc}") from None
+        raise StatementError("malformed CSV (%(problem)s)", code="csv", line=reader.line_num, problem=exc) from None
     if header is None:
         raise StatementError(
-            "no header row found: expected columns like 交易日期, 交易流水号, 对方账号, 对方户名, 金额/贷方发生额"
-        )
+            "no header row found: expected columns like 交易日期, 交易流水号, 对方账号, 对方户名, 金额/贷方发生额",
+            code="no_header")
     currency = normalise_currency(meta.get("currency", ""))
     opening = parse_amount(meta["opening"], allow_negative=True) if meta.get("opening") else None
     closing = parse_amount(meta["closing"], allow_negative=True) if meta.get("closing") else None
@@ -311,9 +327,8 @@ def parse_csv(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = MAX_L
     if opening is None and lines and lines[0].balance_fen is not None:
         opening = lines[0].balance_fen - lines[0].signed_fen
     if opening is not None and closing is not None and opening + sum(ln.signed_fen for ln in lines) != closing:
-        raise StatementError(
-            f"the statement does not add up: opening {opening} + lines != closing {closing} (fen)"
-        )
+        raise StatementError("the statement does not add up: opening %(opening)s + lines != closing %(closing)s",
+                             code="csv_sum", opening_fen=opening, closing_fen=closing)
     return Statement(format="csv", account=meta.get("account", ""), currency=currency,
                      statement_id=meta.get("statement_id", ""), opening_balance_fen=opening,
                      closing_balance_fen=closing, lines=tuple(lines))
@@ -334,25 +349,25 @@ def _csv_line(row: list[str], header: dict[str, int], line_no: int) -> Statement
         credit = parse_amount(cell("credit"), line=line_no) if cell("credit") else 0
         debit = parse_amount(cell("debit"), line=line_no) if cell("debit") else 0
         if credit and debit:
-            raise StatementError("both debit and credit amounts are filled", line=line_no)
+            raise StatementError("both debit and credit amounts are filled", code="both_amounts", line=line_no)
         if not credit and not debit:
-            raise StatementError("the amount is zero", line=line_no)
+            raise StatementError("the amount is zero", code="zero", line=line_no)
         direction, amount = (CREDIT, credit) if credit else (DEBIT, debit)
     else:
         if not cell("amount"):
-            raise StatementError("the amount is missing", line=line_no)
+            raise StatementError("the amount is missing", code="amount_missing", line=line_no)
         amount = parse_amount(cell("amount"), line=line_no)
         flag = cell("direction").upper()
         if not flag:
             direction = CREDIT
             if "direction" in header:
-                raise StatementError("the debit/credit flag (借贷标志) is missing", line=line_no)
+                raise StatementError("the debit/credit flag (借贷标志) is missing", code="flag_missing", line=line_no)
         elif flag in _DIRECTIONS:
             direction = _DIRECTIONS[flag]
         else:
-            raise StatementError(f"unknown debit/credit flag {flag!r}", line=line_no)
+            raise StatementError("unknown debit/credit flag %(flag)r", code="flag", line=line_no, flag=flag)
         if amount == 0:
-            raise StatementError("the amount is zero", line=line_no)
+            raise StatementError("the amount is zero", code="zero", line=line_no)
     booked_on = parse_date(cell("date"), line=line_no)
     booked_at = None
     if cell("time"):
@@ -361,7 +376,7 @@ def _csv_line(row: list[str], header: dict[str, int], line_no: int) -> Statement
     balance = parse_amount(cell("balance"), line=line_no, allow_negative=True) if cell("balance") else None
     txn = cell("txn")
     if len(txn) > 64:
-        raise StatementError("the transaction number is longer than 64 characters", line=line_no)
+        raise StatementError("the transaction number is longer than 64 characters", code="txn_long", line=line_no)
     return StatementLine(
         line_no=line_no, bank_txn_id=txn, direction=direction, amount_fen=amount, booked_on=booked_on,
         booked_at=booked_at, currency=currency, counterparty_account=re.sub(r"\s", "", cell("cp_account")),
@@ -396,7 +411,9 @@ class _Node:
 
 
 class _Refused(Exception):
-    pass
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
 
 
 def safe_xml(data: bytes, *, max_bytes: int = MAX_BYTES, max_elements: int = 5_000_000) -> _Node:
@@ -410,14 +427,14 @@ def safe_xml(data: bytes, *, max_bytes: int = MAX_BYTES, max_elements: int = 5_0
     count = [0]
 
     def refuse(*_args):
-        raise _Refused("DOCTYPE and entity declarations are not allowed in a statement")
+        raise _Refused("DOCTYPE and entity declarations are not allowed in a statement", "xml_doctype")
 
     def start(name, attrs):
         count[0] += 1
         if count[0] > max_elements:
-            raise _Refused("too many XML elements")
+            raise _Refused("too many XML elements", "xml_elements")
         if len(stack) >= MAX_XML_DEPTH:
-            raise _Refused("XML nested too deeply")
+            raise _Refused("XML nested too deeply", "xml_depth")
         node = _Node(name.rsplit("}", 1)[-1], attrs, line=parser.CurrentLineNumber)
         if stack:
             stack[-1].children.append(node)
@@ -442,18 +459,18 @@ def safe_xml(data: bytes, *, max_bytes: int = MAX_BYTES, max_elements: int = 5_0
     try:
         parser.Parse(bytes(data), True)
     except _Refused as exc:
-        raise StatementError(str(exc)) from None
+        raise StatementError(exc.args[0], code=exc.code) from None
     except xml.parsers.expat.ExpatError as exc:
-        raise StatementError(f"malformed XML: {xml.parsers.expat.errors.messages.get(exc.code, exc)} "
-                             f"at line {exc.lineno}") from None
+        raise StatementError("malformed XML (%(problem)s)", code="xml", line=exc.lineno,
+                             problem=xml.parsers.expat.errors.messages.get(exc.code, exc)) from None
     if not root_holder:
-        raise StatementError("empty XML document")
+        raise StatementError("empty XML document", code="xml_empty")
     return root_holder[0]
 
 
-def _camt_amount(node: _Node | None, where: str) -> tuple[int, str]:
+def _camt_amount(node: _Node | None, line: int | None) -> tuple[int, str]:
     if node is None:
-        raise StatementError(f"{where}: amount (Amt) is missing")
+        raise StatementError("amount (Amt) is missing", code="amt_missing", line=line)
     ccy = node.attrs.get("Ccy", "")
     currency = normalise_currency(ccy, line=node.line) if ccy else CURRENCY
     return parse_amount(node.text, line=node.line), currency
@@ -480,7 +497,8 @@ def parse_camt053(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = M
     opening, closing = _camt_balances(stmt)
     lines = _camt_entries(stmt, max_lines)
     if opening is not None and closing is not None and opening + sum(ln.signed_fen for ln in lines) != closing:
-        raise StatementError(f"the statement does not add up: opening {opening} + entries != closing {closing} (fen)")
+        raise StatementError("the statement does not add up: opening %(opening)s + entries != closing %(closing)s",
+                             code="camt_sum", opening_fen=opening, closing_fen=closing)
     return Statement(format="camt053", account=account, currency=currency, statement_id=stmt.text_at("Id"),
                      opening_balance_fen=opening, closing_balance_fen=closing, lines=tuple(lines))
 
@@ -488,13 +506,13 @@ def parse_camt053(data: bytes, *, max_bytes: int = MAX_BYTES, max_lines: int = M
 def _camt_stmt(root: _Node) -> _Node:
     """The header: an ISO 20022 Document holding a bank-to-customer statement with exactly one Stmt."""
     if root.tag != "Document":
-        raise StatementError(f"not an ISO 20022 document (root element {root.tag})")
+        raise StatementError("not an ISO 20022 document (root element %(tag)s)", code="camt_root", tag=root.tag)
     body = root.find("BkToCstmrStmt")
     if body is None:
-        raise StatementError("not a camt.053 statement: BkToCstmrStmt is missing")
+        raise StatementError("not a camt.053 statement: BkToCstmrStmt is missing", code="camt_body")
     stmts = body.findall("Stmt")
     if len(stmts) != 1:
-        raise StatementError(f"expected exactly one Stmt, found {len(stmts)}")
+        raise StatementError("expected exactly one Stmt, found %(count)s", code="camt_stmts", count=len(stmts))
     return stmts[0]
 
 
@@ -503,7 +521,7 @@ def _camt_balances(stmt: _Node) -> tuple[int | None, int | None]:
     opening = closing = None
     for bal in stmt.findall("Bal"):
         code = bal.text_at("Tp/CdOrPrtry/Cd")
-        amount, _ = _camt_amount(bal.find("Amt"), "balance")
+        amount, _ = _camt_amount(bal.find("Amt"), bal.line)
         if bal.text_at("CdtDbtInd") == "DBIT":
             amount = -amount
         if code in ("OPBD", "PRCD"):
@@ -523,7 +541,8 @@ def _camt_entries(stmt: _Node, max_lines: int) -> list[StatementLine]:
         if status and status not in ("BOOK",):
             continue
         if len(lines) >= max_lines:
-            raise StatementError(f"statement has more than {max_lines} entries")
+            raise StatementError("statement has more than %(max_lines)s entries", code="too_many_entries",
+                                 max_lines=max_lines)
         lines.append(_camt_entry(ntry, seen))
     return lines
 
@@ -548,15 +567,15 @@ def _camt_entry(ntry: _Node, seen: set[str]) -> StatementLine:
 def _camt_entry_amount(ntry: _Node) -> tuple[int, str, str]:
     """The amount (not zero), its currency and its direction (CRDT/DBIT; reversals refused)."""
     where = ntry.line
-    amount, ccy = _camt_amount(ntry.find("Amt"), f"entry at line {where}")
+    amount, ccy = _camt_amount(ntry.find("Amt"), where)
     if amount == 0:
-        raise StatementError("the amount is zero", line=where)
+        raise StatementError("the amount is zero", code="zero", line=where)
     ind = ntry.text_at("CdtDbtInd")
     if ind not in ("CRDT", "DBIT"):
-        raise StatementError(f"CdtDbtInd must be CRDT or DBIT, not {ind!r}", line=where)
+        raise StatementError("CdtDbtInd must be CRDT or DBIT, not %(flag)r", code="camt_flag", line=where, flag=ind)
     if ntry.text_at("RvslInd").lower() == "true":
         raise StatementError("reversal entries (RvslInd) are not accepted; the bank must book a new entry",
-                             line=where)
+                             code="camt_reversal", line=where)
     return amount, ccy, CREDIT if ind == "CRDT" else DEBIT
 
 
@@ -568,7 +587,7 @@ def _camt_booking(ntry: _Node) -> tuple[datetime | None, date]:
     where = ntry.line
     booked = ntry.text_at("BookgDt/DtTm") or ntry.text_at("BookgDt/Dt") or ntry.text_at("ValDt/Dt")
     if not booked:
-        raise StatementError("booking date (BookgDt) is missing", line=where)
+        raise StatementError("booking date (BookgDt) is missing", code="camt_date", line=where)
     booked_at = parse_datetime(booked, line=where, required=False) if "T" in booked else None
     if booked_at is not None and booked_at.tzinfo is not None:
         booked_at = booked_at.astimezone(_BEIJING).replace(tzinfo=None)
@@ -581,11 +600,13 @@ def _camt_reference(ntry: _Node, tx: _Node | None, seen: set[str]) -> str:
     txn = ntry.text_at("AcctSvcrRef") or (tx.text_at("Refs/AcctSvcrRef") if tx else "") or (
         tx.text_at("Refs/TxId") if tx else "") or (tx.text_at("Refs/EndToEndId") if tx else "")
     if not txn or txn == "NOTPROVIDED":
-        raise StatementError("the bank's transaction reference (AcctSvcrRef) is missing", line=where)
+        raise StatementError("the bank's transaction reference (AcctSvcrRef) is missing", code="camt_txn_missing",
+                             line=where)
     if len(txn) > 64:
-        raise StatementError("the transaction reference is longer than 64 characters", line=where)
+        raise StatementError("the transaction reference is longer than 64 characters", code="camt_txn_long",
+                             line=where)
     if txn in seen:
-        raise StatementError(f"transaction reference {txn} appears twice", line=where)
+        raise StatementError("transaction reference %(txn)s appears twice", code="camt_txn_twice", line=where, txn=txn)
     seen.add(txn)
     return txn
 

@@ -25,15 +25,34 @@ class CodedError(ValueError):
     code = "invalid"
     field: str | None = None
 
-    def __init__(self, template: str = "", *, code: str | None = None, field: str | None = None, **params: Any):
+    def __init__(self, template: str = "", *, code: str | None = None, key: str | None = None,
+                 field: str | None = None, cause: Any = None, **params: Any):
         self.template = template
         self.params = params
         if code is not None:
             self.code = code
+        # the catalogue's key: the code, unless the class's code is a coarser record code (the envelope's
+        # ``malformed_envelope`` kept in opening records) and the sentence is told apart by ``key``
+        self.key = key or self.code
         if field is not None:
             self.field = field
-        super().__init__(template % params if params else template)
+        self.cause = cause  # a DomainError of the platform's own (already translatable) that this refusal wraps
+        super().__init__(template % with_money(params) if params else template)
 
     @property
     def english(self) -> str:
         return str(self)
+
+
+def with_money(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters, each amount given in fen (``minimum_fen``) also given as ``minimum`` in the one money
+    format ("1234.56", ``trading.money.format_fen``) for the sentences to name."""
+    if not any(key.endswith("_fen") for key in params):
+        return params
+    from trading.money import format_fen, renamed
+
+    values = dict(params)
+    for key, value in params.items():
+        if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
+            values[renamed(key)] = format_fen(value)
+    return values

@@ -45,16 +45,10 @@ class DomainError(Exception):
 def render(template: Any, params: Mapping[str, Any] | None = None) -> str:
     """A (lazy) translatable message in the active language with its named parameters. An amount given in fen
     (``minimum_fen``) is also given as ``minimum``, formatted by the one money formatter ("1234.56")."""
-    text = str(template)
-    if not params:
-        return text
-    from trading.money import format_fen, renamed
+    from trading.coded import with_money
 
-    values = dict(params)
-    for key, value in params.items():
-        if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
-            values.setdefault(renamed(key), format_fen(value))
-    return text % values
+    text = str(template)
+    return text % with_money(dict(params)) if params else text
 
 
 class Invalid(DomainError):
@@ -94,8 +88,10 @@ def translated(error: type[DomainError], exc: Any, catalogue: Mapping[str, Any],
     language. The pure module's English sentence is never passed on; a code missing from the catalogue
     (tests/trading/test_error_messages.py forbids it) falls back to the catalogue's ``""`` entry or the
     generic message of the class."""
+    if isinstance(getattr(exc, "cause", None), DomainError):
+        return exc.cause
     params = {**getattr(exc, "params", {}), **extra}
-    template = catalogue.get(exc.code) or catalogue.get("")
+    template = catalogue.get(getattr(exc, "key", None) or exc.code) or catalogue.get("")
     if template is None:
         template, params = _GENERIC.get(error.status_code, _GENERIC[400]), {}
     return error(template, field=field or getattr(exc, "field", None), **params)

@@ -32,10 +32,13 @@ def decode(text: object, *, field: str, size: int) -> bytes:
     if isinstance(text, str) and re.fullmatch(f"[0-9a-f]{{{size * 2}}}", text):
         return bytes.fromhex(text)
     if isinstance(text, str) and _is_base64_of(text, size):
-        raise Invalid(_("%(field_name)s: base64 is not accepted; expected %(value)s"), field_name=field, value=expected(size), field=field)
+        raise Invalid(_("%(field_name)s: base64 is not accepted; expected %(chars)s lowercase hexadecimal characters "
+                        "(%(size)s bytes)"), field_name=field, chars=size * 2, size=size, field=field)
     if isinstance(text, str) and re.fullmatch(f"[0-9A-Fa-f]{{{size * 2}}}", text):
-        raise Invalid(_("%(field_name)s: expected %(value)s, not upper case"), field_name=field, value=expected(size), field=field)
-    raise Invalid(_("%(field_name)s: expected %(value)s"), field_name=field, value=expected(size), field=field)
+        raise Invalid(_("%(field_name)s: expected %(chars)s lowercase hexadecimal characters (%(size)s bytes), not "
+                        "upper case"), field_name=field, chars=size * 2, size=size, field=field)
+    raise Invalid(_("%(field_name)s: expected %(chars)s lowercase hexadecimal characters (%(size)s bytes)"),
+                  field_name=field, chars=size * 2, size=size, field=field)
 
 
 def _is_base64_of(text: str, size: int) -> bool:

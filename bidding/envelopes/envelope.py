@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from trading import keys
+from trading.coded import CodedError
 from trading.errors import Invalid
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from trading.money import format_fen, parse_money
@@ -69,9 +70,9 @@ _REF_RE = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
 
 # -- errors ---------------------------------------------------------------------------
 
-class EnvelopeError(ValueError):
-    """Base: the envelope cannot be accepted or opened. `code` is stable for records; `field` the transport
-    field at fault."""
+class EnvelopeError(CodedError):
+    """Base: the envelope cannot be accepted or opened. `code` is stable for records; `key` tells the sentence
+    apart for its translation (bidding/envelopes/messages.py); `field` the transport field at fault."""
     code = "envelope_invalid"
     field = "envelope"
 
@@ -113,11 +114,11 @@ def b64e(data: bytes) -> str:
 
 def b64d(text: object, *, what: str = "value") -> bytes:
     if not isinstance(text, str):
-        raise MalformedEnvelope(f"{what} must be base64 text")
+        raise MalformedEnvelope("%(what)s must be base64 text", key="base64_text", what=what)
     try:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
-        raise MalformedEnvelope(f"{what} is not valid base64") from None
+        raise MalformedEnvelope("%(what)s is not valid base64", key="base64", what=what) from None
 
 
 def canonical_json(obj: object) -> bytes:
@@ -132,7 +133,8 @@ def sha256(data: bytes) -> bytes:
 def check_ref(value: object, what: str) -> str:
     text = str(value)
     if not _REF_RE.match(text):
-        raise MalformedEnvelope(f"{what} reference must be 1-64 characters of A-Z a-z 0-9 . _ / -")
+        raise MalformedEnvelope("%(what)s reference must be 1-64 characters of A-Z a-z 0-9 . _ / -", key="reference",
+                                what=what)
     return text
 
 
@@ -174,13 +176,13 @@ def ed25519_private_bytes(key: Ed25519PrivateKey) -> bytes:
 
 def load_x25519_public(raw: bytes) -> X25519PublicKey:
     if len(raw) != 32:
-        raise MalformedEnvelope("an X25519 public key is 32 bytes")
+        raise MalformedEnvelope("an X25519 public key is 32 bytes", key="x25519_size")
     return X25519PublicKey.from_public_bytes(raw)
 
 
 def load_ed25519_public(raw: bytes) -> Ed25519PublicKey:
     if len(raw) != 32:
-        raise BadSignature("an Ed25519 public key is 32 bytes")
+        raise BadSignature("an Ed25519 public key is 32 bytes", key="ed25519_size")
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
@@ -315,11 +317,11 @@ class BidContent:
 
 def _check_terms(terms: object) -> dict[str, str]:
     if not isinstance(terms, dict):
-        raise MalformedContent("terms must be an object of text values")
+        raise MalformedContent("terms must be an object of text values", key="terms_object")
     for key, value in terms.items():
         if not isinstance(key, str) or not isinstance(value, str) or not key or len(key) > 100 \
                 or len(value) > 10000 or "\x00" in key or "\x00" in value:
-            raise MalformedContent("terms must map short text names to text values")
+            raise MalformedContent("terms must map short text names to text values", key="terms_text")
     return dict(terms)
 
 
@@ -331,14 +333,14 @@ def _check_document_meta(name: object, type_: object) -> None:
     """What the opening stores and publishes about a document must fit its columns and be text."""
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or len(name) > 200 \
             or _CONTROL_RE.search(name):
-        raise MalformedContent("document names must be plain file names (1-200 characters)")
+        raise MalformedContent("document names must be plain file names (1-200 characters)", key="document_name")
     if not isinstance(type_, str) or len(type_) > 100 or _CONTROL_RE.search(type_):
-        raise MalformedContent("document types must be short media types")
+        raise MalformedContent("document types must be short media types", key="document_type")
 
 
 def _check_price(price_fen: object) -> int:
     if isinstance(price_fen, bool) or not isinstance(price_fen, int) or not 0 < price_fen <= MAX_PRICE_FEN:
-        raise MalformedContent("price_fen must be a positive integer number of fen")
+        raise MalformedContent("price_fen must be a positive integer number of fen", key="price_fen")
     return price_fen
 
 
@@ -347,7 +349,8 @@ def encode_plaintext(content: BidContent) -> bytes:
     terms = _check_terms(content.terms)
     docs = []
     if len(content.documents) > MAX_DOCUMENTS:
-        raise MalformedContent(f"at most {MAX_DOCUMENTS} documents in one bid")
+        raise MalformedContent("at most %(max_documents)s documents in one bid", key="too_many_documents",
+                               max_documents=MAX_DOCUMENTS)
     for doc in content.documents:
         _check_document_meta(doc.name, doc.type or "application/octet-stream")
         docs.append({"name": doc.name, "type": doc.type or "application/octet-stream",
@@ -365,42 +368,44 @@ def decode_plaintext(data: bytes, *, copy_documents: bool = True) -> BidContent:
     """Parse and check a bid's plaintext.  copy_documents=False: the documents' `content` are
     memoryviews of `data` (the opening only hashes and measures them)."""
     if len(data) < 8 or data[:4] != PLAINTEXT_MAGIC:
-        raise MalformedContent("sealed content is not a Sunlight bid (bad magic)")
+        raise MalformedContent("sealed content is not a Sunlight bid (bad magic)", key="content_magic")
     (hlen,) = struct.unpack(">I", data[4:8])
     if 8 + hlen > len(data):
-        raise MalformedContent("sealed content header is truncated")
+        raise MalformedContent("sealed content header is truncated", key="header_truncated")
     try:
         header = json.loads(data[8:8 + hlen].decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise MalformedContent("sealed content header is not JSON") from None
+        raise MalformedContent("sealed content header is not JSON", key="header_json") from None
     if not isinstance(header, dict) or header.get("v") != 1:
-        raise MalformedContent("sealed content header has an unknown version")
+        raise MalformedContent("sealed content header has an unknown version", key="header_version")
     for key in ("project", "lot", "bidder"):
         if not isinstance(header.get(key), str):
-            raise MalformedContent(f"sealed content header lacks {key}")
+            raise MalformedContent("sealed content header lacks %(name)s", key="header_lacks", name=key)
     price = _check_price(header.get("price_fen"))
     terms = _check_terms(header.get("terms", {}))
     docs_meta = header.get("documents", [])
     if not isinstance(docs_meta, list) or len(docs_meta) > MAX_DOCUMENTS:
-        raise MalformedContent(f"documents must be a list of at most {MAX_DOCUMENTS}")
+        raise MalformedContent("documents must be a list of at most %(max_documents)s", key="documents_list",
+                               max_documents=MAX_DOCUMENTS)
     offset, documents, view = 8 + hlen, [], memoryview(data)
     for meta in docs_meta:
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) \
                 or not isinstance(meta.get("size"), int) or meta["size"] < 0 \
                 or not isinstance(meta.get("sha256"), str):
-            raise MalformedContent("bad document entry")
+            raise MalformedContent("bad document entry", key="document_entry")
         _check_document_meta(meta["name"], str(meta.get("type") or "application/octet-stream"))
         body = view[offset:offset + meta["size"]]
         if len(body) != meta["size"]:
-            raise MalformedContent(f"document {meta['name']!r} is truncated")
+            raise MalformedContent("document %(name)r is truncated", key="document_truncated", name=meta["name"])
         if hashlib.sha256(body).hexdigest() != meta["sha256"]:
-            raise MalformedContent(f"document {meta['name']!r} does not match its digest")
+            raise MalformedContent("document %(name)r does not match its digest", key="document_digest",
+                                   name=meta["name"])
         documents.append(Document(name=meta["name"], content=bytes(body) if copy_documents else body,
                                   sha256_hex=meta["sha256"],
                                   type=str(meta.get("type") or "application/octet-stream")))
         offset += meta["size"]
     if offset != len(data):
-        raise MalformedContent("trailing bytes after the documents")
+        raise MalformedContent("trailing bytes after the documents", key="trailing_bytes")
     return BidContent(project=header["project"], lot=header["lot"], bidder=header["bidder"],
                       price_fen=price, terms=terms, documents=documents)
 
@@ -448,11 +453,12 @@ def seal(*, lot_public_key: bytes, project: object, lot: object, bidder: object,
 def check_envelope(envelope: bytes, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> bytes:
     """Structural check the server can do without the key. Returns the digest."""
     if not isinstance(envelope, (bytes, bytearray, memoryview)):
-        raise MalformedEnvelope("envelope must be bytes")
+        raise MalformedEnvelope("envelope must be bytes", key="envelope_bytes")
     if len(envelope) > max_bytes:
-        raise EnvelopeTooLarge(f"envelope is {len(envelope)} bytes, the limit is {max_bytes}")
+        raise EnvelopeTooLarge("envelope is %(size)s bytes, the limit is %(max_bytes)s", key="too_large_bytes",
+                               size=len(envelope), max_bytes=max_bytes)
     if len(envelope) < len(ENVELOPE_MAGIC) + ENC_LEN + TAG_LEN + 8 or envelope[:4] != ENVELOPE_MAGIC:
-        raise MalformedEnvelope("not a Sunlight envelope (bad magic or too short)")
+        raise MalformedEnvelope("not a Sunlight envelope (bad magic or too short)", key="envelope_magic")
     return envelope_digest(envelope)
 
 
@@ -460,7 +466,8 @@ def verify_signature(*, public_key: bytes, info: bytes, digest: bytes, signature
     try:
         load_ed25519_public(public_key).verify(signature, signature_message(info, digest))
     except (InvalidSignature, ValueError):
-        raise BadSignature("the envelope signature does not verify with the bidder's registered key") \
+        raise BadSignature("the envelope signature does not verify with the bidder's registered key",
+                           key="signature_verify") \
             from None
 
 
@@ -476,11 +483,11 @@ def open_envelope(*, envelope: bytes, private_key: X25519PrivateKey, project: ob
     try:
         plaintext = SUITE.decrypt(bytes(envelope[4:]), private_key, info=info)
     except (InvalidTag, ValueError) as exc:
-        raise DecryptionFailed("the envelope does not decrypt with this lot's opening key and binding") \
-            from exc
+        raise DecryptionFailed("the envelope does not decrypt with this lot's opening key and binding",
+                               key="decrypt") from exc
     content = decode_plaintext(plaintext)
     if (content.project, content.lot, content.bidder) != (str(project), str(lot), str(bidder)):
-        raise BindingMismatch("the sealed bid names a different project, lot or bidder")
+        raise BindingMismatch("the sealed bid names a different project, lot or bidder", key="binding")
     return content
 
 
@@ -538,7 +545,7 @@ class EnvelopeOpener:
     def content_key(self, enc: bytes, info: bytes) -> tuple[bytes, bytes]:
         """(AEAD key, base nonce) of the envelope whose encapsulated key is `enc`."""
         if self._sk is None:
-            raise DecryptionFailed("this opener was closed: its key is forgotten")
+            raise DecryptionFailed("this opener was closed: its key is forgotten", key="opener_closed")
         dh = self._sk.exchange(X25519PublicKey.from_public_bytes(enc))
         eae_prk = hmac.digest(self._ZERO, self._eae_prefix + dh, "sha256")
         shared = hmac.digest(eae_prk, self._shared_info + enc + self._pk + b"\x01", "sha256")
@@ -559,7 +566,7 @@ class EnvelopeOpener:
         limit = len(envelope) if self.max_bytes is None else self.max_bytes  # None: checked on submission
         digest = check_envelope(envelope, max_bytes=limit)
         if expected_digest is not None and digest.hex() != expected_digest:
-            raise StoredDigestMismatch("the stored envelope no longer matches its accepted digest")
+            raise StoredDigestMismatch("the stored envelope no longer matches its accepted digest", key="stored_digest")
         info = binding_info(project, lot, bidder)
         verify_signature(public_key=signer_public_key, info=info, digest=digest, signature=signature)
         body = memoryview(envelope)[4:]
@@ -567,44 +574,45 @@ class EnvelopeOpener:
             key, nonce = self.content_key(bytes(body[:ENC_LEN]), info)
             plaintext = AESGCM(key).decrypt(nonce, body[ENC_LEN:], b"")
         except (InvalidTag, ValueError) as exc:
-            raise DecryptionFailed("the envelope does not decrypt with this lot's opening key and binding") \
-                from exc
+            raise DecryptionFailed("the envelope does not decrypt with this lot's opening key and binding",
+                                   key="decrypt") from exc
         content = decode_plaintext(plaintext, copy_documents=copy_documents)
         if (content.project, content.lot, content.bidder) != (str(project), str(lot), str(bidder)):
-            raise BindingMismatch("the sealed bid names a different project, lot or bidder")
+            raise BindingMismatch("the sealed bid names a different project, lot or bidder", key="binding")
         return content, key + nonce
 
 
 def decrypt_with_content_key(envelope: bytes, content_key: bytes) -> BidContent:
     """Read an already opened envelope again with its content key (see open_envelope_keyed)."""
     if len(content_key) != 32 + 12:
-        raise MalformedEnvelope("a content key is 44 bytes")
+        raise MalformedEnvelope("a content key is 44 bytes", key="content_key_size")
     body = memoryview(envelope)[4 + ENC_LEN:]
     try:
         return decode_plaintext(AESGCM(content_key[:32]).decrypt(content_key[32:], body, b""))
     except InvalidTag:
-        raise DecryptionFailed("the content key does not open this envelope") from None
+        raise DecryptionFailed("the content key does not open this envelope", key="content_key") from None
 
 
 def parse_transport(data: object, *, max_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES) -> tuple[bytes, bytes]:
     """Parse the JSON transport form; returns (envelope, signature)."""
     if not isinstance(data, dict):
-        raise MalformedEnvelope("expected a JSON object")
+        raise MalformedEnvelope("expected a JSON object", key="transport_object")
     if data.get("format") not in (None, FORMAT):
-        raise MalformedEnvelope(f"unknown envelope format {data.get('format')!r}")
+        raise MalformedEnvelope("unknown envelope format %(format)r", key="transport_format", format=data.get("format"))
     text = data.get("envelope")
     if not isinstance(text, str):
-        raise MalformedEnvelope("envelope (base64) is required")
+        raise MalformedEnvelope("envelope (base64) is required", key="transport_envelope")
     if len(text) > (max_bytes // 3 + 2) * 4:
-        raise EnvelopeTooLarge(f"envelope is larger than the limit of {max_bytes} bytes")
+        raise EnvelopeTooLarge("envelope is larger than the limit of %(max_bytes)s bytes", key="too_large",
+                               max_bytes=max_bytes)
     envelope = b64d(text, what="envelope")
     try:
         signature = keys.decode(data.get("signature"), field="signature", size=keys.SIGNATURE_BYTES)
     except Invalid as exc:
-        raise BadSignature(exc.message) from None
+        raise BadSignature(exc.untranslated, key="signature_format", cause=exc) from None
     check_envelope(envelope, max_bytes=max_bytes)
     if "digest" in data and data["digest"] != envelope_digest(envelope).hex():
-        raise MalformedEnvelope("the stated digest does not match the envelope")
+        raise MalformedEnvelope("the stated digest does not match the envelope", key="transport_digest")
     return envelope, signature
 
 
@@ -651,13 +659,16 @@ CUSTODY_WRAP_MAGIC = b"SLK1"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
 
-class CustodyError(ValueError):
-    pass
+class CustodyError(CodedError):
+    """A custody key or share refused (codes: bidding/envelopes/messages.py)."""
+
+    code = "custody"
 
 
 def _passphrase_key(passphrase: str, salt: bytes) -> bytes:
     if not isinstance(passphrase, str) or len(passphrase) < 8:
-        raise CustodyError("the custody passphrase must have at least 8 characters")
+        raise CustodyError("the custody passphrase must have at least 8 characters", code="custody_passphrase_short",
+                           field="passphrase")
     return Scrypt(salt=salt, length=32, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P).derive(passphrase.encode())
 
 
@@ -670,12 +681,12 @@ def wrap_private_key(private_key: X25519PrivateKey, passphrase: str, *, label: b
 
 def unwrap_private_key(blob: bytes, passphrase: str, *, label: bytes = b"") -> X25519PrivateKey:
     if len(blob) != 4 + 16 + 12 + 32 + 16 or blob[:4] != CUSTODY_WRAP_MAGIC:
-        raise CustodyError("stored custody key is malformed")
+        raise CustodyError("stored custody key is malformed", code="custody_key_malformed")
     salt, nonce, ct = blob[4:20], blob[20:32], blob[32:]
     try:
         raw = AESGCM(_passphrase_key(passphrase, salt)).decrypt(nonce, ct, b"sunlight/custody/" + label)
     except InvalidTag:
-        raise CustodyError("wrong custody passphrase") from None
+        raise CustodyError("wrong custody passphrase", code="custody_wrong_passphrase", field="passphrase") from None
     return X25519PrivateKey.from_private_bytes(raw)
 
 
@@ -692,7 +703,8 @@ def open_share(sealed: bytes, private_key: X25519PrivateKey, *, context: str, cu
     try:
         return SUITE.decrypt(sealed, private_key, info=share_info(context, custodian)).decode("ascii")
     except (InvalidTag, ValueError, UnicodeDecodeError):
-        raise CustodyError("this custody share does not decrypt with the custodian's key") from None
+        raise CustodyError("this custody share does not decrypt with the custodian's key", code="custody_share_decrypt") \
+            from None
 
 
 def parse_price(text: str) -> int:
@@ -703,7 +715,7 @@ def parse_price(text: str) -> int:
             raise Invalid(_("not text"))
         fen = parse_money(text, field="price")
     except Invalid:
-        raise MalformedContent(f"price must look like 1234.56 (yuan, at most two decimals), got {text!r}") from None
+        raise MalformedContent("price must look like 1234.56 (yuan, at most two decimals)", key="price_text") from None
     return _check_price(fen)
 
 

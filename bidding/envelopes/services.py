@@ -18,10 +18,11 @@ import deposits
 from audit import context as audit_context
 from bidding.envelopes import envelope as E
 from bidding.envelopes import bulk, outcomes, shamir
+from bidding.envelopes import messages as M
 from bidding.envelopes.models import (CustodianKey, CustodyShare, Envelope, OpenedBid, OpeningKey)
 from bidding.models import BidderKey, Registration
 from trading import keys
-from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from trading.errors import Conflict, Forbidden, Invalid, NotFound, translated
 from trading.models import Lot, User
 from trading.permissions import require_bidder, require_role, require_staff_of
 from trading.services import iso
@@ -103,7 +104,7 @@ def register_custodian_key(*, actor: User, passphrase: str) -> CustodianKey:
         private = X25519PrivateKey.generate()
         wrapped = E.wrap_private_key(private, passphrase, label=str(actor.pk).encode())
     except E.CustodyError as exc:
-        raise Invalid(str(exc), field="passphrase") from None
+        raise translated(Invalid, exc, M.CUSTODY, field="passphrase") from None
     return _store_custodian_key(actor=actor, public=E.x25519_public_bytes(private), wrapped=wrapped)
 
 
@@ -258,9 +259,9 @@ def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, Bi
     try:
         envelope, signature = E.parse_transport(data, max_bytes=max_envelope_bytes())
     except E.EnvelopeTooLarge as exc:
-        raise Invalid(str(exc), field="envelope") from None
+        raise translated(Invalid, exc, M.ENVELOPE, field="envelope") from None
     except E.EnvelopeError as exc:
-        raise Invalid(str(exc), field=getattr(exc, "field", "envelope")) from None
+        raise translated(Invalid, exc, M.ENVELOPE) from None
     project, lot_ref, bidder = binding(lot, actor.organisation_id)
     for field, expected in (("project", project), ("lot", lot_ref), ("bidder", bidder)):
         if field in data and str(data[field]) != expected:
@@ -278,7 +279,7 @@ def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, Bi
         E.verify_signature(public_key=registered, info=E.binding_info(project, lot_ref, bidder),
                            digest=E.envelope_digest(envelope), signature=signature)
     except E.BadSignature as exc:
-        raise Invalid(str(exc), field="signature") from None
+        raise translated(Invalid, exc, M.ENVELOPE, field="signature") from None
     del key_record
     return envelope, signature, bidder_key
 
@@ -458,13 +459,15 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
                     private = E.unwrap_private_key(bytes(wrapped), passphrase, label=str(actor.pk).encode())
                     share = E.open_share(bytes(row.sealed_share), private, context=key.context, custodian=actor.pk)
                 except E.CustodyError as exc:
-                    raise Invalid(_("%(exc)s (%(name)s)"), exc=exc, name=name, field="passphrase") from None
+                    raise Invalid(_("%(problem)s (%(name)s)"), problem=translated(Invalid, exc, M.CUSTODY), name=name,
+                                  field="passphrase") from None
                 finally:
                     private = None
             try:
                 parsed = shamir.decode_share(share)
             except shamir.ShamirError as exc:
-                raise Invalid(_("the share presented by %(name)s is malformed: %(exc)s"), name=name, exc=exc, field="share") from None
+                raise Invalid(_("the share presented by %(name)s is malformed: %(problem)s"), name=name,
+                              problem=translated(Invalid, exc, M.SHAMIR), field="share") from None
             if parsed.context != key.context:
                 raise Invalid(_("the share presented by %(name)s belongs to %(context)s, not %(context2)s"), name=name, context=parsed.context, context2=key.context,
                               field="share")
@@ -519,7 +522,8 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
             raw = bytearray(shamir.combine_bytes([shamir.decode_share(s.presented_share) for s in presented]))
             private = X25519PrivateKey.from_private_bytes(bytes(raw))
         except shamir.ShamirError as exc:
-            raise Conflict(_("the presented shares do not rebuild a key: %(exc)s"), exc=exc) from None
+            raise Conflict(_("the presented shares do not rebuild a key: %(problem)s"),
+                           problem=translated(Conflict, exc, M.SHAMIR)) from None
         finally:
             _wipe(raw)
         if E.x25519_public_bytes(private) != bytes(key.public_key):

@@ -25,14 +25,17 @@ import secrets
 from dataclasses import dataclass, field
 from collections.abc import Iterable
 
+from trading.coded import CodedError
+
 __all__ = ["DrawError", "Candidate", "DrawResult", "new_seed", "commit", "verify", "committee_split",
            "eligible", "draw", "draw_statement", "statement_digest"]
 
 CONTEXT = "sunlight-expert-draw/v1"
 
 
-class DrawError(ValueError):
-    """The draw cannot be made as asked (the services turn it into a 400/409 with this message)."""
+class DrawError(CodedError):
+    """The draw cannot be made as asked (the services answer 400/409 with the translated message of its code:
+    bidding/evaluation/messages.py)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def new_seed() -> bytes:
 
 def commit(seed: bytes) -> str:
     if not isinstance(seed, (bytes, bytearray)) or len(seed) < 16:
-        raise DrawError("the seed must be at least 16 bytes")
+        raise DrawError("the seed must be at least 16 bytes", code="seed")
     return hashlib.sha256(bytes(seed)).hexdigest()
 
 
@@ -73,13 +76,15 @@ def committee_split(size: int, representatives: int = 0, minimum: int = 5) -> in
     """Validate the committee shape; return how many pool experts must be drawn.  ``minimum`` comes
     from the rules table (5 for tenders, 3 for a negotiation / inquiry group)."""
     if isinstance(size, bool) or not isinstance(size, int) or size < minimum or size % 2 == 0:
-        raise DrawError(f"the committee must have an odd number of members, at least {minimum} (got {size})")
+        raise DrawError("the committee must have an odd number of members, at least %(minimum)s (got %(size)s)",
+                        code="committee_size", minimum=minimum, size=size)
     if isinstance(representatives, bool) or not isinstance(representatives, int) or representatives < 0:
-        raise DrawError("the number of tenderee representatives must be a non-negative integer")
+        raise DrawError("the number of tenderee representatives must be a non-negative integer",
+                        code="representatives")
     experts = size - representatives
     if 3 * experts < 2 * size:
-        raise DrawError(
-            f"pool experts must be at least two thirds of the committee: {experts} of {size} is too few")
+        raise DrawError("pool experts must be at least two thirds of the committee: %(experts)s of %(size)s is too few",
+                        code="two_thirds", experts=experts, size=size)
     return experts
 
 
@@ -96,7 +101,7 @@ def eligible(candidates: Iterable[Candidate], *, tenderee_org: int | None, bidde
     seen: set[int] = set()
     for c in sorted(candidates, key=lambda c: c.id):
         if c.id in seen:
-            raise DrawError(f"expert {c.id} appears twice in the pool")
+            raise DrawError("expert %(expert)s appears twice in the pool", code="expert_twice", expert=c.id)
         seen.add(c.id)
         if tenderee_org is not None and c.organisation_id == tenderee_org:
             excluded[c.id] = "tenderee organisation"
@@ -135,7 +140,8 @@ def draw(seed: bytes, candidates: Iterable[Candidate], *, size: int, representat
     ids, excluded = eligible(candidates, tenderee_org=tenderee_org, bidder_orgs=bidder_orgs,
                              conflicts=conflicts, specialities=specialities, regions=regions)
     if len(ids) < k:
-        raise DrawError(f"only {len(ids)} eligible expert(s) for {k} seat(s)")
+        raise DrawError("only %(eligible)s eligible expert(s) for %(seats)s seat(s)", code="too_few_experts",
+                       eligible=len(ids), seats=k)
     perm = order(seed, ids, context)
     return DrawResult(selected=perm[:k], reserves=perm[k:k + max(0, reserves)], eligible=ids, excluded=excluded)
 

@@ -32,6 +32,8 @@ from fractions import Fraction
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
+from trading.coded import CodedError
+
 __all__ = [
     "REJECTION_GROUNDS", "TIE_BREAK_RULES", "ScoringError", "IncompleteEvaluation",
     "Criterion", "AdjustmentRule", "Method", "Bid", "Rejection", "AbnormalDecision",
@@ -41,13 +43,15 @@ __all__ = [
 ]
 
 
-class ScoringError(ValueError):
-    """Bad evaluation input (the services turn it into a 400 with this message)."""
+class ScoringError(CodedError):
+    """Bad evaluation input: a stable code, the values as data, English for logs; the services answer with
+    the translated message of its code (bidding/evaluation/messages.py)."""
 
 
 class IncompleteEvaluation(ScoringError):
-    def __init__(self, message: str, missing: tuple[Missing, ...] = (), pending: tuple[int, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, missing: tuple[Missing, ...] = (), pending: tuple[int, ...] = (),
+                 **params: Any) -> None:
+        super().__init__(template, **params)
         self.missing = missing
         self.pending = pending
 
@@ -80,12 +84,14 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 def as_fraction(value: Any, *, what: str = "value") -> Fraction:
     """int / Fraction / Decimal / decimal string ("27.5", "-0.06") / "p/q" → Fraction.  Never float."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise ScoringError(f"{what}: {value!r} is not allowed (use an integer or a decimal string)")
+        raise ScoringError("%(what)s: %(value)r is not allowed (use an integer or a decimal string)",
+                           code="number_float", what=what, value=value)
     if isinstance(value, (int, Fraction)):
         return Fraction(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ScoringError(f"{what}: {value!r} is not a finite number")
+            raise ScoringError("%(what)s: %(value)r is not a finite number", code="number_finite", what=what,
+                               value=value)
         return Fraction(value)
     if isinstance(value, str):
         text = value.strip()
@@ -96,8 +102,8 @@ def as_fraction(value: Any, *, what: str = "value") -> Fraction:
                 return Fraction(Decimal(text))
             except InvalidOperation:  # pragma: no cover - regex guards
                 pass
-        raise ScoringError(f"{what}: {value!r} is not a number")
-    raise ScoringError(f"{what}: {value!r} is not a number")
+        raise ScoringError("%(what)s: %(value)r is not a number", code="number", what=what, value=value)
+    raise ScoringError("%(what)s: %(value)r is not a number", code="number", what=what, value=value)
 
 
 def frac_str(x: Fraction | int | None) -> str | None:
@@ -129,7 +135,7 @@ def committee_mean(values: Iterable[Fraction], *, drop_extremes: bool = False) -
     lowest are dropped first."""
     vals = sorted(Fraction(v) for v in values)
     if not vals:
-        raise ScoringError("no scores to average")
+        raise ScoringError("no scores to average", code="no_scores")
     if drop_extremes and len(vals) >= 7:
         vals = vals[1:-1]
     return Fraction(sum(vals), len(vals))
@@ -182,7 +188,8 @@ class Method:
     # -- construction / validation: each rule of a method on its own
     def __post_init__(self) -> None:
         if self.kind not in METHOD_KINDS:
-            raise ScoringError(f"unknown evaluation method {self.kind!r} (expected one of {', '.join(METHOD_KINDS)})")
+            raise ScoringError("unknown evaluation method %(kind)r (expected one of %(kinds)s)", code="method_kind",
+                              kind=self.kind, kinds=", ".join(METHOD_KINDS))
         self._check_criteria()
         self._check_kind()
         self._check_adjustments()
@@ -193,17 +200,21 @@ class Method:
         one with a positive weight."""
         codes = [c.code for c in self.criteria]
         if len(set(codes)) != len(codes):
-            raise ScoringError("criterion codes must be unique")
+            raise ScoringError("criterion codes must be unique", code="criterion_codes_unique")
         for c in self.criteria:
             if not _CODE.match(c.code):
-                raise ScoringError(f"criterion code {c.code!r} must be lower-case letters, digits, underscores")
+                raise ScoringError("criterion code %(criterion)r must be lower-case letters, digits, underscores",
+                                   code="criterion_code", criterion=c.code)
             if c.kind not in ("compliance", "score", "price"):
-                raise ScoringError(f"criterion {c.code}: unknown kind {c.kind!r}")
+                raise ScoringError("criterion %(criterion)s: unknown kind %(kind)r", code="criterion_kind",
+                                   criterion=c.code, kind=c.kind)
             if c.kind == "compliance":
                 if c.ground not in REJECTION_GROUNDS:
-                    raise ScoringError(f"criterion {c.code}: {c.ground!r} is not a ground of 实施条例 art. 51")
+                    raise ScoringError("criterion %(criterion)s: %(ground)r is not a ground of 实施条例 art. 51",
+                                       code="criterion_ground", criterion=c.code, ground=c.ground)
             elif c.weight <= 0:
-                raise ScoringError(f"criterion {c.code}: weight must be positive")
+                raise ScoringError("criterion %(criterion)s: weight must be positive", code="criterion_weight",
+                                   criterion=c.code)
 
     def _check_kind(self) -> None:
         """Lowest evaluated price and negotiation take compliance criteria only (negotiation: final quotes,
@@ -212,44 +223,51 @@ class Method:
         scored = [c for c in self.criteria if c.kind == "score"]
         if self.kind in ("lowest_evaluated_price", "negotiation"):
             if price or scored:
-                raise ScoringError(f"the {self.kind.replace('_', ' ')} method takes compliance criteria only")
+                raise ScoringError("the %(kind)s method takes compliance criteria only", code="compliance_only",
+                                   kind=self.kind.replace("_", " "))
             if self.kind == "negotiation":
                 if self.adjustments:
-                    raise ScoringError("negotiation compares final quotes: no price adjustments")
+                    raise ScoringError("negotiation compares final quotes: no price adjustments",
+                                       code="negotiation_adjustments")
                 if any(r not in ("price", "submitted", "lottery") for r in self.tie_break):
-                    raise ScoringError("negotiation ties are broken by price, submitted or lottery")
+                    raise ScoringError("negotiation ties are broken by price, submitted or lottery",
+                                       code="negotiation_ties")
             return
         if len(price) != 1:
-            raise ScoringError("comprehensive scoring needs exactly one price criterion")
+            raise ScoringError("comprehensive scoring needs exactly one price criterion", code="one_price_criterion")
         total = sum((c.weight for c in price + scored), Fraction(0))
         if total != 100:
-            raise ScoringError(f"weights must sum to 100 points (they sum to {display(total)})")
+            raise ScoringError("weights must sum to 100 points (they sum to %(total)s)", code="weights_sum",
+                              total=display(total))
 
     def _check_adjustments(self) -> None:
         """Unique codes; a rate strictly between -1 and 1; some effect (rate or fen)."""
         acodes = [a.code for a in self.adjustments]
         if len(set(acodes)) != len(acodes):
-            raise ScoringError("adjustment codes must be unique")
+            raise ScoringError("adjustment codes must be unique", code="adjustment_codes_unique")
         for a in self.adjustments:
             if not _CODE.match(a.code):
-                raise ScoringError(f"adjustment code {a.code!r} must be lower-case letters, digits, underscores")
+                raise ScoringError("adjustment code %(adjustment)r must be lower-case letters, digits, underscores",
+                                   code="adjustment_code", adjustment=a.code)
             if not (-1 < a.rate < 1):
-                raise ScoringError(f"adjustment {a.code}: rate must be between -1 and 1")
+                raise ScoringError("adjustment %(adjustment)s: rate must be between -1 and 1", code="adjustment_rate",
+                                   adjustment=a.code)
             if a.rate == 0 and a.fen == 0:
-                raise ScoringError(f"adjustment {a.code}: rate or fen must be non-zero")
+                raise ScoringError("adjustment %(adjustment)s: rate or fen must be non-zero", code="adjustment_zero",
+                                   adjustment=a.code)
 
     def _check_limits(self) -> None:
         """The abnormal-low ratio, the price ceiling, the tie-break rules, the candidates, the valid bids needed."""
         if self.abnormal_low_ratio is not None and not (0 < self.abnormal_low_ratio < 1):
-            raise ScoringError("abnormal_low_ratio must be between 0 and 1")
+            raise ScoringError("abnormal_low_ratio must be between 0 and 1", code="abnormal_low_ratio")
         if self.ceiling_fen is not None and (not isinstance(self.ceiling_fen, int) or self.ceiling_fen <= 0):
-            raise ScoringError("ceiling_fen must be a positive integer")
+            raise ScoringError("ceiling_fen must be a positive integer", code="ceiling")
         for rule in self.tie_break:
             _validate_tie_rule(rule, self)
         if not (1 <= self.max_candidates <= 3):
-            raise ScoringError("at most three candidates, at least one")
+            raise ScoringError("at most three candidates, at least one", code="max_candidates")
         if self.min_valid < 1:
-            raise ScoringError("min_valid must be at least 1")
+            raise ScoringError("min_valid must be at least 1", code="min_valid")
 
     @property
     def price_criterion(self) -> Criterion | None:
@@ -267,16 +285,16 @@ class Method:
         for c in self.criteria:
             if c.code == code:
                 return c
-        raise ScoringError(f"unknown criterion {code!r}")
+        raise ScoringError("unknown criterion %(criterion)r", code="unknown_criterion", criterion=code)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Method:
         if not isinstance(data, Mapping):
-            raise ScoringError("method must be an object")
+            raise ScoringError("method must be an object", code="method_object")
         unknown = set(data) - {"kind", "criteria", "adjustments", "drop_extremes", "abnormal_low_ratio",
                                "ceiling_fen", "tie_break", "max_candidates", "min_valid"}
         if unknown:
-            raise ScoringError(f"unknown method fields: {', '.join(sorted(unknown))}")
+            raise ScoringError("unknown method fields: %(names)s", code="method_fields", names=", ".join(sorted(unknown)))
         try:
             criteria = tuple(
                 Criterion(code=str(c["code"]), kind=str(c["kind"]), name=str(c.get("name", "")),
@@ -289,7 +307,8 @@ class Method:
                                fen=_int(a.get("fen", 0), f"fen of {a.get('code')}"))
                 for a in data.get("adjustments", ()))
         except (KeyError, TypeError) as exc:
-            raise ScoringError(f"malformed criterion or adjustment: missing {exc}") from None
+            raise ScoringError("malformed criterion or adjustment: missing %(name)s", code="malformed_criterion",
+                              name=exc) from None
         ratio = data.get("abnormal_low_ratio", "4/5")
         ceiling = data.get("ceiling_fen")
         return cls(
@@ -318,21 +337,21 @@ class Method:
 
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ScoringError(f"{what} must be an integer")
+        raise ScoringError("%(what)s must be an integer", code="integer", what=what)
     return value
 
 
 def _validate_tie_rule(rule: str, method: Method | None) -> None:
     if rule in TIE_BREAK_RULES:
         if rule == "technical" and method is not None and method.kind != "comprehensive":
-            raise ScoringError("tie-break 'technical' needs comprehensive scoring")
+            raise ScoringError("tie-break 'technical' needs comprehensive scoring", code="tie_technical")
         return
     if rule.startswith("criterion:"):
         code = rule.split(":", 1)[1]
         if method is None or not any(c.code == code and c.kind == "score" for c in method.criteria):
-            raise ScoringError(f"tie-break {rule!r} must name a scored criterion")
+            raise ScoringError("tie-break %(rule)r must name a scored criterion", code="tie_criterion", rule=rule)
         return
-    raise ScoringError(f"unknown tie-break rule {rule!r}")
+    raise ScoringError("unknown tie-break rule %(rule)r", code="tie_rule", rule=rule)
 
 
 # --------------------------------------------------------------------------- inputs / outputs
@@ -427,13 +446,14 @@ class Result:
     def require_complete(self) -> Result:
         if self.pending:
             raise IncompleteEvaluation(
-                "the committee must decide on abnormally low bids of bidders "
-                + ", ".join(str(b) for b in self.pending), pending=self.pending)
+                "the committee must decide on abnormally low bids of bidders %(bidders)s", pending=self.pending,
+                code="abnormal_pending", bidders=", ".join(str(b) for b in self.pending))
         if self.missing:
             m = self.missing[0]
             raise IncompleteEvaluation(
-                f"{len(self.missing)} expert input(s) missing, e.g. expert {m.expert} {m.kind} on "
-                f"{m.criterion} for bidder {m.bidder}", missing=self.missing)
+                "%(count)s expert input(s) missing, e.g. expert %(expert)s %(kind)s on %(criterion)s for bidder "
+                "%(bidder)s", missing=self.missing, code="inputs_missing", count=len(self.missing), expert=m.expert,
+                kind=m.kind, criterion=m.criterion, bidder=m.bidder)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -463,14 +483,17 @@ def evaluated_price(method: Method, bid: Bid) -> Fraction:
     fen = 0
     for code, count in sorted(bid.adjustments.items()):
         if code not in rules:
-            raise ScoringError(f"bidder {bid.bidder}: adjustment {code!r} was not declared in the tender")
+            raise ScoringError("bidder %(bidder)s: adjustment %(adjustment)r was not declared in the tender",
+                               code="adjustment_undeclared", bidder=bid.bidder, adjustment=code)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ScoringError(f"bidder {bid.bidder}: adjustment {code!r} count must be a positive integer")
+            raise ScoringError("bidder %(bidder)s: adjustment %(adjustment)r count must be a positive integer",
+                               code="adjustment_count", bidder=bid.bidder, adjustment=code)
         rate += rules[code].rate * count
         fen += rules[code].fen * count
     value = Fraction(bid.price_fen) * (1 + rate) + fen
     if value <= 0:
-        raise ScoringError(f"bidder {bid.bidder}: evaluated price must stay positive")
+        raise ScoringError("bidder %(bidder)s: evaluated price must stay positive", code="evaluated_price",
+                           bidder=bid.bidder)
     return value
 
 
@@ -494,22 +517,24 @@ def _check_bids(bids: Iterable[Bid]) -> list[Bid]:
     seen = set()
     for b in out:
         if isinstance(b.bidder, bool) or not isinstance(b.bidder, int):
-            raise ScoringError("bidder ids must be integers")
+            raise ScoringError("bidder ids must be integers", code="bidder_ids")
         if b.bidder in seen:
-            raise ScoringError(f"bidder {b.bidder} appears twice")
+            raise ScoringError("bidder %(bidder)s appears twice", code="bidder_twice", bidder=b.bidder)
         seen.add(b.bidder)
         if isinstance(b.price_fen, bool) or not isinstance(b.price_fen, int) or b.price_fen <= 0:
-            raise ScoringError(f"bidder {b.bidder}: price must be a positive integer number of fen")
+            raise ScoringError("bidder %(bidder)s: price must be a positive integer number of fen", code="bid_price",
+                               bidder=b.bidder)
     return out
 
 
 def _check_rejection(bidder: int, r: Rejection) -> None:
     if r.ground not in REJECTION_GROUNDS:
         raise ScoringError(
-            f"bidder {bidder}: {r.ground!r} is not a ground of 实施条例 art. 51 "
-            f"(allowed: {', '.join(REJECTION_GROUNDS)})")
+            "bidder %(bidder)s: %(ground)r is not a ground of 实施条例 art. 51 (allowed: %(grounds)s)",
+            code="rejection_ground", bidder=bidder, ground=r.ground, grounds=", ".join(REJECTION_GROUNDS))
     if not r.reason or not r.reason.strip():
-        raise ScoringError(f"bidder {bidder}: a rejection needs a recorded reason")
+        raise ScoringError("bidder %(bidder)s: a rejection needs a recorded reason", code="rejection_reason",
+                           bidder=bidder)
 
 
 def _rank(entries: list[dict[str, Any]], primary: Callable[[dict[str, Any]], Any], tie_break: tuple[str, ...],
@@ -532,7 +557,7 @@ def _rank(entries: list[dict[str, Any]], primary: Callable[[dict[str, Any]], Any
             return -e["scores"][rule.split(":", 1)[1]]
         if rule == "bidder":
             return e["bidder"]
-        raise ScoringError(f"unknown tie-break rule {rule!r}")  # pragma: no cover
+        raise ScoringError("unknown tie-break rule %(rule)r", code="tie_rule", rule=rule)  # pragma: no cover
 
     chain = rules + ["bidder"]
 
@@ -550,7 +575,8 @@ def _rank(entries: list[dict[str, Any]], primary: Callable[[dict[str, Any]], Any
                     e["tie_broken_by"] = r
                     break
             if seed is None and "lottery" in rules and e["tie_broken_by"] == "bidder":
-                raise ScoringError("a tie must be broken by the lottery, but no lottery seed was given")
+                raise ScoringError("a tie must be broken by the lottery, but no lottery seed was given",
+                                   code="lottery_seed")
     return ordered
 
 
@@ -577,7 +603,7 @@ def evaluate(
     lot_bids = _check_bids(bids)
     committee = sorted(set(experts))
     if not committee:
-        raise ScoringError("the committee has no experts")
+        raise ScoringError("the committee has no experts", code="no_experts")
     cast_votes = dict(votes or {})
     rejected = dict(rejections or {})
     decisions = dict(abnormal_decisions or {})
@@ -615,18 +641,19 @@ def evaluate(
 
 def _check_voter(expert: int, bidder: int, experts: set[int], by_id: Mapping[int, Bid]) -> None:
     if expert not in experts:
-        raise ScoringError(f"expert {expert} is not on this committee")
+        raise ScoringError("expert %(expert)s is not on this committee", code="not_on_committee", expert=expert)
     if bidder not in by_id:
-        raise ScoringError(f"bidder {bidder} has no bid in this lot")
+        raise ScoringError("bidder %(bidder)s has no bid in this lot", code="no_bid", bidder=bidder)
 
 
 def _check_votes(method: Method, votes: Mapping[Key, object], experts: set[int], by_id: Mapping[int, Bid]) -> None:
     for (e, b, c), v in votes.items():
         _check_voter(e, b, experts, by_id)
         if method.criterion(c).kind != "compliance":
-            raise ScoringError(f"criterion {c} is not a pass/fail criterion")
+            raise ScoringError("criterion %(criterion)s is not a pass/fail criterion", code="not_compliance",
+                               criterion=c)
         if not isinstance(v, bool):
-            raise ScoringError("a compliance vote is true (pass) or false (fail)")
+            raise ScoringError("a compliance vote is true (pass) or false (fail)", code="vote_bool")
 
 
 def _check_scores(method: Method, raw: Mapping[Key, Any], experts: set[int],
@@ -636,10 +663,12 @@ def _check_scores(method: Method, raw: Mapping[Key, Any], experts: set[int],
         _check_voter(e, b, experts, by_id)
         crit = method.criterion(c)
         if crit.kind != "score":
-            raise ScoringError(f"criterion {c} is not scored by the experts")
+            raise ScoringError("criterion %(criterion)s is not scored by the experts", code="not_scored",
+                               criterion=c)
         s = as_fraction(v, what=f"score for {c}")
         if not (0 <= s <= crit.weight):
-            raise ScoringError(f"score {display(s)} for {c} is outside 0–{display(crit.weight)}")
+            raise ScoringError("score %(score)s for %(criterion)s is outside 0–%(weight)s", code="score_range",
+                               score=display(s), criterion=c, weight=display(crit.weight))
         scores_f[(e, b, c)] = s
     return scores_f
 
@@ -648,13 +677,14 @@ def _check_decisions(rejections: Mapping[int, Rejection], decisions: Mapping[int
                      by_id: Mapping[int, Bid]) -> None:
     for b, r in rejections.items():
         if b not in by_id:
-            raise ScoringError(f"bidder {b} has no bid in this lot")
+            raise ScoringError("bidder %(bidder)s has no bid in this lot", code="no_bid", bidder=b)
         _check_rejection(b, r)
     for b, d in decisions.items():
         if b not in by_id:
-            raise ScoringError(f"bidder {b} has no bid in this lot")
+            raise ScoringError("bidder %(bidder)s has no bid in this lot", code="no_bid", bidder=b)
         if not d.reason or not d.reason.strip():
-            raise ScoringError(f"bidder {b}: the committee's decision on an abnormally low bid needs a reason")
+            raise ScoringError("bidder %(bidder)s: the committee's decision on an abnormally low bid needs a reason",
+                               code="abnormal_reason", bidder=b)
 
 
 def _excluded_before_compliance(method: Method, bids: list[Bid],
@@ -705,7 +735,8 @@ def _apply_abnormal_decisions(flagged: Mapping[int, Fraction], decisions: Mappin
     """6. the committee's decisions on flagged bids: (still pending, accepted with their reasons)."""
     for b in decisions:
         if b not in flagged and check:
-            raise ScoringError(f"bidder {b}'s bid is not flagged as abnormally low")
+            raise ScoringError("bidder %(bidder)s's bid is not flagged as abnormally low", code="not_abnormal",
+                               bidder=b)
     pending = tuple(sorted(b for b in flagged if b not in decisions))
     accepted_low: dict[int, str] = {}
     for b in sorted(flagged):
@@ -780,17 +811,18 @@ def check_quote(*, previous: Iterable[Quote], supplier: int, round: int, price_f
                 current_round: int, non_increasing: bool = True) -> None:
     """Validate one new quote against the supplier's earlier ones (raises ScoringError)."""
     if isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen <= 0:
-        raise ScoringError("a quote must be a positive integer number of fen")
+        raise ScoringError("a quote must be a positive integer number of fen", code="quote_price")
     if round != current_round:
-        raise ScoringError(f"quotes are accepted for round {current_round} only")
+        raise ScoringError("quotes are accepted for round %(round)s only", code="quote_round", round=current_round)
     mine = [q for q in previous if q.supplier == supplier]
     if any(q.round == round for q in mine):
-        raise ScoringError(f"supplier {supplier} has already quoted in round {round}")
+        raise ScoringError("supplier %(supplier)s has already quoted in round %(round)s", code="quoted_already",
+                           supplier=supplier, round=round)
     if non_increasing and mine:
         last = max(mine, key=lambda q: q.round)
         if price_fen > last.price_fen:
-            raise ScoringError(
-                f"a later quote may not exceed the earlier one ({display(Fraction(last.price_fen, 100))})")
+            raise ScoringError("a later quote may not exceed the earlier one (%(previous)s)", code="quote_higher",
+                               previous_fen=last.price_fen)
 
 
 def negotiate(
@@ -810,24 +842,26 @@ def negotiate(
     invited supplier in the final round is its final quote; the lowest valid final quote wins."""
     suppliers = sorted(set(suppliers))
     if final_round < 1:
-        raise ScoringError("there must be at least one round")
+        raise ScoringError("there must be at least one round", code="rounds")
     for rule in tie_break:
         if rule not in ("price", "submitted", "lottery"):
-            raise ScoringError(f"tie-break {rule!r} is not available for negotiation")
+            raise ScoringError("tie-break %(rule)r is not available for negotiation", code="negotiation_tie",
+                               rule=rule)
     rejections = dict(rejections or {})
     invited = set(suppliers)
     history: list[Quote] = []
     for q in sorted(quotes, key=lambda q: (q.round, q.submitted_seq or 0, q.supplier)):
         if q.supplier not in invited:
-            raise ScoringError(f"supplier {q.supplier} was not invited")
+            raise ScoringError("supplier %(supplier)s was not invited", code="not_invited", supplier=q.supplier)
         if not (1 <= q.round <= final_round):
-            raise ScoringError(f"round {q.round} is outside 1–{final_round}")
+            raise ScoringError("round %(round)s is outside 1–%(final_round)s", code="round_range", round=q.round,
+                               final_round=final_round)
         check_quote(previous=history, supplier=q.supplier, round=q.round, price_fen=q.price_fen,
                     current_round=q.round, non_increasing=non_increasing)
         history.append(q)
     for b, r in rejections.items():
         if b not in invited:
-            raise ScoringError(f"supplier {b} was not invited")
+            raise ScoringError("supplier %(supplier)s was not invited", code="not_invited", supplier=b)
         _check_rejection(b, r)
     excluded: dict[int, Exclusion] = {}
     finals: dict[int, Quote] = {}

@@ -29,7 +29,8 @@ from bidding.evaluation.models import (
     Award, BidReview, Candidate, Committee, CommitteeMember, ConflictDeclaration, Contract, Evaluation,
     EvaluationPlan, Expert, Publicity, Quote, Score, Vote,
 )
-from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from bidding.evaluation import messages as M
+from trading.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, translated
 from trading.models import Lot, Organisation, User
 from trading.inputs import document_hashes
 from trading.money import format_fen
@@ -50,8 +51,8 @@ TIE_BREAKS = {
 iso = timestamps.iso
 
 
-def _scoring_error(exc: scoring.ScoringError) -> Invalid:
-    return Invalid(str(exc))
+def _scoring_error(exc: scoring.ScoringError) -> DomainError:
+    return translated(Invalid, exc, M.SCORING)
 
 
 def _locked_lot(lot: Lot | int) -> Lot:
@@ -246,7 +247,7 @@ def commit_draw(*, actor: User, lot: Lot, size: int, representatives: Iterable[E
     try:
         drawing.committee_split(size, len(reps), lot.rule.committee_min)
     except drawing.DrawError as exc:
-        raise Invalid(str(exc), field="size") from None
+        raise translated(Invalid, exc, M.DRAW, field="size") from None
     with transaction.atomic():
         lot = _locked_lot(lot)
         _require_tender(lot)
@@ -668,7 +669,7 @@ def submit_quote(*, actor: User, lot: Lot, price_fen: int) -> Quote:
             scoring.check_quote(previous=previous, supplier=bidder_id, round=ev.quote_round, price_fen=price_fen,
                                 current_round=ev.quote_round)
         except scoring.ScoringError as exc:
-            raise Invalid(str(exc), field="price") from None
+            raise translated(Invalid, exc, M.SCORING, field="price") from None
         q = Quote.objects.create(lot=lot, bidder_id=bidder_id, round=ev.quote_round, price_fen=price_fen,
                                  submitted_at=timezone.now(), submitted_by=actor)
         audit.record(action="evaluation.quote", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
@@ -703,7 +704,7 @@ def report_evaluation(*, actor: User, lot: Lot) -> Evaluation:
         try:
             result.require_complete()
         except scoring.IncompleteEvaluation as exc:
-            raise Conflict(str(exc)) from None
+            raise translated(Conflict, exc, M.SCORING) from None
         now = timezone.now()
         names = dict(Organisation.objects.filter(pk__in=[b.bidder for b in opened_bids(lot)]).values_list("pk", "name"))
         report = result.to_dict()

@@ -12,12 +12,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from trading.coded import CodedError
+
 SCHEME = "v1"
 TOLERANCE_SECONDS = 300
 
 
-class SignatureError(ValueError):
-    pass
+class SignatureError(CodedError):
+    """A bank notification's signature refused (codes: deposits/messages.py)."""
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -29,19 +31,19 @@ def verify(secret: bytes, *, timestamp: str | None, signature: str | None, body:
            tolerance: int = TOLERANCE_SECONDS) -> None:
     """Raise SignatureError with a reason unless the signature is valid and fresh."""
     if not secret:
-        raise SignatureError("the bank notification secret is not configured")
+        raise SignatureError("the bank notification secret is not configured", code="no_secret")
     if not timestamp or not signature:
-        raise SignatureError("missing signature headers")
+        raise SignatureError("missing signature headers", code="headers")
     try:
         ts = int(timestamp)
     except ValueError:
-        raise SignatureError("malformed timestamp") from None
+        raise SignatureError("malformed timestamp", code="timestamp") from None
     if abs(now - ts) > tolerance:
-        raise SignatureError("timestamp outside the allowed window (stale or replayed notification)")
+        raise SignatureError("timestamp outside the allowed window (stale or replayed notification)", code="stale")
     expected = sign(secret, ts, body)
     candidates = [s.strip() for s in signature.split(",")]
     if not any(hmac.compare_digest(expected, c) for c in candidates):
-        raise SignatureError("signature does not match")
+        raise SignatureError("signature does not match", code="mismatch")
 
 
 def body_digest(body: bytes) -> str:

@@ -13,24 +13,25 @@ from deposits import statements as S
 from tests.deposits.test_statements import CAMT, line_st
 
 
-# The parser before the split (complexity 22), frozen as the oracle; only names qualified with ``S.``.
+# The parser before the split (complexity 22), frozen as the oracle; only names qualified with ``S.``, and its
+# refusals in the coded form (issue 13: a code and the values as data, amounts in the one money format).
 def old_parse_camt053(data: bytes, *, max_bytes: int = S.MAX_BYTES, max_lines: int = S.MAX_LINES) -> S.Statement:
     root = S.safe_xml(data, max_bytes=max_bytes)
     if root.tag != "Document":
-        raise S.StatementError(f"not an ISO 20022 document (root element {root.tag})")
+        raise S.StatementError("not an ISO 20022 document (root element %(tag)s)", code="camt_root", tag=root.tag)
     body = root.find("BkToCstmrStmt")
     if body is None:
-        raise S.StatementError("not a camt.053 statement: BkToCstmrStmt is missing")
+        raise S.StatementError("not a camt.053 statement: BkToCstmrStmt is missing", code="camt_body")
     stmts = body.findall("Stmt")
     if len(stmts) != 1:
-        raise S.StatementError(f"expected exactly one Stmt, found {len(stmts)}")
+        raise S.StatementError("expected exactly one Stmt, found %(count)s", code="camt_stmts", count=len(stmts))
     stmt = stmts[0]
     account = stmt.text_at("Acct/Id/IBAN") or stmt.text_at("Acct/Id/Othr/Id")
     currency = S.normalise_currency(stmt.text_at("Acct/Ccy")) if stmt.text_at("Acct/Ccy") else S.CURRENCY
     opening = closing = None
     for bal in stmt.findall("Bal"):
         code = bal.text_at("Tp/CdOrPrtry/Cd")
-        amount, _ = S._camt_amount(bal.find("Amt"), "balance")
+        amount, _ = S._camt_amount(bal.find("Amt"), bal.line)
         if bal.text_at("CdtDbtInd") == "DBIT":
             amount = -amount
         if code in ("OPBD", "PRCD"):
@@ -44,21 +45,22 @@ def old_parse_camt053(data: bytes, *, max_bytes: int = S.MAX_BYTES, max_lines: i
         if status and status not in ("BOOK",):
             continue  # pending / information entries are not booked money
         if len(lines) >= max_lines:
-            raise S.StatementError(f"statement has more than {max_lines} entries")
+            raise S.StatementError("statement has more than %(max_lines)s entries", code="too_many_entries",
+                                   max_lines=max_lines)
         where = ntry.line
-        amount, ccy = S._camt_amount(ntry.find("Amt"), f"entry at line {where}")
+        amount, ccy = S._camt_amount(ntry.find("Amt"), where)
         if amount == 0:
-            raise S.StatementError("the amount is zero", line=where)
+            raise S.StatementError("the amount is zero", code="zero", line=where)
         ind = ntry.text_at("CdtDbtInd")
         if ind not in ("CRDT", "DBIT"):
-            raise S.StatementError(f"CdtDbtInd must be CRDT or DBIT, not {ind!r}", line=where)
+            raise S.StatementError("CdtDbtInd must be CRDT or DBIT, not %(flag)r", code="camt_flag", line=where, flag=ind)
         if ntry.text_at("RvslInd").lower() == "true":
             raise S.StatementError("reversal entries (RvslInd) are not accepted; the bank must book a new entry",
-                                 line=where)
+                                   code="camt_reversal", line=where)
         direction = S.CREDIT if ind == "CRDT" else S.DEBIT
         booked = ntry.text_at("BookgDt/DtTm") or ntry.text_at("BookgDt/Dt") or ntry.text_at("ValDt/Dt")
         if not booked:
-            raise S.StatementError("booking date (BookgDt) is missing", line=where)
+            raise S.StatementError("booking date (BookgDt) is missing", code="camt_date", line=where)
         booked_at = S.parse_datetime(booked, line=where, required=False) if "T" in booked else None
         if booked_at is not None and booked_at.tzinfo is not None:
             from datetime import timedelta, timezone
@@ -68,11 +70,14 @@ def old_parse_camt053(data: bytes, *, max_bytes: int = S.MAX_BYTES, max_lines: i
         txn = ntry.text_at("AcctSvcrRef") or (tx.text_at("Refs/AcctSvcrRef") if tx else "") or (
             tx.text_at("Refs/TxId") if tx else "") or (tx.text_at("Refs/EndToEndId") if tx else "")
         if not txn or txn == "NOTPROVIDED":
-            raise S.StatementError("the bank's transaction reference (AcctSvcrRef) is missing", line=where)
+            raise S.StatementError("the bank's transaction reference (AcctSvcrRef) is missing", code="camt_txn_missing",
+                                   line=where)
         if len(txn) > 64:
-            raise S.StatementError("the transaction reference is longer than 64 characters", line=where)
+            raise S.StatementError("the transaction reference is longer than 64 characters", code="camt_txn_long",
+                                   line=where)
         if txn in seen:
-            raise S.StatementError(f"transaction reference {txn} appears twice", line=where)
+            raise S.StatementError("transaction reference %(txn)s appears twice", code="camt_txn_twice", line=where,
+                                   txn=txn)
         seen.add(txn)
         parties = tx.find("RltdPties") if tx else None
         if direction == S.CREDIT:
@@ -95,7 +100,8 @@ def old_parse_camt053(data: bytes, *, max_bytes: int = S.MAX_BYTES, max_lines: i
             counterparty_bank=bank_name, sub_account=sub, remark=remark,
         ))
     if opening is not None and closing is not None and opening + sum(ln.signed_fen for ln in lines) != closing:
-        raise S.StatementError(f"the statement does not add up: opening {opening} + entries != closing {closing} (fen)")
+        raise S.StatementError("the statement does not add up: opening %(opening)s + entries != closing %(closing)s",
+                               code="camt_sum", opening_fen=opening, closing_fen=closing)
     return S.Statement(format="camt053", account=account, currency=currency, statement_id=stmt.text_at("Id"),
                      opening_balance_fen=opening, closing_balance_fen=closing, lines=tuple(lines))
 
@@ -158,7 +164,7 @@ def outcome(parse, data: bytes, max_lines: int) -> object:
     try:
         return parse(data, max_lines=max_lines)
     except S.StatementError as exc:
-        return ("refused", exc.message, exc.line)
+        return ("refused", exc.code, exc.message, exc.line)
 
 
 def _stmt(lines, opening):
