@@ -12,7 +12,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound as ApiNotFound
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from django.utils import timezone
@@ -23,6 +22,8 @@ from audit.checkpoint import parse_checkpoint
 from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
 from audit.visibility import Disclosure
+from audit import messages as AM
+from trading.errors import DomainError, Invalid, NotFound, translated
 from trading.ids import query_int
 from trading.schema import anything, boolean, integer, listof, shape, text
 from audit import timestamps
@@ -56,10 +57,9 @@ def _int(request, name: str, *, required: bool = True, default: int | None = Non
     return query_int(request.query_params, name, required=required, default=default, minimum=minimum)
 
 
-def _proof_error(exc: merkle.ProofError):
-    if isinstance(exc, proofs.NotFoundError):
-        return ApiNotFound(str(exc))
-    return ValidationError({"detail": str(exc)})
+def _proof_error(exc: merkle.ProofError) -> DomainError:
+    """A proof refused, in the request's language (audit/messages.py by the error's code)."""
+    return translated(NotFound if isinstance(exc, proofs.NotFoundError) else Invalid, exc, AM.PROOFS)
 
 
 def checkpoint_json(cp: Checkpoint) -> dict:

@@ -60,7 +60,17 @@ documents/            the documents, named by their SHA-256
 
 
 class ArchiveError(ValueError):
-    pass
+    """An archive that cannot be made (codes: audit/messages.py; the command line says the English)."""
+
+    code = "archive"
+
+    def __init__(self, template: str = "", *, code: str | None = None, **params: object) -> None:
+        # a stable code and the values as data for the edge's translation (audit/messages.py; the convention of
+        # trading.coded.CodedError, which audit may not import); ``str(exc)`` is the English sentence
+        self.code = code or self.code
+        self.params = params
+        super().__init__(template % params if params else template)
+
 
 
 def resolve_project(ref: str) -> int:
@@ -68,13 +78,13 @@ def resolve_project(ref: str) -> int:
     ref = ref.strip()
     if ref.isascii() and ref.isdigit():
         if not Event.objects.filter(project_id=int(ref)).exists():
-            raise ArchiveError(f"no audit events for project {ref}")
+            raise ArchiveError("no audit events for project %(project)s", code="no_events", project=ref)
         return int(ref)
     needle = canonical_bytes({"code": ref}).decode()[1:-1]
     for event in Event.objects.filter(action="project.create", canonical__contains=needle):
         if event.payload.get("code") == ref:
             return event.project_id
-    raise ArchiveError(f"no project with code {ref!r} in the audit log")
+    raise ArchiveError("no project with code %(ref)r in the audit log", code="no_project", ref=ref)
 
 
 def inclusion_proofs(indices: list[int], size: int) -> dict[int, list[bytes]]:
@@ -189,7 +199,7 @@ def checkpoint_note(cp: Checkpoint) -> str:
 def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", integrate: bool = True,
           now: dt.datetime | None = None) -> dict:
     if kind not in KINDS:
-        raise ArchiveError(f"an archive is public or full, not {kind!r}")
+        raise ArchiveError("an archive is public or full, not %(kind)r", code="kind", kind=kind)
     now = now or timezone.now()
     from audit import witnessing
 
@@ -198,15 +208,18 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
         witnessing.cosign_latest()
     cp: Checkpoint | None = witnessing.latest_published()
     if cp is None:
-        raise ArchiveError("no signed (and, with witnesses, cosigned) checkpoint yet: run the sequencer first")
+        raise ArchiveError("no signed (and, with witnesses, cosigned) checkpoint yet: run the sequencer first",
+                           code="no_checkpoint")
     rows = _rows(project_id, cp.size)
     if not rows:
-        raise ArchiveError(f"project {project_id} has no events in the log")
+        raise ArchiveError("project %(project)s has no events in the log", code="no_events_in_log", project=project_id)
     total = Event.objects.filter(project_id=project_id).count()
     if len(rows) != total:
-        raise ArchiveError(f"{total - len(rows)} events of project {project_id} are not covered by a checkpoint yet")
+        raise ArchiveError("%(count)s events of project %(project)s are not covered by a checkpoint yet",
+                           code="not_covered", count=total - len(rows), project=project_id)
     if any(row[1] is None for row in rows):
-        raise ArchiveError(f"project {project_id} has events recorded before leaf headers (format 1)")
+        raise ArchiveError("project %(project)s has events recorded before leaf headers (format 1)", code="format_1",
+                           project=project_id)
     bodies = [json.loads(row[2]) for row in rows]
     state = replay(Ev.from_body(b) for b in bodies)
     closed = any(b["action"] == CLOSE_ACTION for b in bodies)
@@ -215,7 +228,7 @@ def build(project_id: int, out: str | Path | BinaryIO, *, kind: str = "public", 
     reveal = closed or (not hidden_events and last_deadline is not None and last_deadline <= now)
     if kind == "full" and not reveal:
         raise ArchiveError("before the project's deadlines nobody may see who registered or how many: "
-                           "a full archive exists only once the deadlines have passed")
+                           "a full archive exists only once the deadlines have passed", code="before_deadline")
     if hidden_events:
         # before the deadlines even the number of bidders' events is secret (who and how many registered):
         # the archive leaves them out entirely, and claims no completeness (no tag key)

@@ -27,6 +27,15 @@ Range = tuple[int, int]  # [start, end)
 class ProofError(ValueError):
     """A proof (or its parameters) does not verify. The message says why."""
 
+    code = "proof"
+
+    def __init__(self, template: str = "", *, code: str | None = None, **params: object) -> None:
+        # a stable code and the values as data for the edge's translation (audit/messages.py; the convention of
+        # trading.coded.CodedError, which audit may not import); ``str(exc)`` is the English sentence
+        self.code = code or self.code
+        self.params = params
+        super().__init__(template % params if params else template)
+
 
 # --------------------------------------------------------------------------- hashing
 
@@ -120,7 +129,8 @@ def new_perfect_nodes(old_size: int, new_size: int) -> list[Node]:
 def inclusion_ranges(index: int, size: int) -> list[Range]:
     """Ranges of the RFC 6962 audit path for leaf ``index`` in a tree of ``size``, bottom-up."""
     if not 0 <= index < size:
-        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
+        raise ProofError("leaf index %(index)s is outside a tree of size %(size)s", code="index_outside", index=index,
+                         size=size)
     path: list[Range] = []
     lo, hi, m = 0, size, index
     while hi - lo > 1:
@@ -138,7 +148,8 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
 def consistency_ranges(size1: int, size2: int) -> list[Range]:
     """Ranges of the RFC 6962 consistency proof between sizes (0 < size1 <= size2)."""
     if not 0 < size1 <= size2:
-        raise ProofError(f"no consistency proof from size {size1} to size {size2}")
+        raise ProofError("no consistency proof from size %(first)s to size %(second)s", code="no_consistency",
+                         first=size1, second=size2)
     out: list[Range] = []
 
     def sub(m: int, lo: int, hi: int, whole: bool) -> None:
@@ -236,7 +247,7 @@ class MemoryTree:
     def root(self, size: int | None = None) -> bytes:
         size = self.size if size is None else size
         if not 0 <= size <= self.size:
-            raise ProofError(f"tree size {size} is beyond {self.size}")
+            raise ProofError("tree size %(size)s is beyond %(current)s", code="size_beyond", size=size, current=self.size)
         return hash_range(0, size, self.node)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:

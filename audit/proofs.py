@@ -28,43 +28,48 @@ def latest_checkpoint() -> Checkpoint | None:
 def checkpoint_of_size(size: int) -> Checkpoint:
     cp = Checkpoint.objects.filter(size=size).first()
     if cp is None:
-        raise NotFoundError(f"no signed checkpoint has tree size {size}")
+        raise NotFoundError("no signed checkpoint has tree size %(size)s", code="no_checkpoint", size=size)
     return cp
 
 
 def _check_size(size: int) -> None:
     current = tree_size()
     if not 0 < size <= current:
-        raise NotFoundError(f"tree size {size} is unknown: the log holds {current} entries")
+        raise NotFoundError("tree size %(size)s is unknown: the log holds %(current)s entries", code="size_unknown",
+                            size=size, current=current)
 
 
 def _nodes_for(ranges: list, size: int) -> dict:
     """One query for the proof's nodes plus leaf size-1, whose absence means an unknown size."""
     if size >= 1 << 40:
-        raise NotFoundError(f"tree size {size} is unknown: the log holds {tree_size()} entries")
+        raise NotFoundError("tree size %(size)s is unknown: the log holds %(current)s entries", code="size_unknown",
+                            size=size, current=tree_size())
     try:
         return fetch_nodes(merkle.nodes_for_ranges(ranges), also_leaf=size - 1)
     except merkle.ProofError:
         current = tree_size()
         if size > current:
-            raise NotFoundError(f"tree size {size} is unknown: the log holds {current} entries") from None
+            raise NotFoundError("tree size %(size)s is unknown: the log holds %(current)s entries",
+                                code="size_unknown", size=size, current=current) from None
         raise
 
 
 def inclusion_proof(index: int, size: int) -> list[bytes]:
     if size < 1:
-        raise NotFoundError(f"tree size {size} is unknown: the empty tree has no leaves")
+        raise NotFoundError("tree size %(size)s is unknown: the empty tree has no leaves", code="empty_tree", size=size)
     if not 0 <= index < size:
-        raise NotFoundError(f"leaf index {index} is not in a tree of size {size}")
+        raise NotFoundError("leaf index %(index)s is not in a tree of size %(size)s", code="index_unknown", index=index,
+                            size=size)
     ranges = merkle.inclusion_ranges(index, size)
     return merkle.hashes_for_ranges(ranges, _nodes_for(ranges, size))
 
 
 def consistency_proof(size1: int, size2: int) -> list[bytes]:
     if size1 > size2:
-        raise merkle.ProofError(f"first size {size1} is larger than second size {size2}")
+        raise merkle.ProofError("first size %(first)s is larger than second size %(second)s", code="sizes_order",
+                                first=size1, second=size2)
     if size1 < 1:
-        raise merkle.ProofError("the first size must be at least 1")
+        raise merkle.ProofError("the first size must be at least 1", code="first_size")
     ranges = merkle.consistency_ranges(size1, size2)
     return merkle.hashes_for_ranges(ranges, _nodes_for(ranges, size2))
 
@@ -111,8 +116,10 @@ def event_proof(event: Event | int, checkpoint: Checkpoint | None = None, *, int
         integrate_all()
         leaf = Leaf.objects.filter(event_id=event_id).first()
     if leaf is None:
-        raise NotFoundError(f"event {event_id} is not in the log yet (the sequencer integrates it within seconds)")
+        raise NotFoundError("event %(event)s is not in the log yet (the sequencer integrates it within seconds)",
+                            code="event_not_integrated", event=event_id)
     cp = checkpoint or latest_checkpoint()
     if cp is None or cp.size <= leaf.index:
-        raise NotFoundError(f"event {event_id} is not covered by a signed checkpoint yet")
+        raise NotFoundError("event %(event)s is not covered by a signed checkpoint yet", code="event_not_covered",
+                            event=event_id)
     return EventProof(event_id, leaf.index, bytes(leaf.hash), inclusion_proof(leaf.index, cp.size), cp, leaf.header)

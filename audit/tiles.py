@@ -12,6 +12,7 @@ import re
 
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 
 from audit import witnessing
 from audit.log_models import Leaf, TreeNode, node_key
@@ -25,7 +26,7 @@ def parse_index(parts: list[str]) -> int:
     """``x001/x234/067`` -> 1234067 (all but the last element start with x, each 3 digits)."""
     if not parts or len(parts) > 7 or not re.fullmatch(r"\d{3}", parts[-1]) \
             or not all(_ELEM.fullmatch(p) for p in parts[:-1]):
-        raise Http404("bad tile index")
+        raise Http404(_("bad tile index"))
     return int("".join(p.lstrip("x") for p in parts))
 
 
@@ -36,14 +37,14 @@ def parse_path(rest: str) -> tuple[str, int, int]:
     if len(parts) >= 3 and parts[-2].endswith(".p"):
         w = parts[-1]
         if not re.fullmatch(r"[1-9]\d{0,2}", w) or int(w) >= WIDTH:
-            raise Http404("bad partial tile width")
+            raise Http404(_("bad partial tile width"))
         width = int(w)
         parts = parts[:-2] + [parts[-2][:-2]]
     level = parts[0]
     if level != "entries" and not re.fullmatch(r"0|[1-9]\d?", level):
-        raise Http404("bad tile level")
+        raise Http404(_("bad tile level"))
     if level != "entries" and int(level) > 63:
-        raise Http404("bad tile level")
+        raise Http404(_("bad tile level"))
     return level, parse_index(parts[1:]), width
 
 
@@ -56,7 +57,7 @@ def tile(level: int, index: int, width: int) -> bytes:
     size = tree_size()
     first, last = index * WIDTH, index * WIDTH + width
     if last > _available(level, size):
-        raise Http404("tile beyond the tree")
+        raise Http404(_("tile beyond the tree"))
     if level == 0:
         rows = Leaf.objects.filter(index__gte=first, index__lt=last).order_by("index").values_list("hash", flat=True)
         hashes = [bytes(h) for h in rows]
@@ -65,7 +66,7 @@ def tile(level: int, index: int, width: int) -> bytes:
         found = dict(TreeNode.objects.filter(key__in=keys).values_list("key", "hash"))
         hashes = [bytes(found[k]) for k in keys if k in found]
     if len(hashes) != width:
-        raise Http404("tile not stored")
+        raise Http404(_("tile not stored"))
     return b"".join(hashes)
 
 
@@ -73,15 +74,15 @@ def entries(index: int, width: int) -> bytes:
     size = tree_size()
     first, last = index * WIDTH, index * WIDTH + width
     if last > size:
-        raise Http404("entry bundle beyond the tree")
+        raise Http404(_("entry bundle beyond the tree"))
     with connection.cursor() as cur:
         cur.execute(f'SELECT "index", header FROM {Leaf._meta.db_table} WHERE "index" >= %s AND "index" < %s '
                     'ORDER BY "index"', [first, last])
         rows = cur.fetchall()
-    if len(rows) != width or any(h is None for _, h in rows):
-        raise Http404("entries of the first leaf format are not served (their leaf is the whole event)")
+    if len(rows) != width or any(h is None for _index, h in rows):
+        raise Http404(_("entries of the first leaf format are not served (their leaf is the whole event)"))
     out = bytearray()
-    for _, header in rows:
+    for _index, header in rows:
         data = header.encode("utf-8")
         out += len(data).to_bytes(2, "big") + data
     return bytes(out)
@@ -91,6 +92,7 @@ def serve(request, rest: str) -> HttpResponse:
     try:
         return _serve(rest)
     except Http404 as exc:
+        # the refusals above are translatable literals: the detail in the request's language
         return JsonResponse({"code": "not_found", "detail": str(exc), "fields": {}}, status=404)
 
 
@@ -98,12 +100,12 @@ def _serve(rest: str) -> HttpResponse:
     if rest == "checkpoint":
         cp = witnessing.latest_published()
         if cp is None:
-            raise Http404("no published checkpoint yet")
+            raise Http404(_("no published checkpoint yet"))
         response = HttpResponse(witnessing.published_note(cp), content_type="text/plain; charset=utf-8")
         response["Cache-Control"] = "no-cache, max-age=2"
         return response
     if not rest.startswith("tile/"):
-        raise Http404("not a tlog-tiles path")
+        raise Http404(_("not a tlog-tiles path"))
     level, index, width = parse_path(rest[len("tile/"):])
     body = entries(index, width) if level == "entries" else tile(int(level), index, width)
     response = HttpResponse(body, content_type="application/octet-stream")

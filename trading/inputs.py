@@ -116,8 +116,12 @@ class SafeJSONParser(JSONParser):
             data = json.loads(raw.decode(encoding), parse_constant=_no_constant)
         except RecursionError:
             raise ApiError("too_deep") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError("parse_error", _("JSON parse error: %(error)s") % {"error": str(exc)[:200]}) from None
+        except json.JSONDecodeError as exc:  # where, in the request's language (the decoder's words are English)
+            raise ApiError("parse_error", _("JSON parse error at line %(line)s, column %(column)s") % {
+                "line": exc.lineno, "column": exc.colno}) from None
+        except (ValueError, UnicodeDecodeError):  # not text in the charset, or NaN/Infinity
+            raise ApiError("parse_error", _("The request body is not well-formed JSON (text in UTF-8, without NaN "
+                                            "or Infinity).")) from None
         check_json(data)
         if not isinstance(data, dict):
             raise ApiError("not_an_object")

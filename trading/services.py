@@ -16,7 +16,8 @@ from django.utils.module_loading import import_string
 import audit
 from audit import timestamps
 from trading import credit_code, lifecycle, periods
-from trading.errors import Conflict, Invalid, NotFound
+from trading import messages as TM
+from trading.errors import Conflict, Invalid, NotFound, translated
 from trading.models import CalendarDay, CalendarYear, Document, Lot, LotTransition, Notice, Organisation, Project, User
 from trading.permissions import require_role, require_staff_of, role_of
 from trading.rules import rule_for, security_cap_fen
@@ -317,8 +318,9 @@ def _validate_lot_spec(rule, spec: LotSpec, index: int, *, notice_at: dt.datetim
         spec.objection_deadline = periods.default_objection_deadline(rule, spec.bid_deadline)
     errors = periods.validate_schedule(rule, schedule_of(spec, notice_at=notice_at))
     if errors:
-        key, message = next(iter(errors.items()))
-        raise Invalid(_("lot %(index)s: %(problem)s"), field=key, index=index, problem=message)
+        key, problem = next(iter(errors.items()))
+        raise Invalid(_("lot %(index)s: %(problem)s"), field=key, index=index,
+                      problem=translated(Invalid, problem, TM.SCHEDULE))
 
 
 def lot_payload(lot: Lot) -> dict:
@@ -404,7 +406,7 @@ def _check_guard(guard: str | None, lot: Lot, now: dt.datetime) -> None:
         errors = periods.validate_schedule(lot.rule, schedule_of(lot, notice_at=now))
         if errors:
             raise Invalid(_("lot %(index)s: %(problem)s"), field=next(iter(errors)), index=lot.number,
-                          problem=next(iter(errors.values())))
+                          problem=translated(Invalid, next(iter(errors.values())), TM.SCHEDULE))
         return
     moments = {
         "bid_deadline_passed": lot.bid_deadline, "auction_start_passed": lot.auction_start,
@@ -609,8 +611,9 @@ def attach_document(*, actor: User, notice: Notice, name: str, content: bytes, c
         doc.file.save(f"{digest}{ext}", ContentFile(content), save=False)
         try:
             doc.save()
-        except IntegrityError as exc:
-            raise Invalid(_("document refused: %(exc)s"), exc=exc) from None
+        except IntegrityError as exc:  # the answer names the database rule, not the database's English
+            rule = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or "?"
+            raise Invalid(_("document refused (database rule %(rule)s)"), rule=rule) from None
         audit.record(action="document.attach", subject=f"document:{doc.pk}", actor=actor, project_id=notice.project_id,
                      payload={"document": doc.pk, "notice": notice.pk, "name": doc.name, "sha256": digest,
                               "size": doc.size, "access": access})

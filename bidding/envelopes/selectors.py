@@ -158,18 +158,20 @@ def receipt_proof(user, digest: str, *, size: int | None = None) -> dict:
     against the latest signed checkpoint (or the one of `size`), from the audit app's own proofs.
     Verify offline with `sunlight-bid verify-receipt` (bidding/envelopes/receipts.py)."""
     from audit import merkle, proofs, sequencer
+    from audit import messages as AM
     from audit.models import Event
-    from trading.errors import Conflict, NotFound
+    from trading.errors import Conflict, NotFound, translated
 
     env = own_envelope_by_digest(user, digest)
     try:
         checkpoint = proofs.checkpoint_of_size(size) if size is not None else None
     except proofs.NotFoundError as exc:
-        raise NotFound(str(exc)) from None
+        raise translated(NotFound, exc, AM.PROOFS) from None
     try:
         proof = proofs.event_proof(env.event_id, checkpoint)
     except merkle.ProofError as exc:  # NotFoundError: not integrated / not under a signed checkpoint yet
-        raise Conflict(_("the submission event is not provable in the audit log yet: %(exc)s"), exc=exc) from None
+        raise Conflict(_("the submission event is not provable in the audit log yet: %(exc)s"),
+                       exc=translated(Conflict, exc, AM.PROOFS)) from None
     event = Event.objects.get(pk=env.event_id)
     return {"receipt": env.receipt, "signature": receipt_signature(env), "event": event.canonical,
             "inclusion": proof.as_json(),

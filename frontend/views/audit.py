@@ -23,7 +23,8 @@ from frontend.lists import Filter, list_page, project_filters
 from frontend.selectors import replayed_state
 from frontend.templatetags.sunlight import label_of
 from trading import selectors
-from trading.errors import Conflict, Invalid
+from audit import messages as AM
+from trading.errors import Conflict, Invalid, translated
 from trading.ids import is_ascii_int
 from trading.models import Project
 from trading.permissions import require_role
@@ -143,7 +144,7 @@ def _archive_response(project: Project, kind: str) -> HttpResponse:
     try:
         archive.build(project.pk, buf, kind=kind)
     except archive.ArchiveError as exc:
-        raise Conflict(str(exc)) from None
+        raise translated(Conflict, exc, AM.ARCHIVE) from None
     response = HttpResponse(buf.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{project.code}-{kind}-archive.zip"'
     return response

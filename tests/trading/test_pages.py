@@ -212,7 +212,7 @@ def test_staff_form_shows_the_legal_period_error_in_plain_words(client, world, c
     response = client.post("/staff/projects/new/", staff_form(world, **{"lots-0-bid_deadline": soon}))
     assert response.status_code == 400
     html = response.content.decode()
-    assert "at least 20 days must pass between the start of the document period and the bid deadline" in html
+    assert "自招标文件开始发出之日起至投标截止时间止不得少于 20 日" in html  # the page's language (zh-hans)
     assert "《招标投标法》第二十四条" in html
     assert snapshot() == before
 
