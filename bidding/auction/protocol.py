@@ -17,6 +17,9 @@ a ``*_fen`` field sent in is refused (``malformed``, naming the field to use):
   ``event`` — one new event; ``bid_result`` — the answer to one bid (accepted, with ``amount``, or
   refused with ``code``, ``message`` and ``minimum``, the lowest acceptable amount now); ``error`` — a refused frame (``malformed``, ``too_large``…);
   ``pong``.
+
+A refusal's ``code`` is stable (what clients act on); its ``message`` is in the connection's language (the
+language cookie, then the handshake's ``Accept-Language``, else zh-hans: bidding/auction/messages.py).
 """
 from __future__ import annotations
 
