@@ -298,13 +298,13 @@ class Method:
         try:
             criteria = tuple(
                 Criterion(code=str(c["code"]), kind=str(c["kind"]), name=str(c.get("name", "")),
-                          weight=as_fraction(c.get("weight", 0), what=f"weight of {c.get('code')}"),
+                          weight=as_fraction(c.get("weight", 0), what=f"criteria[{c.get('code')}].weight"),
                           ground=str(c.get("ground", "non_responsive")))
                 for c in data.get("criteria", ()))
             adjustments = tuple(
                 AdjustmentRule(code=str(a["code"]), name=str(a.get("name", "")),
-                               rate=as_fraction(a.get("rate", 0), what=f"rate of {a.get('code')}"),
-                               fen=_int(a.get("fen", 0), f"fen of {a.get('code')}"))
+                               rate=as_fraction(a.get("rate", 0), what=f"adjustments[{a.get('code')}].rate"),
+                               fen=_int(a.get("fen", 0), f"adjustments[{a.get('code')}].fen"))
                 for a in data.get("adjustments", ()))
         except (KeyError, TypeError) as exc:
             raise ScoringError("malformed criterion or adjustment: missing %(name)s", code="malformed_criterion",
@@ -665,7 +665,7 @@ def _check_scores(method: Method, raw: Mapping[Key, Any], experts: set[int],
         if crit.kind != "score":
             raise ScoringError("criterion %(criterion)s is not scored by the experts", code="not_scored",
                                criterion=c)
-        s = as_fraction(v, what=f"score for {c}")
+        s = as_fraction(v, what=f"scores[{c}]")
         if not (0 <= s <= crit.weight):
             raise ScoringError("score %(score)s for %(criterion)s is outside 0–%(weight)s", code="score_range",
                                score=display(s), criterion=c, weight=display(crit.weight))

@@ -36,8 +36,8 @@ def test_scoring_and_draw_refusals_in_the_request_language(world, clock):
     assert en["detail"].startswith("weights must sum to 100 points (they sum to 90"), en
     criteria[0]["weight"] = "1.5x"
     zh, en = _both(staff, f"/api/evaluation/lots/{lot.pk}/plan/", {"method": method}, "put")
-    assert "'1.5x' 不是数字" in zh["detail"] and CHINESE.search(zh["detail"]), zh
-    assert "'1.5x' is not a number" in en["detail"] and not CHINESE.search(en["detail"]), en
+    assert "criteria[price].weight：'1.5x' 不是数字" in zh["detail"], zh  # the field by its path, in any language
+    assert "criteria[price].weight: '1.5x' is not a number" in en["detail"] and not CHINESE.search(en["detail"]), en
     zh, en = _both(staff, f"/api/evaluation/lots/{lot.pk}/draw/commit/", {"size": 4})
     assert zh["detail"] == "评标委员会成员须为单数，至少 5 人（实际 4 人）" and list(zh["fields"]) == ["size"], zh
     assert en["detail"] == "the committee must have an odd number of members, at least 5 (got 4)", en

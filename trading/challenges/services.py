@@ -120,10 +120,13 @@ def suspension_refusal(project_id: int | None) -> str | None:
     if s is None:
         return None
     code = Project.objects.filter(pk=s.project_id).values_list("code", flat=True).first()
-    why = f" while complaint {s.case.number} is handled" if s.case is not None else ""
-    return str(_("project %(code)s is suspended since %(started_at)s%(why)s (%(reason)s); no step of its lots is "
-                 "possible until the supervisor lifts the suspension — %(basis)s")) % {
-        "code": code, "started_at": _local(s.started_at), "why": why, "reason": s.reason, "basis": s.basis}
+    values = {"code": code, "started_at": _local(s.started_at), "reason": s.reason, "basis": s.basis}
+    if s.case is not None:  # (two whole sentences: no English fragment inside a translated one)
+        return str(_("project %(code)s is suspended since %(started_at)s while complaint %(case)s is handled "
+                     "(%(reason)s); no step of its lots is possible until the supervisor lifts the suspension — "
+                     "%(basis)s")) % {**values, "case": s.case.number}
+    return str(_("project %(code)s is suspended since %(started_at)s (%(reason)s); no step of its lots is possible "
+                 "until the supervisor lifts the suspension — %(basis)s")) % values
 
 
 def check_running(*, project_id: int | None) -> None:
