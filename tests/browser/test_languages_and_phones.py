@@ -36,6 +36,7 @@ NOT_PAGES = {
     "auction-resume-page", "supervision-act", "statistics-csv", "case-act", "openness-report-csv",
     "openness-report",  # the same page as openness-report-latest, for another year
     "favicon", "auction-confirmation-issue", "auction-contract-page", "export-lot-deposits", "export-refunds", "export-notice-record", "export-results",
+    "export-forfeits", "export-suspense",
     # security keys: JSON round trips and form posts of the security and second-step pages
     "account-key-options", "account-key-register", "account-key-remove", "account-authenticator-remove",
     "login-key-options", "login-key",

@@ -102,9 +102,9 @@ ANSWERS = ERRORS | {"BidRefused", "ApiError", "error_body", "error_response", "A
                     "ValidationError", "Response", "JsonResponse", "Check"}
 # file:function → why the exception's own text may go on (each reviewed; the list may only shrink)
 PASSTHROUGH: dict[str, str] = {
-    "audit/check.py:check_consistency": "the audit checker's report (audit/check.py) is English prose as a whole, "
-                                        "shown on the supervisor's check page; translating it is a piece of its own",
-    "audit/check.py:check_project": "the same report (a proof error's English inside the checker's English)",
+    "audit/check.py:check_consistency": "the audit checker's verdicts are translated; the verifier's own technical "
+                                        "text (sunlight_verify, a proof error) is kept as a detail under the verdict",
+    "audit/check.py:check_project": "the same: a translated verdict, the verifier's technical text as its detail",
     "audit/tiles.py:serve": "the tile server's Http404 messages are translatable literals (_(…)), rendered in the "
                             "request's language by str()",
 }
