@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 import sunlight_verify as sv
 from audit import archive, merkle, proofs, sequencer
+from audit import messages as AM
 from audit.leaf import leaf_input
 from audit.log_models import Checkpoint, Leaf
 from audit.models import Event
@@ -88,12 +89,16 @@ def check_consistency(first: int, second: int) -> Check:
     try:
         a, b = proofs.checkpoint_of_size(first), proofs.checkpoint_of_size(second)
     except merkle.ProofError as exc:
-        return Check(False, _("No signed checkpoint has one of these sizes; pick two from the list below."), [str(exc)])
+        return Check(False, _("No signed checkpoint has one of these sizes; pick two from the list below."),
+                     [AM.proof_detail(exc)])
     try:
         _o1, s1, r1, _n1 = _open(a)
         _o2, s2, r2, _n2 = _open(b)
         sv.verify_consistency(s1, s2, proofs.consistency_proof(s1, s2) if s1 != s2 else [], r1, r2)
-    except (sv.VerifyError, merkle.ProofError) as exc:
+    except merkle.ProofError as exc:
+        return Check(False, _("NOT consistent: the log was rewritten between these checkpoints."),
+                     [AM.proof_detail(exc)])
+    except sv.VerifyError as exc:  # the standalone verifier's own technical text (English by design), as a detail
         return Check(False, _("NOT consistent: the log was rewritten between these checkpoints."), [str(exc)])
     return Check(True, _("Consistent: the log of %(second)s entries contains the earlier log of %(first)s entries "
                          "unchanged; nothing was removed or rewritten in between.") % {"first": s1, "second": s2})

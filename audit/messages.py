@@ -39,3 +39,12 @@ ARCHIVE: dict[str, Any] = {
     "before_deadline": _("before the project's deadlines nobody may see who registered or how many: a full archive "
                          "exists only once the deadlines have passed"),
 }
+
+
+def proof_detail(exc: Any) -> str:
+    """A proof error of audit's own (``merkle.ProofError``, ``proofs.NotFoundError``) in the active language; the
+    English sentence when its code has no specific message (a verification's technical detail)."""
+    template = PROOFS.get(getattr(exc, "code", ""))
+    if template is None or getattr(exc, "code", "") == "proof":
+        return str(exc)
+    return str(template) % getattr(exc, "params", {})

@@ -44,3 +44,11 @@ def test_proof_refusals_in_the_request_language(world):
         assert (got, zh["code"]) == (status, code), (path, zh)
         assert zh["detail"] == chinese, (path, zh)
         assert en["detail"] == english and not CHINESE.search(en["detail"]), (path, en)
+
+
+def test_the_checkpoints_page_names_a_missing_size_in_the_page_language(world, client):
+    sequencer.integrate_all()
+    for language, expected in (("zh-hans", "没有树大小为 999998 的签名检查点"), ("en", "no signed checkpoint has tree size 999998")):
+        client.cookies["django_language"] = language
+        html = client.get("/audit/checkpoints/?first=999998&second=999999").content.decode()
+        assert expected in html, language

@@ -102,9 +102,9 @@ ANSWERS = ERRORS | {"BidRefused", "ApiError", "error_body", "error_response", "A
                     "ValidationError", "Response", "JsonResponse", "Check"}
 # file:function → why the exception's own text may go on (each reviewed; the list may only shrink)
 PASSTHROUGH: dict[str, str] = {
-    "audit/check.py:check_consistency": "the audit checker's verdicts are translated; the verifier's own technical "
-                                        "text (sunlight_verify, a proof error) is kept as a detail under the verdict",
-    "audit/check.py:check_project": "the same: a translated verdict, the verifier's technical text as its detail",
+    "audit/check.py:check_consistency": "the standalone verifier's (sunlight_verify, English by design) technical "
+                                        "text shown as a detail under the check's translated verdict",
+    "audit/check.py:check_project": "the same: the verifier's refusal of a checkpoint's signature, as a detail",
     "audit/tiles.py:serve": "the tile server's Http404 messages are translatable literals (_(…)), rendered in the "
                             "request's language by str()",
 }
