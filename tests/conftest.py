@@ -62,6 +62,38 @@ def clock():
         yield Clock(traveller)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,
+                    django_db_createdb, django_db_modify_db_settings):
+    """pytest-django's, except that the worker's test database is cloned from a migrated template when one
+    exists for the current migrations (tests/template_db.py), and kept as that template after a fresh migrate."""
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    from tests import template_db
+
+    if not django_db_use_migrations:
+        _disable_migrations()
+    reuse = django_db_keepdb and not django_db_createdb  # --reuse-db: pytest-django's own behaviour
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    settings_dict = connections["default"].settings_dict
+    names = template_db.names(settings_dict)
+    with django_db_blocker.unblock():
+        cloned = not reuse and django_db_use_migrations and template_db.clone_if_possible(settings_dict, names)
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases=aliases,  # type: ignore[arg-type]
+                                 serialized_aliases=serialized_aliases, keepdb=reuse or cloned)
+        if not reuse and not cloned and django_db_use_migrations:
+            template_db.keep_as_template(settings_dict, names)
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            try:
+                teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+            except Exception as exc:  # noqa: BLE001 - as pytest-django: a warning, not an error
+                request.node.warn(pytest.PytestWarning(f"Error when trying to teardown test databases: {exc!r}"))
+
+
 def pytest_configure(config):
     _allow_test_flush()
 
