@@ -82,3 +82,12 @@ DRAW: dict[str, Any] = {
     "too_few_experts": _("only %(eligible)s eligible expert(s) for %(seats)s seat(s)"),
     "expert_twice": _("expert %(expert)s appears twice in the pool"),
 }
+
+# the kind of a missing expert input (``scoring.Missing.kind``), named in ``inputs_missing``
+INPUT_KINDS: dict[str, Any] = {"vote": _("vote"), "score": _("score")}
+
+
+def missing_kind(exc: Any) -> dict[str, Any]:
+    """The extra parameters of an IncompleteEvaluation's message: its input kind in words of the language."""
+    kind = getattr(exc, "params", {}).get("kind")
+    return {"kind": INPUT_KINDS[kind]} if kind in INPUT_KINDS else {}

@@ -704,7 +704,7 @@ def report_evaluation(*, actor: User, lot: Lot) -> Evaluation:
         try:
             result.require_complete()
         except scoring.IncompleteEvaluation as exc:
-            raise translated(Conflict, exc, M.SCORING) from None
+            raise translated(Conflict, exc, M.SCORING, **M.missing_kind(exc)) from None
         now = timezone.now()
         names = dict(Organisation.objects.filter(pk__in=[b.bidder for b in opened_bids(lot)]).values_list("pk", "name"))
         report = result.to_dict()

@@ -42,3 +42,24 @@ def test_scoring_and_draw_refusals_in_the_request_language(world, clock):
     assert zh["detail"] == "评标委员会成员须为单数，至少 5 人（实际 4 人）" and list(zh["fields"]) == ["size"], zh
     assert en["detail"] == "the committee must have an odd number of members, at least 5 (got 4)", en
     assert (EvaluationPlan.objects.count(), Committee.objects.count(), Event.objects.count()) == before
+
+
+def test_an_incomplete_report_in_the_request_language(ew, clock):
+    from tests.evaluation.conftest import draw_committee, open_lot
+    from tests.evaluation.test_services import COMPREHENSIVE_PLAN
+    from bidding.evaluation import services as ev
+
+    world = ew.world
+    lot = open_lot(ew, clock, [1_000_000, 900_000, 950_000], method="comprehensive", plan=COMPREHENSIVE_PLAN)
+    draw_committee(ew, lot)
+    ev.start_evaluation(actor=world.staff, lot=lot)
+    staff = APIClient()
+    staff.force_authenticate(world.staff)
+    before = Event.objects.count()
+    zh, en = (staff.post(f"/api/evaluation/lots/{lot.pk}/report/", {}, format="json", HTTP_ACCEPT_LANGUAGE=language)
+              for language in ("zh-hans", "en"))
+    assert zh.status_code == en.status_code == 409 and zh.json()["code"] == en.json()["code"] == "conflict"
+    assert re.search(r"尚缺 \d+ 项专家评审，例如专家 \d+ 对投标人 \d+ 的 \w+ 的(表决|评分)$", zh.json()["detail"]), zh.json()
+    assert re.search(r"^\d+ expert input\(s\) missing, e\.g\. expert \d+ (vote|score) on \w+ for bidder \d+$",
+                     en.json()["detail"]), en.json()
+    assert Event.objects.count() == before
