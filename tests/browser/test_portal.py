@@ -1,6 +1,7 @@
 """The public portal in real Chromium: open the portal, search, open a notice, its project and the
 five-openness page (a screenshot is saved under test-output/)."""
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -17,9 +18,10 @@ def test_search_and_five_openness(chromium, live_server, screenshot_dir):
     page.goto(live_server.url + "/")
     assert page.locator("#notice-list tbody tr").count() == 3
     page.fill("input[name=q]", "人民路")
-    page.click("#notice-search button[type=submit]")
+    with page.expect_navigation():
+        page.click("#notice-search button[type=submit]")
     rows = page.locator("#notice-list tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)  # waits for the answer's list, never counts the page being left
     assert "人民路改造工程施工" in rows.first.inner_text()
 
     rows.first.locator("a").first.click()
