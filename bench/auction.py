@@ -18,7 +18,13 @@ references and too-low bids first — what Sunlight's RoomView and ``_settled`` 
     every bid answered, nothing lost. Goal: p99 ≤ 3 × the baseline's p99. Memory per idle watcher:
     the server process's RSS grown by connecting the watchers, divided by their number.
 
-    .venv/bin/python bench/auction.py [--quick]
+    .venv/bin/python bench/auction.py [--quick] [--fresh-setup] [--setup-processes N]
+
+Setup (docs/benchmarks.md): everything through the services -- 50 bidders, the one auction, the 200
+auctions each published, registered by 10 bidders, scheduled and opened by the clocks (the bidders admitted
+and numbered at the opening) -- in 4 setup processes; the result is kept as a snapshot database (a
+template, named by a hash of the code that made it) and later runs clone it in seconds while its auctions
+are still open (6 h). ``--fresh-setup`` makes it anew.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sunlight_bench_auction,
 dropped and re-created), REDIS_URL (default redis://127.0.0.1:6379/7). Prints one JSON line last.

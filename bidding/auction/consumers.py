@@ -212,8 +212,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
         return view
 
     async def _place(self, request):
-        # the RoomView has just answered what the committed state settles: no read before the lock
-        (answer,) = await _db(services.place_bids)(auction=self.auction.pk, requests=[request], read_first=False)
+        (answer,) = await _db(services.place_bids)(auction=self.auction.pk, requests=[request])
         return answer
 
     async def _continue(self, frame: P.ContinueFrame):

@@ -741,7 +741,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, psycopg2.errors.TransactionRollback)
 
 
-def place_bids(*, auction: Auction | int, requests: list[BidRequest], read_first: bool = True) -> list[BidAnswer]:
+def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[BidAnswer]:
     """THE write path of bids, for the websocket and HTTP alike: a batch decided in its order of
     arrival, each bid by the pure engine, in one transaction under the auction's row lock (the
     database serialises every writer of the auction; see docs/auction.md). Accepted bids get
@@ -750,12 +750,12 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest], read_first
     original outcome. Refused bids change nothing.
 
     First, one read without the lock answers what the committed state already settles for good
-    (``_settled``); only the other bids wait for the lock. ``read_first=False`` skips that read where
-    the caller has just asked the same of its ``RoomView`` (the socket): the locked transaction judges
-    every bid anyway, so the answers are the same, one round trip sooner."""
+    (``_settled``); only the other bids wait for the lock. (Kept for the socket too, although its
+    ``RoomView`` has asked the same: read later, when the bid's turn in the pool comes, the committed state
+    has often moved on, and a storm's too-low bids then stay out of the lock -- bench/auction.py (a).)"""
     auction_id = auction.pk if isinstance(auction, Auction) else int(auction)
     early = [precheck(r) for r in requests]
-    early, final = _settled(auction_id, requests, early) if read_first else (early, None)
+    early, final = _settled(auction_id, requests, early)
     if all(a is not None for a in early):
         return _with_state(early, final)
     for attempt in range(3):
