@@ -62,18 +62,10 @@ def _admin(url: str):
 
 
 def _migrations_key() -> str:
-    """What the migrated schema depends on: Django's version and every installed app's migration files."""
-    import hashlib
+    """What the migrated schema depends on (Django's version and every migration file): the test suite's key."""
+    from tests.template_db import migrations_key
 
-    import django
-    from django.apps import apps
-
-    h = hashlib.sha256(django.get_version().encode())
-    for app in sorted(apps.get_app_configs(), key=lambda a: a.label):
-        for path in sorted(Path(app.path).glob("migrations/*.py")):
-            h.update(f"{app.label}/{path.name}".encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:12]
+    return migrations_key()
 
 
 def database_exists(url: str, name: str) -> bool:
