@@ -81,3 +81,28 @@ SHAMIR: dict[str, Any] = {
     "share_numbers": _("malformed custody share numbers"),
     "share_range": _("custody share values out of range"),
 }
+
+
+# Why an envelope could not be opened (outcomes.BIDDER_FAULT / PLATFORM_FAULT, the opened bid's failure_code),
+# and what art. 31 makes of it: the opening record's text on the pages, in the page's language.
+OPENING_FAILURE: dict[str, Any] = {
+    "decryption_failed": _("the envelope does not decrypt with the lot's opening key (sealed to a wrong key or binding)"),
+    "malformed_content": _("the sealed content is not a well-formed Sunlight bid"),
+    "binding_mismatch": _("the sealed content names another project, lot or bidder"),
+    "malformed_envelope": _("the envelope is not a well-formed Sunlight envelope"),
+    "stored_digest_mismatch": _("the stored envelope no longer matches the digest accepted on submission"),
+    "bad_signature": _("the signature accepted on submission no longer verifies (stored record altered)"),
+    "envelope_too_large": _("the stored envelope exceeds the limit"),
+}
+OPENING_LAW = {
+    "revoked": _("treated as revoked (art. 31: the bidder is at fault)"),
+    "withdrawn": _("treated as withdrawn (art. 31: not the bidder's fault)"),
+}
+
+
+def opening_failure(code: str) -> str:
+    """The opening record's reason for an envelope that could not be opened, in the active language."""
+    from bidding.envelopes import outcomes
+
+    base = OPENING_FAILURE.get(code, _("the envelope could not be opened"))
+    return f"{base}; {OPENING_LAW[outcomes.outcome_for(code)]}"

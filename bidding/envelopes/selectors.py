@@ -23,7 +23,8 @@ class OpenedBidView:
     terms: dict
     valid: bool
     outcome: str
-    failure_reason: str
+    failure_reason: str  # the record's own text, as written at the opening (English, with the article)
+    failure_code: str  # its stable code: pages say it by bidding.envelopes.messages.opening_failure
     envelope_digest: str
     documents: list = field(default_factory=list)  # [{"id", "name", "size", "sha256", "content_type"}]
 
@@ -37,7 +38,7 @@ def opened_bids(lot: Lot) -> list[OpenedBidView]:
     for bid in OpenedBid.objects.filter(lot=lot).select_related("bidder", "envelope").prefetch_related("documents"):
         out.append(OpenedBidView(
             id=bid.pk, bidder_org_id=bid.bidder_id, bidder_name=bid.bidder.name, price_fen=bid.price_fen, terms=bid.terms,
-            valid=bid.valid, outcome=bid.outcome, failure_reason=bid.failure_reason,
+            valid=bid.valid, outcome=bid.outcome, failure_reason=bid.failure_reason, failure_code=bid.failure_code,
             envelope_digest=bid.envelope.digest,
             documents=[{"id": d.pk, "name": d.name, "size": d.size, "sha256": d.sha256,
                         "content_type": d.content_type} for d in bid.documents.all()]))

@@ -1,5 +1,8 @@
 """The opening ceremony: k shares open, k-1 refused, wrong share named, art. 31, failed tender."""
+import html
+
 import pytest
+from django.test import Client
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.db import connection
 
@@ -167,7 +170,32 @@ def test_art31_outcomes_and_failed_tender(tender, world, clock):
     record = Notice.objects.get(lot=tender.lot, kind="opening_record")
     assert "revoked" in record.body and "withdrawn" in record.body
     assert [b.valid for b in selectors.opened_bids(tender.lot)].count(True) == 2
+    # the ceremony page says each reason by its code, in the page's language (the record's own text stays)
+    page = Client()
+    page.force_login(world.staff)
+    url = f"/envelopes/lots/{tender.lot.pk}/ceremony/"
+    zh = page.get(url).content.decode().split('id="opened"', 1)[1]
+    assert "投标文件无法用本标段的开标密钥解密" in zh and "视为撤销其投标文件（第三十一条：因投标人原因）" in zh
+    assert "存储的投标文件与递交时受理的摘要不再一致" in zh and "视为撤回其投标文件" in zh
+    assert "does not decrypt" not in zh and "no longer matches" not in zh
+    en = html.unescape(page.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()).split('id="opened"', 1)[1]
+    assert "does not decrypt with the lot's opening key" in en and "treated as revoked (art. 31" in en
+    assert "treated as withdrawn (art. 31: not the bidder's fault)" in en and "视为" not in en
     assert_replay_equals_live(tender)
+
+
+def test_every_opening_failure_code_has_its_translated_reason():
+    from django.utils import translation
+
+    from bidding.envelopes import messages, outcomes
+
+    faults = {**outcomes.BIDDER_FAULT, **outcomes.PLATFORM_FAULT}
+    assert set(messages.OPENING_FAILURE) == set(faults)
+    for code, english in faults.items():
+        assert str(messages.OPENING_FAILURE[code]) == english  # the record's text and the page's say the same
+        with translation.override("zh-hans"):
+            said = messages.opening_failure(code)
+        assert said != english and "art." not in said and "视为" in said
 
 
 def test_an_error_midway_through_the_stream_changes_nothing(tender, world, clock, monkeypatch):
