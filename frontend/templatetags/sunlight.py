@@ -172,8 +172,6 @@ def local_text(value: Any) -> str:
     return "—" if moment is None else moment.strftime(TIME_FORMAT)
 
 
-
-
 @register.filter
 def opening_failure(code: str) -> str:
     """Why an envelope could not be opened (its failure code), with art. 31's consequence, in the page's language."""
