@@ -104,11 +104,27 @@ def record_event(
     _require_transaction()
     event = _build_event(action=action, subject=subject, payload=payload, actor=actor, project_id=project_id,
                          visibility=visibility, at=at)
-    event.save(force_insert=True)
+    _insert_one(event)
     if event._context is not None:  # type: ignore[attr-defined]
         _, ctx, salt = event._context  # type: ignore[attr-defined]
         EventContext.objects.create(event_uid=event.uid, context=ctx, salt=salt.hex(), created_at=event.created_at)
     return event
+
+
+def _insert_one(event: Event) -> None:
+    """INSERT the one event by the audit app's own statement builder (the batch path's, ``audit.sql``), reading
+    back its id: the same row ``save(force_insert=True)`` writes, without compiling the ORM's INSERT each time
+    (measured: about a fifth of an append's cost). Triggers and constraints apply as usual."""
+    conn = sql._conn()
+    if not conn.features.can_return_columns_from_insert:
+        event.save(force_insert=True)
+        return
+    statement = sql.insert([event], EVENT_COLUMNS)
+    assert statement is not None
+    with conn.cursor() as cur:
+        cur.execute(f"{statement.sql} RETURNING {conn.ops.quote_name('id')}", statement.params)
+        event.pk = cur.fetchone()[0]
+    event._state.adding, event._state.db = False, conn.alias
 
 
 def events_statement(items: list[dict[str, Any]], *, alone: bool = False

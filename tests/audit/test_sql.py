@@ -131,3 +131,23 @@ def test_batched_actions_keep_who_acted_from_where(world):
     assert [("ctx" in e.body) for e in stored] == [True, True, False, True]
     assert all(context.verify_context(e) for e in stored)
     assert not any("198.51.100" in e.canonical or "203.0.113.9" in e.canonical for e in stored)
+
+
+def test_record_event_writes_the_row_the_orm_save_would(world):
+    """record_event inserts its one event by audit.sql (RETURNING the id) instead of Model.save(): the row,
+    column by column, is the one save(force_insert=True) writes for the same event."""
+    from audit.services import _build_event
+
+    columns = [f.attname for f in Event._meta.concrete_fields if f.attname != "id"]
+    with transaction.atomic():
+        ours = record_event(action="t.one", subject="thing:ours", payload={"n": 1, "text": "中文"}, project_id=7,
+                            actor=world.staff, visibility="supervisors")
+        theirs = _build_event(action="t.one", subject="thing:ours", payload={"n": 1, "text": "中文"}, project_id=7,
+                              actor=world.staff, visibility="supervisors", at=ours.created_at)
+        theirs.uid, theirs.canonical = ours.uid[::-1], ours.canonical  # the same event but for its unique uid
+        theirs.save(force_insert=True)
+    assert not ours._state.adding and theirs.pk == ours.pk + 1
+    a = Event.objects.filter(pk=ours.pk).values(*columns).get()
+    b = Event.objects.filter(pk=theirs.pk).values(*columns).get()
+    assert {k: v for k, v in a.items() if k != "uid"} == {k: v for k, v in b.items() if k != "uid"}
+    assert Event.objects.get(pk=ours.pk).canonical == ours.canonical
