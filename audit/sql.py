@@ -6,10 +6,19 @@ trip. Here the same rows are written by short statements, values prepared by the
 fields exactly as the ORM would (JSON, datetimes, booleans on PostgreSQL and SQLite alike), and
 ``execute`` sends a list of statements to PostgreSQL as one round trip. Constraints and triggers
 apply as usual: they are enforced by the database, not here.
+
+On PostgreSQL each statement runs as a server-side prepared statement of its database session
+(``PREPARE`` once per session and text, then ``EXECUTE``): the server parses and plans a hot path's
+statements once instead of on every call (measured: planning the deposit intake's four-way read
+cost 0.25 ms of the server's CPU per payment, five times its execution). The statement, its
+parameters and what the database enforces are unchanged; only the parse and plan are kept.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -89,6 +98,85 @@ def update(obj: Model, names: Sequence[str], *, expect: dict[str, Any] | None = 
                      tuple(params))
 
 
+# Prepared statements kept per database session; beyond this, the least recently used is deallocated
+# (a hot path has a handful of texts; a batch of n rows is one text per n).
+PREPARED_PER_SESSION = 100
+_PLACEHOLDER = re.compile(r"%[s%]")
+_PREPARABLE = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES)\b", re.IGNORECASE)
+
+
+class _Session:
+    """The statements prepared in one database session (the server keeps them until it ends), by text,
+    least recently used first."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.names: OrderedDict[str, str] = OrderedDict()
+
+
+def _session(conn: Any) -> _Session:
+    """The prepared statements of ``conn``'s current session (a new session after a reconnect has none)."""
+    state = getattr(conn, "_sunlight_prepared", None)
+    if state is None or state.raw is not conn.connection:
+        state = _Session(conn.connection)
+        conn._sunlight_prepared = state
+    return state
+
+
+def _server_text(text: str) -> tuple[str, int]:
+    """The statement with psycopg2's ``%s`` placeholders as PostgreSQL's ``$1 … $n`` (and ``%%`` as ``%``)."""
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group() == "%%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(number, text), count
+
+
+def _prepared(statement: Statement, conn: Any, cur: Any) -> str:
+    """The text that runs ``statement`` as this session's prepared statement (PREPAREd now if new;
+    prepared statements are not transactional, so one made in a transaction that rolls back stays)."""
+    if not _PREPARABLE.match(statement.sql):
+        return statement.sql
+    session = _session(conn)
+    name = session.names.get(statement.sql)
+    if name is None:
+        text, count = _server_text(statement.sql)
+        if count != len(statement.params):
+            raise ValueError(f"{count} placeholders for {len(statement.params)} parameters")
+        name = "sl_" + hashlib.blake2b(statement.sql.encode(), digest_size=10).hexdigest()
+        evicted = []
+        while len(session.names) >= PREPARED_PER_SESSION:
+            evicted.append(session.names.popitem(last=False)[1])
+        cur.execute("".join(f"DEALLOCATE {old};\n" for old in evicted) + f"PREPARE {name} AS {text}")
+        session.names[statement.sql] = name
+    else:
+        session.names.move_to_end(statement.sql)
+    if not statement.params:
+        return f"EXECUTE {name}"
+    return f"EXECUTE {name}(" + ", ".join(["%s"] * len(statement.params)) + ")"
+
+
+def _texts(todo: list[Statement], cur: Any) -> str:
+    """The statements, prepared, as one string for one round trip (PostgreSQL)."""
+    conn = _conn()
+    return ";\n".join(_prepared(s, conn, cur) for s in todo)
+
+
+def fetch_one(statement: Statement) -> tuple[Any, ...] | None:
+    """Run one statement (a read, or a write ``… RETURNING``) in the current transaction or autocommit,
+    prepared on PostgreSQL; its first row, if any."""
+    with connection.cursor() as cur:
+        conn = _conn()
+        text = _prepared(statement, conn, cur) if conn.vendor == "postgresql" else statement.sql
+        cur.execute(text, statement.params)
+        return cur.fetchone() if cur.description else None
+
+
 def execute(statements: Iterable[Statement | None]) -> None:
     """Run the statements in order in the current transaction: on PostgreSQL as one round trip
     (psycopg2 sends ``;``-separated statements as one simple query; the first error aborts the
@@ -97,18 +185,11 @@ def execute(statements: Iterable[Statement | None]) -> None:
     if not todo:
         return
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql" and len(todo) > 1:
-            cur.execute(";\n".join(s.sql for s in todo), [p for s in todo for p in s.params])
+        if connection.vendor == "postgresql":
+            cur.execute(_texts(todo, cur), [p for s in todo for p in s.params])
         else:
             for s in todo:
                 cur.execute(s.sql, s.params)
-
-
-def _joined(statements: Iterable[Statement | None]) -> tuple[str, list[Any]] | None:
-    todo = _flat(statements)
-    if not todo:
-        return None
-    return ";\n".join(s.sql for s in todo), [p for s in todo for p in s.params]
 
 
 # unique_violation, serialization_failure: the data moved on; the caller may decide again
@@ -129,10 +210,10 @@ def execute_alone(statements: Iterable[Statement | None]) -> tuple[Any, ...] | N
     row of the last statement's result (e.g. an ``INSERT … RETURNING``), if it has one."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         raise RuntimeError("execute_alone needs PostgreSQL and no open transaction")
-    query = _joined(statements)
-    if query is None:
+    todo = _flat(statements)
+    if not todo:
         return None
     with connection.cursor() as cur:
-        cur.execute(*query)
+        cur.execute(_texts(todo, cur), [p for s in todo for p in s.params])
         return cur.fetchone() if cur.description else None
 

@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.utils import timezone
 
 from audit import sql
@@ -88,9 +88,9 @@ class Outcome:
 def credit(*, item: Any, number: str, digest: str, source: str, bank_info: dict[str, Any]) -> Outcome:
     """Book ``item`` (a ``deposits.services.Incoming`` payment for sub-account ``number``) if it is the plain
     case. Needs PostgreSQL and no open transaction."""
-    with connection.cursor() as cur:
-        cur.execute(_PEEK_SQL, [item.bank_txn_id, number])
-        existing_id, bank_id, transfer_id, *account = cur.fetchone()
+    peek = sql.fetch_one(sql.Statement(_PEEK_SQL, (item.bank_txn_id, number)))  # prepared once per session
+    assert peek is not None
+    existing_id, bank_id, transfer_id, *account = peek
     if existing_id is not None:
         return Outcome(existing_id=existing_id)
     later = Outcome(transfer_id=transfer_id)

@@ -151,3 +151,75 @@ def test_record_event_writes_the_row_the_orm_save_would(world):
     b = Event.objects.filter(pk=theirs.pk).values(*columns).get()
     assert {k: v for k, v in a.items() if k != "uid"} == {k: v for k, v in b.items() if k != "uid"}
     assert Event.objects.get(pk=ours.pk).canonical == ours.canonical
+
+
+# --- server-side prepared statements (PostgreSQL) -------------------------------------------------------------
+
+def _ours_on_server() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'sl\\_%%'")
+        return {row[0] for row in cur.fetchall()}
+
+
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side prepared statements: PostgreSQL")
+
+
+def test_a_statement_is_prepared_once_per_session_and_gives_what_the_plain_text_gives(world):
+    _postgresql_only()
+    statement = sql.Statement("SELECT name, %s::int + 1, '100%%' FROM trading_organisation WHERE id = %s",
+                              (41, world.centre.pk))
+    with connection.cursor() as cur:
+        cur.execute(statement.sql, statement.params)
+        plain = cur.fetchone()
+    before = _ours_on_server()
+    assert sql.fetch_one(statement) == plain == (world.centre.name, 42, "100%")
+    made = _ours_on_server() - before
+    assert len(made) == 1  # prepared now, under a name of its text
+    assert sql.fetch_one(sql.Statement(statement.sql, (1, world.centre.pk))) == (world.centre.name, 2, "100%")
+    assert _ours_on_server() - before == made  # executed again, not prepared again
+    with connection.cursor() as cur:
+        cur.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [made.pop()])
+        assert "$1::int + 1" in cur.fetchone()[0]
+
+
+def test_a_placeholder_count_that_does_not_match_the_parameters_is_refused_before_the_server():
+    _postgresql_only()
+    before = _ours_on_server()
+    with pytest.raises(ValueError, match="2 placeholders for 1 parameters"):
+        sql.fetch_one(sql.Statement("SELECT %s::int + %s::int", (1,)))
+    assert _ours_on_server() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_survive_a_rollback_and_a_new_session_starts_afresh():
+    _postgresql_only()
+    statement = sql.Statement("SELECT count(*) FROM audit_event WHERE action = %s", ("t.none",))
+    with pytest.raises(IntegrityError):
+        with transaction.atomic():
+            assert sql.fetch_one(statement) == (0,)  # prepared inside a transaction that then fails
+            sql.execute([sql.Statement("INSERT INTO trading_lot (id) VALUES (%s)", (None,))])
+    assert sql.fetch_one(statement) == (0,)  # still prepared on the server: executed, not prepared twice
+    connection.close()  # a new database session knows none of them: prepared again, not "does not exist"
+    assert _ours_on_server() == set()
+    assert sql.fetch_one(statement) == (0,)
+    assert len(_ours_on_server()) == 1
+
+
+def test_a_session_keeps_at_most_its_share_of_prepared_statements(monkeypatch):
+    _postgresql_only()
+    monkeypatch.setattr(sql, "PREPARED_PER_SESSION", 3)
+    before = _ours_on_server()
+    texts = [sql.Statement(f"SELECT %s::int * {k}", (2,)) for k in range(1, 6)]
+    assert [sql.fetch_one(s) for s in texts] == [(2,), (4,), (6,), (8,), (10,)]
+    assert len(_ours_on_server() - before) <= 3  # the least recently used were deallocated
+    assert [sql.fetch_one(s) for s in reversed(texts)] == [(10,), (8,), (6,), (4,), (2,)]  # and prepared again
+    assert len(_ours_on_server() - before) <= 3
+
+
+def test_statements_that_cannot_be_prepared_run_as_they_are():
+    with transaction.atomic():
+        sql.execute([sql.Statement("SET LOCAL statement_timeout = '5s'", ()),
+                     sql.Statement("SELECT %s::int", (1,))])
+        assert sql.fetch_one(sql.Statement("SHOW statement_timeout", ())) == ("5s",)
