@@ -17,8 +17,9 @@ class Visibility(models.TextChoices):
 
 class Event(models.Model):
     id = models.BigAutoField(primary_key=True)
-    uid = models.CharField(max_length=32, unique=True)
     # Only the indexes reads need (id, uid, project_id): every extra index slows every business transaction.
+    # uid is UNIQUE by a constraint, not unique=True, which on PostgreSQL adds a second (LIKE) index nobody reads.
+    uid = models.CharField(max_length=32)
     created_at = models.DateTimeField()
     action = models.CharField(max_length=64)
     subject = models.CharField(max_length=100)
@@ -35,6 +36,7 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=models.Q(visibility__in=["public", "supervisors", "sealed"]), name="audit_event_visibility"
             ),
+            models.UniqueConstraint(fields=["uid"], name="audit_event_uid_key"),
         ]
 
     def __str__(self) -> str:
@@ -71,7 +73,10 @@ class EventContext(models.Model):
     account) of the action an event records. The event's canonical body holds only
     sha256(salt ‖ canonical(context)) under "ctx". Supervisors' screens read it; nothing public does."""
 
-    event_uid = models.CharField(max_length=32, unique=True)
+    event_uid = models.CharField(max_length=32)  # UNIQUE by the constraint below (one index, no LIKE index)
     context = models.JSONField()
     salt = models.CharField(max_length=32)
     created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event_uid"], name="audit_eventcontext_event_uid_key")]
