@@ -16,6 +16,7 @@ parameters and what the database enforces are unchanged; only the parse and plan
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 from collections import OrderedDict
@@ -66,18 +67,23 @@ def _conn() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
+@functools.lru_cache(maxsize=512)
+def _shape(model: type[Model], names: tuple[str, ...], vendor: str) -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
+    """A model's quoted table name, the fields ``names`` and their quoted columns (fixed for a model)."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = tuple(model._meta.get_field(n) for n in names)
+    return quote(model._meta.db_table), fields, tuple(quote(f.column) for f in fields)
+
+
 def insert(objs: Sequence[Model], names: Sequence[str]) -> Statement | None:
     """The INSERT of unsaved instances of one model (``names``: the fields written), or None if none."""
     if not objs:
         return None
     conn = _conn()
-    model = type(objs[0])
-    fields = [model._meta.get_field(n) for n in names]
-    cols = ", ".join(conn.ops.quote_name(f.column) for f in fields)
+    table, fields, columns = _shape(type(objs[0]), tuple(names), conn.vendor)
     params: list[Any] = []
-    rows = ", ".join("(" + ", ".join(_value(f, o, params, conn) for f in fields) + ")" for o in objs)
-    return Statement(f"INSERT INTO {conn.ops.quote_name(model._meta.db_table)} ({cols}) VALUES {rows}",
-                     tuple(params))
+    rows = ", ".join("(" + ", ".join([_value(f, o, params, conn) for f in fields]) + ")" for o in objs)
+    return Statement(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows}", tuple(params))
 
 
 def update(obj: Model, names: Sequence[str], *, expect: dict[str, Any] | None = None) -> Statement:
@@ -85,17 +91,17 @@ def update(obj: Model, names: Sequence[str], *, expect: dict[str, Any] | None = 
     ``expect``: columns the row must still hold (a compare-and-set; the caller checks the count)."""
     conn = _conn()
     model = type(obj)
-    fields = [model._meta.get_field(n) for n in names]
+    table, fields, columns = _shape(model, tuple(names), conn.vendor)
     params: list[Any] = []
-    sets = ", ".join(f"{conn.ops.quote_name(f.column)} = {_value(f, obj, params, conn)}" for f in fields)
+    sets = ", ".join([f"{column} = {_value(f, obj, params, conn)}" for f, column in zip(fields, columns)])
     where = [f"{conn.ops.quote_name(model._meta.pk.column)} = %s"]
     params.append(obj.pk)
-    for name, value in (expect or {}).items():
-        field = model._meta.get_field(name)
-        where.append(f"{conn.ops.quote_name(field.column)} IS NOT DISTINCT FROM %s")  # NULL too
-        params.append(field.get_db_prep_save(value, conn))
-    return Statement(f"UPDATE {conn.ops.quote_name(model._meta.db_table)} SET {sets} WHERE {' AND '.join(where)}",
-                     tuple(params))
+    if expect:
+        _, expected, expected_columns = _shape(model, tuple(expect), conn.vendor)
+        for field, column, value in zip(expected, expected_columns, expect.values()):
+            where.append(f"{column} IS NOT DISTINCT FROM %s")  # NULL too
+            params.append(field.get_db_prep_save(value, conn))
+    return Statement(f"UPDATE {table} SET {sets} WHERE {' AND '.join(where)}", tuple(params))
 
 
 # Prepared statements kept per database session; beyond this, the least recently used is deallocated
