@@ -31,6 +31,30 @@ SEEDERS: list[str] = [
 ]
 
 
+# Years the demo's deadlines reach that the official calendar does not know yet (the State Council publishes a
+# year's arrangement late in the year before, and the chinesecalendar package follows): the demo loads a
+# placeholder for them, named as such, so that it loads whatever the date. A real centre loads the notice
+# (manage.py load_calendar); the platform itself never guesses (trading.workdays.CalendarUnknown).
+DEMO_CALENDAR_SOURCE = ("演示用占位日历，非国务院办公厅放假安排：仅周末与法定固定日期 — demo placeholder, not the State "
+                        "Council's arrangement: weekends and the fixed statutory dates only")
+FIXED_STATUTORY_HOLIDAYS = (((1, 1), "元旦"), ((5, 1), "劳动节"), ((5, 2), "劳动节"), ((10, 1), "国庆节"),
+                            ((10, 2), "国庆节"), ((10, 3), "国庆节"))
+DEMO_REACH = (40 * dt.timedelta(days=1), 180 * dt.timedelta(days=1))  # the demo's past and its furthest deadline
+
+
+def ensure_demo_calendar(today: dt.date) -> list[int]:
+    """Load a placeholder (DEMO_CALENDAR_SOURCE) for each year the demo's dates reach that the platform's
+    calendar does not know; returns those years (none while the official arrangement is known)."""
+    from trading import workdays
+
+    years = range((today - DEMO_REACH[0]).year, (today + DEMO_REACH[1]).year + 1)
+    unknown = [y for y in years if not workdays.platform_calendar().knows(dt.date(y, 12, 31))]
+    for year in unknown:
+        days = {dt.date(year, m, d): (False, name) for (m, d), name in FIXED_STATUTORY_HOLIDAYS}
+        services.load_calendar_year(actor=None, year=year, days=days, source=DEMO_CALENDAR_SOURCE)
+    return unknown
+
+
 @dataclass
 class DemoWorld:
     centre: Organisation
@@ -45,6 +69,7 @@ class DemoWorld:
     experts: list[User]
     admin: User
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    placeholder_calendar_years: list[int] = field(default_factory=list)
 
 
 def _code(n: int) -> str:
@@ -205,7 +230,9 @@ def load_demo() -> DemoWorld:
     real_now = timezone.now()
     start = real_now - 40 * DAY
     with time_machine.travel(start, tick=True) as traveller:
+        placeholders = ensure_demo_calendar(timezone.localdate(real_now))
         world = make_world()
+        world.placeholder_calendar_years = placeholders
         seed_trading(world, start, traveller)
     # The seeders first (they move the clock back for their own events), then the deadlines fire:
     # that way every project's events stay in time order.

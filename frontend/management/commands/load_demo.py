@@ -15,6 +15,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data loaded. Logins (password for all: %s):" % PASSWORD))
         for username, role, org in world.logins:
             self.stdout.write(f"  {username:<12} {role:<11} {org}")
+        if world.placeholder_calendar_years:
+            years = ", ".join(map(str, world.placeholder_calendar_years))
+            self.stdout.write(self.style.WARNING(
+                f"The official working-day calendar for {years} is not known yet: the demo loaded a placeholder "
+                f"(weekends and the fixed statutory dates only). A trading centre loads the State Council's "
+                f"arrangement with `manage.py load_calendar`."))
         from frontend.demo import DEMO_TOTP_SECRET
 
         self.stdout.write(f"staff, supervisor and admin then type a code from the demo authenticator: "
