@@ -137,10 +137,14 @@ SUNLIGHT_DB_APPLICATION_NAME = env_str("SUNLIGHT_DB_APPLICATION_NAME", "sunlight
 for _alias in DATABASES.values():
     if _alias["ENGINE"] == "django.db.backends.postgresql":
         _alias["ENGINE"] = "config.pgbackend"
-# Behind PgBouncer in transaction pooling mode a server-side cursor cannot outlive its transaction.
-if env_bool("DB_PGBOUNCER", False):
+# Behind PgBouncer in transaction pooling mode a server-side cursor cannot outlive its transaction, and a
+# statement PREPAREd in one transaction may be missing from the server connection the next one gets: hot paths
+# then send their statements as plain text (audit.sql).
+DB_PGBOUNCER = env_bool("DB_PGBOUNCER", False)
+if DB_PGBOUNCER:
     for _alias in DATABASES.values():
         _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
+SUNLIGHT_DB_PREPARED_STATEMENTS = not DB_PGBOUNCER
 SUNLIGHT_REPLICA_PIN_SECONDS = env_int("SUNLIGHT_REPLICA_PIN_SECONDS", 10, minimum=1)  # reads on the primary after a write
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
