@@ -99,7 +99,7 @@ def pgbouncer():
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log = (tmp_path / "pgbouncer.log").read_text()[-2000:] if (tmp_path / "pgbouncer.log").exists() else ""
-                    raise RuntimeError(f"pgbouncer did not start: {log}")
+                    raise RuntimeError(f"pgbouncer did not start: {log}") from None
                 time.sleep(0.05)
         yield f"postgres://{params['USER']}@127.0.0.1:{port}/{params['NAME']}"
     finally:
