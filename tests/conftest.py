@@ -89,9 +89,20 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     if not django_db_keepdb:
         with django_db_blocker.unblock():
             try:
+                _end_other_sessions(connections["default"])
                 teardown_databases(db_cfg, verbosity=request.config.option.verbose)
             except Exception as exc:  # noqa: BLE001 - as pytest-django: a warning, not an error
                 request.node.warn(pytest.PytestWarning(f"Error when trying to teardown test databases: {exc!r}"))
+
+
+def _end_other_sessions(conn) -> None:
+    """Connections that worker threads of async tests (Channels' database_sync_to_async) still hold on the test
+    database would make dropping it fail ("being accessed by other users"): end them first, the session is over."""
+    if conn.vendor != "postgresql":
+        return
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def pytest_configure(config):
