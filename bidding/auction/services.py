@@ -14,11 +14,12 @@ import hashlib
 import json
 import logging
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connections, transaction
+from django.db.models import Model, Q
 from django.utils import timezone
 
 import audit
@@ -37,6 +38,7 @@ from trading.lifecycle import LotStatus
 from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
+M_ = TypeVar("M_", bound=Model)
 
 GROUP_PREFIX = "auction-"
 # the room's fan-out layer: settings.CHANNEL_LAYERS["auction"] (Redis pub/sub: one PUBLISH per
@@ -399,17 +401,18 @@ class RoomView:
     @classmethod
     def load(cls, auction_id: int) -> RoomView:
         """One statement, so one snapshot: the auction and every accepted bid."""
-        q = connection.ops.quote_name
-        rows = list(Auction.objects.raw(
-            f"SELECT a.*, n.number AS b_number, b.client_ref AS b_ref, b.seq AS b_seq, b.amount_fen AS b_amount "
-            f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b ON b.auction_id = a.id "
-            f"LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id WHERE a.id = %s", [auction_id]))
+        conn = connections[DEFAULT_DB_ALIAS]
+        q = conn.ops.quote_name
+        rows = _fetch(conn, f"SELECT {_columns(Auction, 'a', conn)}, n.number, b.client_ref, b.seq, b.amount_fen "
+                            f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b "
+                            f"ON b.auction_id = a.id LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id "
+                            f"WHERE a.id = %s", [auction_id])
         if not rows:
             raise NotFound(_("no such auction"))
-        a = rows[0]
+        k = len(Auction._meta.concrete_fields)
+        a = _instance(Auction, rows[0][:k], conn)
         return cls(a.last_seq, a.config, a.state,
-                   {(x["b_number"], x["b_ref"]): (x["b_seq"], x["b_amount"])
-                    for x in map(vars, rows) if x["b_ref"] is not None})
+                   {(number, ref): (seq, amount) for number, ref, seq, amount in (r[k:] for r in rows) if ref is not None})
 
     def follow(self, view: dict[str, Any]) -> bool:
         """Apply a group message's ``view``; False if it does not follow on (this view is stale)."""
@@ -691,13 +694,40 @@ def precheck(req: BidRequest) -> BidAnswer | None:
     return None
 
 
+def _columns(model: type[Model], alias: str, conn: Any) -> str:
+    """The model's columns in the order of its fields: a row read with them is what ``_instance`` takes."""
+    q = conn.ops.quote_name
+    return ", ".join(f"{alias}.{q(f.column)}" for f in model._meta.concrete_fields)
+
+
+def _instance(model: type[M_], values: Sequence[Any], conn: Any) -> M_:
+    """The instance of a row read by ``_columns``, each value converted by the backend's and the field's own
+    converters, as the ORM converts it (JSON decoded, ...), without compiling a query (``QuerySet.raw`` resolves
+    the columns and the converters of every row anew: measured, most of the bid path's Python)."""
+    values, fields = list(values), model._meta.concrete_fields
+    for i, field in enumerate(fields):
+        col = field.cached_col
+        for convert in (*conn.ops.get_db_converters(col), *field.get_db_converters(conn)):
+            values[i] = convert(values[i], col, conn)
+    return model.from_db(conn.alias, [f.attname for f in fields], values)
+
+
+def _fetch(conn: Any, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of the (last) statement of ``statement``."""
+    with conn.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall()
+
+
 def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
           ) -> tuple[Auction, dict[int, BidderNumber], dict[tuple[int, str], AuctionBid]]:
     """The auction, the numbers of these organisations, and the bids they already made with these
     references. With ``lock``, under the auction's row lock: on PostgreSQL one round trip of two
     statements, the lock first, then the read, which (READ COMMITTED) takes its snapshot once the
-    lock is held and so sees every batch committed before this one."""
-    q = connection.ops.quote_name
+    lock is held and so sees every batch committed before this one; and the lot's project and whether
+    it is suspended (``auction.lot_project_id``, ``auction.lot_suspended``)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    q = conn.ops.quote_name
     table, lots = q(Auction._meta.db_table), q(Lot._meta.db_table)
     numbers, bids = q(BidderNumber._meta.db_table), q(AuctionBid._meta.db_table)
     orgs = ", ".join(["%s"] * len(org_ids)) or "NULL"
@@ -707,30 +737,31 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
         from trading.challenges.services import suspended_projects_sql
 
         sql_, suspended = suspended_projects_sql()
-        project = (f", (SELECT project_id FROM {lots} WHERE id = a.lot_id) AS lot_project_id, "
-                   f"EXISTS (SELECT 1 FROM {lots} l WHERE l.id = a.lot_id AND l.project_id IN ({sql_})) "
-                   f"AS lot_suspended")
-    read = (f"SELECT a.*, n.id AS n_id, n.organisation_id AS n_org, n.number AS n_number, b.client_ref AS b_ref, "
-            f"b.seq AS b_seq, b.amount_fen AS b_amount{project} FROM {table} a "
+        project = (f", (SELECT project_id FROM {lots} WHERE id = a.lot_id), "
+                   f"EXISTS (SELECT 1 FROM {lots} l WHERE l.id = a.lot_id AND l.project_id IN ({sql_}))")
+    read = (f"SELECT {_columns(Auction, 'a', conn)}, n.id, n.organisation_id, n.number, b.client_ref, b.seq, "
+            f"b.amount_fen{project} FROM {table} a "
             f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({orgs}) "
             f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({used}) WHERE a.id = %s")
     params: list[Any] = [*suspended, *org_ids, *refs, auction_id]
-    if lock and connection.vendor == "postgresql":
+    if lock and conn.vendor == "postgresql":
         read = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE;\n{read}"
         params.insert(0, auction_id)
-    rows = list(Auction.objects.raw(read, params))
+    rows = _fetch(conn, read, params)
     if not rows:
         raise NotFound(_("no such auction"))
+    k = len(Auction._meta.concrete_fields)
+    auction = _instance(Auction, rows[0][:k], conn)
+    if lock:
+        vars(auction).update(zip(("lot_project_id", "lot_suspended"), rows[0][k + 6:k + 8]))
     admitted: dict[int, BidderNumber] = {}
     done: dict[tuple[int, str], AuctionBid] = {}
-    for r in rows:
-        x = vars(r)  # the joined columns beside the auction's
-        if x["n_id"] is not None:
-            admitted[x["n_org"]] = BidderNumber(id=x["n_id"], auction_id=auction_id, organisation_id=x["n_org"],
-                                                number=x["n_number"])
-        if x["b_ref"] is not None:
-            done[(x["n_id"], x["b_ref"])] = AuctionBid(seq=x["b_seq"], amount_fen=x["b_amount"], client_ref=x["b_ref"])
-    return rows[0], admitted, done
+    for n_id, n_org, n_number, b_ref, b_seq, b_amount in (r[k:k + 6] for r in rows):
+        if n_id is not None:
+            admitted[n_org] = BidderNumber(id=n_id, auction_id=auction_id, organisation_id=n_org, number=n_number)
+        if b_ref is not None:
+            done[(n_id, b_ref)] = AuctionBid(seq=b_seq, amount_fen=b_amount, client_ref=b_ref)
+    return auction, admitted, done
 
 
 def _retryable(exc: BaseException) -> bool:

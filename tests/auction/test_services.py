@@ -439,3 +439,64 @@ def test_room_view_settles_only_what_the_locked_path_answers_too(world, clock, d
     assert (view.seq, view.state, view.accepted) == (fresh.seq, fresh.state, fresh.accepted)
     # a message that does not follow on: the view says it is stale
     assert not S.RoomView.load(a.pk).follow({"after": fresh.seq + 1, "seq": fresh.seq + 2, "state": {}, "bids": []})
+
+
+def test_the_bid_path_reads_the_auction_as_the_orm_does(world, clock):
+    """``_read`` (the bid path's read, with and without the lock) and ``RoomView.load`` read the auction row by a
+    statement of their own, not a QuerySet: every field equal to what the ORM reads, its type included (JSON
+    lists decoded, aware datetimes, None), at each step of a listing -- scheduled, prices posted (posters), live
+    bidding asked for (continuing), paused (paused_at), live (eligible), closed (outcome) -- and beside it the
+    bidders' numbers, the references they used and the accepted bids."""
+    from django.db import transaction
+
+    a = make_auction(world, clock, method="listing")
+    b0, b1 = world.bidders[:2]
+    orgs, refs = [b0.organisation_id, b1.organisation_id, world.bidders[-1].organisation_id], ["p0", "p1", "l0", "zz"]
+
+    def check():
+        orm = Auction.objects.select_related("lot").get(pk=a.pk)
+        for lock in (False, True):
+            with transaction.atomic():
+                read, admitted, done = S._read(a.pk, orgs, refs, lock=lock)
+            for f in Auction._meta.concrete_fields:
+                mine, theirs = getattr(read, f.attname), getattr(orm, f.attname)
+                assert (mine, type(mine)) == (theirs, type(theirs)), f.name
+            assert (read._state.adding, read._state.db) == (False, orm._state.db)
+            assert (read.config, read.state) == (orm.config, orm.state)
+            assert {o: n.number for o, n in admitted.items()} == dict(
+                BidderNumber.objects.filter(auction=a, organisation_id__in=orgs).values_list("organisation_id", "number"))
+            assert {k: (b.seq, b.amount_fen) for k, b in done.items()} == {
+                (b.bidder_id, b.client_ref): (b.seq, b.amount_fen)
+                for b in AuctionBid.objects.filter(auction=a, client_ref__in=refs, bidder__organisation_id__in=orgs)}
+            if lock:
+                assert (vars(read)["lot_project_id"], vars(read)["lot_suspended"]) == (orm.lot.project_id, False)
+        view = S.RoomView.load(a.pk)
+        assert (view.seq, view.config, view.state) == (orm.last_seq, orm.config, orm.state)
+        assert view.accepted == {(b.bidder.number, b.client_ref): (b.seq, b.amount_fen)
+                                 for b in AuctionBid.objects.filter(auction=a).select_related("bidder")}
+        return orm
+
+    assert check().phase == E.PHASE_SCHEDULED
+    clock.move_to(a.start_at)
+    S.tick()
+    S.place_bid(auction=a, user=b0, amount_fen=a.starting_price_fen, client_ref="p0")
+    S.place_bid(auction=a, user=b1, amount_fen=a.starting_price_fen + a.increment_fen, client_ref="p1")
+    assert check().posters
+    S.request_live_bidding(auction=a, user=b0)
+    S.request_live_bidding(auction=a, user=b1)
+    assert check().continuing
+    clock.advance(hours=1)
+    S.pause_auction(auction=a, actor=world.staff, reason="系统故障")
+    assert check().paused_at is not None
+    clock.advance(hours=1)
+    S.resume_auction(auction=a, actor=world.staff)
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    assert check().eligible
+    a.refresh_from_db()
+    S.place_bid(auction=a, user=b0, amount_fen=a.price_fen + a.increment_fen, client_ref="l0")
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    assert check().outcome == E.OUTCOME_DEAL
