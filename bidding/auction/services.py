@@ -8,6 +8,7 @@ keeps no state between calls: bids take the one path ``place_bids`` (docs/auctio
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import hashlib
@@ -338,8 +339,10 @@ def _finish(auction: Auction, rows: _Rows) -> None:
     # one round trip on PostgreSQL: the bids' audit events, the event and bid rows, the new state
     sql.execute([*_row_statements(rows), sql.update(auction, _WRITTEN_FIELDS)])
     if rows.frames:
-        auction_id, message = auction.pk, events_message(auction, rows.frames, rows.bids)
-        transaction.on_commit(lambda: broadcast(auction_id, message))
+        # the room's message is made after commit, once the auction's row lock is released, from the auction
+        # as written here (a copy: the caller's instance may change later in an enclosing transaction)
+        written, frames, bids = copy.copy(auction), rows.frames, rows.bids
+        transaction.on_commit(lambda: broadcast(written.pk, events_message(written, frames, bids)))
 
 
 def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.datetime,
@@ -865,8 +868,7 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
             state = out.state
         if rows.frames:
             _finish(auction, rows)
-        final = public_state(auction, state)
-    return _with_state(answers, final)
+    return _with_state(answers, public_state(auction, state))  # after commit: the lock is released
 
 
 def _with_state(answers: list[BidAnswer | None], state: dict[str, Any] | None) -> list[BidAnswer]:

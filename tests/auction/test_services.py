@@ -500,3 +500,20 @@ def test_the_bid_path_reads_the_auction_as_the_orm_does(world, clock):
     clock.move_to(a.end_at)
     S.tick()
     assert check().outcome == E.OUTCOME_DEAL
+
+
+def test_the_room_message_is_the_auction_as_written(world, clock, django_capture_on_commit_callbacks, monkeypatch):
+    """The room's group message is made after commit (outside the auction's row lock), from the auction as the
+    action wrote it: a later change to the caller's instance, in an enclosing transaction, is not in it."""
+    a = make_auction(world, clock, open_now=True, users=world.bidders[:2])
+    sent: list = []
+    monkeypatch.setattr(S, "broadcast", lambda auction_id, message: sent.append((auction_id, message)))
+    with django_capture_on_commit_callbacks(execute=True):
+        paused = S.pause_auction(auction=a, actor=world.staff, reason="系统故障")
+        paused.pause_reason, paused.last_seq, paused.phase = "changed later", paused.last_seq + 5, E.PHASE_LIVE
+    a.refresh_from_db()
+    ((auction_id, message),) = sent
+    frame = json.loads(message["text"])
+    assert auction_id == a.pk and message["view"]["seq"] == frame["seq"] == a.last_seq
+    assert message["view"]["state"] == a.state.to_json()
+    assert (frame["kind"], frame["state"]["phase"], frame["state"]["pause_reason"]) == ("paused", E.PHASE_PAUSED, "系统故障")
