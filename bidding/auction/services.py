@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -406,10 +407,10 @@ class RoomView:
         """One statement, so one snapshot: the auction and every accepted bid."""
         conn = connections[DEFAULT_DB_ALIAS]
         q = conn.ops.quote_name
-        rows = _fetch(conn, f"SELECT {_columns(Auction, 'a', conn)}, n.number, b.client_ref, b.seq, b.amount_fen "
-                            f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b "
-                            f"ON b.auction_id = a.id LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id "
-                            f"WHERE a.id = %s", [auction_id])
+        rows = _fetch([sql.Statement(
+            f"SELECT {_columns(Auction, 'a', conn.vendor)}, n.number, b.client_ref, b.seq, b.amount_fen "
+            f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b ON b.auction_id = a.id "
+            f"LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id WHERE a.id = %s", (auction_id,))])
         if not rows:
             raise NotFound(_("no such auction"))
         k = len(Auction._meta.concrete_fields)
@@ -697,10 +698,12 @@ def precheck(req: BidRequest) -> BidAnswer | None:
     return None
 
 
-def _columns(model: type[Model], alias: str, conn: Any) -> str:
-    """The model's columns in the order of its fields: a row read with them is what ``_instance`` takes."""
-    q = conn.ops.quote_name
-    return ", ".join(f"{alias}.{q(f.column)}" for f in model._meta.concrete_fields)
+@functools.lru_cache(maxsize=64)
+def _columns(model: type[Model], alias: str, vendor: str) -> str:
+    """The model's columns in the order of its fields (a row read with them is what ``_instance`` takes);
+    fixed for a model, so made once (like ``audit.sql``'s shapes)."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column or f.attname)}" for f in model._meta.concrete_fields)
 
 
 def _instance(model: type[M_], values: Sequence[Any], conn: Any) -> M_:
@@ -715,11 +718,42 @@ def _instance(model: type[M_], values: Sequence[Any], conn: Any) -> M_:
     return model.from_db(conn.alias, [f.attname for f in fields], values)
 
 
-def _fetch(conn: Any, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """The rows of the (last) statement of ``statement``."""
+def _fetch(statements: list[sql.Statement]) -> list[tuple[Any, ...]]:
+    """The rows of the last of ``statements``, all sent in one round trip, each one on PostgreSQL a prepared
+    statement of the database session (``audit.sql``: parsed and planned once per session, not on every bid)."""
+    conn = connections[DEFAULT_DB_ALIAS]
     with conn.cursor() as cur:
-        cur.execute(statement, params)
+        if conn.vendor == "postgresql":
+            # audit.sql has no public multi-statement read yet (``fetch_one``: one statement, its first row)
+            cur.execute(sql._texts(statements, cur), [p for s in statements for p in s.params])
+        else:
+            for s in statements:
+                cur.execute(s.sql, s.params)
         return cur.fetchall()
+
+
+@functools.lru_cache(maxsize=64)
+def _read_statements(orgs: int, refs: int, lock: bool, vendor: str) -> tuple[str, str | None, tuple[Any, ...]]:
+    """The texts of the bid path's read for so many organisations and references (with ``lock``: the
+    statement taking the auction's row lock, run first on PostgreSQL) and the read's constant parameters
+    (the suspension rule's): fixed for a shape, so made once, and the same text each time (prepared once)."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    table, lots = quote(Auction._meta.db_table), quote(Lot._meta.db_table)
+    numbers, bids = quote(BidderNumber._meta.db_table), quote(AuctionBid._meta.db_table)
+    project, suspended = "", ()
+    if lock:  # the project, and whether it is suspended (trading.challenges' rule), in the same statement
+        from trading.challenges.services import suspended_projects_sql
+
+        sql_, suspended = suspended_projects_sql()
+        project = (f", (SELECT project_id FROM {lots} WHERE id = a.lot_id), "
+                   f"EXISTS (SELECT 1 FROM {lots} l WHERE l.id = a.lot_id AND l.project_id IN ({sql_}))")
+    read = (f"SELECT {_columns(Auction, 'a', vendor)}, n.id, n.organisation_id, n.number, b.client_ref, b.seq, "
+            f"b.amount_fen{project} FROM {table} a "
+            f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({', '.join(['%s'] * orgs) or 'NULL'}) "
+            f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({', '.join(['%s'] * refs) or 'NULL'}) "
+            f"WHERE a.id = %s")
+    locking = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE" if lock and vendor == "postgresql" else None
+    return read, locking, tuple(suspended)
 
 
 def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
@@ -728,29 +762,13 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
     references. With ``lock``, under the auction's row lock: on PostgreSQL one round trip of two
     statements, the lock first, then the read, which (READ COMMITTED) takes its snapshot once the
     lock is held and so sees every batch committed before this one; and the lot's project and whether
-    it is suspended (``auction.lot_project_id``, ``auction.lot_suspended``)."""
+    it is suspended (``vars(auction)``: ``lot_project_id``, ``lot_suspended``)."""
     conn = connections[DEFAULT_DB_ALIAS]
-    q = conn.ops.quote_name
-    table, lots = q(Auction._meta.db_table), q(Lot._meta.db_table)
-    numbers, bids = q(BidderNumber._meta.db_table), q(AuctionBid._meta.db_table)
-    orgs = ", ".join(["%s"] * len(org_ids)) or "NULL"
-    used = ", ".join(["%s"] * len(refs)) or "NULL"
-    project, suspended = "", ()
-    if lock:  # the project, and whether it is suspended (trading.challenges' rule), in the same statement
-        from trading.challenges.services import suspended_projects_sql
-
-        sql_, suspended = suspended_projects_sql()
-        project = (f", (SELECT project_id FROM {lots} WHERE id = a.lot_id), "
-                   f"EXISTS (SELECT 1 FROM {lots} l WHERE l.id = a.lot_id AND l.project_id IN ({sql_}))")
-    read = (f"SELECT {_columns(Auction, 'a', conn)}, n.id, n.organisation_id, n.number, b.client_ref, b.seq, "
-            f"b.amount_fen{project} FROM {table} a "
-            f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({orgs}) "
-            f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({used}) WHERE a.id = %s")
-    params: list[Any] = [*suspended, *org_ids, *refs, auction_id]
-    if lock and conn.vendor == "postgresql":
-        read = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE;\n{read}"
-        params.insert(0, auction_id)
-    rows = _fetch(conn, read, params)
+    read, locking, suspended = _read_statements(len(org_ids), len(refs), lock, conn.vendor)
+    statements = [sql.Statement(read, (*suspended, *org_ids, *refs, auction_id))]
+    if locking is not None:
+        statements.insert(0, sql.Statement(locking, (auction_id,)))
+    rows = _fetch(statements)
     if not rows:
         raise NotFound(_("no such auction"))
     k = len(Auction._meta.concrete_fields)

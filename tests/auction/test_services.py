@@ -517,3 +517,38 @@ def test_the_room_message_is_the_auction_as_written(world, clock, django_capture
     assert auction_id == a.pk and message["view"]["seq"] == frame["seq"] == a.last_seq
     assert message["view"]["state"] == a.state.to_json()
     assert (frame["kind"], frame["state"]["phase"], frame["state"]["pause_reason"]) == ("paused", E.PHASE_PAUSED, "系统故障")
+
+
+def test_the_bid_path_prepares_its_statements_once_per_session(world, clock):
+    """The bid path's reads (before the lock, and the lock with the read under it) and its writes are prepared
+    statements of the database session (audit.sql): made by the first bids, then executed, never made again."""
+    import re
+
+    from django.db import connection
+
+    def prepared():
+        with connection.cursor() as cur:
+            cur.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'sl\\_%%'")
+            return sorted(r[0] for r in cur.fetchall())
+
+    a = make_auction(world, clock, open_now=True, users=world.bidders[:2])
+    price = a.starting_price_fen
+    for i in range(2):
+        S.place_bid(auction=a, user=world.bidders[i], amount_fen=price + i * a.increment_fen, client_ref=f"b{i}")
+    with pytest.raises(S.BidRefused):  # too low: answered by the read before the lock
+        S.place_bid(auction=a, user=world.bidders[0], amount_fen=price, client_ref="low")
+    made = prepared()
+
+    def as_prepared(text):  # psycopg2's placeholders as the server's
+        count = iter(range(1, 100))
+        return re.sub("%s", lambda m: f"${next(count)}", text)
+
+    read, _, _ = S._read_statements(1, 1, False, "postgresql")
+    locked_read, locking, _ = S._read_statements(1, 1, True, "postgresql")
+    for text in (read, locking, locked_read):
+        assert sum(s.endswith(f" AS {as_prepared(text)}") for s in made) == 1, text
+    for i in range(2, 8):
+        S.place_bid(auction=a, user=world.bidders[i % 2], amount_fen=price + i * a.increment_fen, client_ref=f"b{i}")
+        with pytest.raises(S.BidRefused):
+            S.place_bid(auction=a, user=world.bidders[i % 2], amount_fen=price, client_ref=f"low{i}")
+    assert prepared() == made
