@@ -711,11 +711,25 @@ def _instance(model: type[M_], values: Sequence[Any], conn: Any) -> M_:
     converters, as the ORM converts it (JSON decoded, ...), without compiling a query (``QuerySet.raw`` resolves
     the columns and the converters of every row anew: measured, most of the bid path's Python)."""
     values, fields = list(values), model._meta.concrete_fields
-    for i, field in enumerate(fields):
-        col = field.cached_col
-        for convert in (*conn.ops.get_db_converters(col), *field.get_db_converters(conn)):
+    for i in _converted(model, conn.vendor):
+        col = fields[i].cached_col
+        for convert in (*conn.ops.get_db_converters(col), *fields[i].get_db_converters(conn)):
             values[i] = convert(values[i], col, conn)
-    return model.from_db(conn.alias, [f.attname for f in fields], values)
+    return model.from_db(conn.alias, _attnames(model), values)
+
+
+@functools.lru_cache(maxsize=64)
+def _converted(model: type[Model], vendor: str) -> tuple[int, ...]:
+    """Which of the model's columns the backend or the field converts when read (on PostgreSQL: the JSON
+    fields); fixed for a model and a backend, so found once."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    return tuple(i for i, f in enumerate(model._meta.concrete_fields)
+                 if conn.ops.get_db_converters(f.cached_col) or f.get_db_converters(conn))
+
+
+@functools.lru_cache(maxsize=64)
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
 
 
 def _fetch(statements: list[sql.Statement]) -> list[tuple[Any, ...]]:
@@ -894,7 +908,7 @@ def _with_state(answers: list[BidAnswer | None], state: dict[str, Any] | None) -
     out = []
     for a in answers:
         assert a is not None
-        out.append(dataclasses.replace(a, state=state))
+        out.append(a if a.state is state else dataclasses.replace(a, state=state))
     return out
 
 
