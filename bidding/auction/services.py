@@ -747,10 +747,12 @@ def _fetch(statements: list[sql.Statement]) -> list[tuple[Any, ...]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _read_statements(orgs: int, refs: int, lock: bool, vendor: str) -> tuple[str, str | None, tuple[Any, ...]]:
+def _read_statements(orgs: int, refs: int, lock: bool, vendor: str, seen: bool = False
+                     ) -> tuple[str, str | None, tuple[Any, ...]]:
     """The texts of the bid path's read for so many organisations and references (with ``lock``: the
-    statement taking the auction's row lock, run first on PostgreSQL) and the read's constant parameters
-    (the suspension rule's): fixed for a shape, so made once, and the same text each time (prepared once)."""
+    statement taking the auction's row lock, run first on PostgreSQL; with ``seen``, only if the auction is
+    still at the sequence number read before) and the read's constant parameters (the suspension rule's):
+    fixed for a shape, so made once, and the same text each time (prepared once)."""
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     table, lots = quote(Auction._meta.db_table), quote(Lot._meta.db_table)
     numbers, bids = quote(BidderNumber._meta.db_table), quote(AuctionBid._meta.db_table)
@@ -766,22 +768,27 @@ def _read_statements(orgs: int, refs: int, lock: bool, vendor: str) -> tuple[str
             f"LEFT JOIN {numbers} n ON n.auction_id = a.id AND n.organisation_id IN ({', '.join(['%s'] * orgs) or 'NULL'}) "
             f"LEFT JOIN {bids} b ON b.bidder_id = n.id AND b.client_ref IN ({', '.join(['%s'] * refs) or 'NULL'}) "
             f"WHERE a.id = %s")
-    locking = f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE" if lock and vendor == "postgresql" else None
+    locking = None
+    if lock and vendor == "postgresql":
+        locking = f"SELECT 1 FROM {table} WHERE id = %s{' AND last_seq = %s' if seen else ''} FOR UPDATE"
     return read, locking, tuple(suspended)
 
 
-def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool
+def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool, seen: int | None = None
           ) -> tuple[Auction, dict[int, BidderNumber], dict[tuple[int, str], AuctionBid]]:
     """The auction, the numbers of these organisations, and the bids they already made with these
     references. With ``lock``, under the auction's row lock: on PostgreSQL one round trip of two
     statements, the lock first, then the read, which (READ COMMITTED) takes its snapshot once the
     lock is held and so sees every batch committed before this one; and the lot's project and whether
-    it is suspended (``vars(auction)``: ``lot_project_id``, ``lot_suspended``)."""
+    it is suspended (``vars(auction)``: ``lot_project_id``, ``lot_suspended``).
+    With ``seen`` (the ``last_seq`` of a read before), the lock is taken only if the auction is still at
+    ``seen`` once the transactions ahead of this one have committed (``FOR UPDATE`` checks the row again
+    then); else the read is of the newer committed state, without the lock: ``_holds_lock`` tells which."""
     conn = connections[DEFAULT_DB_ALIAS]
-    read, locking, suspended = _read_statements(len(org_ids), len(refs), lock, conn.vendor)
+    read, locking, suspended = _read_statements(len(org_ids), len(refs), lock, conn.vendor, seen is not None)
     statements = [sql.Statement(read, (*suspended, *org_ids, *refs, auction_id))]
     if locking is not None:
-        statements.insert(0, sql.Statement(locking, (auction_id,)))
+        statements.insert(0, sql.Statement(locking, (auction_id,) if seen is None else (auction_id, seen)))
     rows = _fetch(statements)
     if not rows:
         raise NotFound(_("no such auction"))
@@ -816,21 +823,38 @@ def place_bids(*, auction: Auction | int, requests: list[BidRequest]) -> list[Bi
     original outcome. Refused bids change nothing.
 
     First, one read without the lock answers what the committed state already settles for good
-    (``_settled``); only the other bids wait for the lock. (Kept for the socket too, although its
+    (``_settled``); only the other bids wait for the lock, and take it only if the auction is still as that
+    read found it (else they are judged on the newer state, and only a bid still acceptable there is decided
+    again, under the lock: ``_decide_bids``). (Kept for the socket too, although its
     ``RoomView`` has asked the same: read later, when the bid's turn in the pool comes, the committed state
     has often moved on, and a storm's too-low bids then stay out of the lock -- bench/auction.py (a).)"""
     auction_id = auction.pk if isinstance(auction, Auction) else int(auction)
     early = [precheck(r) for r in requests]
-    early, final = _settled(auction_id, requests, early)
+    early, final, seen = _settled(auction_id, requests, early)
     if all(a is not None for a in early):
         return _with_state(early, final)
-    for attempt in range(3):
+    for attempt in range(MOVED_ON_ROUNDS + 2):
         try:
-            return _decide_bids(auction_id, requests, early)
+            # the last rounds wait for the lock whatever the auction's sequence number then
+            return _decide_bids(auction_id, requests, early, seen=seen if attempt < MOVED_ON_ROUNDS else None)
+        except _MovedOn as moved:
+            seen = moved.seq
         except (IntegrityError, OperationalError) as exc:
-            if attempt == 2 or not _retryable(exc):
+            if attempt == MOVED_ON_ROUNDS + 1 or not _retryable(exc):
                 raise
     raise AssertionError("unreachable")
+
+
+MOVED_ON_ROUNDS = 3  # how many times a bid still acceptable in a newer state than the one read is decided again
+
+
+class _MovedOn(Exception):
+    """The auction moved on from the state read before the lock, which was therefore not taken, and a bid would
+    be accepted in the newer state: decided again, under the lock (nothing was written)."""
+
+    def __init__(self, seq: int):
+        super().__init__(seq)
+        self.seq = seq
 
 
 def _arguments(requests: list[BidRequest], answers: list[BidAnswer | None]) -> tuple[list[int], list[str]]:
@@ -839,13 +863,14 @@ def _arguments(requests: list[BidRequest], answers: list[BidAnswer | None]) -> t
 
 
 def _settled(auction_id: int, requests: list[BidRequest], answers: list[BidAnswer | None]
-             ) -> tuple[list[BidAnswer | None], dict[str, Any] | None]:
+             ) -> tuple[list[BidAnswer | None], dict[str, Any] | None, int | None]:
     """Answers no later state can change, from one read of the committed state without the lock:
     a reference already used (accepted bids are never removed: ``replayed``, the original outcome)
-    and the engine's ``final_refusal`` (too low for a minimum that never decreases, closed)."""
+    and the engine's ``final_refusal`` (too low for a minimum that never decreases, closed);
+    and the ``last_seq`` read."""
     answers = list(answers)
     if all(a is not None for a in answers):
-        return answers, None
+        return answers, None, None
     auction, admitted, done = _read(auction_id, *_arguments(requests, answers), lock=False)
     config, state = auction.config, auction.state
     for i, req in enumerate(requests):
@@ -859,16 +884,25 @@ def _settled(auction_id: int, requests: list[BidRequest], answers: list[BidAnswe
             answers[i] = BidAnswer(False, refusal.code, M.decision(refusal), number=bidder.number,
                                    minimum_fen=E.minimum_bid(config, state))
     # the state goes with accepted answers (HTTP receipts), here only replayed ones
-    return answers, public_state(auction, state) if any(a is not None and a.accepted for a in answers) else None
+    final = public_state(auction, state) if any(a is not None and a.accepted for a in answers) else None
+    return answers, final, auction.last_seq
 
 
 def _replayed(before: AuctionBid, bidder: BidderNumber) -> BidAnswer:
     return BidAnswer(True, E.REPLAYED, str(M.REPLAYED), before.seq, before.amount_fen, bidder.number, replayed=True)
 
 
-def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAnswer | None]) -> list[BidAnswer]:
+def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAnswer | None], *,
+                 seen: int | None = None) -> list[BidAnswer]:
+    """The bids not settled before, decided under the auction's row lock. With ``seen`` the lock is taken only
+    if the auction is still as it was read before; if it moved on (a bid of another bidder committed while this
+    one waited for the lock), the bids are judged on the newer committed state without holding the lock, so that
+    the refusals (most of a storm's: too low by now) do not keep every other writer waiting through their commit;
+    a bid that would be accepted raises ``_MovedOn`` before anything is written (decided again under the lock)."""
     with transaction.atomic():
-        auction, admitted, done = _read(auction_id, *_arguments(requests, early), lock=True)
+        auction, admitted, done = _read(auction_id, *_arguments(requests, early), lock=True, seen=seen)
+        # locked: the lock statement found the row at ``seen`` (a newer read is never at ``seen``: seq only grows)
+        locked = seen is None or auction.last_seq == seen or connections[DEFAULT_DB_ALIAS].vendor != "postgresql"
         now = timezone.now()
         config, state = auction.config, auction.state
         rows = _Rows()
@@ -892,6 +926,8 @@ def _decide_bids(auction_id: int, requests: list[BidRequest], early: list[BidAns
                 answers[i] = BidAnswer(False, out.decision.code, M.decision(out.decision), number=bidder.number,
                                        minimum_fen=E.minimum_bid(config, state))
                 continue
+            if not locked:
+                raise _MovedOn(auction.last_seq)
             frames = _write_events(auction, out, rows, actor=req.user, now=now, bidder=bidder,
                                    client_ref=req.client_ref, via=req.via, context=req.context)
             seq = next(f["seq"] for f in frames if f["kind"] in SIDE_EFFECT_FREE)

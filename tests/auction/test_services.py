@@ -552,3 +552,29 @@ def test_the_bid_path_prepares_its_statements_once_per_session(world, clock):
         with pytest.raises(S.BidRefused):
             S.place_bid(auction=a, user=world.bidders[i % 2], amount_fen=price, client_ref=f"low{i}")
     assert prepared() == made
+
+
+def test_a_bid_that_waited_for_the_lock_is_judged_on_the_newer_state(world, clock):
+    """The lock is taken only if the auction is still as the read before found it (``seen``). If it moved on
+    (another bid committed meanwhile), a refusal is answered from the newer committed state without the lock,
+    and a bid still acceptable there is decided again (``_MovedOn``) -- in neither case is anything written."""
+    a = make_auction(world, clock, open_now=True, users=world.bidders[:2])
+    b0, b1 = world.bidders[:2]
+    seen = Auction.objects.get(pk=a.pk).last_seq
+    S.place_bid(auction=a, user=b0, amount_fen=a.starting_price_fen, client_ref="first")  # commits meanwhile
+    a.refresh_from_db()
+    before = snapshot_db(a)
+
+    def decide(amount, ref, seen):
+        return S._decide_bids(a.pk, [S.BidRequest(user=b1, amount_fen=amount, client_ref=ref)], [None], seen=seen)
+
+    (low,) = decide(a.starting_price_fen, "low", seen)  # too low by now: refused from the newer state
+    assert (low.accepted, low.code, low.minimum_fen) == (False, E.TOO_LOW, a.price_fen + a.increment_fen)
+    with pytest.raises(S._MovedOn) as moved:  # acceptable in the newer state: decided again, nothing written
+        decide(a.price_fen + a.increment_fen, "up", seen)
+    assert moved.value.seq == a.last_seq and snapshot_db(a) == before
+    (up,) = decide(a.price_fen + a.increment_fen, "up", moved.value.seq)  # the auction is still there: locked
+    assert up.accepted and up.seq == a.last_seq + 1
+    # through the one path: the same bid re-sent is replayed, a new one accepted after a move
+    (again,) = S.place_bids(auction=a.pk, requests=[S.BidRequest(user=b1, amount_fen=1, client_ref="up")])
+    assert again.replayed and again.seq == up.seq
