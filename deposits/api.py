@@ -45,7 +45,7 @@ def account_json(acc: Account, *, with_instructions: bool = True) -> dict:
 
 def refund_json(o: RefundOrder) -> dict:
     return {"id": o.pk, "ref": services.order_ref(o), "reason": o.reason, "amount": format_fen(o.amount_fen),
-            "status": o.status, "due_on": o.due_on.isoformat(), "attempts": o.attempts, "last_error": o.last_error,
+            "status": o.status, "due_on": o.due_on.isoformat() if o.due_on else None, "attempts": o.attempts, "last_error": o.last_error,
             "bank_ref": o.bank_ref, "confirmed_at": _iso(o.confirmed_at), "payee_account": o.payee_account}
 
 
@@ -54,7 +54,9 @@ def refund_json(o: RefundOrder) -> dict:
 
 def _refund_shape(name: str = "RefundOrder", extra: dict | None = None):
     return shape(name, {"id": integer(), "ref": text(), "reason": text(), "amount": money(),
-                        "status": text(), "due_on": day(), "attempts": integer(), "last_error": text(allow_blank=True),
+                        "status": text(),
+                        "due_on": day(allow_null=True, help_text="null until the official calendar reaches the due day"),
+                        "attempts": integer(), "last_error": text(allow_blank=True),
                         "bank_ref": text(allow_blank=True), "confirmed_at": moment(allow_null=True),
                         "payee_account": text(allow_blank=True), **(extra or {})})
 

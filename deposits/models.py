@@ -248,7 +248,12 @@ class RefundOrder(models.Model):
     amount_fen = models.BigIntegerField()
     payee_name = models.CharField(max_length=200)
     payee_account = models.CharField(max_length=40)
-    due_on = models.DateField()
+    # the day the refund is due by law: n working days (due_working_days) after the day it was ordered; NULL while
+    # the official calendar does not know a day the count reaches yet (late in the year, before the State Council's
+    # arrangement for the next one is loaded): the refund goes out regardless, and the clock tick fills the day in
+    # once an administrator loads that year (deposits.services.fill_refund_due_dates). The platform never guesses.
+    due_on = models.DateField(null=True, blank=True)
+    due_working_days = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     pending_transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="refund_order")
     attempts = models.PositiveIntegerField(default=0)

@@ -122,5 +122,6 @@ def finalize(state, as_of) -> None:
 
 
 # Recorded for the log; the money they move is replayed from their transfers' events (deposit.transfer).
-NO_STATE = ("deposit.refund_order", "deposit.refund_send", "deposit.refund_retry", "deposit.refund_failed",
-            "deposit.refund_cancel", "deposit.statement_import", "deposit.suspense", "deposit.suspense_resolve")
+NO_STATE = ("deposit.refund_order", "deposit.refund_due", "deposit.refund_send", "deposit.refund_retry",
+            "deposit.refund_failed", "deposit.refund_cancel", "deposit.statement_import", "deposit.suspense",
+            "deposit.suspense_resolve")

@@ -291,12 +291,14 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
     pending = write_transfer(code=f"refund:{key}:{seq}", purpose="return" if suspense else "refund", phase="pending",
                              legs=[Leg(source, amount), Leg(bank(), -amount)], lot=acc.lot if suspense is None else None,
                              actor=actor, now=now, memo=f"refund ordered ({reason})")
-    due_on = due_on or rules.refund_due(timezone.localdate(now), working_days=working_days)
+    if due_on is None:
+        due_on = _refund_due(timezone.localdate(now), working_days)
     try:
         with transaction.atomic():
             order = RefundOrder.objects.create(
                 batch=batch, account=source, suspense=suspense, reason=reason, amount_fen=amount,
-                payee_name=payee_name, payee_account=payee_account, due_on=due_on, pending_transfer=pending,
+                payee_name=payee_name, payee_account=payee_account, due_on=due_on, due_working_days=working_days,
+                pending_transfer=pending,
                 created_at=now, next_attempt_at=now if payee_account else None,
                 status="pending" if payee_account else RefundOrder.Status.FAILED,
                 last_error="" if payee_account else "no payee account known: staff must cancel and settle by hand")
@@ -306,7 +308,8 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
                  project_id=acc.lot.project_id if suspense is None else None, visibility="supervisors",
                  payload={"order": order.pk, "account": source.pk, "suspense": suspense.pk if suspense else None,
                           "reason": reason, "amount_fen": amount, "payee_name": payee_name,
-                          "payee_account": payee_account, "due_on": due_on.isoformat(), "transfer": pending.pk,
+                          "payee_account": payee_account, "due_on": due_on.isoformat() if due_on else None,
+                          "due_working_days": working_days, "transfer": pending.pk,
                           "batch": batch.pk if batch else None,
                           # the lot the money was for: a refund before its deadline stays unknown until then
                           "lot": acc.lot_id if suspense is None else (suspense.account.lot_id if suspense.account_id else None)})
@@ -314,6 +317,45 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
     if payee_account:
         transaction.on_commit(lambda: _enqueue_send(order_id))
     return order
+
+
+def _refund_due(ordered_on: dt.date, working_days: int) -> dt.date | None:
+    """The day a refund ordered on `ordered_on` is due; None while the official calendar does not know a day the
+    count reaches (trading.workdays.CalendarUnknown): the refund is ordered and sent all the same, and the clock
+    tick fills the day in once the year is loaded (fill_refund_due_dates). Never a guess."""
+    from trading.workdays import CalendarUnknown
+
+    try:
+        return rules.refund_due(ordered_on, working_days=working_days)
+    except CalendarUnknown:
+        return None
+
+
+def fill_refund_due_dates() -> int:
+    """The due day of each refund ordered while the calendar did not reach it, once an administrator has loaded
+    the year (manage.py load_calendar); one transaction and one ``deposit.refund_due`` event per order. Returns
+    how many were filled (none while the year is still unknown)."""
+    filled = 0
+    for order_id in RefundOrder.objects.filter(due_on__isnull=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            order = (RefundOrder.objects.select_for_update(skip_locked=True, of=("self",))
+                     .select_related("account__lot").filter(pk=order_id, due_on__isnull=True).first())
+            if order is None:
+                continue
+            n = order.due_working_days if order.due_working_days is not None else rules.REFUND_WORKING_DAYS
+            due_on = _refund_due(timezone.localdate(order.created_at), n)
+            if due_on is None:
+                continue
+            order.due_on = due_on
+            order.save(update_fields=["due_on"])
+            lot = order.account.lot
+            audit.record(action="deposit.refund_due", subject=f"refund:{order.pk}",
+                         project_id=lot.project_id if lot is not None and order.suspense_id is None else None,
+                         visibility="supervisors",
+                         payload={"order": order.pk, "due_on": due_on.isoformat(), "due_working_days": n,
+                                  "ordered_on": timezone.localdate(order.created_at).isoformat()})
+            filled += 1
+    return filled
 
 
 def _enqueue_send(order_id: int) -> None:
@@ -1008,4 +1050,4 @@ def tick(now: dt.datetime | None = None) -> int:
     for order_id in list(due[:200]):
         dispatch_refund(order_id=order_id)
         done += 1
-    return done
+    return done + fill_refund_due_dates()

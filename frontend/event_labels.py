@@ -67,6 +67,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "deposit.refund_failed": ("退款失败", "Refund failed"),
     "deposit.refund_retry": ("重新退款", "Refund retried"),
     "deposit.refund_cancel": ("取消退款", "Refund cancelled"),
+    "deposit.refund_due": ("退款期限确定", "Refund due date set (calendar loaded)"),
     # sealed bids
     "opening_key.create": ("生成开标密钥", "Opening key created"),
     "custody.key_register": ("登记保管人密钥", "Custodian key registered"),

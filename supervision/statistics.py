@@ -52,7 +52,7 @@ def compute(*, full: bool) -> dict[str, Any]:
     finished = lots.filter(status__in=RESULT_STATES).aggregate(n=Count("id"), failed=Count("id", filter=Q(status=LotStatus.FAILED)))
     savings = live_awards.aggregate(price=Sum("price_fen"), estimate=Sum("lot__estimate_fen"))
     days = live_awards.filter(lot__notice_at__isnull=False).aggregate(d=Avg(F("awarded_at") - F("lot__notice_at")))
-    refunds = RefundOrder.objects.filter(status="confirmed").aggregate(
+    refunds = RefundOrder.objects.filter(status="confirmed", due_on__isnull=False).aggregate(
         n=Count("id"), on_time=Count("id", filter=Q(confirmed_at__date__lte=F("due_on"))))
     out: dict[str, Any] = {
         "months": months,

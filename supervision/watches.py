@@ -110,13 +110,15 @@ def refunds(now: dt.datetime) -> Iterable[Watch]:
     from deposits.models import RefundOrder
 
     open_states = ("pending", "sent", "failed")
-    for order in RefundOrder.objects.filter(status__in=open_states).select_related("account__lot"):
-        lot = order.account.lot
-        due = dt.datetime.combine(order.due_on + DAY, dt.time(0, 0), tzinfo=BEIJING)  # end of the due day, Beijing
+    # an order whose due day the calendar does not reach yet is watched once the clock fills it in
+    for order in RefundOrder.objects.filter(status__in=open_states, due_on__isnull=False).select_related("account__lot"):
+        lot, due_on = order.account.lot, order.due_on
+        assert due_on is not None  # filtered
+        due = dt.datetime.combine(due_on + DAY, dt.time(0, 0), tzinfo=BEIJING)  # end of the due day, Beijing
         yield Watch(subject=f"refund:{order.pk}", due=due, project_id=lot.project_id if lot else None,
                     lot_id=lot.pk if lot else None, started=order.created_at,
                     secret_until=lot.bid_deadline if lot else None,
-                    detail={"refund": order.pk, "reason": order.reason, "due_on": order.due_on.isoformat()})
+                    detail={"refund": order.pk, "reason": order.reason, "due_on": due_on.isoformat()})
 
 
 def listing_period(now: dt.datetime) -> Iterable[Watch]:

@@ -63,3 +63,35 @@ def test_security_gates_bidding_and_result_settles_deposits(world, clock, deal):
     else:
         assert a.outcome == E.OUTCOME_FAILED
         assert RefundOrder.objects.filter(account=winner_acc).count() == 1
+
+
+def test_an_auction_in_the_last_days_of_the_known_calendar_opens_closes_and_refunds(world, clock):
+    """Late in the last year the official calendar knows, the losers' refunds are due in a year not loaded yet:
+    the auction opens, closes and refunds all the same (the refunds' due day is filled in once the year is
+    loaded, tests/deposits/test_refund_calendar.py). Before, the auction could not advance until then."""
+    import datetime as dt
+
+    from trading import workdays
+    from trading.clock import tick as trading_tick
+    from trading.rules import rule_for
+
+    _, _, last = workdays.library_days()
+    start = dt.datetime(last, 12, 30, 2, tzinfo=dt.timezone.utc)  # 10:00 in Beijing
+    clock.move_to(start - (rule_for("land", "auction").min_notice_days + 2) * dt.timedelta(days=1))
+    a = make_auction(world, clock, users=world.bidders[:3], security_fen=5_000_000, reserve_fen=100_000_000)
+    assert workdays.platform_calendar().last_known_from(a.start_at.date()) == dt.date(last, 12, 31)
+    pay(world, a.lot, 0)
+    pay(world, a.lot, 1)
+    clock.move_to(a.start_at)
+    trading_tick()
+    S.tick()
+    a.refresh_from_db()
+    S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="a")
+    S.place_bid(auction=a, user=world.bidders[1], amount_fen=a.starting_price_fen + a.increment_fen, client_ref="b")
+    a.refresh_from_db()
+    clock.move_to(a.end_at)
+    S.tick()
+    a.refresh_from_db()
+    assert a.outcome == E.OUTCOME_DEAL
+    loser = RefundOrder.objects.get(account__lot=a.lot, account__bidder=world.bidder_orgs[0])
+    assert loser.due_on is None and loser.due_working_days == a.lot.rule.refund_working_days
