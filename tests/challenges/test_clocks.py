@@ -78,6 +78,22 @@ def test_calendar_resume_moves_by_the_pause(start, n, pause):
     assert clocks.resumed(due, "days", suspended_at=start, resumed_at=start + pause, cal=CAL) == due + pause
 
 
+@hsettings(max_examples=150, deadline=None)
+@given(start=moments, n=st.integers(0, 25), unit=st.sampled_from(["days", "working_days"]),
+       later=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=60)))
+def test_passed_is_the_deadline_compared_with_now_and_needs_no_day_from_today_on(start, n, unit, later):
+    clock, now = Clock(n, unit, ""), start + later
+    due = clocks.deadline(clock, start, CAL)
+    expected = due if now >= due else None
+    assert clocks.passed(clock, start, now, CAL) == expected
+    # the same answer from a calendar that knows nothing from today on (today's year not loaded yet)
+    cut = clocks.local_day(now) - dt.timedelta(days=1)
+    assert CAL.known is not None
+    short = workdays.Calendar(holidays=CAL.holidays, workdays=CAL.workdays,
+                              known=tuple((a, min(b, cut)) for a, b in CAL.known if a <= cut))
+    assert clocks.passed(clock, start, now, short) == expected
+
+
 def test_every_rule_names_its_articles_and_the_lifecycle_is_closed():
     for rule in CHALLENGE_RULES.values():
         assert rule.window_basis

@@ -265,6 +265,34 @@ def test_a_clock_past_the_known_calendar_is_flagged_then_computed_when_loaded(wo
     assert not case.calendar_unknown and case.due_at == bj(2027, 1, 9)  # 20 working days to 01-08, 01-01 off
 
 
+def test_a_filing_window_reaching_an_unknown_year_is_judged_by_the_days_so_far(world, clock):
+    """Late in the last year the calendar knows, a procurement challenge's window (7 working days of knowing) ends
+    in a year not loaded yet: the supplier files all the same (before, a 409 calendar_unknown refused it), the
+    answer clock is left open and flagged, and a window that closed earlier is still refused with its date.
+    The dates are relative to the pinned library's last year, not to the day the suite runs."""
+    from trading import workdays
+    from trading.challenges import clocks
+    from trading.rules import CHALLENGE_RULES
+
+    _, _, last = workdays.library_days()
+    know = CHALLENGE_RULES["procurement_challenge"].know_within
+    assert know is not None
+    clock.move_to(bj(last, 12, 28, 10))
+    project = factories.make_project(world, kind="procurement", method="open_tender", publish=True)
+    lot = project.lots.get()
+    knew = dt.date(last, 12, 24)
+    with pytest.raises(workdays.CalendarUnknown):  # the window's last day cannot be known yet
+        clocks.deadline(know, clocks.end_of(knew) - dt.timedelta(microseconds=1), workdays.platform_calendar())
+    case = cs.file_case(actor=world.bidders[0], kind="procurement_challenge", project=project, lot=lot,
+                        subject="采购需求", text="采购需求指向特定供应商", known_on=knew)
+    assert case.due_at is None and case.calendar_unknown
+    early = dt.date(last, 12, 1)
+    closes = clocks.deadline(know, clocks.end_of(early) - dt.timedelta(microseconds=1), workdays.platform_calendar())
+    unchanged(Conflict, lambda: cs.file_case(actor=world.bidders[1], kind="procurement_challenge", project=project,
+                                             lot=lot, subject="s", text="t", known_on=early),
+              closes.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"))
+
+
 def test_replay_matches_live(world, clock):
     project = factories.make_project(world, publish=True)
     case = cs.file_case(actor=world.bidders[0], kind="document_objection", lot=project.lots.get(), subject="s", text="t")

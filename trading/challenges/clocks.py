@@ -36,6 +36,22 @@ def deadline(clock: Clock, start: dt.datetime, cal: Calendar) -> dt.datetime:
     return end_of(last_day(clock, local_day(start), cal))
 
 
+def passed(clock: Clock, start: dt.datetime, now: dt.datetime, cal: Calendar) -> dt.datetime | None:
+    """The end of a period of `clock` started at `start` if it has passed at `now`, else None: ``deadline``
+    compared with `now`, but counting only the days before today. A period still running today is running
+    whatever the days after today turn out to be, so a filing window is judged even when its last day lies in
+    a year the calendar does not know yet (raises CalendarUnknown only for an unknown day before today)."""
+    if clock.unit != "working_days" or clock.n == 0:
+        closes = deadline(clock, start, cal)
+        return closes if now >= closes else None
+    first, today = local_day(start), local_day(now)
+    # the period's last day D is its n-th working day after `first`: today ≤ D exactly when fewer than n
+    # working days lie in (first, today - 1]; otherwise D lies before today, where every day is known
+    if cal.working_days_between(first, today - DAY) < clock.n:
+        return None
+    return deadline(clock, start, cal)
+
+
 def resumed(due: dt.datetime, unit: str, *, suspended_at: dt.datetime, resumed_at: dt.datetime,
             cal: Calendar) -> dt.datetime:
     """A deadline after a suspension from `suspended_at` to `resumed_at`: the time that was left when the

@@ -166,8 +166,8 @@ def _window(rule: ChallengeRule, *, lot: Lot | None, project: Project | None, kn
             raise Invalid(_("say on which day you knew (or should have known) of the matter"), field="known_on")
         if known_on > clocks.local_day(now):
             raise Invalid(_("the day you knew of the matter cannot be in the future"), field="known_on")
-        closes = clocks.deadline(know, clocks.end_of(known_on) - MICRO, platform_calendar())
-        if now >= closes:
+        closes = clocks.passed(know, clocks.end_of(known_on) - MICRO, now, platform_calendar())
+        if closes is not None:
             raise Conflict(_("filing closed at %(closes)s: within %(value)s of knowing (%(known_on)s) — %(basis)s"), closes=_local(closes), value=know.describe(), known_on=known_on.isoformat(), basis=know.basis)
         return
     if rule.window == "after_challenge_answer":
@@ -179,8 +179,8 @@ def _window(rule: ChallengeRule, *, lot: Lot | None, project: Project | None, kn
         if follows.due_at is None:
             raise Conflict(_("the challenge's answer period is not known yet (the calendar is not loaded)"))
         # "答复期满后15个工作日内": counted from the end of the answer period, answered or not
-        closes = clocks.deadline(_required(rule.know_within), follows.due_at - MICRO, platform_calendar())
-        if now >= closes:
+        closes = clocks.passed(_required(rule.know_within), follows.due_at - MICRO, now, platform_calendar())
+        if closes is not None:
             raise Conflict(_("complaints about %(number)s closed at %(closes)s — %(basis)s"), number=follows.number, closes=_local(closes), basis=basis)
         return
     raise AssertionError(rule.window)  # pragma: no cover
