@@ -407,7 +407,7 @@ class RoomView:
         """One statement, so one snapshot: the auction and every accepted bid."""
         conn = connections[DEFAULT_DB_ALIAS]
         q = conn.ops.quote_name
-        rows = _fetch([sql.Statement(
+        rows = sql.fetch_all([sql.Statement(
             f"SELECT {_columns(Auction, 'a', conn.vendor)}, n.number, b.client_ref, b.seq, b.amount_fen "
             f"FROM {q(Auction._meta.db_table)} a LEFT JOIN {q(AuctionBid._meta.db_table)} b ON b.auction_id = a.id "
             f"LEFT JOIN {q(BidderNumber._meta.db_table)} n ON n.id = b.bidder_id WHERE a.id = %s", (auction_id,))])
@@ -732,20 +732,6 @@ def _attnames(model: type[Model]) -> tuple[str, ...]:
     return tuple(f.attname for f in model._meta.concrete_fields)
 
 
-def _fetch(statements: list[sql.Statement]) -> list[tuple[Any, ...]]:
-    """The rows of the last of ``statements``, all sent in one round trip, each one on PostgreSQL a prepared
-    statement of the database session (``audit.sql``: parsed and planned once per session, not on every bid)."""
-    conn = connections[DEFAULT_DB_ALIAS]
-    with conn.cursor() as cur:
-        if conn.vendor == "postgresql":
-            # audit.sql has no public multi-statement read yet (``fetch_one``: one statement, its first row)
-            cur.execute(sql._texts(statements, cur), [p for s in statements for p in s.params])
-        else:
-            for s in statements:
-                cur.execute(s.sql, s.params)
-        return cur.fetchall()
-
-
 @functools.lru_cache(maxsize=64)
 def _read_statements(orgs: int, refs: int, lock: bool, vendor: str, seen: bool = False
                      ) -> tuple[str, str | None, tuple[Any, ...]]:
@@ -789,7 +775,7 @@ def _read(auction_id: int, org_ids: list[int], refs: list[str], *, lock: bool, s
     statements = [sql.Statement(read, (*suspended, *org_ids, *refs, auction_id))]
     if locking is not None:
         statements.insert(0, sql.Statement(locking, (auction_id,) if seen is None else (auction_id, seen)))
-    rows = _fetch(statements)
+    rows = sql.fetch_all(statements)
     if not rows:
         raise NotFound(_("no such auction"))
     k = len(Auction._meta.concrete_fields)

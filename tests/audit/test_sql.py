@@ -223,3 +223,12 @@ def test_statements_that_cannot_be_prepared_run_as_they_are():
         sql.execute([sql.Statement("SET LOCAL statement_timeout = '5s'", ()),
                      sql.Statement("SELECT %s::int", (1,))])
         assert sql.fetch_one(sql.Statement("SHOW statement_timeout", ())) == ("5s",)
+
+
+def test_fetch_all_returns_every_row_of_the_last_statement_in_one_round_trip(world):
+    with transaction.atomic():
+        rows = sql.fetch_all([sql.Statement("SELECT id FROM trading_organisation WHERE id = %s FOR UPDATE",
+                                            (world.centre.pk,)),
+                              sql.Statement("SELECT %s::int UNION ALL SELECT %s::int ORDER BY 1", (2, 1))])
+    assert rows == [(1,), (2,)]
+    assert sql.fetch_all([None]) == []
