@@ -26,9 +26,26 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port: any (the kernel's choice), or one of SUNLIGHT_PORTS ("19200-19299") where several
+    people share the machine and each starts servers only on their own ports."""
+    span = os.environ.get("SUNLIGHT_PORTS", "")
+    if not span:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    import random
+
+    lo, hi = (int(x) for x in span.split("-"))
+    ports = list(range(lo, hi + 1))
+    random.shuffle(ports)  # two test workers rarely try the same one
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in SUNLIGHT_PORTS={span}")
 
 
 def fen_of(amount: str | None) -> int | None:
