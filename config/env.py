@@ -40,6 +40,21 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_ints(name: str, default: tuple[int, ...], *, minimum: int = 0) -> tuple[int, ...]:
+    """As many comma-separated integers as ``default`` has, each at least ``minimum``."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    expected = f"{len(default)} comma-separated integers ≥ {minimum}"
+    try:
+        values = tuple(int(item) for item in raw.split(","))
+    except ValueError:
+        raise _bad(name, raw, expected) from None
+    if len(values) != len(default) or any(v < minimum for v in values):
+        raise _bad(name, raw, expected)
+    return values
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

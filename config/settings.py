@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_int, env_ints, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SUNLIGHT_VAR_DIR", str(BASE_DIR / "var")))
@@ -132,6 +132,9 @@ DATABASE_ROUTERS = ["config.dbrouter.PrimaryReplicaRouter"]
 # connections, for HTTP; SUNLIGHT_WS_DB_THREADS: the threads of its websockets' database work (auction rooms).
 SUNLIGHT_HTTP_CONCURRENCY = env_int("SUNLIGHT_HTTP_CONCURRENCY", 8, minimum=1)
 SUNLIGHT_WS_DB_THREADS = env_int("SUNLIGHT_WS_DB_THREADS", 4, minimum=1)
+# The ASGI process's cyclic garbage collector (config/asgi.py): the thresholds of its three generations, raised
+# from CPython's 700,10,10 for a process holding thousands of websockets (docs/benchmarks.md).
+SUNLIGHT_WEB_GC_THRESHOLD = env_ints("SUNLIGHT_WEB_GC_THRESHOLD", (50_000, 20, 10), minimum=1)
 # Each PostgreSQL connection is named "<this>:<pid>" in pg_stat_activity (config/pgbackend): web, worker, beat, …
 SUNLIGHT_DB_APPLICATION_NAME = env_str("SUNLIGHT_DB_APPLICATION_NAME", "sunlight")
 for _alias in DATABASES.values():
