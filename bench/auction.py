@@ -18,7 +18,12 @@ references and too-low bids first — what Sunlight's RoomView and ``_settled`` 
     every bid answered, nothing lost. Goal: p99 ≤ 3 × the baseline's p99. Memory per idle watcher:
     the server process's RSS grown by connecting the watchers, divided by their number.
 
-    .venv/bin/python bench/auction.py [--quick] [--fresh-setup] [--setup-processes N]
+    With ``--server-processes N`` (b) runs N server processes on each side: uvicorn's ``--workers N`` for
+    Sunlight (connections spread by the kernel, rooms' events through Redis to each process), N raw
+    servers each serving a share of the auctions (a room's connections all on one, its broadcast in memory).
+    The server's CPU time is reported beside the latency (``server_cpu_s``).
+
+    .venv/bin/python bench/auction.py [--quick] [--fresh-setup] [--setup-processes N] [--server-processes N]
 
 Setup (docs/benchmarks.md): everything through the services -- 50 bidders, the one auction, the 200
 auctions each published, registered by 10 bidders, scheduled and opened by the clocks (the bidders admitted
@@ -86,8 +91,27 @@ def percentile(values, p):
 
 
 def rss_kib(pid: int) -> int:
+    """The resident memory of ``pid`` and of its child processes (uvicorn's workers)."""
     with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        own = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return own + sum(rss_kib(c) for c in children)
+
+
+def cpu_s(pid: int) -> float:
+    """The CPU time (user + system) of ``pid`` and of its child processes so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_s(c) for c in children)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,8 +248,10 @@ BASELINE = textwrap.dedent(r'''
 
 
 class Baseline:
-    def __init__(self, auctions: int, *, preread: bool = False):
-        """``auctions`` rows are created by the first server; a second one shares the tables."""
+    def __init__(self, auctions: int, *, preread: bool = False, processes: int = 1):
+        """``auctions`` rows are created by the first server; a second one shares the tables. With
+        ``processes`` > 1, as many server processes, each serving a share of the auctions (an auction's
+        connections all go to one of them, so its broadcast stays in memory)."""
         import psycopg2
 
         from tests.auction.live import free_port
@@ -237,14 +263,17 @@ class Baseline:
                 cur.execute("INSERT INTO raw_auction (id, start_fen, inc_fen) SELECT g, %s, %s "
                             "FROM generate_series(1, %s) g", (START, INC, auctions))
             conn.close()
-        self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-c", BASELINE, str(self.port), DB_URL, "1" if preread else "0"],
-                                     stdout=subprocess.PIPE, cwd=ROOT)
-        assert self.proc.stdout.readline().strip() == b"ready"
-        self.pid = self.proc.pid
+        self.ports, self.procs = [], []
+        for _ in range(processes):
+            self.ports.append(free_port())
+            self.procs.append(subprocess.Popen([sys.executable, "-c", BASELINE, str(self.ports[-1]), DB_URL,
+                                                "1" if preread else "0"], stdout=subprocess.PIPE, cwd=ROOT))
+            assert self.procs[-1].stdout.readline().strip() == b"ready"
+        self.pids = [p.pid for p in self.procs]
 
     def url(self, auction: int, bidder: str | None) -> str:
-        return f"ws://127.0.0.1:{self.port}/room/{auction}" + (f"?bidder={bidder}" if bidder else "")
+        port = self.ports[auction % len(self.ports)]
+        return f"ws://127.0.0.1:{port}/room/{auction}" + (f"?bidder={bidder}" if bidder else "")
 
     def history(self, auction: int) -> list:
         import psycopg2
@@ -257,8 +286,9 @@ class Baseline:
         return [(s, d["data"]["bidder"], fen(d["data"]["amount"])) for s, d in rows]
 
     def stop(self):
-        self.proc.kill()
-        self.proc.wait()
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,12 +505,12 @@ async def _rooms_main(rooms, origin, watchers, rate, seconds, inc, pipe):
     return stats, lat, lost, resyncs, sum(len(a) for a in accepted) * (watchers + len(bidders[0]) if bidders else 0)
 
 
-def many_rooms(rooms: list, *, pid: int, origin=None, watchers: int, rate: float, seconds: float, inc: int,
+def many_rooms(rooms: list, *, pids: list[int], origin=None, watchers: int, rate: float, seconds: float, inc: int,
                processes: int) -> dict:
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    before = rss_kib(pid)
+    before = sum(map(rss_kib, pids))
     procs, pipes = [], []
     for k in range(processes):
         parent, child = ctx.Pipe()
@@ -493,8 +523,9 @@ def many_rooms(rooms: list, *, pid: int, origin=None, watchers: int, rate: float
         assert pipe.recv() == "watchers"
     n_watchers = len(rooms) * watchers
     time.sleep(2)  # let the server settle (allocations of the last handshakes) before reading its RSS
-    per_watcher_kib = (rss_kib(pid) - before) / n_watchers
+    per_watcher_kib = (sum(map(rss_kib, pids)) - before) / n_watchers
     log(f"  {n_watchers} idle watchers: {per_watcher_kib:.1f} KiB each")
+    cpu_before = sum(map(cpu_s, pids))
     for pipe in pipes:
         pipe.send("go")
     stats = {"sent": 0, "accepted": 0, "refused": 0, "unanswered": 0}
@@ -508,10 +539,13 @@ def many_rooms(rooms: list, *, pid: int, origin=None, watchers: int, rate: float
         resyncs += rs
         expected += ex
         p.join()
+    cpu = sum(map(cpu_s, pids)) - cpu_before
     return {**stats, "auctions": len(rooms), "watchers": n_watchers, "memory_per_idle_watcher_kib": round(per_watcher_kib, 1),
             "p50_ms": round(percentile(lat, 50), 2) if lat else None,
             "p99_ms": round(percentile(lat, 99), 2) if lat else None, "max_ms": round(max(lat), 2) if lat else None,
-            "lost": lost, "client_resyncs": resyncs, "deliveries": len(lat), "expected_deliveries": expected}
+            "lost": lost, "client_resyncs": resyncs, "deliveries": len(lat), "expected_deliveries": expected,
+            # the server's CPU time from the bidders' arrival to the clients' goodbyes: bids, deliveries, pings
+            "server_cpu_s": round(cpu, 2)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -702,6 +736,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--only", choices=["one", "many"], default=None, help="run one scenario")
     ap.add_argument("--ws", default="websockets-sansio", help="uvicorn's websocket implementation")
+    ap.add_argument("--server-processes", type=int, default=1,
+                    help="(b) server processes on each side: uvicorn --workers N for Sunlight, N raw servers "
+                         "(each with a share of the auctions) for the baseline")
     ap.add_argument("--setup-processes", type=int, default=4, help="processes scheduling the auctions (b)")
     ap.add_argument("--fresh-setup", action="store_true", help="make the auctions anew, not from the snapshot")
     args = ap.parse_args()
@@ -739,13 +776,18 @@ def main():
     from django.db import connection
 
     connection.close()
-    server = Server(ws=args.ws, extra_env={"DEBUG": "0"}).start()  # one process, production-like: no query log
-    base = Baseline(2 + n_auctions)  # 1: (a), 2…: (b), the last: (a) with the read before the lock
+    n_proc = args.server_processes
+    # one process for (a), production-like (no query log); for (b) the same with n_proc processes: the
+    # same number of processes on each side, the raw ones each serving its share of the auctions
+    server = Server(ws=args.ws, extra_env={"DEBUG": "0"}).start() if args.only != "many" else None
+    many_server = (Server(ws=args.ws, workers=n_proc, extra_env={"DEBUG": "0"}).start()
+                   if args.only != "one" else None)
+    base = Baseline(2 + n_auctions, processes=n_proc)  # 1: (a), 2…: (b), the last: (a) with the read before the lock
     preread = Baseline(0, preread=True) if args.only != "many" else None
     pre_id = 2 + n_auctions
     results: dict = {"bench": "auction", "quick": args.quick, "seconds": seconds, "auctions": n_auctions,
                      "setup_s": setup_s, "setup": "cloned" if meta.get("cloned") else "made",
-                     "watchers_per_auction": watchers, "bids_per_s_per_auction": rate,
+                     "watchers_per_auction": watchers, "bids_per_s_per_auction": rate, "server_processes": n_proc,
                      "note": "measured on a shared machine (2 cores, other work running)"}
 
     def ours_history(auction_id):
@@ -775,22 +817,27 @@ def main():
                 watchers=10, seconds=seconds, inc=INC, db_history=lambda: preread.history(pre_id)))
             log("   ", results["one_baseline_preread"])
         if args.only != "one":
-            log(f"(b) {n_auctions} auctions × 10 bidders × {watchers} watchers, {rate} bids/s each, {seconds}s — Sunlight")
-            ours_rooms = [(server.ws_url(a.pk), [(server.ws_url(a.pk), c) for c in cookies[:10]]) for a in rooms]
-            results["many"] = many_rooms(ours_rooms, pid=server.proc.pid, origin=server.origin, watchers=watchers,
+            log(f"(b) {n_auctions} auctions × 10 bidders × {watchers} watchers, {rate} bids/s each, {seconds}s, "
+                f"{n_proc} server process(es) each side — Sunlight")
+            ours_rooms = [(many_server.ws_url(a.pk), [(many_server.ws_url(a.pk), c) for c in cookies[:10]])
+                          for a in rooms]
+            results["many"] = many_rooms(ours_rooms, pids=[many_server.proc.pid], origin=many_server.origin,
+                                         watchers=watchers,
                                          rate=rate, seconds=seconds, inc=inc, processes=processes)
             log("   ", results["many"])
             log("(b) the same against the raw baseline")
             raw_rooms = [(base.url(k, None), [(base.url(k, f"B{i:03d}"), None) for i in range(10)])
                          for k in range(2, 2 + n_auctions)]
-            results["many_baseline"] = many_rooms(raw_rooms, pid=base.pid, watchers=watchers, rate=rate,
+            results["many_baseline"] = many_rooms(raw_rooms, pids=base.pids, watchers=watchers, rate=rate,
                                                   seconds=seconds, inc=INC, processes=processes)
             log("   ", results["many_baseline"])
     finally:
         base.stop()
         if preread is not None:
             preread.stop()
-        server.kill()
+        for srv in (server, many_server):
+            if srv is not None:
+                srv.kill()
 
     goals = []
     if "one" in results:
