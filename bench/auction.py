@@ -801,6 +801,7 @@ def main():
 
     try:
         if args.only != "many":
+            assert server is not None and preread is not None
             log(f"(a) one auction, 50 bidders + 10 watchers, {seconds}s — Sunlight")
             results["one"] = run_client(storm([server.ws_url(one.pk)] * 50, cookies, server.ws_url(one.pk),
                                               watchers=10, seconds=seconds, inc=inc, origin=server.origin,
@@ -817,6 +818,7 @@ def main():
                 watchers=10, seconds=seconds, inc=INC, db_history=lambda: preread.history(pre_id)))
             log("   ", results["one_baseline_preread"])
         if args.only != "one":
+            assert many_server is not None and many_server.proc is not None
             log(f"(b) {n_auctions} auctions × 10 bidders × {watchers} watchers, {rate} bids/s each, {seconds}s, "
                 f"{n_proc} server process(es) each side — Sunlight")
             ours_rooms = [(many_server.ws_url(a.pk), [(many_server.ws_url(a.pk), c) for c in cookies[:10]])

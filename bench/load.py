@@ -359,7 +359,7 @@ def main() -> None:
             try:
                 layout = [(one.ws_url(a.pk), [(one.ws_url(a.pk), c) for c in cookies]) for a in rooms]
                 log(f"   one process, {rate} bids/s per auction", loadavg())
-                runs_b["one_1.0"] = dict(many_rooms(layout, pid=pid_of(one), origin=one.origin, watchers=watchers,
+                runs_b["one_1.0"] = dict(many_rooms(layout, pids=[pid_of(one)], origin=one.origin, watchers=watchers,
                                                     rate=rate, seconds=fan_seconds, inc=inc, processes=2),
                                          load=loadavg())
                 log("   ", runs_b["one_1.0"])
@@ -372,7 +372,7 @@ def main() -> None:
                           for i, a in enumerate(rooms)]
                 for m in multiples:
                     log(f"   two processes, {m} × {rate} bids/s per auction", loadavg())
-                    runs_b[f"two_{m}"] = dict(many_rooms(layout, pid=pid_of(pair[0]), origin=pair[0].origin,
+                    runs_b[f"two_{m}"] = dict(many_rooms(layout, pids=[pid_of(pair[0])], origin=pair[0].origin,
                                                          watchers=watchers, rate=rate * m, seconds=fan_seconds,
                                                          inc=inc, processes=2), load=loadavg())
                     log("   ", runs_b[f"two_{m}"])
