@@ -7,6 +7,7 @@ import json
 
 import pytest
 import websockets
+import websockets.exceptions  # the package imports its submodules lazily: named here, not by chance elsewhere
 from websockets.typing import Origin
 from rest_framework.authtoken.models import Token
 
