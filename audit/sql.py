@@ -186,9 +186,7 @@ def fetch_one(statement: Statement) -> tuple[Any, ...] | None:
         return cur.fetchone() if cur.description else None
 
 
-def fetch_all(statements: Iterable[Statement | None]) -> list[tuple[Any, ...]]:
-    """Run the statements in order in the current transaction (on PostgreSQL in one round trip, each
-    prepared) and return every row of the last one (e.g. a row lock taken, then a read under it)."""
+def _run(statements: Iterable[Statement | None], *, rows: bool) -> list[tuple[Any, ...]]:
     todo = _flat(statements)
     if not todo:
         return []
@@ -198,22 +196,20 @@ def fetch_all(statements: Iterable[Statement | None]) -> list[tuple[Any, ...]]:
         else:
             for s in todo:
                 cur.execute(s.sql, s.params)
-        return cur.fetchall() if cur.description else []
+        return cur.fetchall() if rows and cur.description else []
+
+
+def fetch_all(statements: Iterable[Statement | None]) -> list[tuple[Any, ...]]:
+    """Run the statements in order in the current transaction (on PostgreSQL in one round trip, each
+    prepared) and return every row of the last one (e.g. a row lock taken, then a read under it)."""
+    return _run(statements, rows=True)
 
 
 def execute(statements: Iterable[Statement | None]) -> None:
     """Run the statements in order in the current transaction: on PostgreSQL as one round trip
     (psycopg2 sends ``;``-separated statements as one simple query; the first error aborts the
     rest and the transaction), elsewhere one by one."""
-    todo = _flat(statements)
-    if not todo:
-        return
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(_texts(todo, cur), [p for s in todo for p in s.params])
-        else:
-            for s in todo:
-                cur.execute(s.sql, s.params)
+    _run(statements, rows=False)
 
 
 # unique_violation, serialization_failure: the data moved on; the caller may decide again
