@@ -230,6 +230,25 @@ class Room:
         return [(s, e["kind"], e["data"].get("bidder"), fen_of(e["data"].get("amount"))) for s, e in sorted(self.events.items())]
 
 
+def db_last_seq(auction_id: int) -> int:
+    """The auction's last committed seq (in a worker thread: closes its own connection)."""
+    from bidding.auction.models import Auction
+
+    try:
+        return Auction.objects.values_list("last_seq", flat=True).get(pk=auction_id)
+    finally:
+        connection.close()
+
+
+async def settle(rooms: list[Room], auction_id: int, timeout: float = 60) -> int:
+    """Wait until every client holds the database's whole history; returns its last seq. A storm's last bid is
+    answered once it is committed, but its event reaches the clients later, through the room's group: the
+    highest seq any client holds when the storm ends may not be the end (two clients then differ)."""
+    final = await asyncio.to_thread(db_last_seq, auction_id)
+    await asyncio.gather(*(r.wait_for(lambda x: x.last_seq >= final, timeout=timeout) for r in rooms))
+    return final
+
+
 def live_auction(world, *, method: str = "auction", users=None, live_duration_s: int = 3600, **kw):
     """An auction open *now* in real time, built by travelling the test process back in time to
     register and schedule (the server subprocess runs on the real clock)."""

@@ -19,7 +19,7 @@ from bidding.auction import services as S
 from bidding.auction.models import Auction, AuctionBid, AuctionEvent
 from tests import factories
 
-from tests.auction.live import Room, Server, fen_of, live_auction, session_cookie
+from tests.auction.live import Room, Server, fen_of, live_auction, session_cookie, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -422,8 +422,7 @@ def test_server_killed_mid_storm_clients_resume_and_resent_bids_get_their_origin
             await watcher.wait_for(lambda r: r.last_seq >= target, timeout=120)
 
         await asyncio.gather(killer(watcher), watch(), *(bidder(r) for r in rooms))
-        final = max(r.last_seq for r in rooms + [watcher])
-        await asyncio.gather(*(r.wait_for(lambda x: x.last_seq >= final, timeout=60) for r in rooms + [watcher]))
+        await settle(rooms + [watcher], auction.pk)  # every bid answered: the database's last seq is the end
         # a bid accepted before the kill, sent again now (its answer lost): its original outcome
         early = next(ref for ref, s in sent.items() if s["answer"]["accepted"] and s["answer"]["seq"] <= 12)
         who = next(r for r in rooms if early in r.answers)

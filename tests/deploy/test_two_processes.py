@@ -15,7 +15,7 @@ import websockets
 from bidding.auction import engine as E
 from bidding.auction.models import AuctionBid
 from tests import factories
-from tests.auction.live import Room, Server, live_auction, session_cookie
+from tests.auction.live import Room, Server, live_auction, session_cookie, settle
 from tests.auction.test_live import assert_gap_free, db_history, more_bidders
 from trading.money import parse_money
 
@@ -125,8 +125,7 @@ def test_two_processes_share_one_auction_and_killing_one_loses_nothing(servers):
         await asyncio.gather(killer(), watcher_on_a(), *(bidder(r) for r in on_a + on_b))
         everyone = on_a + on_b + [watch_a, watch_b]
         assert all(r.server is b for r in everyone)  # A's clients are on the survivor now
-        final = max(r.last_seq for r in everyone)
-        await asyncio.gather(*(r.wait_for(lambda x: x.last_seq >= final, timeout=60) for r in everyone))
+        await settle(everyone, auction.pk)  # every bid answered: the database's last seq is the end
         # a bid accepted on A before the kill, its answer lost: sent again to B, its original outcome
         early = next(ref for ref, s in sent.items()
                      if s["answer"]["accepted"] and s["answer"]["seq"] <= kill_at and s["room"] in on_a)
