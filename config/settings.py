@@ -356,6 +356,12 @@ SUNLIGHT_WEBAUTHN_RP_ID = env_str("SUNLIGHT_WEBAUTHN_RP_ID", urlsplit(SUNLIGHT_P
 SUNLIGHT_WEBAUTHN_ORIGINS = env_list("SUNLIGHT_WEBAUTHN_ORIGINS", [SUNLIGHT_PUBLIC_URL])
 SUNLIGHT_WEBAUTHN_RP_NAME = env_str("SUNLIGHT_WEBAUTHN_RP_NAME", "Sunlight")
 SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS = env_int("SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS", 120, minimum=10)
+# Refused security-key answers slow the account's next ones down (trading.security_keys, django-otp's shape): after n
+# refusals in a row at a step (registering a key, or signing in with one), the next waits FACTOR · 2^(n−1) seconds
+# after the last refusal (1 s, 2 s, 4 s … with the default factor, as django-otp's OTP_TOTP_THROTTLE_FACTOR), at most
+# MAX seconds; a success resets it. A factor of 0 turns the delays off (the refusals are still counted and recorded).
+SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR = env_int("SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR", 1, minimum=0)
+SUNLIGHT_SECURITY_KEY_THROTTLE_MAX_SECONDS = env_int("SUNLIGHT_SECURITY_KEY_THROTTLE_MAX_SECONDS", 3600, minimum=1)
 SUNLIGHT_OCID_PREFIX = env_str("SUNLIGHT_OCID_PREFIX", "ocds-sunlit")
 # A contracted lot completes when every check says its part is finished (trading.clock.complete_contracted).
 SUNLIGHT_COMPLETION_CHECKS: list[str] = [

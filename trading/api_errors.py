@@ -62,6 +62,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "too_large": (413, "the body is larger than the limit"),
     "unsupported_media_type": (415, "the body's Content-Type is not accepted here"),
     "throttled": (429, "too many requests or failed logins; try again later (see Retry-After)"),
+    "second_factor_throttled": (429, "security key: too many refused answers in a row for this account; try again "
+                                     "after the delay (see Retry-After), which doubles with each further refusal"),
     "server_error": (500, "an unexpected error on the platform's side; nothing was changed"),
     # a refused auction bid or command: the engine's reason (bidding.auction.services.STATUS_FOR_CODE); a
     # refused bid's answer also carries `minimum_fen` / `minimum`, the lowest acceptable amount now
@@ -107,6 +109,7 @@ DEFAULT_DETAILS = {
     "too_large": _("The request body is too large."),
     "unsupported_media_type": _("Unsupported media type in the request."),
     "throttled": _("Too many requests; try again later."),
+    "second_factor_throttled": _("Too many refused security-key attempts: try again later."),
     "server_error": _("Server error: the request could not be completed and nothing was changed."),
 }
 

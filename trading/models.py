@@ -281,3 +281,28 @@ class SecurityKey(TimestampMixin, Device):
 
     def verify_token(self, token) -> bool:
         return False  # no typed codes: a key signs a challenge (trading.security_keys)
+
+
+class SecurityKeyThrottle(models.Model):
+    """One account's consecutive refused security-key answers at one step (trading.security_keys: registering a
+    key, or the second step of a sign-in with one), the shape of django-otp's device throttle: after `failures`
+    refusals in a row, the next answer is refused unread until `last_failure_at` + factor · 2^(failures − 1)
+    seconds (capped); a success of the step resets it. In the database so that every process, and a restart,
+    sees the same count."""
+
+    STEPS = ("register", "sign_in")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_key_throttles")
+    step = models.CharField(max_length=16)
+    failures = models.IntegerField(default=0)  # consecutive refusals of the step since its last success
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "step"], name="security_key_throttle_one_per_step"),
+            models.CheckConstraint(condition=Q(step__in=["register", "sign_in"]), name="security_key_throttle_step"),
+            models.CheckConstraint(condition=Q(failures__gte=0), name="security_key_throttle_failures_non_negative"),
+            models.CheckConstraint(condition=Q(failures=0, last_failure_at__isnull=True)
+                                   | Q(failures__gt=0, last_failure_at__isnull=False),
+                                   name="security_key_throttle_failure_has_time"),
+        ]

@@ -24,12 +24,22 @@ Rules:
   changes nothing else.
 - The last second factor of a privileged account (its last key, or its authenticator when it has no key) cannot
   be removed (`remove`; trading.second_factor.remove_authenticator).
+- Refusals are throttled per account and step (registering, signing in), as django-otp throttles a device's
+  wrong codes: after n refused answers in a row, the account's next answer at that step is refused unread — no
+  challenge kept, no signature checked — until SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR · 2^(n−1) seconds after the
+  last refusal (at most SUNLIGHT_SECURITY_KEY_THROTTLE_MAX_SECONDS), with 429 `second_factor_throttled` and
+  Retry-After; options are not given meanwhile either. A success of the step resets its count. The count is a
+  row of trading.models.SecurityKeyThrottle, locked while an answer is judged, so that concurrent answers are
+  counted one after the other by every process. Each refusal's audit event carries the count and the delay it
+  imposes; a throttled attempt is one too (reason `throttled`, the wait left) and does not count.
 - A refusal is a `KeyRefused`: the view answers it in the one JSON error shape ({"code", "detail", "fields"}),
   never a 500.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -37,9 +47,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
-from trading.models import SecurityKey, User
+from trading.models import SecurityKey, SecurityKeyThrottle, User
 
 SESSION_KEY = "sunlight.webauthn"
 PURPOSES = ("register", "sign_in")
@@ -52,11 +62,12 @@ class KeyRefused(Exception):
     """A refused key step. `code` is the error shape's code, `reason` the audit event's."""
 
     def __init__(self, code: str, detail: str, *, reason: str, status: int = 400, fields: dict | None = None,
-                 device_id: int | None = None):
+                 device_id: int | None = None, retry_after: int | None = None):
         super().__init__(detail)
         self.code, self.detail, self.reason, self.status = code, detail, reason, status
         self.fields = fields or {}
         self.device_id = device_id
+        self.retry_after = retry_after  # seconds (Retry-After) of a throttled attempt
 
 
 # --- pure rules ------------------------------------------------------------------------------------------
@@ -82,6 +93,24 @@ def clean_name(raw: Any) -> str:
     return name
 
 
+def throttle_delay(failures: int, *, factor: int, cap: int) -> dt.timedelta:
+    """How long after its last refusal a step waits after `failures` refusals in a row: django-otp's
+    factor · 2^(failures − 1) seconds, at most `cap` seconds; none before the first refusal."""
+    if failures <= 0 or factor <= 0:
+        return dt.timedelta(0)
+    if failures > 40:  # 2^40 s is far past any sane cap
+        return dt.timedelta(seconds=cap)
+    return dt.timedelta(seconds=min(factor * 2 ** (failures - 1), cap))
+
+
+def throttle_wait(*, failures: int, last_failure_at: dt.datetime | None, now: dt.datetime, factor: int,
+                  cap: int) -> dt.timedelta:
+    """Time left before the step may be tried again; zero when it may."""
+    if last_failure_at is None:
+        return dt.timedelta(0)
+    return max(dt.timedelta(0), last_failure_at + throttle_delay(failures, factor=factor, cap=cap) - now)
+
+
 # --- settings --------------------------------------------------------------------------------------------
 def rp_id() -> str:
     return settings.SUNLIGHT_WEBAUTHN_RP_ID
@@ -89,6 +118,11 @@ def rp_id() -> str:
 
 def origins() -> list[str]:
     return list(settings.SUNLIGHT_WEBAUTHN_ORIGINS)
+
+
+def _throttle_limits() -> dict:
+    return {"factor": settings.SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR,
+            "cap": settings.SUNLIGHT_SECURITY_KEY_THROTTLE_MAX_SECONDS}
 
 
 def available(request) -> bool:
@@ -160,6 +194,81 @@ def _credential(raw: Any) -> dict:
     return raw
 
 
+# --- throttling ------------------------------------------------------------------------------------------
+def wait_left(*, user: User, step: str) -> dt.timedelta:
+    """How long the account must still wait before its next answer at `step`; zero when it may answer."""
+    row = SecurityKeyThrottle.objects.filter(user=user, step=step).only("failures", "last_failure_at").first()
+    if row is None:
+        return dt.timedelta(0)
+    return throttle_wait(failures=row.failures, last_failure_at=row.last_failure_at, now=timezone.now(),
+                         **_throttle_limits())
+
+
+def _seconds(wait: dt.timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
+
+
+def _throttled(wait: dt.timedelta) -> KeyRefused:
+    seconds = _seconds(wait)
+    detail = ngettext("Too many refused security-key attempts: try again in %(seconds)d second.",
+                      "Too many refused security-key attempts: try again in %(seconds)d seconds.",
+                      seconds) % {"seconds": seconds}
+    return KeyRefused("second_factor_throttled", detail, reason="throttled", status=429, retry_after=seconds)
+
+
+def _refuse_while_throttled(*, user: User, session, step: str, wait: dt.timedelta) -> None:
+    """While the step waits, its attempts are refused unread: the session's pending challenge is dropped, the
+    attempt recorded (reason throttled, the wait left), not counted."""
+    if wait <= dt.timedelta(0):
+        return
+    from trading import services
+
+    session.pop(SESSION_KEY, None)
+    services.record_security_key(user=user, action="account.security_key_refused", step=step, reason="throttled",
+                                 wait_seconds=_seconds(wait))
+    raise _throttled(wait)
+
+
+def _options_allowed(*, user: User, session, step: str) -> None:
+    """Options (a new challenge) are not given while the step waits: the key would be touched in vain."""
+    _refuse_while_throttled(user=user, session=session, step=step, wait=wait_left(user=user, step=step))
+
+
+def _judged(*, user: User, session, step: str, judge) -> Any:
+    """Run `judge()` (the verification of an answer, raising KeyRefused) under the account's throttle for the
+    step: refused unread while it waits; a refusal counts (and is recorded with the count and the delay it
+    imposes, in the same transaction), a success resets the count. The throttle's row stays locked while the
+    answer is judged, so that concurrent answers are counted one after the other."""
+    from trading import services
+
+    refusal: KeyRefused | None = None
+    with transaction.atomic():
+        row, _created = SecurityKeyThrottle.objects.select_for_update().get_or_create(user=user, step=step)
+        now = timezone.now()
+        limits = _throttle_limits()
+        try:
+            _refuse_while_throttled(user=user, session=session, step=step, wait=throttle_wait(
+                failures=row.failures, last_failure_at=row.last_failure_at, now=now, **limits))
+            result = judge()
+        except KeyRefused as refused:
+            refusal = refused
+            if refused.reason != "throttled":
+                row.failures += 1
+                row.last_failure_at = now
+                row.save(update_fields=["failures", "last_failure_at"])
+                services.record_security_key(
+                    user=user, action="account.security_key_refused", step=step, reason=refused.reason,
+                    device_id=refused.device_id, failures=row.failures,
+                    wait_seconds=int(throttle_delay(row.failures, **limits).total_seconds()))
+        else:
+            if row.failures:
+                row.failures, row.last_failure_at = 0, None
+                row.save(update_fields=["failures", "last_failure_at"])
+            return result
+    assert refusal is not None
+    raise refusal
+
+
 # --- registration ----------------------------------------------------------------------------------------
 def registration_options(*, user: User, session, name: Any) -> dict:
     """Options for navigator.credentials.create(): a fresh challenge (kept in the session with the key's name),
@@ -168,6 +277,7 @@ def registration_options(*, user: User, session, name: Any) -> dict:
     from webauthn.helpers.structs import (AttestationConveyancePreference, AuthenticatorSelectionCriteria,
                                           ResidentKeyRequirement, UserVerificationRequirement)
 
+    _options_allowed(user=user, session=session, step="register")
     name = clean_name(name)
     options = generate_registration_options(
         rp_id=rp_id(), rp_name=settings.SUNLIGHT_WEBAUTHN_RP_NAME, user_id=user_handle(user),
@@ -185,16 +295,12 @@ def registration_options(*, user: User, session, name: Any) -> dict:
 def register(*, user: User, session, credential: Any) -> tuple[SecurityKey, list[str] | None]:
     """Verify the browser's answer to the session's registration challenge and keep the key. When it is the
     account's first second factor it also gets its recovery codes (returned, to be shown once; else None).
-    A refusal is an audit event and changes nothing else."""
-    try:
+    A refusal is an audit event, counts towards the throttle and changes nothing else."""
+    def judge():
         pending = take_challenge(session, purpose="register", user=user)
         return _register(user=user, pending=pending, credential=_credential(credential))
-    except KeyRefused as refused:
-        from trading import services
 
-        services.record_security_key(user=user, action="account.security_key_refused", step="register",
-                                     reason=refused.reason)
-        raise
+    return _judged(user=user, session=session, step="register", judge=judge)
 
 
 def _register(*, user: User, pending: dict, credential: dict) -> tuple[SecurityKey, list[str] | None]:
@@ -236,6 +342,7 @@ def authentication_options(*, user: User, session) -> dict:
     keys = keys_of(user)
     if not keys:
         raise KeyRefused("conflict", _("This account has no security key."), reason="no_key", status=409)
+    _options_allowed(user=user, session=session, step="sign_in")
     options = generate_authentication_options(
         rp_id=rp_id(), timeout=settings.SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS * 1000,
         allow_credentials=_descriptors(keys), user_verification=UserVerificationRequirement.PREFERRED)
@@ -247,26 +354,23 @@ def authenticate(*, user: User, session, credential: Any) -> SecurityKey:
     """Verify the browser's answer to the session's sign-in challenge: one of the account's keys signed it, for
     this site, with a counter that moved forward. The key's counter and last use are updated and the second
     step recorded (account.second_factor, kind security_key). A refusal is an audit event
-    (account.security_key_refused) and changes nothing else."""
-    device_id = None
-    try:
+    (account.security_key_refused), counts towards the throttle and changes nothing else."""
+    def judge():
         pending = take_challenge(session, purpose="sign_in", user=user)
-        credential = _credential(credential)
-        key_id = credential.get("id")
+        answer = _credential(credential)
+        key_id = answer.get("id")
         if not isinstance(key_id, str) or not key_id.isascii() or len(key_id) > 1400:
             raise _refused_answer("unknown_key")
-        with transaction.atomic():
-            key = SecurityKey.objects.select_for_update().filter(user=user, confirmed=True, credential_id=key_id).first()
-            if key is None:
-                raise _refused_answer("unknown_key")
-            device_id = key.pk
-            return _authenticate(user=user, key=key, pending=pending, credential=credential)
-    except KeyRefused as refused:
-        from trading import services
+        key = SecurityKey.objects.select_for_update().filter(user=user, confirmed=True, credential_id=key_id).first()
+        if key is None:
+            raise _refused_answer("unknown_key")
+        try:
+            return _authenticate(user=user, key=key, pending=pending, credential=answer)
+        except KeyRefused as refused:
+            refused.device_id = key.pk  # the answer named one of the account's keys
+            raise
 
-        services.record_security_key(user=user, action="account.security_key_refused", step="sign_in",
-                                     reason=refused.reason, device_id=device_id)
-        raise
+    return _judged(user=user, session=session, step="sign_in", judge=judge)
 
 
 def _authenticate(*, user: User, key: SecurityKey, pending: dict, credential: dict) -> SecurityKey:

@@ -128,18 +128,22 @@ SECURITY_KEY_STEPS = ("register", "sign_in")
 
 
 def record_security_key(*, user: User, action: str, device_id: int | None = None, name: str | None = None,
-                        step: str | None = None, reason: str | None = None) -> None:
+                        step: str | None = None, reason: str | None = None, failures: int | None = None,
+                        wait_seconds: int | None = None) -> None:
     """A security key (WebAuthn, trading.security_keys) registered (account.security_key_added: the device and
     the name its owner gave it), removed (…_removed), or refused at registration or sign-in
     (account.security_key_refused: the step, the reason code — unknown_key, challenge_missing,
-    challenge_expired, sign_count, invalid — and the key, when the answer named one of the account's).
+    challenge_expired, sign_count, invalid, already_registered — the key, when the answer named one of the
+    account's, the refusals in a row at that step (`failures`) and the delay they impose on the next answer
+    (`wait_seconds`); or reason `throttled`: an attempt refused unread while the step waits, with the wait left).
     Never a challenge, signature or public key."""
     if action not in SECURITY_KEY_ACTIONS:
         raise ValueError(f"not a security-key event: {action!r}")
     if step is not None and step not in SECURITY_KEY_STEPS:
         raise ValueError(f"unknown step {step!r}")
     payload: dict = {"kind": "security_key"}
-    for key, value in (("device", device_id), ("name", name), ("step", step), ("reason", reason)):
+    for key, value in (("device", device_id), ("name", name), ("step", step), ("reason", reason),
+                       ("failures", failures), ("wait_seconds", wait_seconds)):
         if value is not None:
             payload[key] = value
     _account_event(action=action, user=user, payload=payload)

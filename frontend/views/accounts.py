@@ -153,8 +153,9 @@ KEY_BODY_MAX = 64 * 1024
 
 
 def _key_error(request, refused):
+    headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
     return error_response(request, status=refused.status, code=refused.code, detail=refused.detail,
-                          fields=refused.fields)
+                          fields=refused.fields, headers=headers)
 
 
 def _json_body(request) -> dict:

@@ -4,7 +4,9 @@ security page, logs out, and logs in with the password and a touch of the key �
 navigator.credentials, the platform verifies with py_webauthn. Then the negative cases through the same
 browser: a sign-in answer replayed (into no challenge, and into a fresh one), and a cloned authenticator whose
 signature counter is behind — each refused with the error shown on the page, the session still short of its
-second step, the key's counter and last use unchanged. All under the page policy (no inline script)."""
+second step, the key's counter and last use unchanged; then, with refusals slowing the account down, the next
+attempt refused before the key is even asked, its reason shown in the page's language (zh-hans). All under the
+page policy (no inline script)."""
 from __future__ import annotations
 
 import re
@@ -92,7 +94,9 @@ def test_register_a_key_and_sign_in_with_it_then_replays_and_clones_fail(chromiu
     passed = Event.objects.filter(action="account.second_factor", subject=f"user:{user.pk}").order_by("-id").first()
     assert passed.payload == {"user": user.pk, "kind": "security_key", "device": key.pk}
 
-    # a replayed answer: refused, nothing changes, the session stays short of its second step
+    # a replayed answer: refused, nothing changes, the session stays short of its second step (refusals one after
+    # the other: no delay between them until the end)
+    settings.SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR = 0
     log_out(page)
     password_step(page, base, user.username)
     before, refusals = key_state(user), Event.objects.filter(action="account.security_key_refused").count()
@@ -118,6 +122,21 @@ def test_register_a_key_and_sign_in_with_it_then_replays_and_clones_fail(chromiu
     assert last.payload["reason"] == "sign_count" and last.payload["device"] == key.pk
     page.goto(f"{base}/staff/")
     assert "/login/verify/" in page.url
-    # the only console errors are the browser's notes of the refused requests (400), no script error
-    assert all("status of 400" in p for p in problems), problems
+
+    # three refusals in a row: with delays of 60 s · 2^(n−1), the next attempt waits 4 min; the page says so in
+    # its language before the key is asked (no options, nothing to touch), and nothing changes
+    settings.SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR = 60
+    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": base}])
+    page.goto(f"{base}/login/verify/?next=/staff/")
+    with page.expect_response(re.compile(r"/login/verify/key/options/")) as asked:
+        page.click("#key-sign-in")
+    assert asked.value.status == 429 and asked.value.headers["retry-after"] == "240"
+    page.wait_for_selector("#key-error:not([hidden])")
+    assert page.get_attribute("#key-error", "data-code") == "second_factor_throttled"
+    assert page.inner_text("#key-error") == "安全密钥验证失败次数过多：请在 240 秒后重试。"
+    assert key_state(user) == before and "/login/verify/" in page.url
+    last = Event.objects.filter(action="account.security_key_refused").order_by("-id").first()
+    assert last.payload["reason"] == "throttled" and last.payload["wait_seconds"] == 240
+    # the only console errors are the browser's notes of the refused requests (400, 429), no script error
+    assert all("status of 400" in p or "status of 429" in p for p in problems), problems
     context.close()

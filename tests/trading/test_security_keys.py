@@ -23,7 +23,7 @@ from audit.models import Event
 from tests.otp import totp_code, totp_device
 from tests.webauthn_key import SoftKey
 from trading import second_factor, security_keys
-from trading.models import SecurityKey
+from trading.models import SecurityKey, SecurityKeyThrottle
 
 PASSWORD = "correct-horse-battery"
 RP_ID, ORIGIN = "sunlight.test", "https://sunlight.test"
@@ -36,6 +36,13 @@ def relying_party(settings):
     settings.SUNLIGHT_WEBAUTHN_RP_ID = RP_ID
     settings.SUNLIGHT_WEBAUTHN_ORIGINS = [ORIGIN]
     settings.SUNLIGHT_WEBAUTHN_CHALLENGE_SECONDS = 120
+
+
+@pytest.fixture
+def no_throttle(settings):
+    """For the tests of refusals one after the other: refused answers wait no time (still counted and recorded;
+    the throttle itself is tested below)."""
+    settings.SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR = 0
 
 
 def post(client, url, body=None, raw=None):
@@ -168,7 +175,7 @@ def test_a_key_can_be_the_first_factor_and_brings_recovery_codes(world, clock):
 
 
 @pytest.mark.django_db
-def test_registration_refusals_change_nothing(world, clock):
+def test_registration_refusals_change_nothing(world, clock, no_throttle):
     user = world.staff
     client = Client()
     client.force_login(user)
@@ -221,7 +228,7 @@ def test_who_may_register(world, clock):
 
 # --- sign-in ---------------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_replayed_expired_and_foreign_answers_are_refused(world, clock):
+def test_replayed_expired_and_foreign_answers_are_refused(world, clock, no_throttle):
     user = world.staff
     client, key, device = enrolled_staff(world, clock)
     client.post("/logout/")
@@ -280,7 +287,7 @@ def test_replayed_expired_and_foreign_answers_are_refused(world, clock):
 
 
 @pytest.mark.django_db
-def test_a_counter_that_goes_back_is_refused(world, clock):
+def test_a_counter_that_goes_back_is_refused(world, clock, no_throttle):
     """A cloned key: good signatures, but its counter is behind the one the platform last saw."""
     user = world.staff
     client, key, device = enrolled_staff(world, clock)
@@ -318,7 +325,7 @@ def test_a_key_without_a_counter_is_accepted(world, clock):
 
 
 @pytest.mark.django_db
-def test_malformed_sign_in_bodies_answer_4xx_in_the_shape(world, clock):
+def test_malformed_sign_in_bodies_answer_4xx_in_the_shape(world, clock, no_throttle):
     user = world.staff
     client, key, _ = enrolled_staff(world, clock)
     client.post("/logout/")
@@ -411,3 +418,165 @@ def test_the_last_authenticator_cannot_be_removed(world, clock):
     client.post("/logout/")
     password_step(client, user)
     assert client.post("/login/verify/", {"code": totp_code(device)}).status_code == 302
+
+
+# --- throttling of refused answers -------------------------------------------------------------------------
+@given(st.integers(min_value=-3, max_value=200), st.integers(min_value=0, max_value=30),
+       st.integers(min_value=1, max_value=10**6))
+def test_the_delay_doubles_per_refusal_up_to_the_cap(failures, factor, cap):
+    delay = security_keys.throttle_delay(failures, factor=factor, cap=cap).total_seconds()
+    expected = 0 if failures <= 0 or factor == 0 else min(factor * 2 ** (failures - 1), cap)
+    assert delay == expected
+    assert security_keys.throttle_delay(failures + 1, factor=factor, cap=cap).total_seconds() >= delay
+
+
+def throttle_row(user, step: str = "sign_in") -> tuple | None:
+    return SecurityKeyThrottle.objects.filter(user=user, step=step).values_list("failures", "last_failure_at").first()
+
+
+def forged(key: SoftKey) -> SoftKey:
+    """Another private key under `key`'s id: its answers name the account's key, with a bad signature."""
+    forger = SoftKey(origin=ORIGIN)
+    forger.credential_id = key.credential_id
+    forger.sign_count = 1000
+    return forger
+
+
+def assert_throttled(response, seconds: int) -> None:
+    body = assert_error(response, 429, "second_factor_throttled")
+    assert response["Retry-After"] == str(seconds) and f"{seconds} second" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_refused_sign_ins_wait_longer_each_time_and_a_success_resets(world, clock):
+    user = world.staff
+    client, key, device = enrolled_staff(world, clock)
+    client.post("/logout/")
+    password_step(client, user)
+    other = Client()  # another browser that knows the password: the count is the account's, not the session's
+    password_step(other, user)
+    good_options = post(other, SIGN_IN_OPTIONS).json()["publicKey"]  # asked for before the refusals
+    since = last_event_id()
+    clock.advance(minutes=1)
+    first_failure = clock.now
+    _, response = key_sign_in(client, forged(key))
+    assert_error(response, 400, "key_refused")
+    assert throttle_row(user) == (1, first_failure)
+    # while it waits: options are refused, and so is an answer — even a good one — unread: not counted, the
+    # key's counter untouched, the session's challenge dropped
+    before = state(user)
+    assert_throttled(post(client, SIGN_IN_OPTIONS), 1)
+    assert_throttled(post(other, SIGN_IN, {"credential": key.get(good_options)}), 1)
+    assert state(user) == before and throttle_row(user) == (1, first_failure)
+    assert verified_device(other) is None and security_keys.SESSION_KEY not in other.session
+    # after the delay (1 s) one attempt; refused again, the next waits 2 s, then 4 s
+    clock.advance(seconds=1)
+    _, response = key_sign_in(client, forged(key))
+    assert_error(response, 400, "key_refused")
+    assert throttle_row(user) == (2, clock.now)
+    clock.advance(seconds=1)
+    assert_throttled(post(client, SIGN_IN_OPTIONS), 1)
+    clock.advance(seconds=1)
+    _, response = key_sign_in(client, SoftKey(origin=ORIGIN))  # an unknown key counts as well
+    assert_error(response, 400, "key_refused")
+    assert throttle_row(user) == (3, clock.now)
+    clock.advance(seconds=3)
+    assert_throttled(post(client, SIGN_IN_OPTIONS), 1)
+    assert state(user) == before and verified_device(client) is None
+    # the real key after the wait: accepted, the count is reset
+    clock.advance(seconds=1)
+    _, response = key_sign_in(client, key)
+    assert response.status_code == 200 and verified_device(client) == device.persistent_id
+    assert throttle_row(user) == (0, None)
+    refused = [e.payload for e in events(user, since) if e.action == "account.security_key_refused"]
+    assert refused == [
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "invalid", "device": device.pk,
+         "failures": 1, "wait_seconds": 1},
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "throttled", "wait_seconds": 1},
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "throttled", "wait_seconds": 1},
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "invalid", "device": device.pk,
+         "failures": 2, "wait_seconds": 2},
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "throttled", "wait_seconds": 1},
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "unknown_key",
+         "failures": 3, "wait_seconds": 4},
+        {"user": user.pk, "kind": "security_key", "step": "sign_in", "reason": "throttled", "wait_seconds": 1},
+    ]
+    bodies = json.dumps([e.body for e in events(user, since)])
+    assert key.id not in bodies and good_options["challenge"] not in bodies
+    # a new failure starts again at 1 s
+    client.post("/logout/")
+    password_step(client, user)
+    _, response = key_sign_in(client, forged(key))
+    assert_error(response, 400, "key_refused")
+    assert_throttled(post(client, SIGN_IN_OPTIONS), 1)
+
+
+@pytest.mark.django_db
+def test_the_delay_is_configurable_and_capped(world, clock, settings):
+    settings.SUNLIGHT_SECURITY_KEY_THROTTLE_FACTOR = 5
+    settings.SUNLIGHT_SECURITY_KEY_THROTTLE_MAX_SECONDS = 30
+    user = world.staff
+    client, key, _ = enrolled_staff(world, clock)
+    client.post("/logout/")
+    password_step(client, user)
+    for failures, wait in ((1, 5), (2, 10), (3, 20), (4, 30), (5, 30)):
+        _, response = key_sign_in(client, forged(key))
+        assert_error(response, 400, "key_refused")
+        assert throttle_row(user) == (failures, clock.now)
+        clock.advance(seconds=wait - 1)
+        assert_throttled(post(client, SIGN_IN_OPTIONS), 1)
+        clock.advance(seconds=1)
+    assert key_sign_in(client, key)[1].status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_throttled_answer_is_in_the_page_language(world, clock):
+    user = world.staff
+    client, key, _ = enrolled_staff(world, clock)
+    client.post("/logout/")
+    password_step(client, user)
+    _, response = key_sign_in(client, forged(key))
+    clock.advance(seconds=1)
+    _, response = key_sign_in(client, forged(key))
+    # the page's script sends no Accept-Language of its own: the site's default, zh-hans
+    response = client.post(SIGN_IN_OPTIONS, "{}", content_type="application/json")
+    assert response.status_code == 429 and response["Retry-After"] == "2"
+    assert response.json()["detail"] == "安全密钥验证失败次数过多：请在 2 秒后重试。"
+
+
+@pytest.mark.django_db
+def test_refused_registrations_are_throttled_apart_from_sign_ins(world, clock):
+    user = world.staff
+    client = Client()
+    client.force_login(user)
+    key = SoftKey(origin=ORIGIN)
+    since = last_event_id()
+    assert_error(register(client, key, origin="https://evil.example"), 400, "key_refused")
+    assert throttle_row(user, "register") == (1, clock.now) and throttle_row(user, "sign_in") is None
+    before = state(user)
+    assert_throttled(post(client, OPTIONS, {"name": "k"}), 1)
+    assert_throttled(post(client, REGISTER, {"credential": {"id": key.id}}), 1)
+    assert state(user) == before and throttle_row(user, "register") == (1, clock.now)
+    assert [(e.payload["step"], e.payload["reason"]) for e in events(user, since)] == [
+        ("register", "invalid"), ("register", "throttled"), ("register", "throttled")]
+    # signing in with a key is another count
+    assert security_keys.wait_left(user=user, step="sign_in").total_seconds() == 0
+    assert security_keys.wait_left(user=user, step="register").total_seconds() == 1
+    # after the wait the key is registered, and the count reset
+    clock.advance(seconds=1)
+    assert register(client, key).status_code == 200
+    assert throttle_row(user, "register") == (0, None) and SecurityKey.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_keeps_the_count_consistent(world):
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    user = world.staff
+    SecurityKeyThrottle.objects.create(user=user, step="sign_in", failures=1, last_failure_at=timezone.now())
+    for values in ({"step": "sign_in"}, {"step": "login"}, {"step": "register", "failures": -1},
+                   {"step": "register", "failures": 2}, {"step": "register", "last_failure_at": timezone.now()}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            SecurityKeyThrottle.objects.create(user=user, **values)
+    assert list(SecurityKeyThrottle.objects.values_list("step", "failures")) == [("sign_in", 1)]
