@@ -580,3 +580,58 @@ def test_the_database_keeps_the_count_consistent(world):
         with pytest.raises(IntegrityError), transaction.atomic():
             SecurityKeyThrottle.objects.create(user=user, **values)
     assert list(SecurityKeyThrottle.objects.values_list("step", "failures")) == [("sign_in", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_waits_for_a_concurrent_refusal_and_is_throttled_by_it(world, clock):
+    """Another process counting a refusal holds the account's throttle row: an answer arriving meanwhile waits
+    for it, then sees its count and is refused unread — never judged on the count from before."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    user = world.staff
+    client, key, device = enrolled_staff(world, clock)
+    client.post("/logout/")
+    password_step(client, user)
+    answer = key.get(post(client, SIGN_IN_OPTIONS).json()["publicKey"])  # a good answer
+    SecurityKeyThrottle.objects.create(user=user, step="sign_in")  # the row exists: only its lock makes the answer wait
+    locked, go = threading.Event(), threading.Event()
+    results: dict = {}
+
+    def refusal_elsewhere():
+        try:
+            with transaction.atomic():
+                row, _ = SecurityKeyThrottle.objects.select_for_update().get_or_create(user=user, step="sign_in")
+                locked.set()
+                go.wait(30)
+                row.failures, row.last_failure_at = 1, clock.now
+                row.save()
+        finally:
+            connections.close_all()
+
+    def good_answer():
+        try:
+            results["response"] = post(client, SIGN_IN, {"credential": answer})
+        finally:
+            connections.close_all()
+
+    holder, answerer = threading.Thread(target=refusal_elsewhere), threading.Thread(target=good_answer)
+    holder.start()
+    assert locked.wait(30)
+    answerer.start()
+    with connection.cursor() as cursor:  # until the answer waits for the row's lock
+        for _ in range(10_000):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+        else:
+            pytest.fail("the answer did not wait for the throttle row")
+    go.set()
+    holder.join(30)
+    answerer.join(30)
+    assert_throttled(results["response"], 1)
+    assert throttle_row(user) == (1, clock.now) and verified_device(client) is None
+    device.refresh_from_db()
+    assert device.sign_count == 0 and device.last_used_at is None
