@@ -14,6 +14,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "account.sign_out": ("退出登录", "Signed out"),
     "account.sign_in_refused": ("登录被拒（次数过多）", "Sign-in refused (throttled)"),
     "account.second_factor": ("第二因素验证通过", "Second factor passed"),
+    "account.second_factor_refused": ("第二因素验证码被拒", "Second-factor code refused"),
     "account.recovery_code_used": ("使用恢复码", "Recovery code used"),
     "account.second_factor_enrolled": ("绑定验证器", "Authenticator enrolled"),
     "account.second_factor_removed": ("移除验证器", "Authenticator removed"),

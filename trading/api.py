@@ -254,7 +254,13 @@ class TokenView(APIView):
             code = data.validated_data.get("otp", "")
             if not code:
                 raise Invalid(_("this account signs in with a second factor: send the current code of its authenticator (or a recovery code) as otp"), field="otp")
-            if second_factor.verify(user=user, code=code) is None:
+            try:
+                device = second_factor.verify(user=user, code=code)
+            except second_factor.CodeThrottled as throttled:  # refused unchecked: the device waits
+                seconds = throttled.retry_after
+                return Response(error_body("second_factor_throttled", second_factor.throttled_detail(seconds)),
+                                status=429, headers={"Retry-After": str(seconds)})
+            if device is None:
                 raise Invalid(_("wrong or expired code"), field="otp")
         services.record_sign_in(user=user, method="token", second_factor_pending=False)
         token, _created = Token.objects.get_or_create(user=user)

@@ -62,8 +62,10 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "too_large": (413, "the body is larger than the limit"),
     "unsupported_media_type": (415, "the body's Content-Type is not accepted here"),
     "throttled": (429, "too many requests or failed logins; try again later (see Retry-After)"),
-    "second_factor_throttled": (429, "security key: too many refused answers in a row for this account; try again "
-                                     "after the delay (see Retry-After), which doubles with each further refusal"),
+    "second_factor_throttled": (429, "second factor: too many refused security-key answers (for this account) or "
+                                     "wrong codes (for the device they were meant for: authenticator or recovery "
+                                     "codes) in a row; try again after the delay (see Retry-After), which doubles "
+                                     "with each further refusal"),
     "server_error": (500, "an unexpected error on the platform's side; nothing was changed"),
     # a refused auction bid or command: the engine's reason (bidding.auction.services.STATUS_FOR_CODE); a
     # refused bid's answer also carries `minimum_fen` / `minimum`, the lowest acceptable amount now

@@ -107,4 +107,4 @@ NO_STATE = ("organisation.create", "user.create", "user.confirm", "calendar.load
             "account.sign_in", "account.sign_out", "account.sign_in_refused", "account.second_factor",
             "account.recovery_code_used", "account.second_factor_enrolled", "account.second_factor_removed",
             "account.recovery_codes_renewed", "account.security_key_added", "account.security_key_removed",
-            "account.security_key_refused")
+            "account.security_key_refused", "account.second_factor_refused")

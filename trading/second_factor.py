@@ -9,11 +9,16 @@ its recovery codes once. A security key or passkey (WebAuthn, trading.security_k
 own, trading.models.SecurityKey) may stand beside the authenticator or instead of it; the last second factor
 of a privileged account is never removed (`factor_count`). Until the second step is done the session can reach nothing but the steps
 themselves (`SecondFactorMiddleware`); over the API such accounts get a token only with a code
-(`POST /api/auth/token/` with `otp`).
+(`POST /api/auth/token/` with `otp`). Wrong codes slow the device down (django-otp's throttle); a refused code is
+an audit event for the supervisors (account.second_factor_refused), and one refused unchecked while its device
+waits is answered with the wait (CodeThrottled: 429, Retry-After).
 """
 from __future__ import annotations
 
+import math
+import re
 import secrets
+
 from django.db import transaction
 
 PRIVILEGED_ROLES = frozenset({"staff", "supervisor", "admin"})
@@ -133,26 +138,88 @@ def new_recovery_codes(*, user) -> list[str]:
     return codes
 
 
+RECOVERY_CODE_SHAPE = re.compile(r"[0-9a-fA-F]{4}(?:-[0-9a-fA-F]{4}){2}")
+
+
+def code_kind(code: str) -> str:
+    """Which kind of device a typed code (whitespace removed) was meant for, by its shape: decimal digits only are
+    an authenticator's (`totp`), three dash-joined groups of four hex digits a recovery code (`recovery_code`);
+    anything else cannot be told (`code`)."""
+    if code.isdecimal():  # also full-width digits (an input method's), which django-otp's int() reads
+        return "totp"
+    if RECOVERY_CODE_SHAPE.fullmatch(code):
+        return "recovery_code"
+    return "code"
+
+
+class CodeThrottled(Exception):
+    """A code refused unchecked: the device it was meant for waits after wrong codes (django-otp's throttle).
+    `retry_after`: the seconds left (the answer's Retry-After; its message: `throttled_detail`)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"second factor throttled for {retry_after} s")
+        self.retry_after = retry_after
+
+
+def throttled_detail(seconds: int) -> str:
+    """What a throttled code's answer says, in the active language."""
+    from django.utils.translation import ngettext
+
+    return ngettext("Too many wrong codes in a row: try again in %(seconds)d second.",
+                    "Too many wrong codes in a row: try again in %(seconds)d seconds.",
+                    seconds) % {"seconds": seconds}
+
+
+def _wait_left(device, now) -> int:
+    """The seconds until django-otp lets `device` check a code again (0: it may now)."""
+    allowed, info = device.verify_is_allowed()
+    if allowed or not info or info.get("locked_until") is None:
+        return 0
+    return max(1, math.ceil((info["locked_until"] - now).total_seconds()))
+
+
 def verify(*, user, code: str):
-    """The device (authenticator or recovery codes) that accepts `code`, else None. Each device throttles its
-    own failures with growing delays (django-otp); a recovery code works once."""
-    from django_otp import devices_for_user, verify_token
+    """The device (authenticator or recovery codes) that accepts `code`, else None; CodeThrottled when the code
+    was refused unchecked because the device it was meant for waits. Every confirmed device is asked, each
+    under its row lock, in one transaction with the audit event: each throttles its own failures with growing
+    delays (django-otp: 1 s, 2 s, 4 s …); a recovery code works once. A refused code is an event for the
+    supervisors (account.second_factor_refused: the kind of code by its shape, the refusals in a row and the
+    delay now imposed as django-otp's throttle reports them on the device it was meant for), never the code."""
+    from django.utils import timezone
+    from django_otp import devices_for_user
+    from django_otp.models import ThrottlingMixin
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from trading import services
 
     code = "".join(code.split())
     if not code or len(code) > 32:
         return None
-    from django_otp.plugins.otp_static.models import StaticDevice
-
-    from trading import services
-
-    for device in devices_for_user(user, confirmed=True):
-        found = verify_token(user, device.persistent_id, code)
-        if found is not None:
-            if isinstance(found, StaticDevice):
-                services.record_second_factor(user=user, kind="recovery_code", recovery_codes_left=recovery_codes_left(user))
-            else:
-                services.record_second_factor(user=user, kind="totp")
-            return found
+    kind = code_kind(code)
+    with transaction.atomic():
+        devices = list(devices_for_user(user, confirmed=True, for_verify=True))  # locked: codes one after another
+        counting = [d for d in devices if isinstance(d, ThrottlingMixin)]
+        meant_class = {"totp": TOTPDevice, "recovery_code": StaticDevice}.get(kind)
+        of_kind = [d for d in counting if meant_class is not None and isinstance(d, meant_class)]
+        meant = of_kind or counting  # the devices whose throttle speaks for this code
+        waiting = bool(meant) and all(not d.verify_is_allowed()[0] for d in meant)
+        for device in devices:
+            if device.verify_token(code):
+                if isinstance(device, StaticDevice):
+                    services.record_second_factor(user=user, kind="recovery_code",
+                                                  recovery_codes_left=recovery_codes_left(user))
+                else:
+                    services.record_second_factor(user=user, kind="totp")
+                return device
+        now = timezone.now()
+        wait = max((_wait_left(d, now) for d in meant), default=0)
+        services.record_second_factor_refused(
+            user=user, kind=kind, reason="throttled" if waiting else "wrong_code",
+            failures=max((d.throttling_failure_count for d in meant), default=0), wait_seconds=wait,
+            device_id=of_kind[0].pk if len(of_kind) == 1 else None)
+    if waiting:
+        raise CodeThrottled(max(1, wait))
     return None
 
 

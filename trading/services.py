@@ -149,6 +149,28 @@ def record_security_key(*, user: User, action: str, device_id: int | None = None
     _account_event(action=action, user=user, payload=payload)
 
 
+SECOND_FACTOR_CODE_KINDS = ("totp", "recovery_code", "code")
+SECOND_FACTOR_REFUSALS = ("wrong_code", "throttled")
+
+
+def record_second_factor_refused(*, user: User, kind: str, reason: str, failures: int,
+                                 wait_seconds: int, device_id: int | None = None) -> None:
+    """A code refused at the second step (trading.second_factor.verify: the page or an API token),
+    account.second_factor_refused: the kind of code it was meant for by its shape (`totp`, `recovery_code`, or
+    `code` when that cannot be told), the device when one device of the account was meant, the reason —
+    `wrong_code` (counted by django-otp's throttle) or `throttled` (refused unchecked while the device waits) —,
+    the refusals in a row on that device (`failures`) and the delay django-otp now imposes on its next code
+    (`wait_seconds`: after a wrong code the new delay, for a throttled attempt the wait left). Never the code."""
+    if kind not in SECOND_FACTOR_CODE_KINDS:
+        raise ValueError(f"unknown kind of code {kind!r}")
+    if reason not in SECOND_FACTOR_REFUSALS:
+        raise ValueError(f"unknown refusal {reason!r}")
+    payload: dict = {"kind": kind, "reason": reason, "failures": failures, "wait_seconds": wait_seconds}
+    if device_id is not None:
+        payload["device"] = device_id
+    _account_event(action="account.second_factor_refused", user=user, payload=payload)
+
+
 def record_sign_in_refused(*, username: str | None, reason: str, wait_seconds: int) -> None:
     """A sign-in refused by the login throttle (django-axes): the account, if one has that name (a name that
     is no account's is not kept: it may be a mistyped password), and how long the caller must wait."""

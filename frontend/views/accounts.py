@@ -66,19 +66,27 @@ def verify_view(request):
     if not second_factor.has_second_factor(user):
         return redirect(f"{reverse('account-security')}?{urlencode({'next': nxt})}")
     form = CodeForm(request.POST or None)
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if request.method == "POST" and form.is_valid():
-        device = second_factor.verify(user=user, code=form.cleaned_data["code"])
-        if device is None:
-            error, status = _("Wrong or expired code (after several wrong codes, wait a little before the next)."), 400
+        try:
+            device = second_factor.verify(user=user, code=form.cleaned_data["code"])
+        except second_factor.CodeThrottled as throttled:  # the device waits after wrong codes: say how long
+            device, status, retry_after = None, 429, throttled.retry_after
+            error = second_factor.throttled_detail(retry_after)
         else:
+            if device is None:
+                error, status = _("Wrong or expired code (after several wrong codes, wait a little before the next)."), 400
+        if device is not None:
             request.session.cycle_key()
             otp_login(request, device)
             return redirect(nxt)
     has_keys = bool(security_keys.keys_of(user))
-    return render(request, "frontend/accounts/verify.html", {
+    response = render(request, "frontend/accounts/verify.html", {
         "form": form, "error": error, "next": nxt, "has_keys": has_keys,
         "keys_available": has_keys and security_keys.available(request)}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 RECOVERY_CODES_ONCE = "sunlight.recovery_codes_once"  # codes of a first enrolment by key, shown on the next page
