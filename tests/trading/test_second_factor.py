@@ -67,8 +67,10 @@ def test_wrong_codes_slow_the_device_down(world, clock):
     for _ in range(4):
         assert client.post("/login/verify/", {"code": "123456"}).status_code == 400
         clock.advance(seconds=60)
-    clock.advance(seconds=-60)  # 4 failures: the next try waits 8 s after the last one
-    assert client.post("/login/verify/", {"code": totp_code(device)}).status_code == 400
+    clock.advance(seconds=-60)  # 4 failures: the next try waits 8 s after the last one, and the page says so
+    page = client.post("/login/verify/", {"code": totp_code(device)})
+    assert page.status_code == 429 and page["Retry-After"] == "8"
+    assert "连续输错验证码次数过多：请在 8 秒后重试。" in page.content.decode()
     clock.advance(seconds=9)
     assert client.post("/login/verify/", {"code": totp_code(device)}).status_code == 302
 
