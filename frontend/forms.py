@@ -15,12 +15,12 @@ class MoneyFormField(forms.CharField):
         if value in ("", None):
             return 0
         try:
-            return parse_money(value, field=self.label or "amount")
+            return parse_money(value, field=str(self.label or "amount"))  # a lazy label, rendered now
         except Invalid as exc:
             raise forms.ValidationError(exc.message) from None
 
 
-DT = {"widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")}
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def _kinds():
@@ -53,12 +53,12 @@ class LotForm(forms.Form):
     estimate = MoneyFormField(label=_("Estimate / starting price"), required=False)
     security = MoneyFormField(label=_("Security"), required=False)
     increment = MoneyFormField(label=_("Increment"), required=False)
-    bid_deadline = forms.DateTimeField(required=False, label=_("Bid deadline"), **DT)
-    doc_start = forms.DateTimeField(required=False, label=_("documents from"), **DT)
-    doc_end = forms.DateTimeField(required=False, label=_("documents until"), **DT)
-    auction_start = forms.DateTimeField(required=False, label=_("auction start"), **DT)
-    listing_start = forms.DateTimeField(required=False, label=_("listing start"), **DT)
-    listing_end = forms.DateTimeField(required=False, label=_("listing end"), **DT)
+    bid_deadline = forms.DateTimeField(required=False, label=_("Bid deadline"), widget=DATETIME_WIDGET)
+    doc_start = forms.DateTimeField(required=False, label=_("documents from"), widget=DATETIME_WIDGET)
+    doc_end = forms.DateTimeField(required=False, label=_("documents until"), widget=DATETIME_WIDGET)
+    auction_start = forms.DateTimeField(required=False, label=_("auction start"), widget=DATETIME_WIDGET)
+    listing_start = forms.DateTimeField(required=False, label=_("listing start"), widget=DATETIME_WIDGET)
+    listing_end = forms.DateTimeField(required=False, label=_("listing end"), widget=DATETIME_WIDGET)
     closing_rule = forms.ChoiceField(choices=[("", "—"), ("countdown", _("countdown")), ("soft_close", _("soft close"))],
                                      required=False, label=_("Closing rule"))
     evaluation_method = forms.ChoiceField(choices=[("", "—"), ("lowest_evaluated_price", _("lowest evaluated price")),
@@ -78,7 +78,7 @@ class AmendmentForm(forms.Form):
     kind = forms.ChoiceField(choices=[("amendment", _("amendment")), ("clarification", _("clarification"))], label=_("Kind"))
     title = forms.CharField(max_length=300, label=_("Title"))
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Text"))
-    new_bid_deadline = forms.DateTimeField(required=False, label=_("New bid deadline"), **DT)
+    new_bid_deadline = forms.DateTimeField(required=False, label=_("New bid deadline"), widget=DATETIME_WIDGET)
 
 
 class DocumentForm(forms.Form):
