@@ -30,8 +30,8 @@ _iso = timestamps.iso
 
 def account_json(acc: Account, *, with_instructions: bool = True) -> dict:
     data = {
-        "id": acc.pk, "number": acc.number, "lot": acc.lot_id, "project": acc.lot.project.code,
-        "lot_title": acc.lot.title, "bidder": acc.bidder_id, "bidder_name": acc.bidder.name,
+        "id": acc.pk, "number": acc.number, "lot": acc.lot_id, "project": acc.deposit_lot.project.code,
+        "lot_title": acc.deposit_lot.title, "bidder": acc.bidder_id, "bidder_name": acc.deposit_bidder.name,
         "required": format_fen(acc.required_fen), "balance": format_fen(acc.balance_fen),
         "available": format_fen(acc.available_fen), "status": selectors.status_of(acc), "paid_at": _iso(acc.paid_at),
         "refunds": [refund_json(o) for o in acc.refunds.order_by("id")],

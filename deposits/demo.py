@@ -15,9 +15,9 @@ from deposits.models import Account, SuspenseItem
 
 
 def _pay(acc: Account, *, amount: int | None = None, payer=None, booked_at=None) -> None:
-    org = acc.bidder
+    org = acc.deposit_bidder
     name, account = payer or (org.name, org.bank_account or f"6222{org.pk:012d}")
-    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen if amount is None else amount,
+    BANK.pay_in(sub_account=acc.deposit_number, amount_fen=acc.required_fen if amount is None else amount,
                 payer_name=name, payer_account=account, remark="投标保证金 bid security", booked_at=booked_at)
 
 
@@ -27,9 +27,9 @@ def seed(world) -> dict:
     done = {"paid": 0, "suspense": 0}
     by_lot: dict[int, list[Account]] = {}
     for acc in accounts:
-        by_lot.setdefault(acc.lot_id, []).append(acc)
+        by_lot.setdefault(acc.deposit_lot.pk, []).append(acc)
     for lot_accounts in by_lot.values():
-        lot = lot_accounts[0].lot
+        lot = lot_accounts[0].deposit_lot
         before = lot.bid_deadline - dt.timedelta(days=2)
         when = before if before < now else now
         with time_machine.travel(when, tick=False):

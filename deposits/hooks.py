@@ -29,4 +29,4 @@ def on_contract(*, lot, action, actor, now) -> None:
     mode = "refund" if lot.path == "tender" else "convert"
     for acc in Account.objects.filter(lot=lot, kind="deposit", winner=True):
         if acc.available_fen > 0:
-            services.settle_winner(lot=lot, bidder_org=acc.bidder, mode=mode)
+            services.settle_winner(lot=lot, bidder_org=acc.deposit_bidder, mode=mode)

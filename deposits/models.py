@@ -76,6 +76,26 @@ class Account(models.Model):
     def __str__(self) -> str:
         return f"{self.kind}:{self.number or self.pk}"
 
+    # A deposit sub-account always has its lot, bidder and number (dep_account_deposit_complete); a system
+    # account has none of them. These say so to the type checker, and fail loudly when asked of a system account.
+    @property
+    def deposit_lot(self) -> Lot:
+        if self.lot is None:
+            raise ValueError(f"account {self} is not a deposit sub-account: it has no lot")
+        return self.lot
+
+    @property
+    def deposit_bidder(self) -> Organisation:
+        if self.bidder is None:
+            raise ValueError(f"account {self} is not a deposit sub-account: it has no bidder")
+        return self.bidder
+
+    @property
+    def deposit_number(self) -> str:
+        if self.number is None:
+            raise ValueError(f"account {self} is not a deposit sub-account: it has no number")
+        return self.number
+
     @property
     def balance_fen(self) -> int:
         return self.credits_posted - self.debits_posted

@@ -36,9 +36,9 @@ def instructions(acc: Account) -> dict:
     unified = conf.unified_account()
     return {
         "payee_name": unified["name"], "bank": unified["bank"], "unified_account": unified["number"],
-        "sub_account": acc.number, "sub_account_display": numbers.group(acc.number),
+        "sub_account": acc.number, "sub_account_display": numbers.group(acc.deposit_number),
         "amount": format_fen(acc.required_fen), "amount_fen": acc.required_fen,
-        "deadline": acc.lot.bid_deadline, "pay_from": acc.bidder.bank_account,
+        "deadline": acc.deposit_lot.bid_deadline, "pay_from": acc.deposit_bidder.bank_account,
         "note": "请从贵单位基本账户汇入上述虚拟子账号；金额须与保证金一致，截止时间以银行到账时间为准。"
                 "Pay from your company's own account to the virtual sub-account, the exact amount, "
                 "booked by the bank before the deadline.",
@@ -107,7 +107,7 @@ def account_for(user, account_id: int) -> Account:
     role = role_of(user)
     if role == "bidder" and acc.bidder_id == user.organisation_id:
         return acc
-    if (is_staff_of(user, acc.lot.project) or is_supervisor(user)) and deadline_passed(acc.lot):
+    if (is_staff_of(user, acc.deposit_lot.project) or is_supervisor(user)) and deadline_passed(acc.deposit_lot):
         return acc
     raise NotFound(_("no such deposit sub-account"))  # 404: do not even confirm it exists
 
@@ -158,7 +158,7 @@ def require_console(user) -> None:
 
 
 def _sealed(acc: Account | None) -> bool:
-    return acc is not None and not deadline_passed(acc.lot)
+    return acc is not None and not deadline_passed(acc.deposit_lot)
 
 
 def suspense_items(user, *, status: str | None = None):
@@ -293,7 +293,7 @@ def live_deposits(project, now=None) -> dict:
     from trading.services import iso
 
     accounts = Account.objects.filter(kind="deposit", lot__project=project).order_by("id")
-    out = {"accounts": {}, "forfeits": {}}
+    out: dict[str, dict[str, dict]] = {"accounts": {}, "forfeits": {}}
     for a in accounts:
         out["accounts"][str(a.pk)] = {
             "lot": a.lot_id, "bidder": a.bidder_id, "number": a.number, "required_fen": a.required_fen,

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
 from celery import current_app
 from django.db import IntegrityError, connection, transaction
@@ -99,7 +100,7 @@ FROM (SELECT 1) AS one LEFT JOIN LATERAL ({intake.ACCOUNT_SQL} FOR UPDATE OF a) 
 """
 
 
-def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None, Account | None | bool]:
+def _lock_and_find(bank_txn_id: str, number: str | None) -> tuple[BankTxn | None, Account | None | Literal[False]]:
     """Serialise on the bank's transaction id (a transaction-scoped advisory lock on PostgreSQL, the same key
     as the fast path takes), look it up, and lock the target sub-account -- one round trip.
     The second value is False when the caller must look the sub-account up itself (other databases)."""
@@ -214,7 +215,7 @@ def _find_sub_account(item: Incoming) -> Account | None:
             .filter(kind="deposit", number=number).first())
 
 
-def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | None | bool = False,
+def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | None | Literal[False] = False,
             transfer_id: int | None = None) -> BankTxn:
     acc = _find_sub_account(item) if found is False else found
     expect = rules.expectation_of(acc, item.booked_at)
@@ -223,6 +224,9 @@ def _credit(*, item: Incoming, digest: str, source: str, now, found: Account | N
     lot = acc.lot if acc is not None else None
     info = _bank_info(item, source)
     if reason is None:
+        # matched: match_payment refuses a payment without a sub-account (Reason.UNKNOWN_SUB_ACCOUNT)
+        assert acc is not None, "a matched payment has its sub-account"
+        lot = acc.deposit_lot
         # one audit event carries both the transfer and the credit (sealed before the deadline: who paid)
         transfer = write_transfer(code=f"in:{item.bank_txn_id}", purpose="credit", lot=lot, now=now,
                                   legs=[Leg(bank(), item.amount_fen), Leg(acc, -item.amount_fen)],
@@ -269,7 +273,7 @@ def _payee_of(acc: Account) -> tuple[str, str]:
     paid = acc.bank_txns.filter(outcome="credited").order_by("id").first()
     if paid is not None and paid.payer_account:
         return paid.payer_name, paid.payer_account
-    return acc.bidder.name, acc.bidder.bank_account
+    return acc.deposit_bidder.name, acc.deposit_bidder.bank_account
 
 
 def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None = None, due_on: dt.date | None = None,
@@ -305,14 +309,14 @@ def _order_refund(*, acc: Account, reason: str, now, batch: RefundBatch | None =
     except IntegrityError:
         raise Conflict(_("a refund for this money is already under way")) from None
     audit.record(action="deposit.refund_order", subject=f"refund:{order.pk}", actor=actor,
-                 project_id=acc.lot.project_id if suspense is None else None, visibility="supervisors",
+                 project_id=acc.deposit_lot.project_id if suspense is None else None, visibility="supervisors",
                  payload={"order": order.pk, "account": source.pk, "suspense": suspense.pk if suspense else None,
                           "reason": reason, "amount_fen": amount, "payee_name": payee_name,
                           "payee_account": payee_account, "due_on": due_on.isoformat() if due_on else None,
                           "due_working_days": working_days, "transfer": pending.pk,
                           "batch": batch.pk if batch else None,
                           # the lot the money was for: a refund before its deadline stays unknown until then
-                          "lot": acc.lot_id if suspense is None else (suspense.account.lot_id if suspense.account_id else None)})
+                          "lot": acc.lot_id if suspense is None else (suspense.account.lot_id if suspense.account is not None else None)})
     order_id = order.pk
     if payee_account:
         transaction.on_commit(lambda: _enqueue_send(order_id))
@@ -638,16 +642,16 @@ def registration_withdrawn(*, registration_id: int, actor: User | None = None) -
         if acc is None:
             return None
         now = timezone.now()
-        if now >= acc.lot.bid_deadline:
+        if now >= acc.deposit_lot.bid_deadline:
             raise Conflict(_("after the deadline a withdrawal forfeits the security (a staff decision), it is not refunded"))
         if acc.status != "open":
             return None
         acc.status = Account.Status.CLOSED
         acc.save(update_fields=["status"])
-        audit.record(action="deposit.close", subject=f"lot:{acc.lot_id}", actor=actor, project_id=acc.lot.project_id,
+        audit.record(action="deposit.close", subject=f"lot:{acc.lot_id}", actor=actor, project_id=acc.deposit_lot.project_id,
                      visibility="sealed", payload={"account": acc.pk, "registration": registration_id, "at": iso(now)})
         return _order_refund(acc=acc, reason="withdrawal", now=now, actor=actor,
-                             working_days=acc.lot.rule.withdrawal_refund_days)
+                             working_days=acc.deposit_lot.rule.withdrawal_refund_days)
 
 
 def settle_winner(*, lot: Lot, bidder_org: Organisation, mode: str, actor: User | None = None) -> Account:
@@ -734,7 +738,7 @@ def request_forfeit(*, actor: User, account: Account | int, grounds: str, reason
         now = timezone.now()
         # a sub-account the caller may not know of (another centre's, or before its lot's deadline)
         # answers exactly like a missing one: probing ids must not count registrations
-        if acc is None or not is_staff_of(actor, acc.lot.project) or now < acc.lot.bid_deadline:
+        if acc is None or not is_staff_of(actor, acc.deposit_lot.project) or now < acc.deposit_lot.bid_deadline:
             raise NotFound(NO_SUCH_ACCOUNT)
         if acc.available_fen <= 0:
             raise Conflict(_("nothing is held on this sub-account (refunded, forfeited, converted or being refunded)"))
@@ -746,7 +750,7 @@ def request_forfeit(*, actor: User, account: Account | int, grounds: str, reason
         forfeit = Forfeit.objects.create(account=acc, grounds=grounds, reason=reason.strip(), requested_by=actor,
                                          requested_at=now, pending_transfer=pending)
         audit.record(action="deposit.forfeit_request", subject=f"lot:{acc.lot_id}", actor=actor,
-                     project_id=acc.lot.project_id, visibility="supervisors",
+                     project_id=acc.deposit_lot.project_id, visibility="supervisors",
                      payload={"forfeit": forfeit.pk, "account": acc.pk, "bidder": acc.bidder_id, "grounds": grounds,
                               "reason": forfeit.reason, "amount_fen": amount, "transfer": pending.pk})
     return forfeit
@@ -778,7 +782,7 @@ def countersign_forfeit(*, actor: User, forfeit: Forfeit | int, approve: bool, n
             acc.status = "settled"
             acc.save(update_fields=["status"])
         audit.record(action="deposit.forfeit_countersign", subject=f"lot:{f.account.lot_id}", actor=actor,
-                     project_id=f.account.lot.project_id, visibility="supervisors",
+                     project_id=f.account.deposit_lot.project_id, visibility="supervisors",
                      payload={"forfeit": f.pk, "account": f.account_id, "approve": approve, "note": f.countersign_note})
     return f
 
@@ -934,7 +938,7 @@ def reconcile(*, statement: stmt_mod.Statement, now) -> dict:
     missing: list[dict] = []
     end_day = max((ln.booked_on for ln in lines), default=None)
     start_day = min((ln.booked_on for ln in lines), default=None)
-    if start_day is not None:
+    if start_day is not None and end_day is not None:  # both, or neither: no lines
         tz = timezone.get_default_timezone()
         start = dt.datetime.combine(start_day, dt.time.min, tzinfo=tz)
         end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
