@@ -53,6 +53,8 @@ PHASES = (PHASE_SCHEDULED, PHASE_LISTING, PHASE_LIVE, PHASE_PAUSED, PHASE_CLOSED
 
 OUTCOME_DEAL = "deal"        # 成交
 OUTCOME_FAILED = "failed"    # 流拍 / 挂牌不成交
+OUTCOME_CANCELLED = "cancelled"  # the sale stopped or the deal cancelled (成交无效): an upheld complaint
+OUTCOMES = (OUTCOME_DEAL, OUTCOME_FAILED, OUTCOME_CANCELLED)
 
 # refusal / acceptance codes (stable, used by the API, the socket and the pages)
 OK = "ok"
@@ -212,11 +214,19 @@ class Resume:
 
 
 @dataclass(frozen=True)
+class Cancel:
+    """The sale is stopped, or its deal cancelled, by a decision outside the room (an upheld complaint):
+    closed for good with the outcome ``cancelled``, ``code`` saying why and ``reason`` the decision."""
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes: opens, turns a listing into live bidding or a result, closes."""
 
 
-Command = Bid | Continue | Pause | Resume | Tick
+Command = Bid | Continue | Pause | Resume | Cancel | Tick
 
 
 @dataclass(frozen=True)
@@ -234,7 +244,7 @@ class Decision:
 @dataclass(frozen=True)
 class Event:
     """Something that happened; the service persists it with a sequence number."""
-    kind: str            # opened, bid, posted, continue, extended, live, paused, resumed, closed
+    kind: str            # opened, bid, posted, continue, extended, live, paused, resumed, closed, cancelled
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -440,6 +450,8 @@ def apply(config: Config, state: State, command: Command, now: datetime) -> Outc
         decision, new, more = _pause(state, command, now)
     elif isinstance(command, Resume):
         decision, new, more = _resume(state, now)
+    elif isinstance(command, Cancel):
+        decision, new, more = _cancel(state, command, now)
     else:  # pragma: no cover - typing guards this
         raise TypeError(f"unknown command {command!r}")
     return Outcome(decision, new, tuple(events + more))
@@ -485,6 +497,21 @@ def _resume(state: State, now: datetime) -> tuple[Decision, State, list[Event]]:
         "end_at": _iso(new.end_at)})]
 
 
+def _cancel(state: State, cmd: Cancel, now: datetime) -> tuple[Decision, State, list[Event]]:
+    """Any phase, once: a sale not yet closed stops (no result: the reserve stays secret), a closed one keeps its
+    record (price, leader, the reserve revealed then) with its outcome now ``cancelled``."""
+    reason = (cmd.reason or "").strip()
+    if not reason or not cmd.code:
+        return _refuse(REASON_REQUIRED, "A reason is required to cancel.", "cancel"), state, []
+    if state.outcome == OUTCOME_CANCELLED:
+        return _refuse(NOTHING_TO_DO, "The sale is already cancelled.", "cancel"), state, []
+    new = dataclasses.replace(state, phase=PHASE_CLOSED, paused_phase=None, paused_at=None,
+                              outcome=OUTCOME_CANCELLED, outcome_reason=cmd.code)
+    return _ok("Sale cancelled.", "cancelled"), new, [Event("cancelled", {
+        "previous_phase": state.phase, "previous_outcome": state.outcome, "code": cmd.code, "reason": reason,
+        "at": _iso(now)})]
+
+
 def reveal(config: Config, state: State) -> dict[str, Any]:
     """What the public may see of the state (never the reserve before the result)."""
     data: dict[str, Any] = {
@@ -509,6 +536,6 @@ def reveal(config: Config, state: State) -> dict[str, Any]:
         "outcome_reason": state.outcome_reason,
         "has_reserve": config.reserve_fen > 0,
     }
-    if state.phase == PHASE_CLOSED:
+    if state.phase == PHASE_CLOSED and state.outcome != OUTCOME_CANCELLED:
         data["reserve_fen"] = config.reserve_fen
     return data

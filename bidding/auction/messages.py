@@ -21,6 +21,7 @@ DECISIONS: dict[str, Any] = {
     "ok.continue": _("Request for live bidding recorded."),
     "ok.paused": _("Auction paused."),
     "ok.resumed": _("Auction resumed."),
+    "ok.cancelled": _("Sale cancelled."),
     E.TOO_LOW: _("The bid must be at least %(minimum)s yuan."),
     f"{E.TOO_LOW}.listed": _("The price must be at least %(minimum)s yuan (the listed price)."),
     f"{E.TOO_LOW}.posted": _("The price must be at least %(minimum)s yuan (the highest price plus one increment)."),
@@ -40,6 +41,8 @@ DECISIONS: dict[str, Any] = {
     f"{E.WRONG_PHASE}.pause": _("Cannot pause an auction that is %(phase)s."),
     f"{E.WRONG_PHASE}.resume": _("Cannot resume an auction that is %(phase)s."),
     E.REASON_REQUIRED: _("A reason is required to pause."),
+    f"{E.REASON_REQUIRED}.cancel": _("A reason is required to cancel."),
+    f"{E.NOTHING_TO_DO}.cancel": _("The sale is already cancelled."),
 }
 
 # ConfigError.code → message (an impossible auction configuration; pure module: bidding/auction/engine.py)

@@ -368,3 +368,30 @@ def test_a_final_refusal_holds_in_every_later_state(cfg, script, listing_days, p
             assert not refusal.accepted and refusal.code in (E.TOO_LOW, E.CLOSED)
             for later, at in states[i:]:
                 assert not E.apply(cfg, later, E.Bid(bidder, amount), at).decision.accepted
+
+
+def test_cancel_closes_any_phase_once_and_keeps_the_reserve_secret_without_a_result():
+    """An upheld complaint stops the sale (scheduled, listing, live, paused) or cancels its deal: closed for good
+    with the outcome ``cancelled``; the reserve is revealed only if a result had been reached before."""
+    cfg = E.Config(mode=E.MODE_AUCTION, starting_price_fen=100_000, increment_fen=1_000, reserve_fen=100_000)
+    sched = E.initial_state(cfg, start_at=T0 + timedelta(hours=1))
+    paused = E.apply(cfg, sched, E.Pause("suspended"), T0).state
+    for state in (sched, paused):
+        out = E.apply(cfg, state, E.Cancel("challenge_upheld", "公告违法"), T0)
+        assert out.decision.accepted and out.state.phase == E.PHASE_CLOSED and out.state.paused_phase is None
+        assert (out.state.outcome, out.state.outcome_reason) == (E.OUTCOME_CANCELLED, "challenge_upheld")
+        assert [e.kind for e in out.events] == ["cancelled"]
+        assert out.events[0].data["previous_phase"] == state.phase and out.events[0].data["previous_outcome"] is None
+        assert "reserve_fen" not in E.reveal(cfg, out.state)
+        again = E.apply(cfg, out.state, E.Cancel("challenge_upheld", "again"), T0)
+        assert not again.decision.accepted and again.decision.code == E.NOTHING_TO_DO and not again.events
+        late = E.apply(cfg, out.state, E.Bid("1", 100_000), T0 + timedelta(hours=2))
+        assert not late.decision.accepted and not late.events  # the clock leaves it closed
+    assert E.apply(cfg, sched, E.Cancel("challenge_upheld", " "), T0).decision.code == E.REASON_REQUIRED
+    live = E.apply(cfg, sched, E.Tick(), T0 + timedelta(hours=1)).state
+    live = E.apply(cfg, live, E.Bid("1", 100_000), T0 + timedelta(hours=1)).state
+    closed = E.apply(cfg, live, E.Tick(), T0 + timedelta(days=1)).state
+    assert closed.outcome == E.OUTCOME_DEAL
+    out = E.apply(cfg, closed, E.Cancel("challenge_upheld", "成交无效"), T0 + timedelta(days=2))
+    assert out.events[0].data["previous_outcome"] == E.OUTCOME_DEAL
+    assert (out.state.price_fen, out.state.leader) == (100_000, "1")  # the record stays as it happened

@@ -63,6 +63,9 @@ def _decisions() -> list[E.Decision]:
     live = run(cfg, paused, E.Resume(), at)                     # ok.resumed
     closed = E.apply(cfg, live, E.Tick(), at + dt.timedelta(days=1)).state
     run(cfg, closed, E.Bid("2", 101_000), at + dt.timedelta(days=1))  # closed
+    run(cfg, closed, E.Cancel("challenge_upheld", " "), at)     # reason_required.cancel
+    cancelled = run(cfg, closed, E.Cancel("challenge_upheld", "complaint upheld"), at)  # ok.cancelled
+    run(cfg, cancelled, E.Cancel("challenge_upheld", "again"), at)  # nothing_to_do.cancel
     final = E.final_refusal(cfg, live, "2", 100_500)            # too_low (settled without the lock)
     assert final is not None
     out.append(final)
