@@ -385,10 +385,21 @@ SUNLIGHT_CASE_ATTACHMENTS_MAX = env_int("SUNLIGHT_CASE_ATTACHMENTS_MAX", 5, mini
 SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES = env_int("SUNLIGHT_CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 SUNLIGHT_CHALLENGE_WINDOWS = {"during_publicity": "bidding.evaluation.services.publicity_window"}
 SUNLIGHT_CHALLENGE_STANDING = "bidding.evaluation.services.lot_bidder_ids"  # (lot) -> set of bidder org ids
-SUNLIGHT_CHALLENGE_REMEDIES = {  # (*, lot, reason) inside the decision's transaction
-    "reevaluate": "bidding.evaluation.services.remedy_reevaluate",
-    "cancel_award": "bidding.evaluation.services.remedy_cancel_award",
-    "retender": "trading.challenges.services.remedy_retender",
+# The remedies of an upheld case, per lot path: remedy -> (*, lot, reason), called inside the decision's
+# transaction by the app that owns the path. A remedy missing for a lot's path does not fit it (a 409 naming
+# the ones that do). Auctions and listings have no evaluation to repeat (docs/challenges.md).
+_SALE_REMEDIES = {
+    "cancel_award": "bidding.auction.services.remedy_cancel_deal",
+    "retender": "bidding.auction.services.remedy_reoffer",
+}
+SUNLIGHT_CHALLENGE_REMEDIES: dict[str, dict[str, str]] = {
+    "tender": {
+        "reevaluate": "bidding.evaluation.services.remedy_reevaluate",
+        "cancel_award": "bidding.evaluation.services.remedy_cancel_award",
+        "retender": "trading.challenges.services.remedy_retender",
+    },
+    "auction": _SALE_REMEDIES,
+    "listing": _SALE_REMEDIES,
 }
 # (*, project_id, after, delta): each app moves its own clocks still to come after a suspension is lifted
 SUNLIGHT_RESUME_HOOKS = ["bidding.evaluation.services.on_resume", "bidding.auction.services.on_resume"]

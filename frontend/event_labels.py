@@ -116,6 +116,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "auction.paused": ("竞价暂停", "Auction paused"),
     "auction.resumed": ("竞价恢复", "Auction resumed"),
     "auction.closed": ("竞价结束", "Auction closed"),
+    "auction.cancelled": ("交易取消（投诉成立）", "Sale cancelled (complaint upheld)"),
     "auction.award": ("确定竞得人", "Auction awarded"),
     "auction.confirmation": ("签发成交确认书", "Transaction confirmation issued"),
     "auction.contract": ("签订成交合同", "Sale contract signed"),

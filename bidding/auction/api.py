@@ -175,6 +175,11 @@ class SaleContractSerializer(serializers.Serializer):
     notice = serializers.CharField(help_text="the contract notice's number")
 
 
+class ConfirmationVoidSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    reason = serializers.CharField(help_text="the decision that cancelled the deal")
+
+
 class ConfirmationSerializer(serializers.Serializer):
     """成交确认书: the document as the centre signed it (its SHA-256 is committed by an audit event)."""
 
@@ -191,6 +196,8 @@ class ConfirmationSerializer(serializers.Serializer):
     document = serializers.DictField(help_text="the confirmation's content, exactly as hashed (evidence: amounts in "
                                                "it stay as signed, docs/api-formats.md)")
     contract = SaleContractSerializer(allow_null=True)
+    voided = ConfirmationVoidSerializer(allow_null=True, help_text="set once the deal is cancelled (成交无效: a "
+                                                                   "complaint upheld); the document stays as signed")
 
 
 class AuctionList(APIView):

@@ -18,8 +18,9 @@ from bidding.auction import engine as E
 MODE_LABELS = {E.MODE_AUCTION: _("auction"), E.MODE_LISTING: _("listing")}
 PHASE_LABELS = {E.PHASE_SCHEDULED: _("scheduled"), E.PHASE_LISTING: _("listing period"), E.PHASE_LIVE: _("live bidding"),
                 E.PHASE_PAUSED: _("paused"), E.PHASE_CLOSED: _("closed")}
-OUTCOME_LABELS = {E.OUTCOME_DEAL: _("sold"), E.OUTCOME_FAILED: _("not sold")}
-OUTCOME_REASON_LABELS = {"no_bids": _("no bids"), "below_reserve": _("below the reserve price")}
+OUTCOME_LABELS = {E.OUTCOME_DEAL: _("sold"), E.OUTCOME_FAILED: _("not sold"), E.OUTCOME_CANCELLED: _("cancelled")}
+OUTCOME_REASON_LABELS = {"no_bids": _("no bids"), "below_reserve": _("below the reserve price"),
+                         "challenge_upheld": _("a complaint was upheld")}
 CLOSING_RULE_LABELS = {E.RULE_COUNTDOWN: _("countdown"), E.RULE_SOFT_CLOSE: _("soft close")}
 
 
@@ -71,7 +72,7 @@ class Auction(models.Model):
             models.CheckConstraint(condition=Q(price_fen__gte=0), name="auction_price_not_negative"),
             models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="auction_end_after_start"),
             models.CheckConstraint(condition=Q(countdown_s__gt=0) & Q(live_duration_s__gt=0), name="auction_durations_positive"),
-            models.CheckConstraint(condition=Q(outcome__in=["", E.OUTCOME_DEAL, E.OUTCOME_FAILED]), name="auction_outcome_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=["", *E.OUTCOMES]), name="auction_outcome_valid"),
             models.CheckConstraint(
                 condition=Q(phase=E.PHASE_CLOSED) | Q(outcome=""), name="auction_outcome_only_when_closed"
             ),
@@ -210,6 +211,18 @@ class Confirmation(models.Model):
             models.CheckConstraint(condition=Q(contract_due__gt=F("issued_at")), name="auction_confirmation_window"),
             models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="auction_confirmation_sha256"),
         ]
+
+
+class ConfirmationVoid(models.Model):
+    """The confirmation voided: its deal cancelled (成交无效) by an upheld complaint. A new fact beside the
+    confirmation (which is never edited), recorded with the ``auction.cancelled`` audit event."""
+
+    confirmation = models.OneToOneField(Confirmation, on_delete=models.PROTECT, related_name="void")
+    voided_at = models.DateTimeField()
+    reason = models.TextField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="auction_confirmation_void_reason")]
 
 
 class SaleContract(models.Model):

@@ -30,7 +30,9 @@ def _tag(release: dict, notice) -> None:
     data = notice.data or {}
     if notice.kind != "result" or not data.get("auction"):
         return
-    if data.get("sale_contract"):
+    if data.get("deal_cancelled"):
+        release["tag"] = ["awardUpdate"]
+    elif data.get("sale_contract"):
         release["tag"] = ["contract"]
     elif data.get("confirmation_sha256"):
         release["tag"] = ["awardUpdate"]
@@ -55,6 +57,7 @@ def contribute(*, project, release: dict, notice, notices=None) -> None:
     confirmations = {n.data["auction"]: n for n in mine if n.data.get("confirmation_sha256")
                      and not n.data.get("sale_contract")}
     contracts = {n.data["auction"]: n for n in mine if n.data.get("sale_contract")}
+    cancelled = {n.data["auction"] for n in mine if n.data.get("deal_cancelled")}  # 成交无效: an upheld complaint
     winners = Organisation.objects.in_bulk([n.data["winner_organisation"] for n in deals])
     awards = release.setdefault("awards", [])
     for n in deals:
@@ -63,7 +66,8 @@ def contribute(*, project, release: dict, notice, notices=None) -> None:
         auction_id = n.data["auction"]
         award = {
             "id": f"{lot_number}-auction-{auction_id}", "title": f"第{lot_number}标的 成交",
-            "status": "active", "date": iso(n.published_at), "value": _value(n.data["price_fen"]),
+            "status": "cancelled" if auction_id in cancelled else "active", "date": iso(n.published_at),
+            "value": _value(n.data["price_fen"]),
             "suppliers": [{"id": f"CN-USCC-{org.credit_code}", "name": org.name}],
             "relatedLots": [str(lot_number)],
         }

@@ -113,13 +113,29 @@ def _closed(state: dict, ev: Ev) -> None:
     _seq(a, p)
 
 
+@on("auction.cancelled")
+def _cancelled(state: dict, ev: Ev) -> None:
+    """The sale stopped or its deal cancelled (an upheld complaint): closed for good, the confirmation voided."""
+    p = ev.payload
+    a = _auction(state, p["auction"])
+    a["phase"] = "closed"
+    a.pop("paused_phase", None)
+    a["pause_reason"] = ""
+    a["outcome"] = "cancelled"
+    a["outcome_reason"] = p["code"]
+    a["winner_organisation"] = None
+    if p.get("confirmation") is not None and a.get("confirmation") is not None:
+        a["confirmation"]["voided_at"] = _t(p["at"])
+    _seq(a, p)
+
+
 @on("auction.confirmation")
 def _confirmation(state: dict, ev: Ev) -> None:
     p = ev.payload
     a = _auction(state, p["auction"])
     a["confirmation"] = {"sha256": p["sha256"], "winner_organisation": p["winner_organisation"],
                          "number": p["number"], "price_fen": p["price_fen"], "issued_at": _t(p["issued_at"]),
-                         "contract_due": _t(p["contract_due"])}
+                         "contract_due": _t(p["contract_due"]), "voided_at": None}
 
 
 @on("auction.contract")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bidding.auction import engine as E
-from bidding.auction.models import Auction, AuctionEvent, BidderNumber, Confirmation, SaleContract
+from bidding.auction.models import Auction, AuctionEvent, BidderNumber, Confirmation, ConfirmationVoid, SaleContract
 from audit import timestamps
 from bidding.auction.services import public_state
 from trading.money import decimal_keys
@@ -100,7 +100,8 @@ def live_auction_state(project, now=None) -> dict:
             "leader": a.leader or None, "bid_count": a.bid_count, "last_seq": a.last_seq,
             "continuing": sorted(a.continuing or []), "pause_reason": a.pause_reason,
             "outcome": a.outcome or None, "outcome_reason": a.outcome_reason,
-            "reserve_fen": a.reserve_fen if a.phase == E.PHASE_CLOSED else None,
+            # a sale cancelled before its close had no result: its reserve stays secret
+            "reserve_fen": a.reserve_fen if a.phase == E.PHASE_CLOSED and a.result_applied else None,
             "winner_organisation": winner_org,
             "bids": [[b.seq, b.bidder.number, b.amount_fen]
                      for b in AuctionBid.objects.filter(auction=a).select_related("bidder").order_by("seq")],
@@ -110,7 +111,9 @@ def live_auction_state(project, now=None) -> dict:
         if conf is not None:
             out[str(a.pk)]["confirmation"] = {
                 "sha256": conf.sha256, "winner_organisation": conf.winner_id, "number": conf.number,
-                "price_fen": conf.price_fen, "issued_at": iso(conf.issued_at), "contract_due": iso(conf.contract_due)}
+                "price_fen": conf.price_fen, "issued_at": iso(conf.issued_at), "contract_due": iso(conf.contract_due),
+                "voided_at": iso(ConfirmationVoid.objects.filter(confirmation=conf).values_list("voided_at", flat=True)
+                                 .first())}
             contract = SaleContract.objects.filter(confirmation=conf).first()
             if contract is not None:
                 out[str(a.pk)]["contract"] = {
@@ -135,6 +138,7 @@ def confirmation_json(conf: Confirmation) -> dict[str, Any]:
     from trading.money import format_fen
 
     contract = SaleContract.objects.filter(confirmation=conf).select_related("notice").first()
+    void = ConfirmationVoid.objects.filter(confirmation=conf).first()
     return {
         "id": conf.pk, "auction": conf.auction_id, "lot": conf.lot_id, "winner": conf.winner.name, "number": conf.number,
         "price": format_fen(conf.price_fen), "issued_at": conf.issued_at, "contract_due": conf.contract_due,
@@ -142,6 +146,7 @@ def confirmation_json(conf: Confirmation) -> dict[str, Any]:
         "contract": None if contract is None else {
             "id": contract.pk, "signed_on": contract.signed_on.isoformat(), "amount": format_fen(contract.amount_fen),
             "documents": contract.documents, "recorded_at": contract.recorded_at, "notice": contract.notice.number},
+        "voided": None if void is None else {"at": void.voided_at, "reason": void.reason},
     }
 
 

@@ -30,12 +30,14 @@ from audit import services as audit_services
 from audit import sql
 from bidding.auction import engine as E
 from bidding.auction import messages as M
-from bidding.auction.models import Auction, AuctionBid, AuctionEvent, BidderNumber, Confirmation, SaleContract
+from bidding.auction.models import (Auction, AuctionBid, AuctionEvent, BidderNumber, Confirmation, ConfirmationVoid,
+                                    SaleContract)
 from trading.errors import Conflict, DomainError, Invalid, NotFound, translated
 from trading.models import Lot, Organisation, User
 from trading.permissions import require_staff_of, role_of
 from audit import timestamps
 from trading.money import decimal_keys, format_fen
+from trading import lifecycle as lot_lifecycle
 from trading.lifecycle import LotStatus
 from django.utils.translation import gettext_lazy as _
 
@@ -121,7 +123,9 @@ def public_state(auction: Auction, state: E.State | None = None) -> dict[str, An
     data["reserve_commitment"] = auction.reserve_commitment
     if st.phase == E.PHASE_PAUSED:
         data["pause_reason"] = auction.pause_reason
-    if st.phase == E.PHASE_CLOSED:
+    if st.phase == E.PHASE_CLOSED and st.outcome == E.OUTCOME_CANCELLED and auction.result_applied:
+        data.update(decimal_keys({"reserve_fen": auction.reserve_fen}))  # cancelled after its result: shown then
+    if "reserve" in data:
         data["reserve_salt"] = auction.reserve_salt
     return data
 
@@ -222,6 +226,25 @@ def _apply_result(auction: Auction, closed: E.Event, now: dt.datetime) -> dict[s
     return {"winner_organisation": winner_org_id, "numbers": numbers}
 
 
+def _void_deal(auction: Auction, cancelled: E.Event, now: dt.datetime) -> dict[str, Any]:
+    """The cancelled sale's deal, if it had one (成交无效): the confirmation voided (its document kept as issued)
+    and the winner's security back to the deposit rules' state (``deposits.services.clear_winner``: no longer
+    the winner's, a conversion toward the price reversed). Called by ``_write_events`` before the audit event."""
+    if cancelled.data["previous_outcome"] != E.OUTCOME_DEAL:
+        return {"confirmation": None, "winner_organisation": None}
+    lot = auction.lot
+    winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=auction.leader)
+    why = f"deal cancelled — {cancelled.data['reason']}"
+    conf = Confirmation.objects.filter(auction=auction).first()
+    if conf is not None:
+        ConfirmationVoid.objects.create(confirmation=conf, voided_at=now, reason=why)
+    if lot.security_fen > 0:
+        from deposits import services as deposit_services
+
+        deposit_services.clear_winner(lot=lot, bidder_org=winner.organisation, reason=why)
+    return {"confirmation": conf.pk if conf else None, "winner_organisation": winner.organisation_id}
+
+
 def _keep_winner_security(*, lot: Lot, winner: Organisation) -> None:
     """Before the award: mark the winner so the result's refund leaves its security alone."""
     if lot.security_fen <= 0:
@@ -299,6 +322,8 @@ def _write_events(auction: Auction, out: E.Outcome, rows: _Rows, *, actor: User 
             rows.flush_audit()  # the bids before this event keep their place in the log
         if ev.kind == "closed":
             payload.update(_apply_result(auction, ev, now))
+        elif ev.kind == "cancelled":
+            payload.update(_void_deal(auction, ev, now))
         elif ev.kind == "opened":
             _ensure_lot(auction.lot, LotStatus.LISTING if auction.mode == E.MODE_LISTING else LotStatus.LIVE, actor=None)
             _admit_bidders(auction, now)  # admission closes at the opening
@@ -1115,3 +1140,84 @@ def record_sale_contract(*, actor: User, auction: Auction | int, signed_on: dt.d
         # the contract hook (deposits.hooks.on_contract) settles a winner's security still held
         transition_lot(lot=lot, action="sign_contract", actor=actor, payload={"sale_contract": contract.pk})
     return contract
+
+
+# ---------------------------------------------------------------------------------------------
+# remedies of an upheld complaint (settings.SUNLIGHT_CHALLENGE_REMEDIES["auction" / "listing"])
+# ---------------------------------------------------------------------------------------------
+
+CANCEL_CODE = "challenge_upheld"
+
+
+def _sale_auction(lot: Lot) -> Auction | None:
+    auction_id = Auction.objects.filter(lot=lot).values_list("pk", flat=True).first()
+    return None if auction_id is None else _locked(auction_id)
+
+
+def _cancel_sale(auction: Auction, *, reason: str) -> None:
+    """Close the sale for good as ``cancelled`` through the engine (one event in the room's sequence and the
+    audit log, sent to the room on commit); a deal it had is voided (``_void_deal``)."""
+    now = timezone.now()
+    out = E.apply(auction.config, auction.state, E.Cancel(CANCEL_CODE, reason[:1000]), now)
+    if not out.decision.accepted:
+        raise Conflict(M.decision(out.decision))
+    auction.pause_reason = ""
+    _persist(auction, out, actor=None, now=now)
+
+
+def _terminate(lot: Lot, auction: Auction | None, *, reason: str) -> None:
+    """The lot terminated (to be offered again by a new announcement) and the public told: a deal cancelled is
+    published as a result notice (成交结果撤销公告: OCDS marks its award cancelled), a sale stopped before its
+    result as a termination notice."""
+    from trading.services import publish_notice, transition_lot
+
+    # the terminate hook (deposits.hooks.on_fail) refunds every security still held, the former winner's included
+    transition_lot(lot=lot, action="terminate", actor=None,
+                   reason=f"sale stopped, to be offered again by a new announcement — {reason}")
+    project = lot.project
+    data: dict[str, Any] = {"auction": auction.pk if auction else None, "outcome": E.OUTCOME_CANCELLED}
+    event = auction.events.filter(kind="cancelled").first() if auction else None
+    if event is not None and event.data.get("previous_outcome") == E.OUTCOME_DEAL:
+        assert auction is not None
+        winner = BidderNumber.objects.select_related("organisation").get(auction=auction, number=auction.leader)
+        data.update(deal_cancelled=True, winner_organisation=winner.organisation_id, price_fen=auction.price_fen)
+        publish_notice(actor=None, project=project, kind="result", lot=lot, data=data,
+                       title=f"{project.title} 第{lot.number}标的 成交结果撤销公告",
+                       body=f"竞买号 {winner.number}（{winner.organisation.name}）以 {_yuan(auction.price_fen)} 元的成交"
+                            f"无效，成交确认书作废；本标的终止，另行公告出让。依据：{reason}")
+    else:
+        publish_notice(actor=None, project=project, kind="termination", lot=lot, data=data,
+                       title=f"{project.title} 第{lot.number}标的 终止公告",
+                       body=f"本标的交易终止，另行公告出让。依据：{reason}")
+
+
+def _check_before_contract(lot: Lot) -> None:
+    if lot.status == LotStatus.CONTRACTED or lot.status in lot_lifecycle.FINAL:
+        raise Conflict(_("lot %(number)s is %(status)s: the remedy no longer applies to its sale (a signed contract "
+                         "is undone by its parties or a court, not by the platform)"), number=lot.number,
+                       status=lot.status)
+
+
+def remedy_cancel_deal(*, lot: Lot, reason: str) -> None:
+    """``cancel_award`` on an auction or listing lot (成交无效): the deal is cancelled — the auction's outcome
+    becomes ``cancelled`` with the decision as its reason, the confirmation (成交确认书) is voided, the winner's
+    security goes back to the deposit rules' state — and the lot is terminated, to be offered again by a new
+    announcement (a sale is never re-run on the same lot: its auction record stays as it happened)."""
+    _check_before_contract(lot)
+    auction = _sale_auction(lot)
+    if lot.status != LotStatus.AWARDED or auction is None or auction.outcome != E.OUTCOME_DEAL:
+        raise Conflict(_("lot %(number)s (%(status)s) has no deal to cancel; to stop its sale order retender"),
+                       number=lot.number, status=lot.status)
+    _cancel_sale(auction, reason=reason)
+    _terminate(lot, auction, reason=reason)
+
+
+def remedy_reoffer(*, lot: Lot, reason: str) -> None:
+    """``retender`` on an auction or listing lot (重新组织出让/转让): the sale stops at whatever step it is before
+    the contract — a scheduled, listing or live auction is closed as ``cancelled``, a deal is cancelled as in
+    ``remedy_cancel_deal`` — and the lot is terminated, to be offered again by a new announcement."""
+    _check_before_contract(lot)
+    auction = _sale_auction(lot)
+    if auction is not None and auction.outcome != E.OUTCOME_CANCELLED:
+        _cancel_sale(auction, reason=reason)
+    _terminate(lot, auction, reason=reason)

@@ -111,7 +111,7 @@ def confirmation_page(request, auction_id: int):
     """The transaction confirmation (成交确认书) as issued, with its contract once recorded: public with the result.
     Staff of the lot's centre issue it and record the contract here."""
     from bidding.auction import confirmation as C
-    from bidding.auction.models import Confirmation, SaleContract
+    from bidding.auction.models import Confirmation, ConfirmationVoid, SaleContract
 
     auction = selectors.get_auction(auction_id)
     lot = auction.lot
@@ -120,11 +120,13 @@ def confirmation_page(request, auction_id: int):
     if conf is None and not staff_here:
         raise NotFound(_("no transaction confirmation (成交确认书) has been issued for this auction"))
     contract = SaleContract.objects.filter(confirmation=conf).first() if conf else None
+    void = ConfirmationVoid.objects.filter(confirmation=conf).first() if conf else None
     return render(request, "frontend/auction/confirmation.html", {
-        "auction": auction, "lot": lot, "project": lot.project, "conf": conf, "contract": contract,
+        "auction": auction, "lot": lot, "project": lot.project, "conf": conf, "contract": contract, "void": void,
         "lines": C.lines(conf.document) if conf else [], "staff_here": staff_here,
         "can_issue": staff_here and conf is None and lot.status == LotStatus.AWARDED,
-        "can_contract": staff_here and conf is not None and contract is None and lot.status == LotStatus.AWARDED,
+        "can_contract": staff_here and conf is not None and contract is None and void is None
+                        and lot.status == LotStatus.AWARDED,
         "today": timezone.localdate().isoformat(), "price": format_fen(conf.price_fen) if conf else "",
     })
 

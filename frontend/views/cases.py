@@ -169,7 +169,7 @@ def detail(request, number: str):
         "suspension": selectors.suspension_of(case.project) if case.project else None,
         "can_withdraw": request.user.is_authenticated and case.filer_id == request.user.pk and case.is_open,
         "refusals": DISCLOSURE_REFUSALS, "complaint_refusals": services.COMPLAINT_REFUSALS,
-        "remedies": case.rule.remedies, "attachments": case.attachments.all(),
+        "remedies": services.remedy_choices(case), "attachments": case.attachments.all(),
     })
 
 

@@ -86,7 +86,8 @@ def case_json(case: Case, *, private: bool, viewer=None) -> dict:
     if private:
         body.update(text=case.text, known_on=case.known_on.isoformat() if case.known_on else None,
                     follows=case.follows.number if case.follows is not None else None,
-                    extension_reason=case.extension_reason, filer_org=_filer_org_shown(case, viewer))
+                    extension_reason=case.extension_reason, filer_org=_filer_org_shown(case, viewer),
+                    remedies=list(services.fitting_remedies(case)))
     return body
 
 

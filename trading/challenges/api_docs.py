@@ -21,6 +21,9 @@ def _case_fields(private: bool) -> dict:
     if private:
         fields.update(text=text(), known_on=text(allow_null=True), follows=text(allow_null=True),
                       extension_reason=text(allow_blank=True), filer_org=integer(allow_null=True),
+                      remedies=listof(text(), help_text="the remedies of the kind that fit the lot (tender: "
+                                                         "reevaluate, retender, cancel_award; auction or listing: "
+                                                         "retender, cancel_award); none without a lot"),
                       token=text(required=False, help_text="a public filer's follow-up code, returned once"))
     return fields
 

@@ -2,8 +2,10 @@
 
 One mechanism for every kind (trading.rules.CHALLENGE_RULES): a case is filed inside its legal window, its
 clock runs in calendar or working days, it moves through trading.challenges.lifecycle, and an upheld one
-applies its remedy (re-evaluation, re-tender, award cancelled) through the owning app's function
-(settings.SUNLIGHT_CHALLENGE_REMEDIES). A supervisor may suspend a project while handling a complaint.
+applies its remedy (re-evaluation, re-tender, award cancelled) through the function of the app that owns the
+lot's path (settings.SUNLIGHT_CHALLENGE_REMEDIES: tender -> evaluation, auction/listing -> auction); a remedy
+that does not fit the lot's kind is refused (409) naming the ones that do. A supervisor may suspend a project
+while handling a complaint.
 """
 from __future__ import annotations
 
@@ -408,8 +410,10 @@ def answer_case(*, actor: User, case: Case, outcome: str, answer: str, remedy: s
                 remedy = ""
             elif remedy and remedy not in case.rule.remedies:
                 raise Invalid(_("the remedy is one of %(value)s"), value=', '.join(case.rule.remedies) or '(none)', field="remedy")
+            elif remedy and case.lot_id is not None:
+                _check_remedy_fits(case, remedy)
             elif not remedy and case.rule.remedies:
-                remedy = case.rule.remedies[0]
+                remedy = case.rule.remedies[0] if case.lot_id is None else next(iter(fitting_remedies(case)), "")
         now = timezone.now()
         case.outcome, case.remedy, case.ground, case.answer, case.answered_by = outcome, remedy, ground, answer, actor
         _close(case, status=step.target, now=now)
@@ -440,9 +444,57 @@ def _record_in_opening_record(case: Case, *, actor: User) -> Notice:
                           amends=record, data={"case": case.number, "outcome": case.outcome})
 
 
+# What a remedy means on each kind of lot, for the pages (what it does is the owning app's function, named in
+# settings.SUNLIGHT_CHALLENGE_REMEDIES per lot path).
+REMEDY_LABELS = {
+    "tender": {
+        "reevaluate": _("re-evaluation: back to evaluation, a new round"),
+        "cancel_award": _("award cancelled (中标无效): back to evaluation"),
+        "retender": _("re-tender: the lot is terminated, a new tender follows"),
+    },
+    "sale": {
+        "cancel_award": _("deal cancelled (成交无效): confirmation voided, the lot terminated and offered again"),
+        "retender": _("sale stopped: the lot terminated and offered again by a new announcement"),
+    },
+}
+
+
+SOLD_BY = {"tender": _("tender"), "auction": _("live auction"), "listing": _("listing")}
+
+
+def _remedies_for(lot: Lot) -> dict[str, str]:
+    return settings.SUNLIGHT_CHALLENGE_REMEDIES.get(lot.path, {})
+
+
+def fitting_remedies(case: Case) -> tuple[str, ...]:
+    """The remedies of the case's rule that fit its lot's kind (a tender has an evaluation to repeat, an auction
+    or listing has a deal to cancel and a sale to stop), in the rule's order; none without a lot."""
+    if case.lot is None:
+        return ()
+    mine = _remedies_for(case.lot)
+    return tuple(r for r in case.rule.remedies if r in mine)
+
+
+def remedy_choices(case: Case) -> list[tuple[str, str]]:
+    """(remedy, label in the active language) for the fitting remedies: what the decision form offers."""
+    assert case.lot is not None or not fitting_remedies(case)
+    labels = REMEDY_LABELS["sale" if case.lot is not None and case.lot.path in lot_lifecycle.SALE_PATHS else "tender"]
+    return [(r, str(labels.get(r, r))) for r in fitting_remedies(case)]
+
+
+def _check_remedy_fits(case: Case, remedy: str) -> None:
+    """A remedy of the rule that does not fit the lot's kind: a Conflict naming the ones that do (nothing done)."""
+    fitting = fitting_remedies(case)
+    if remedy not in fitting:
+        assert case.lot is not None
+        raise Conflict(_("the remedy %(remedy)s does not fit lot %(number)s, sold by %(path)s; the remedies that fit "
+                         "it: %(fitting)s"), remedy=remedy, number=case.lot.number, path=SOLD_BY.get(case.lot.path, case.lot.path),
+                       fitting=", ".join(fitting) or "(none)")
+
+
 def _apply_remedy(case: Case, remedy: str) -> None:
-    fn = import_string(settings.SUNLIGHT_CHALLENGE_REMEDIES[remedy])
     assert case.lot is not None
+    fn = import_string(_remedies_for(case.lot)[remedy])
     fn(lot=Lot.objects.select_for_update().select_related("project").get(pk=case.lot.pk),
        reason=f"{case.rule.label[1]} {case.number} upheld: {_scrub(case.answer, case)}")
 
@@ -541,6 +593,7 @@ def decide_complaint(*, actor: User, case: Case, outcome: str, decision: str, re
                 raise Invalid(_("an upheld complaint orders a remedy: one of %(remedies)s"), remedies=', '.join(case.rule.remedies), field="remedy")
             if case.lot_id is None:
                 raise Invalid(_("this complaint names no lot: the remedy has nothing to act on"), field="remedy")
+            _check_remedy_fits(case, remedy)
         else:
             remedy = ""
         now = timezone.now()

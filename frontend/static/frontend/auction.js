@@ -158,6 +158,10 @@
       else if (e.kind === "posted") what = fmt(gettext("price posted by %(number)s: %(amount)s"), { number: e.data.bidder, amount: yuan(fen(e.data.amount)) });
       else if (e.kind === "paused") { what = gettext("paused") + ": "; said = e.data.reason || ""; }
       else if (e.kind === "resumed") what = gettext("resumed");
+      else if (e.kind === "cancelled") {  // stopped, or its deal cancelled, by an upheld complaint
+        what = label("auction_outcome", "cancelled") + " (" + label("auction_reason", e.data.code) + "): ";
+        said = e.data.reason || "";
+      }
       else if (e.kind === "opened") what = gettext("opened");
       else if (e.kind === "live") what = gettext("live bidding begins");
       else if (e.kind === "continue") what = fmt(gettext("%(number)s asks to go on to live bidding"), { number: e.data.bidder });
