@@ -40,15 +40,15 @@ def register(*, actor: User, lot: Lot | int, declaration: list[dict]) -> Registr
         if now >= lot.bid_deadline:
             raise Conflict(_("registration closed at the deadline"))
         answers = _check_declaration(lot, declaration)
-        if Registration.objects.filter(lot=lot, bidder=actor.organisation).exists():
+        if Registration.objects.filter(lot=lot, bidder=actor.member_of).exists():
             raise Conflict(_("your organisation is already registered for this lot"))
-        registration = Registration.objects.create(lot=lot, bidder=actor.organisation, registered_by=actor,
+        registration = Registration.objects.create(lot=lot, bidder=actor.member_of, registered_by=actor,
                                                    declaration=answers, created_at=now)
         # Sealed: who registered, and how many, stays hidden until the bid deadline.
         audit.record(action="registration.create", subject=f"lot:{lot.pk}", actor=actor, project_id=lot.project_id,
                      visibility="sealed",
                      payload={"registration": registration.pk, "lot": lot.pk, "bidder": actor.organisation_id,
-                              "bidder_name": actor.organisation.name, "declaration": answers, "at": iso(now)})
+                              "bidder_name": actor.member_of.name, "declaration": answers, "at": iso(now)})
         if lot.requires_security:
             _open_deposit_sub_account(lot=lot, registration=registration)
     return registration
@@ -64,13 +64,13 @@ def _check_declaration(lot: Lot, declaration: list[dict]) -> list[dict]:
         by_condition[item["condition"]] = item
     answers = []
     for condition in lot.eligibility:
-        item = by_condition.get(condition)
-        if item is None:
+        answer = by_condition.get(condition)
+        if answer is None:
             raise Invalid(_("the declaration does not answer the condition: %(condition)s"), condition=condition, field="declaration")
-        if item.get("met") is not True:
+        if answer.get("met") is not True:
             raise Invalid(_("you declare not meeting the condition: %(condition)s — registration is not possible"), condition=condition,
                           field="declaration")
-        answers.append({"condition": condition, "met": True, "note": str(item.get("note", ""))[:500]})
+        answers.append({"condition": condition, "met": True, "note": str(answer.get("note", ""))[:500]})
     extra = set(by_condition) - set(lot.eligibility)
     if extra:
         raise Invalid(_("the declaration answers unknown conditions: %(choices)s"), choices=', '.join(sorted(extra)), field="declaration")
@@ -121,7 +121,7 @@ def register_bidder_key(*, actor: User, public_key_hex: str) -> BidderKey:
         if BidderKey.objects.filter(public_key_hex=key).exists():
             raise Conflict(_("this key is already registered"))
         now = timezone.now()
-        record = BidderKey.objects.create(organisation=actor.organisation, public_key_hex=key, registered_by=actor,
+        record = BidderKey.objects.create(organisation=actor.member_of, public_key_hex=key, registered_by=actor,
                                           created_at=now)
         audit.record(action="bidder_key.register", subject=f"organisation:{actor.organisation_id}", actor=actor,
                      payload={"key": record.pk, "organisation": actor.organisation_id, "public_key": key})

@@ -68,6 +68,21 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # SecurityKey
             models.CheckConstraint(condition=Q(role="admin") | Q(organisation__isnull=False), name="user_has_organisation"),
         ]
 
+    # Every account but an admin's belongs to an organisation (CHECK user_has_organisation). For code that
+    # already knows the role (a bidder, staff, a supervisor, an expert): says so to the type checker, and
+    # fails loudly when asked of an admin without one.
+    @property
+    def member_of(self) -> Organisation:
+        if self.organisation is None:
+            raise ValueError(f"user {self.pk} ({self.role}) belongs to no organisation")
+        return self.organisation
+
+    @property
+    def member_of_id(self) -> int:
+        if self.organisation_id is None:
+            raise ValueError(f"user {self.pk} ({self.role}) belongs to no organisation")
+        return self.organisation_id
+
 
 class Project(models.Model):
     code = models.CharField(max_length=40, unique=True)

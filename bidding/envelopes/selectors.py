@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -70,7 +71,7 @@ def my_envelope_history(user, lot: Lot):
 def ceremony_state(lot: Lot, user=None) -> dict:
     """Public-safe state of the opening (no counts of envelopes before the deadline)."""
     key = OpeningKey.objects.filter(lot=lot).first()
-    state = {"lot": lot.pk, "status": lot.status, "has_key": key is not None,
+    state: dict[str, Any] = {"lot": lot.pk, "status": lot.status, "has_key": key is not None,
              "deadline_passed": timezone.now() >= lot.bid_deadline}
     if key is None:
         return state
@@ -96,18 +97,18 @@ def can_read_opened(user, lot: Lot) -> bool:
     return is_staff_of(user, lot.project) or is_supervisor(user) or role_of(user) == "admin"
 
 
-def live_envelopes(project, now) -> dict:
+def live_envelopes(project, now) -> dict | None:
     """The live counterpart of bidding/envelopes/replay.py (same shape)."""
     from bidding.envelopes.models import CustodyShare as _Share
 
-    lots = {}
+    lots: dict[str, dict[str, Any]] = {}
     for lot in project.lots.order_by("number"):
         key = OpeningKey.objects.filter(lot=lot).first()
         envs = {e.digest: {"bidder": e.bidder_id, "status": e.status, "at": _iso(e.submitted_at)}
                 for e in Envelope.objects.filter(lot=lot).order_by("id")}
         if key is None and not envs:
             continue
-        row = {"opening_key": None, "envelopes": envs, "seal": None, "presented": [], "opening": None}
+        row: dict[str, Any] = {"opening_key": None, "envelopes": envs, "seal": None, "presented": [], "opening": None}
         if key is not None:
             shares = list(_Share.objects.filter(opening_key=key).order_by("x"))
             row["opening_key"] = {"public_key": bytes(key.public_key).hex(), "k": key.k, "n": key.n,

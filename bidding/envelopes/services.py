@@ -6,6 +6,7 @@ deadline every envelope event is `sealed` (who bid, and how many, stays hidden).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.conf import settings
@@ -172,7 +173,7 @@ def _create_opening_key(*, lot: Lot, custodians: list[User], k: int, actor: User
     finally:
         _wipe(raw)
         del private
-    custody = [{"custodian": u.pk, "name": u.get_full_name() or u.username, "role": u.role,
+    custody: list[dict[str, Any]] = [{"custodian": u.pk, "name": u.get_full_name() or u.username, "role": u.role,
                 "x": s.x, "digest": shamir.share_digest(s)} for u, s in zip(custodians, shares)]
     event = audit.record(action="opening_key.create", subject=f"lot:{lot.pk}", actor=actor,
                          project_id=lot.project_id,
@@ -262,11 +263,11 @@ def _accept(*, actor: User, lot: Lot, data: dict, now) -> tuple[bytes, bytes, Bi
         raise translated(Invalid, exc, M.ENVELOPE, field="envelope") from None
     except E.EnvelopeError as exc:
         raise translated(Invalid, exc, M.ENVELOPE) from None
-    project, lot_ref, bidder = binding(lot, actor.organisation_id)
+    project, lot_ref, bidder = binding(lot, actor.member_of_id)
     for field, expected in (("project", project), ("lot", lot_ref), ("bidder", bidder)):
         if field in data and str(data[field]) != expected:
             raise Invalid(_("this envelope is sealed for %(field_name)s %(data)s, not %(expected)s"), field_name=field, data=data[field], expected=expected, field=field)
-    bidder_key = BidderKey.objects.filter(organisation_id=actor.organisation_id,
+    bidder_key = BidderKey.objects.filter(organisation_id=actor.member_of_id,
                                           revoked_at__isnull=True).order_by("-id").first()
     if bidder_key is None:
         raise Conflict(_("register your organisation's signing key first"))
@@ -301,7 +302,7 @@ def _store(*, actor: User, lot: Lot, envelope: bytes, signature: bytes, bidder_k
     sig = keys.encode(E.sign_receipt(platform_signing_key(), receipt))
     try:
         with transaction.atomic():
-            return Envelope.objects.create(lot=lot, bidder_id=actor.organisation_id, submitted_by=actor,
+            return Envelope.objects.create(lot=lot, bidder_id=actor.member_of_id, submitted_by=actor,
                                            bidder_key=bidder_key, ciphertext=envelope, size=len(envelope),
                                            digest=digest, signature=signature, submitted_at=now,
                                            receipt=receipt, receipt_signature=sig, event_id=event.pk)
@@ -455,6 +456,7 @@ def present_share(*, actor: User, lot: Lot | int, passphrase: str | None = None,
                 wrapped = row.custodian_key.wrapped_private_key
                 if not wrapped:
                     raise Invalid(_("your custody key is held off-platform: present the share itself"), field="share")
+                private: X25519PrivateKey | None  # dropped as soon as the share is open
                 try:
                     private = E.unwrap_private_key(bytes(wrapped), passphrase, label=str(actor.pk).encode())
                     share = E.open_share(bytes(row.sealed_share), private, context=key.context, custodian=actor.pk)
@@ -518,6 +520,7 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
         if len(presented) < key.k:
             raise Conflict(_("%(count)s of %(k)s custody shares presented: nothing can be opened yet"), count=len(presented), k=key.k)
         raw = None
+        private: X25519PrivateKey | None  # dropped as soon as the opener holds it
         try:
             raw = bytearray(shamir.combine_bytes([shamir.decode_share(s.presented_share) for s in presented]))
             private = X25519PrivateKey.from_private_bytes(bytes(raw))
@@ -531,10 +534,11 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
             raise Conflict(_("the rebuilt key does not match the published opening key"))
         rows, opened, documents, names = [], [], [], []
         # the stored size was checked on submission; a stored envelope is opened whatever its size
-        opener = E.EnvelopeOpener(private, max_bytes=None)
+        opener: E.EnvelopeOpener | None = E.EnvelopeOpener(private, max_bytes=None)
         private = None
 
         def handle(row: bulk.EnvelopeRow) -> None:
+            assert opener is not None, "the opener is dropped only after the last envelope"
             outcome, content, content_key, code, reason = _open_one(opener, row, lot)
             env_id, bidder_id, digest, _sig, _key, bidder_name, _ct = row
             price, terms = (content.price_fen, content.terms) if content else (None, {})
@@ -550,6 +554,7 @@ def open_bids(*, actor: User, lot: Lot | int) -> list[OpenedBid]:
         try:  # each envelope is opened as it streams in and dropped (never 10,000 in memory)
             bulk.for_each_envelope(lot, handle)
         finally:
+            assert opener is not None  # set above; mypy forgets that in a finally that reassigns it
             opener.close()  # the rebuilt key leaves memory with the opener
             opener = None
         bids = bulk.store_opened(lot=lot, opened_at=now, bids=opened, documents=documents)
