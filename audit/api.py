@@ -6,6 +6,8 @@ activity only after its lot's deadline).
 """
 from __future__ import annotations
 
+from typing import Any, Literal, overload
+
 from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -53,7 +55,13 @@ EVENTS = shape("AuditEventPage", {
                                             "visibility": text(), "event": anything(required=False)})),
     "next_after": integer(allow_null=True, help_text="pass as ?after= for more")})
 
-def _int(request, name: str, *, required: bool = True, default: int | None = None, minimum: int = 0) -> int | None:
+@overload
+def _int(request: Any, name: str, *, required: Literal[True] = True, default: int | None = None, minimum: int = 0) -> int: ...
+@overload
+def _int(request: Any, name: str, *, required: Literal[False], default: int, minimum: int = 0) -> int: ...
+@overload
+def _int(request: Any, name: str, *, required: Literal[False], default: None = None, minimum: int = 0) -> int | None: ...
+def _int(request: Any, name: str, *, required: bool = True, default: int | None = None, minimum: int = 0) -> int | None:
     return query_int(request.query_params, name, required=required, default=default, minimum=minimum)
 
 
@@ -70,7 +78,7 @@ def checkpoint_json(cp: Checkpoint) -> dict:
 
 def event_json(event: Event, index: int | None, seen: Disclosure) -> dict:
     leaf_hash = event.leaf_hash
-    out = {"id": event.pk, "index": index, "leaf_hash": proofs.b64(leaf_hash) if leaf_hash else None,
+    out: dict[str, Any] = {"id": event.pk, "index": index, "leaf_hash": proofs.b64(leaf_hash) if leaf_hash else None,
            "header": event.leaf.header if leaf_hash else None, "visibility": event.visibility}
     if seen is Disclosure.FULL:
         out["event"] = event.body

@@ -17,7 +17,7 @@ class NotFoundError(merkle.ProofError):
     """The thing asked about does not exist (unknown index, size or event)."""
 
 
-def b64(h: bytes) -> str:
+def b64(h: bytes | memoryview) -> str:
     return base64.b64encode(bytes(h)).decode()
 
 

@@ -10,7 +10,7 @@ the API answers with a 400 in the one error shape and the pages with a 400 page.
 from __future__ import annotations
 
 import re
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 from trading.errors import Invalid
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +62,9 @@ def optional_int(raw: Any, *, field: str, default: int | None = None, minimum: i
     return parse_int(raw, field=field, minimum=minimum, maximum=maximum)
 
 
+@overload
+def query_int(params: Any, name: str, *, required: Literal[True], default: int | None = None, minimum: int = 0,
+              maximum: int = BIGINT_MAX) -> int: ...
 @overload
 def query_int(params: Any, name: str, *, required: bool = False, default: int, minimum: int = 0,
               maximum: int = BIGINT_MAX) -> int: ...
