@@ -137,6 +137,17 @@ def _allow_test_flush():
 
 
 @pytest.fixture
+def fake_bank():
+    """The simulated bank (deposits.bank.fake.BANK), empty when the test starts and again when it ends. Modules
+    and folders whose every test pays through it use it automatically (``usefixtures`` / their conftest)."""
+    from deposits.bank.fake import BANK
+
+    BANK.reset()
+    yield BANK
+    BANK.reset()
+
+
+@pytest.fixture
 def world(db):
     """A trading centre, a supervising department, a tenderee, an agent, four bidders, users of every role."""
     return factories.make_world()

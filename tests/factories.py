@@ -112,3 +112,15 @@ def make_project(world: World, kind: str = "engineering", method: str = "open_te
     if publish:
         services.publish_project(actor=world.staff, project=project)
     return project
+
+
+def pay_security(lot, org: Organisation) -> None:
+    """``org`` pays its sub-account's required security for ``lot`` in full, from its own bank account, through the
+    simulated bank (which notifies the platform at once)."""
+    from deposits.bank.fake import BANK
+    from deposits.models import Account
+
+    acc = Account.objects.get(lot=lot, bidder=org, kind="deposit")
+    assert acc.number is not None
+    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=org.name,
+                payer_account=org.bank_account)

@@ -24,16 +24,10 @@ from trading.clock import run_all_ticks
 from trading.models import Lot, Notice
 from trading.money import format_fen
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_bank")]
 DAY = dt.timedelta(days=1)
 SECURITY = "50000.00"
 
-
-@pytest.fixture(autouse=True)
-def fake_bank():
-    BANK.reset()
-    yield BANK
-    BANK.reset()
 
 
 def client_for(user=None) -> APIClient:

@@ -7,25 +7,14 @@ from bidding.auction import engine as E
 from bidding.auction import services as S
 from bidding.auction.models import BidderNumber
 from deposits import is_secured
-from deposits.bank.fake import BANK
 from deposits.models import Account, RefundOrder
 
+from tests.factories import pay_security
 from tests.auction.helpers import make_auction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_bank")]
 
 
-@pytest.fixture(autouse=True)
-def fake_bank():
-    BANK.reset()
-    yield BANK
-    BANK.reset()
-
-
-def pay(world, lot, i):
-    acc = Account.objects.get(lot=lot, bidder=world.bidder_orgs[i], kind="deposit")
-    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=world.bidder_orgs[i].name,
-                payer_account=world.bidder_orgs[i].bank_account)
 
 
 @pytest.mark.parametrize("deal", [True, False])
@@ -33,8 +22,8 @@ def test_security_gates_bidding_and_result_settles_deposits(world, clock, deal):
     a = make_auction(world, clock, users=world.bidders[:3], security_fen=5_000_000,
                      reserve_fen=100_000_000 if deal else 900_000_000)
     lot = a.lot
-    pay(world, lot, 0)
-    pay(world, lot, 1)
+    pay_security(lot, world.bidder_orgs[0])
+    pay_security(lot, world.bidder_orgs[1])
     assert is_secured(world.bidder_orgs[0], lot) and not is_secured(world.bidder_orgs[2], lot)
     clock.move_to(a.start_at)
     from trading.clock import tick as trading_tick
@@ -80,8 +69,8 @@ def test_an_auction_in_the_last_days_of_the_known_calendar_opens_closes_and_refu
     clock.move_to(start - (rule_for("land", "auction").min_notice_days + 2) * dt.timedelta(days=1))
     a = make_auction(world, clock, users=world.bidders[:3], security_fen=5_000_000, reserve_fen=100_000_000)
     assert workdays.platform_calendar().last_known_from(a.start_at.date()) == dt.date(last, 12, 31)
-    pay(world, a.lot, 0)
-    pay(world, a.lot, 1)
+    pay_security(a.lot, world.bidder_orgs[0])
+    pay_security(a.lot, world.bidder_orgs[1])
     clock.move_to(a.start_at)
     trading_tick()
     S.tick()

@@ -19,8 +19,8 @@ from audit.models import Event
 from bidding.auction import engine as E
 from bidding.auction import services as S
 from bidding.auction.models import Auction, AuctionEvent, Confirmation
-from deposits.bank.fake import BANK
 from deposits.models import Account, RefundOrder
+from tests.factories import pay_security
 from tests.auction.helpers import make_auction
 from trading.challenges import services as cs
 from trading.challenges.clocks import BEIJING
@@ -31,28 +31,16 @@ from tests.trading.test_ocds import validate
 from trading import ocds
 from trading.models import Lot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_bank")]
 SECURITY = 5_000_000
 
 
-@pytest.fixture(autouse=True)
-def fake_bank():
-    BANK.reset()
-    yield BANK
-    BANK.reset()
-
-
-def _pay(world, lot, i):
-    acc = Account.objects.get(lot=lot, bidder=world.bidder_orgs[i], kind="deposit")
-    assert acc.number is not None
-    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=world.bidder_orgs[i].name,
-                payer_account=world.bidder_orgs[i].bank_account)
 
 
 def _open(world, clock, method="auction"):
     a = make_auction(world, clock, method=method, users=world.bidders[:2], security_fen=SECURITY)
-    _pay(world, a.lot, 0)
-    _pay(world, a.lot, 1)
+    pay_security(a.lot, world.bidder_orgs[0])
+    pay_security(a.lot, world.bidder_orgs[1])
     clock.move_to(a.start_at)
     from trading.clock import tick as trading_tick
 

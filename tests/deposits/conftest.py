@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from deposits.bank.fake import BANK
 from tests import factories
 from tests.evaluation.conftest import ew  # noqa: F401  (fixture re-exported: awards with securities)
 
 
 @pytest.fixture(autouse=True)
-def fake_bank():
-    BANK.reset()
-    yield BANK
-    BANK.reset()
+def _empty_bank(fake_bank):
+    """Every test here starts and ends with an empty simulated bank (the root conftest's ``fake_bank``)."""
+    return fake_bank
 
 
 @pytest.fixture

@@ -7,31 +7,20 @@ import pytest
 from bidding.evaluation import services as ev
 from bidding.evaluation.models import Award
 from bidding.evaluation.selectors import award_for
-from deposits.bank.fake import BANK
 from deposits.models import Account, Forfeit, RefundOrder
+from tests.factories import pay_security
 from tests.evaluation.conftest import draw_committee, open_lot, pass_all
 from tests.evaluation.test_services import snapshot, unchanged
 from trading.errors import Forbidden
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_bank")]
 SECURITY = 1_000_000
 
 
-@pytest.fixture(autouse=True)
-def fake_bank():
-    BANK.reset()
-    yield BANK
-    BANK.reset()
-
-
-def pay(lot, org):
-    acc = Account.objects.get(lot=lot, bidder=org, kind="deposit")
-    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=org.name,
-                payer_account=org.bank_account)
 
 
 def awarded(ew, clock):
-    lot = open_lot(ew, clock, [1_000_000, 900_000, 950_000], security_fen=SECURITY, pay=pay)
+    lot = open_lot(ew, clock, [1_000_000, 900_000, 950_000], security_fen=SECURITY, pay=pay_security)
     draw_committee(ew, lot)
     ev.start_evaluation(actor=ew.world.staff, lot=lot)
     pass_all(ew, lot)

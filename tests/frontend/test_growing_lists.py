@@ -17,16 +17,10 @@ from tests import factories
 from tests.frontend.test_lists_exports import client_for, rows_of
 from trading.challenges import services as cases
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_bank")]
 
 BAD_PAGES = ("0", "-1", "abc", "99999999999999999999", "２")
 
-
-@pytest.fixture(autouse=True)
-def fake_bank():
-    BANK.reset()
-    yield BANK
-    BANK.reset()
 
 
 def table(page, table_id: str) -> str:

@@ -7,9 +7,6 @@ from tests.evaluation.conftest import ew  # noqa: F401  (fixture re-exported)
 
 
 @pytest.fixture(autouse=True)
-def fake_bank():
-    from deposits.bank.fake import BANK
-
-    BANK.reset()
-    yield BANK
-    BANK.reset()
+def _empty_bank(fake_bank):
+    """Every test here starts and ends with an empty simulated bank (the root conftest's ``fake_bank``)."""
+    return fake_bank
