@@ -83,6 +83,7 @@ def resolve_project(ref: str) -> int:
     needle = canonical_bytes({"code": ref}).decode()[1:-1]
     for event in Event.objects.filter(action="project.create", canonical__contains=needle):
         if event.payload.get("code") == ref:
+            assert event.project_id is not None, "a project.create event belongs to its project"
             return event.project_id
     raise ArchiveError("no project with code %(ref)r in the audit log", code="no_project", ref=ref)
 

@@ -213,7 +213,8 @@ def integrate(*, now: dt.datetime | None = None, limit: int = 10_000, sign: bool
                 return Integrated(0, size, _sign(size, root, now, last_cp.max_event_id if last_cp else 0))
             return Integrated(0, size, None)
         cr = merkle.CompactRange(size, fetch_nodes(merkle.CompactRange.border_nodes(size)))
-        leaves, nodes = [], []
+        leaves: list[tuple[int, int, bytes, str]] = []
+        nodes: list[tuple[int, bytes]] = []
         tags = _tags(rows)
         for event_id, canonical, _project, visibility, action in rows:
             tag, n = tags.get(event_id, (None, None))

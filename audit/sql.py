@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,12 +70,26 @@ def _conn() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
+def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """The field ``name`` of ``model`` that is stored in its table (not a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise ValueError(f"{model.__name__}.{name} is not a field of its table")
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    if field.column is None:
+        raise ValueError(f"{field} has no column")
+    return field.column
+
+
 @functools.lru_cache(maxsize=512)
 def _shape(model: type[Model], names: tuple[str, ...], vendor: str) -> tuple[str, tuple[Any, ...], tuple[str, ...]]:
     """A model's quoted table name, the fields ``names`` and their quoted columns (fixed for a model)."""
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    fields = tuple(model._meta.get_field(n) for n in names)
-    return quote(model._meta.db_table), fields, tuple(quote(f.column) for f in fields)
+    fields = tuple(concrete_field(model, n) for n in names)
+    return quote(model._meta.db_table), fields, tuple(quote(_column(f)) for f in fields)
 
 
 def insert(objs: Sequence[Model], names: Sequence[str]) -> Statement | None:

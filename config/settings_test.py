@@ -1,5 +1,6 @@
 """Test settings: PostgreSQL and Redis by default (DATABASE_URL / REDIS_URL override)."""
 import os
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunlight")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -18,7 +19,7 @@ from config.settings import *  # noqa: E402,F401,F403
 from config.settings import BASE_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production uses Argon2
-MEDIA_ROOT = os.environ["SUNLIGHT_VAR_DIR"] + "/media"
+MEDIA_ROOT = Path(os.environ["SUNLIGHT_VAR_DIR"]) / "media"  # a Path, as in config/settings.py
 TEST_OUTPUT_DIR = BASE_DIR / "test-output"
 SUNLIGHT_PORTAL_CACHE_SECONDS = 0  # tests see every change at once
 SUNLIGHT_STATS_MAX_AGE = 0  # the statistics page is computed afresh in the tests

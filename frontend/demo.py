@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import time_machine
 from django.utils import timezone
@@ -140,7 +141,7 @@ def _lot(kind: str, method: str, now: dt.datetime, *, title: str, estimate_fen: 
     security = estimate_fen * (security_ratio_bp or min(rule.security_cap_bp, 1000)) // 10000
     if rule.security_cap_fen:
         security = min(security, rule.security_cap_fen)
-    spec = dict(title=title, estimate_fen=estimate_fen, bid_deadline=bid_deadline, security_fen=security,
+    spec: dict[str, Any] = dict(title=title, estimate_fen=estimate_fen, bid_deadline=bid_deadline, security_fen=security,
                 eligibility=eligibility or ["具有独立法人资格和有效的营业执照", "近三年内无重大违法记录"])
     if rule.doc_period_min_days:
         spec.update(doc_start=now, doc_end=now + (rule.doc_period_min_days + 2) * DAY)

@@ -1,6 +1,8 @@
 """The trading API: organisations, projects, lots, notices, documents, a change feed, OCDS, tokens."""
 from __future__ import annotations
 
+from typing import Any, Literal, overload
+
 from django.utils.translation import gettext_lazy as _
 import django_filters
 from django.contrib.auth import authenticate
@@ -34,7 +36,11 @@ from trading.serializers import (
 from trading.serializers import BidderSignupSerializer, SignupConfirmSerializer, UserCreateSerializer, UserSerializer
 
 
-def _org(pk, field: str, *, required: bool = True) -> Organisation | None:
+@overload
+def _org(pk: Any, field: str, *, required: Literal[True] = True) -> Organisation: ...
+@overload
+def _org(pk: Any, field: str, *, required: bool) -> Organisation | None: ...
+def _org(pk: Any, field: str, *, required: bool = True) -> Organisation | None:
     if pk is None and not required:
         return None
     try:

@@ -45,7 +45,7 @@ def can_download(user, document: Document, now) -> bool:
         return True
     if role != "bidder":
         return False
-    lots = project.lots.all() if document.notice.lot_id is None else [document.notice.lot]
+    lots = project.lots.all() if document.notice.lot is None else [document.notice.lot]
     for lot in lots:
         in_period = (lot.doc_start is None or lot.doc_start <= now) and (lot.doc_end is None or now <= lot.doc_end)
         if in_period and lot.registrations.filter(bidder_id=user.organisation_id, status="active").exists():

@@ -195,8 +195,10 @@ def create_user(*, actor: User | None, username: str, password: str, role: str, 
     if role != "admin" and organisation is None:
         raise Invalid(_("every user except admins belongs to an organisation"), field="organisation")
     expected = {"bidder": "bidder", "staff": "centre", "supervisor": "supervisor"}.get(role)
-    if expected and organisation.kind != expected:
-        raise Invalid(_("a %(role)s account must belong to a %(expected)s organisation"), role=role, expected=expected, field="organisation")
+    if expected:
+        assert organisation is not None, "checked above: only an admin belongs to no organisation"
+        if organisation.kind != expected:
+            raise Invalid(_("a %(role)s account must belong to a %(expected)s organisation"), role=role, expected=expected, field="organisation")
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(_("user name %(username)r is taken"), username=username, field="username")
@@ -400,7 +402,7 @@ def create_project(
     with transaction.atomic():
         project = Project.objects.create(
             code=f"TMP-{os.urandom(8).hex()}", title=title.strip(), kind=kind, method=method, owner=owner, agent=agent,
-            centre=actor.organisation, supervisor=supervisor, region=region.strip(), budget_fen=budget_fen,
+            centre=actor.member_of, supervisor=supervisor, region=region.strip(), budget_fen=budget_fen,
             state_funded=state_funded, description=description, created_by=actor, created_at=now,
         )
         project.code = f"SL-{now:%Y}-{KIND_CODES[kind]}-{project.pk:05d}"
@@ -557,10 +559,10 @@ def publish_amendment(*, actor: User, notice: Notice, title: str, body: str, kin
     require_staff_of(actor, project)
     with transaction.atomic():
         now = timezone.now()
-        lots = Lot.objects.select_for_update().filter(project=project, status=LotStatus.PUBLISHED).order_by("number")
+        open_lots = Lot.objects.select_for_update().filter(project=project, status=LotStatus.PUBLISHED).order_by("number")
         if notice.lot_id:
-            lots = lots.filter(pk=notice.lot_id)
-        lots = list(lots)
+            open_lots = open_lots.filter(pk=notice.lot_id)
+        lots = list(open_lots)
         if not lots:
             raise Conflict(_("no lot of this notice is still open for bids: it can no longer be amended"))
         changes = []

@@ -102,8 +102,9 @@ class AuctionBriefSerializer(serializers.Serializer):
 class AuctionEventSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.CharField(help_text="one of: opened, bid, posted, continue, live, paused, resumed, closed")
+    # a declared field: SerializerMetaclass pops it from the class, Serializer.data stays (the stubs cannot tell)
     data = serializers.DictField(help_text="the event's public data (bidder numbers, amounts as decimal strings, "
-                                           "times in UTC with Z)")
+                                           "times in UTC with Z)")  # type: ignore[assignment]
     at = serializers.DateTimeField()
 
 

@@ -58,7 +58,7 @@ def _pay(lot: Lot, org) -> None:
     from deposits.models import Account
 
     acc = Account.objects.get(lot=lot, bidder=org, kind="deposit")
-    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=org.name,
+    BANK.pay_in(sub_account=acc.deposit_number, amount_fen=acc.required_fen, payer_name=org.name,
                 payer_account=org.bank_account or f"6222{org.pk:012d}", remark="竞买保证金 bid security")
 
 
@@ -103,6 +103,13 @@ def _trading_demo_lot(method: str, kind: str) -> Lot | None:
             .select_related("project").order_by("id").first())
 
 
+def _listing_start(lot: Lot) -> dt.datetime:
+    """A listing lot's start: never missing (trading.periods refuses a listing without one)."""
+    if lot.listing_start is None:
+        raise ValueError(f"the listing lot {lot.pk} has no listing start")
+    return lot.listing_start
+
+
 def seed(world) -> dict:
     real_now = timezone.now()
     done: dict[str, int] = {}
@@ -119,7 +126,7 @@ def seed(world) -> dict:
 
     # the trading demo's land listing: scheduled before its listing starts, two prices posted since
     land = _trading_demo_lot("listing", "land")
-    if land is not None and land.listing_start > land.project.created_at + 6 * DAY:
+    if land is not None and _listing_start(land) > land.project.created_at + 6 * DAY:
         with time_machine.travel(land.project.created_at + 4 * DAY, tick=False) as traveller:
             listing = S.schedule_auction(lot=land, actor=staff, reserve_fen=land.estimate_fen)
             traveller.move_to(timezone.now() + DAY)

@@ -81,7 +81,7 @@ def live_auctions():
     return Auction.objects.filter(Q(phase__in=[E.PHASE_LIVE, E.PHASE_LISTING, E.PHASE_PAUSED])).select_related("lot__project")
 
 
-def live_auction_state(project, now=None) -> dict:
+def live_auction_state(project, now=None) -> dict | None:
     """The live counterpart of ``bidding/auction/replay.py`` (same shape, from the tables)."""
     from audit.replay import iso
     from bidding.auction.models import AuctionBid

@@ -295,9 +295,9 @@ SIDE_EFFECT_FREE = ("bid", "posted")  # events that write only their own rows (n
 def _project_id(auction: Auction) -> int:
     if Auction.lot.is_cached(auction):
         return auction.lot.project_id
-    known = getattr(auction, "lot_project_id", None)  # read with the row by the bid path
+    known: int | None = vars(auction).get("lot_project_id")  # read with the row by the bid path (not a field)
     if known is None:
-        known = auction.lot_project_id = Lot.objects.values_list("project_id", flat=True).get(pk=auction.lot_id)
+        known = vars(auction)["lot_project_id"] = Lot.objects.values_list("project_id", flat=True).get(pk=auction.lot_id)
     return known
 
 
@@ -382,7 +382,7 @@ def _persist(auction: Auction, out: E.Outcome, *, actor: User | None, now: dt.da
     return frames
 
 
-def events_message(auction: Auction, frames: list[dict[str, Any]], bids: list[AuctionBid] = ()) -> dict[str, Any]:
+def events_message(auction: Auction, frames: list[dict[str, Any]], bids: Sequence[AuctionBid] = ()) -> dict[str, Any]:
     """The room group's message once ``auction`` is committed with the events of ``frames``:
     ``text``: the client frame of them (the events, the state's changing fields), serialised once here
     for every connection of the room, and ``view``: the range of sequence numbers (``after``, ``seq``)
@@ -671,7 +671,7 @@ def _assign_number(auction: Auction, organisation: Organisation, now: dt.datetim
 
 def number_for(*, auction: Auction | int, user: User | None) -> BidderNumber | None:
     """The bidder's number in this auction, if it was admitted (a read: numbers are never made here)."""
-    if role_of(user) != "bidder" or user.organisation_id is None:
+    if user is None or role_of(user) != "bidder" or user.organisation_id is None:
         return None
     auction_id = auction.pk if isinstance(auction, Auction) else auction
     return BidderNumber.objects.filter(auction_id=auction_id, organisation_id=user.organisation_id).first()

@@ -194,7 +194,8 @@ class ReceiptInclusionSerializer(_Doc):
     tree_size = serializers.IntegerField()
     leaf_hash = serializers.CharField(help_text="base64")
     proof = serializers.ListField(child=serializers.CharField(), help_text="RFC 6962 audit path, base64 hashes")
-    root = serializers.CharField(help_text="tree root, base64")
+    # a declared field: SerializerMetaclass pops it from the class, Field.root stays (the stubs cannot tell)
+    root = serializers.CharField(help_text="tree root, base64")  # type: ignore[assignment]
     checkpoint = serializers.CharField(help_text="the signed checkpoint (C2SP signed note)")
 
 

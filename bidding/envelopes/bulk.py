@@ -19,6 +19,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.db.models.base import ModelState
 
+from audit import sql
 from bidding.envelopes.models import Envelope, OpenedBid, OpenedDocument
 
 # (id, bidder_id, digest, signature, bidder key hex, bidder name, ciphertext); signature and ciphertext
@@ -53,8 +54,8 @@ def for_each_envelope(lot, handle: Callable[[EnvelopeRow], None]) -> int:
           .values_list("id", "bidder_id", "digest", "signature", "bidder_key__public_key_hex", "bidder__name",
                        "ciphertext"))
     count = 0
-    for row in qs.iterator(chunk_size=100):
-        handle(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
+    for env_id, bidder_id, digest, signature, key_hex, name, ciphertext in qs.iterator(chunk_size=100):
+        handle((env_id, bidder_id, digest, bytes(signature), key_hex, name, bytes(ciphertext)))
         count += 1
     return count
 
@@ -108,6 +109,7 @@ class _BinaryCopySink:
                 return pos + 2
             if count != len(_DECODERS):
                 raise ValueError(f"COPY returned {count} columns, expected {len(_DECODERS)}")
+            fields: list[int | str | memoryview | None]
             p, fields = pos + 2, []
             for decode in _DECODERS:
                 if p + 4 > n:
@@ -203,7 +205,7 @@ def store_opened(*, lot, opened_at: dt.datetime, bids: list[tuple], documents: l
     _copy_in(OpenedDocument, _DOC_FIELDS, [
         f"{i}\t{d['position']}\t{_esc(d['name'])}\t{_esc(d['content_type'])}\t{d['size']}\t{_esc(d['sha256'])}\n"
         for i, docs in zip(ids, documents) for d in docs])
-    names = [OpenedBid._meta.get_field(f).attname for f in _BID_FIELDS]
+    names = [sql.concrete_field(OpenedBid, f).attname for f in _BID_FIELDS]
     return [_saved(OpenedBid, names, row) for row in rows]
 
 

@@ -138,7 +138,7 @@ def pay(lot: Lot, org) -> None:
     from deposits.models import Account
 
     acc = Account.objects.get(lot=lot, bidder=org, kind="deposit")
-    BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=org.name,
+    BANK.pay_in(sub_account=acc.deposit_number, amount_fen=acc.required_fen, payer_name=org.name,
                 payer_account=org.bank_account or f"6222{org.pk:012d}", remark="投标保证金 bid security")
 
 

@@ -45,8 +45,9 @@ class ReceiptError(ValueError):
 
 @dataclass(frozen=True)
 class VerifiedReceipt:
-    digest: str
-    event_uid: str
+    # as the signed receipt names them (read with .get: the platform always writes both)
+    digest: str | None
+    event_uid: str | None
     index: int | None = None  # leaf index in the audit log, when a proof was checked
     tree_size: int | None = None
     checkpoint_time: str | None = None
@@ -151,6 +152,7 @@ def verify(bundle: dict, *, platform_key: bytes, proof: dict | None = None,
         raise ReceiptError("the receipt file must be a JSON object")
     receipt = bundle.get("receipt")
     verify_signature(receipt, bundle.get("signature"), platform_key)
+    assert isinstance(receipt, dict), "verify_signature refuses a receipt that is not a JSON object"
     source = proof if proof is not None else (bundle if "inclusion" in bundle else None)
     if source is None:
         return VerifiedReceipt(digest=receipt.get("digest"), event_uid=receipt.get("event"))

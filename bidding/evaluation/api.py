@@ -296,10 +296,10 @@ def award(request, lot_id: int):
         return Response(_award_json(a), status=201)
     if not can_read_project(request.user, lot.project):
         raise NotFound(_("no such lot"))
-    a = selectors.award_for(lot)
-    if a is None:
+    current = selectors.award_for(lot)
+    if current is None:
         raise NotFound(_("the lot has not been awarded"))
-    return Response(_award_json(a))
+    return Response(_award_json(current))
 
 
 @extend_schema(request=OpenApiTypes.OBJECT, responses={200: D.REFUSAL})

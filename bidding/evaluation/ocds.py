@@ -24,6 +24,13 @@ def _supplier(org) -> dict:
     return {"id": f"CN-USCC-{org.credit_code}", "name": org.name}
 
 
+def _ended_at(award: Award) -> dt.datetime:
+    """When an ended award ended (evaluation.services sets it with the status)."""
+    if award.ended_at is None:
+        raise ValueError(f"award {award.pk} is {award.status} but has no end time")
+    return award.ended_at
+
+
 def awards_and_contracts(project, as_of: dt.datetime | None = None) -> tuple[list[dict], list[dict], list]:
     """(awards, contracts, supplier organisations) of the project as of a moment (default: now)."""
     awards, contracts, suppliers = [], [], []
@@ -31,7 +38,7 @@ def awards_and_contracts(project, as_of: dt.datetime | None = None) -> tuple[lis
         lot_awards = [a for a in Award.objects.filter(lot=lot).select_related("bidder", "candidate")
                       .order_by("awarded_at", "id") if as_of is None or a.awarded_at <= as_of]
         for a in lot_awards:
-            ended = a.status in ("withdrawn", "disqualified", "refused") and (as_of is None or a.ended_at <= as_of)
+            ended = a.status in ("withdrawn", "disqualified", "refused") and (as_of is None or _ended_at(a) <= as_of)
             awards.append({
                 "id": f"{lot.number}-award-{a.pk}", "title": f"第{lot.number}标段 中标", "status": "cancelled" if ended else "active",
                 "date": _iso(a.awarded_at), "value": _value(a.price_fen), "suppliers": [_supplier(a.bidder)],

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, overload
 from collections.abc import Callable, Iterable, Mapping
 
 from trading.coded import CodedError
@@ -114,6 +114,10 @@ def frac_str(x: Fraction | int | None) -> str | None:
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
+@overload
+def display(x: Fraction | int, places: int = 2) -> str: ...
+@overload
+def display(x: None, places: int = 2) -> None: ...
 def display(x: Fraction | int | None, places: int = 2) -> str | None:
     """Rounded (half up) decimal text for people ("60.33")."""
     if x is None:

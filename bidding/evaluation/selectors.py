@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from bidding.evaluation import scoring
 from bidding.evaluation.models import (
@@ -155,7 +156,7 @@ def live_evaluation(project, now) -> dict:
         ev = Evaluation.objects.filter(lot=lot).order_by("-round").first()
         if plan is None and committee is None and ev is None and not conflicts:
             continue
-        row = {"plan": plan.method if plan else None, "conflicts": conflicts, "committee": None, "evaluation": None,
+        row: dict[str, Any] = {"plan": plan.method if plan else None, "conflicts": conflicts, "committee": None, "evaluation": None,
                "publicity": None, "awards": [], "contract": None,
                "quotes": [{"bidder": q.bidder_id, "round": q.round, "price_fen": q.price_fen}
                           for q in Quote.objects.filter(lot=lot).order_by("submitted_at", "id")]}

@@ -109,7 +109,7 @@ def notice_amend(request, number):
     notice = get_object_or_404(Notice, number=number)
     form = AmendmentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()))
         return redirect("staff-project", code=notice.project.code)
     d = form.cleaned_data
     return _act(request, notice.project.code, lambda p: _("Published %(number)s.") % {"number": services.publish_amendment(
@@ -123,7 +123,7 @@ def notice_document(request, number):
     notice = get_object_or_404(Notice, number=number)
     form = DocumentForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items()))
         return redirect("staff-project", code=notice.project.code)
     upload = form.cleaned_data["file"]
     return _act(request, notice.project.code, lambda p: _("Attached %(sha256)s.") % {"sha256": services.attach_document(
