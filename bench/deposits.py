@@ -110,7 +110,7 @@ def _raw_writer(args):
     return len(account_ids)
 
 
-def run_pool(fn, jobs) -> float:
+def run_pool(fn, jobs) -> tuple[int, float]:
     from django.db import connections
 
     connections.close_all()

@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
@@ -78,7 +79,7 @@ def lot_spec(kind: str, method: str, *, now: dt.datetime | None = None, estimate
     now = now or timezone.now()
     days = notice_days if notice_days is not None else rule.min_notice_days + 1
     bid_deadline = now + days * DAY
-    spec = dict(title=f"{method} lot", estimate_fen=estimate_fen, bid_deadline=bid_deadline,
+    spec: dict[str, Any] = dict(title=f"{method} lot", estimate_fen=estimate_fen, bid_deadline=bid_deadline,
                 eligibility=eligibility if eligibility is not None else ["具有有效的营业执照"])
     if security_fen is None:
         security_fen = min(estimate_fen * rule.security_cap_bp // 10000, rule.security_cap_fen or estimate_fen) // 2

@@ -49,6 +49,7 @@ def test_console_verify_reports_tampering(project, world):
     from audit.models import Event
 
     ev = Event.objects.filter(project_id=project.pk, action="lot.transition").first()
+    assert ev is not None
     with connection.cursor() as cur:
         cur.execute("SET LOCAL session_replication_role = replica")
         cur.execute("UPDATE audit_event SET canonical = replace(canonical, '\"reason\":\"\"', '\"reason\":\"x\"') WHERE id = %s", [ev.pk])
@@ -82,8 +83,8 @@ def test_public_checkpoints_and_key(project, clock):
     assert "Consistent:" in c.get("/audit/checkpoints/", {"first": size, "second": size + 1},
                                   HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for params in ({"first": size + 1, "second": size}, {"first": "a", "second": "1"}, {"first": 1, "second": 10**9}):
-        page = c.get("/audit/checkpoints/", params)
-        assert page.status_code == 200 and 'data-ok="false"' in page.content.decode()
+        response = c.get("/audit/checkpoints/", params)
+        assert response.status_code == 200 and 'data-ok="false"' in response.content.decode()
     assert c.get("/audit/public-key/", {"raw": 1}).content.decode().strip() == sequencer.verifier_key()
     assert sequencer.verifier_key() in c.get("/audit/public-key/").content.decode()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import given, strategies as st
@@ -86,7 +87,7 @@ def test_security_amount():
 
 
 def _exp(**kw):
-    base = dict(exists=True, required_fen=1000, bidder_name="甲建设有限公司", known_payer_accounts=frozenset({"6222"}))
+    base: dict[str, Any] = dict(exists=True, required_fen=1000, bidder_name="甲建设有限公司", known_payer_accounts=frozenset({"6222"}))
     base.update(kw)
     return rules.Expectation(**base)
 
@@ -114,7 +115,7 @@ def test_signing():
     signing.verify(b"s", timestamp="1000", signature=sig, body=body, now=1010)
     for kw in (dict(body=b'{"txn":"2"}'), dict(signature="v1=00"), dict(timestamp="999"), dict(now=5000),
                dict(signature=None), dict(timestamp="abc")):
-        args = dict(timestamp="1000", signature=sig, body=body, now=1010)
+        args: dict[str, Any] = dict(timestamp="1000", signature=sig, body=body, now=1010)
         args.update(kw)
         with pytest.raises(signing.SignatureError):
             signing.verify(b"s", **args)

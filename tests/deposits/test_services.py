@@ -48,13 +48,13 @@ def assert_invariant():
 
 def test_sub_account_and_instructions(world, tender, regs):
     acc = acc_of(regs[0])
-    assert numbers.parse_number(acc.number, conf.number_prefix()) == acc.number
+    assert numbers.parse_number(acc.deposit_number, conf.number_prefix()) == acc.number
     assert acc.required_fen == tender.security_fen > 0
     ins = selectors.instructions(acc)
     assert ins["sub_account"] == acc.number and ins["amount_fen"] == tender.security_fen
     assert not is_secured(world.bidder_orgs[0], tender)
     ev = Event.objects.filter(action="deposit.sub_account_open").last()
-    assert ev.visibility == "sealed"
+    assert ev is not None and ev.visibility == "sealed"
     # idempotent by registration
     assert services.open_sub_account(lot=tender, bidder_org=world.bidder_orgs[0], registration_id=regs[0].pk) == acc
 
@@ -130,7 +130,7 @@ def test_bad_notifications(world, tender, regs, fake_bank, client, amount, curre
 
 def test_mismatches_go_to_suspense(world, tender, regs, fake_bank, clock):
     a0, a1, a2 = (acc_of(r) for r in regs)
-    fake_bank.pay_in(sub_account=a0.number[:-1] + str((int(a0.number[-1]) + 1) % 10), amount_fen=a0.required_fen,
+    fake_bank.pay_in(sub_account=a0.deposit_number[:-1] + str((int(a0.deposit_number[-1]) + 1) % 10), amount_fen=a0.required_fen,
                      payer_name=world.bidder_orgs[0].name, payer_account="1")  # bad check digit: unknown
     pay(fake_bank, a1, world, 1, amount=a1.required_fen - 1)  # wrong amount
     pay(fake_bank, a2, world, 2, payer_name="某某贸易有限公司", payer_account="999")  # different company
@@ -282,6 +282,7 @@ def test_withdrawal_refund(world, tender, regs, fake_bank, clock, django_capture
     pay(fake_bank, a0, world, 0)
     with django_capture_on_commit_callbacks(execute=True):
         order = services.registration_withdrawn(registration_id=regs[0].pk)
+    assert order is not None
     order.refresh_from_db()
     assert order.reason == "withdrawal" and order.status == "confirmed"
     assert not is_secured(world.bidder_orgs[0], tender)
@@ -318,6 +319,7 @@ def test_database_refuses_bad_postings(world, tender, regs, fake_bank):
     a0 = acc_of(regs[0])
     pay(fake_bank, a0, world, 0)
     p = Posting.objects.first()
+    assert p is not None
     with pytest.raises(Exception, match="append-only"):
         with transaction.atomic():
             _exec("UPDATE deposits_posting SET amount = amount + 1 WHERE id = %s", [p.pk])

@@ -24,6 +24,7 @@ def test_clean_statement_reconciles(world, tender, regs, fake_bank, tmp_path):
         path.write_bytes(fake_bank.statement(fmt=fmt) + (b"" if fmt == "csv" else b"\n"))
         call_command("import_statement", str(path))
         imp = StatementImport.objects.order_by("-id").first()
+        assert imp is not None
         assert imp.reconciled, imp.report
         assert imp.report["counts"]["matched"] == 2 and imp.closing_fen == imp.ledger_fen == fake_bank.balance()
 

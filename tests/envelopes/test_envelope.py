@@ -2,6 +2,7 @@
 import json
 
 import re
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -279,7 +280,7 @@ def test_opener_key_schedule_equals_rfc_reference(info, seed):
 def test_opener_opens_what_the_library_seals_and_refuses_the_rest(keys):
     opener = E.EnvelopeOpener(keys["lot"])
     pub = E.ed25519_public_bytes(keys["bidder"])
-    args = dict(project="P-1", lot="L-7", bidder="B-3", signer_public_key=pub)
+    args: dict[str, Any] = dict(project="P-1", lot="L-7", bidder="B-3", signer_public_key=pub)
     many = [_seal(keys, price_fen=100 + i) for i in range(3)]
     for i, sealed in enumerate(many):
         content, content_key = opener.open(envelope=sealed.envelope, signature=sealed.signature,
@@ -322,7 +323,7 @@ def test_document_metadata_that_cannot_be_stored_is_refused(name, type_):
     """A bidder's hand-made header must not be able to break the opening for everyone (a NUL, an
     over-long name or type would make the database refuse the whole opening): the bid is refused."""
     body = b"doc"
-    header = {"v": 1, "project": "P", "lot": "L", "bidder": "B", "price_fen": 5, "terms": {},
+    header: dict[str, Any] = {"v": 1, "project": "P", "lot": "L", "bidder": "B", "price_fen": 5, "terms": {},
               "documents": [{"name": name, "type": type_, "size": 3, "sha256": E.sha256(body).hex()}]}
     with pytest.raises(E.MalformedContent):
         E.decode_plaintext(_plaintext(header, body))
