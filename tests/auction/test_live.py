@@ -276,7 +276,7 @@ def test_bid_at_the_last_instant_over_the_socket(server, rule):
     cookies = [session_cookie(u) for u in world.bidders]
     # the auction is about to end: 600 ms left
     Auction.objects.filter(pk=auction.pk).update(end_at=timezone.now() + dt.timedelta(milliseconds=600))
-    stop, fired = threading.Event(), []
+    stop, fired = threading.Event(), list[int]()
     clocks = [threading.Thread(target=_tick_loop, args=(stop, fired)) for _ in range(2)]  # two clock processes
 
     async def scenario():

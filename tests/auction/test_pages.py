@@ -25,7 +25,9 @@ def test_room_for_bidder_and_watcher(world, clock):
     page = client_for(world.bidders[0]).get(f"/auctions/{a.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
-    number = S.number_for(auction=a, user=world.bidders[0]).number
+    bidder_number = S.number_for(auction=a, user=world.bidders[0])
+    assert bidder_number is not None
+    number = bidder_number.number
     assert f'data-my-number="{number}"' in html and 'data-can-bid="1"' in html and "data-steps" in html
     assert world.bidder_orgs[0].name not in html  # numbers, never names
     for watcher in (None, world.supervisor, world.bidders[3]):

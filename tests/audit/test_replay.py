@@ -24,6 +24,7 @@ def test_replay_equals_live_through_a_project_life(world, clock, core_only, kind
     published = clock.now
     clock.advance(days=1)
     lot = project.lots.order_by("number").first()
+    assert lot is not None
     services.publish_amendment(actor=world.staff, notice=notice, title="变更", body="延期",
                                new_bid_deadline=lot.bid_deadline + dt.timedelta(days=3))
     assert replay_differences(project) == []

@@ -81,13 +81,15 @@ def test_bidder_activity_is_unknown_until_the_deadline(world, clock):
     tender = make_tender(world, bidders=world.bidders[:1], security_fen=100_00)
     lot, project = tender.lot, tender.lot.project
     before = _read(project.pk, project.code, world.supervisor, world.bidders[3])
-    first = Event.objects.order_by("-id").first().pk
+    newest = Event.objects.order_by("-id").first()
+    assert newest is not None
+    first = newest.pk
     # bidder 1 registers, pays and withdraws (a refund order); bidder 0 pays and submits an envelope
     reg1 = bidding_services.register(actor=world.bidders[1], lot=lot,
                                      declaration=[{"condition": c, "met": True} for c in lot.eligibility])
     for reg_bidder in (world.bidders[0], world.bidders[1]):
         acc = Account.objects.get(lot=lot, bidder=reg_bidder.organisation)
-        BANK.pay_in(sub_account=acc.number, amount_fen=acc.required_fen, payer_name=reg_bidder.organisation.name,
+        BANK.pay_in(sub_account=acc.deposit_number, amount_fen=acc.required_fen, payer_name=reg_bidder.organisation.name,
                     payer_account=reg_bidder.organisation.bank_account)
     bidding_services.withdraw_registration(actor=world.bidders[1], registration=reg1)
     tender.submit(world.bidders[0], 1_000_000)

@@ -22,7 +22,7 @@ def test_bidder_workspace(world, tender, regs, fake_bank, client):
     r = get(client, world.bidders[0], "/me/deposits/")
     assert r.status_code == 200
     html = r.content.decode()
-    assert acc.number[:4] in html and "虚拟子账号" in html and "到账截止" in html
+    assert acc.deposit_number[:4] in html and "虚拟子账号" in html and "到账截止" in html
     assert get(client, world.bidders[0], f"/deposits/accounts/{acc.pk}/").status_code == 200
     assert get(client, world.bidders[1], f"/deposits/accounts/{acc.pk}/").status_code == 404
     assert get(client, world.bidders[0], "/deposits/").status_code == 403

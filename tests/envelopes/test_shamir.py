@@ -57,7 +57,7 @@ def test_k_minus_one_shares_reveal_nothing_exhaustive(k):
     p = 11
     distributions = []
     for secret in range(p):
-        counts = Counter()
+        counts: Counter[tuple[int, ...]] = Counter()
         for coeffs in itertools.product(range(p), repeat=k - 1):
             shares = shamir.split_with_coefficients(secret, list(coeffs), k + 1, prime=p)
             counts[tuple(s.y for s in shares[1:k])] += 1

@@ -151,7 +151,7 @@ def test_winner_withdraws_next_candidate_awarded(ew, clock):
     first.refresh_from_db()
     assert first.status == "withdrawn"
     second = award_for(lot)
-    assert second.bidder_id == orgs[2].pk and second.rank == 2
+    assert second is not None and second.bidder_id == orgs[2].pk and second.rank == 2
     assert Notice.objects.filter(lot=lot, kind="result").count() == 2
     lot.refresh_from_db()
     assert lot.status == "awarded"
@@ -176,11 +176,11 @@ def test_refusal_to_sign_offers_next_and_last_refusal_fails_the_lot(ew, clock):
     assert ev.tick() == 1  # contract window passed: flagged once
     assert ev.tick() == 0
     nxt = ev.refuse_to_sign(actor=world.staff, lot=lot, reason="refused to sign within 30 days")
-    assert nxt.bidder_id == orgs[2].pk
+    assert nxt is not None and nxt.bidder_id == orgs[2].pk
     assert Candidate.objects.get(evaluation__lot=lot, bidder=orgs[1]).status == "refused"
     ev.refuse_to_sign(actor=world.staff, lot=lot, reason="refused too")
     nxt = award_for(lot)
-    assert nxt.bidder_id == orgs[0].pk
+    assert nxt is not None and nxt.bidder_id == orgs[0].pk
     assert ev.refuse_to_sign(actor=world.staff, lot=lot, reason="refused as well") is None
     lot.refresh_from_db()
     assert lot.status == "failed"

@@ -103,7 +103,7 @@ def test_draw_constraints_hold_for_any_seed(seed, size, reps, n, bidders, confli
 
 def test_draw_is_roughly_uniform_and_seed_dependent():
     cands = [Candidate(id=i, organisation_id=None) for i in range(1, 21)]
-    counts = Counter()
+    counts: Counter[int] = Counter()
     committees = set()
     runs = 2000
     for i in range(runs):

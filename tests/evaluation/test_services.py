@@ -145,7 +145,7 @@ def test_lowest_price_path_to_contract(ew, clock):
     unchanged(lot, before, Conflict, lambda: ev.award_lot(actor=world.staff, lot=lot), "publicity runs until")
     clock.advance(days=3, minutes=1)
     award = ev.award_lot(actor=world.staff, lot=lot)
-    assert award.bidder_id == orgs[1].pk and award.result_notice.kind == "result"
+    assert award.bidder_id == orgs[1].pk and award.result_notice is not None and award.result_notice.kind == "result"
     assert award.contract_due == award.awarded_at + 30 * DAY
     from bidding.evaluation.selectors import award_for
     assert award_for(lot) == award

@@ -298,6 +298,7 @@ def test_registered_only_documents(world, clock, api):
     lot = project.lots.get()
     bidding.register(actor=world.bidders[0], lot=lot, declaration=[{"condition": c, "met": True} for c in lot.eligibility])
     assert bidder.get(url).status_code == 200
+    assert lot.doc_end is not None
     clock.move_to(lot.doc_end + dt.timedelta(seconds=1))
     assert bidder.get(url).status_code == 403  # only during the document period
     supervisor = APIClient()

@@ -20,7 +20,7 @@ SECOND = dt.timedelta(seconds=1)
 def schedule(rule, notice_at: dt.datetime, lead: dt.timedelta, *, listing_days: float | None = None) -> Schedule:
     """A schedule whose only questionable number is `lead` = notice → start of trading."""
     start = notice_at + lead
-    kw = {}
+    kw: dict[str, dt.datetime] = {}
     if rule.doc_period_min_days:
         kw.update(doc_start=notice_at, doc_end=min(start, notice_at + rule.doc_period_min_days * DAY))
     if rule.path == "tender":
