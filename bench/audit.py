@@ -71,7 +71,8 @@ def bench_business(rounds: int) -> dict:
 
     for flag in (False, True) * 20:  # warm up
         business(flag)
-    plain, audited = [], []
+    plain: list[float] = []
+    audited: list[float] = []
     for i in range(rounds):  # interleaved so both see the same machine state
         for flag, bucket in ((False, plain), (True, audited)) if i % 2 else ((True, audited), (False, plain)):
             t = time.perf_counter()
@@ -148,6 +149,7 @@ def bench_integrate(n: int) -> dict:
     t = time.perf_counter()
     res = sequencer.integrate_all(limit=100_000)
     took = time.perf_counter() - t
+    assert res.checkpoint is not None, "integrating the events signs a checkpoint"
     assert res.size == cr.size and bytes(res.checkpoint.root) == memory_root, "database tree differs from memory tree"
     return {"integrate_s": round(took, 2), "integrate_memory_only_s": round(baseline, 2),
             "integrate_events_per_s": round(res.size / took)}
@@ -162,7 +164,9 @@ def bench_proofs(n: int, samples: int) -> dict:
 
     rnd = random.Random(7)
     incl, cons, base = [], [], []
-    size = proofs.latest_checkpoint().size
+    latest = proofs.latest_checkpoint()
+    assert latest is not None, "the events were integrated and signed"
+    size = latest.size
     for _ in range(samples):
         i = rnd.randrange(size)
         t = time.perf_counter()

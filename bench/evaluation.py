@@ -100,7 +100,7 @@ def main() -> int:
         result = scoring.evaluate(method, bids, experts=experts, votes=votes, scores=scores, seed=seed)
 
     exact_s = timed(exact, repeat)
-    assert result.complete and len(result.ranking) + len(result.excluded) + len(result.pending) >= 0
+    assert result is not None and result.complete and len(result.ranking) + len(result.excluded) + len(result.pending) >= 0
 
     pool = [drawing.Candidate(id=i, organisation_id=10_000 + i % 500, available=i % 13 != 0)
             for i in range(1, n_pool + 1)]

@@ -80,7 +80,9 @@ def test_pagination_keeps_the_filters(client, world, clock, portal):
     response = client.get("/?q=答疑 %26 澄清")
     html = response.content.decode()
     assert len(titles(response)) == 25
-    link = re.search(r'href="\?([^"]+page=2)"', html).group(1).replace("&amp;", "&")
+    found = re.search(r'href="\?([^"]+page=2)"', html)
+    assert found is not None
+    link = found.group(1).replace("&amp;", "&")
     assert "q=%E7%AD%94%E7%96%91+%26+%E6%BE%84%E6%B8%85" in link
     assert len(titles(client.get("/?" + link))) == 1
 
@@ -162,10 +164,11 @@ def test_atom_feed(client, portal):
     entries = root.findall("a:entry", ns)
     assert len(entries) == 6
     first = entries[0]
-    assert "城南快速路改造工程变更公告" in first.find("a:title", ns).text
-    link = first.find("a:link", ns).get("href")
-    assert f"/notices/{portal['amendment'].number}/" in link
-    assert first.find("a:updated", ns).text.startswith(str(portal["amendment"].published_at.year))
+    title, link, updated = first.find("a:title", ns), first.find("a:link", ns), first.find("a:updated", ns)
+    assert title is not None and link is not None and updated is not None
+    assert title.text is not None and "城南快速路改造工程变更公告" in title.text
+    assert f"/notices/{portal['amendment'].number}/" in link.get("href", "")
+    assert updated.text is not None and updated.text.startswith(str(portal["amendment"].published_at.year))
     assert "秘密草稿项目" not in response.content.decode()
 
 
