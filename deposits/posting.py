@@ -82,14 +82,15 @@ def write_transfer(*, code: str, purpose: str, legs: list[Leg], phase: str = "po
     if not connection.in_atomic_block:
         raise RuntimeError("write_transfer must run inside the service's transaction")
     try:
-        checked = ledger.validate_legs([(leg.account.pk, leg.amount) for leg in legs])
+        # the ledger's rules name accounts by string id (deposits.ledger); the database's ids are integers
+        checked = ledger.validate_legs([(str(leg.account.pk), leg.amount) for leg in legs])
     except ledger.LedgerError as exc:
         raise Invalid(_("ledger: %(value)s"), value=exc.message) from None
     amount = sum(leg.amount for leg in checked if leg.amount > 0)
     existing = Transfer.objects.filter(code=code).first() if check_existing else None
     if existing is not None:
         have = sorted(Posting.objects.filter(transfer=existing).values_list("account_id", "amount"))
-        if existing.phase != phase or have != sorted((leg.account, leg.amount) for leg in checked):
+        if existing.phase != phase or have != sorted((int(leg.account), leg.amount) for leg in checked):
             raise Conflict(_("transfer %(code)s already exists with other fields"), code=code)
         return existing
     now = now or timezone.now()

@@ -86,3 +86,23 @@ def test_db_ledger_matches_pure_rules(world, tender, regs, ops):
             raise Rollback
     except Rollback:
         pass
+
+
+def test_a_transfer_code_again_is_the_same_transfer_or_a_conflict(world):
+    """write_transfer is idempotent by code: the same legs again return the first transfer (nothing more is
+    posted); other legs, or the same legs in another phase, under that code are refused."""
+    from deposits.models import Posting, Transfer
+
+    bank_acc, interest, suspense = bank(), system_account("interest"), system_account("suspense")
+    with transaction.atomic():
+        first = write_transfer(code="again-1", purpose="interest", legs=[Leg(bank_acc, 700), Leg(interest, -700)])
+    with transaction.atomic():
+        again = write_transfer(code="again-1", purpose="interest", legs=[Leg(interest, -700), Leg(bank_acc, 700)])
+    assert again.pk == first.pk
+    before = (Transfer.objects.count(), Posting.objects.count())
+    for legs, phase in (([Leg(bank_acc, 700), Leg(suspense, -700)], "posted"),
+                        ([Leg(bank_acc, 701), Leg(interest, -701)], "posted"),
+                        ([Leg(bank_acc, 700), Leg(interest, -700)], "pending")):
+        with pytest.raises(Conflict), transaction.atomic():
+            write_transfer(code="again-1", purpose="interest", phase=phase, legs=legs)
+    assert (Transfer.objects.count(), Posting.objects.count()) == before
