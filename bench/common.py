@@ -176,7 +176,9 @@ def load(url: str, seconds: int, connections: int = 16) -> dict:
     if shutil.which("wrk"):
         out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
                              capture_output=True, text=True, check=True).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        assert found is not None, out
+        rps = float(found.group(1))
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
         scale = {"us": 0.001, "ms": 1, "s": 1000}
@@ -191,11 +193,13 @@ def _python_load(url: str, seconds: int, connections: int) -> dict:
     from urllib.parse import urlparse
 
     u = urlparse(url)
+    host = u.hostname
+    assert host is not None, url
     counts, errors = [0] * connections, [0] * connections
     stop = time.time() + seconds
 
     def worker(i):
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        conn = http.client.HTTPConnection(host, u.port, timeout=10)
         target = u.path + (f"?{u.query}" if u.query else "")
         while time.time() < stop:
             conn.request("GET", target)

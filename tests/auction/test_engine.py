@@ -4,6 +4,7 @@ from __future__ import annotations
 from audit.timestamps import iso_z
 import dataclasses
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -18,7 +19,7 @@ def s(n: float) -> timedelta:
 
 
 def auction(**kw) -> E.Config:
-    base = dict(mode=E.MODE_AUCTION, starting_price_fen=1_000_000, increment_fen=10_000,
+    base: dict[str, Any] = dict(mode=E.MODE_AUCTION, starting_price_fen=1_000_000, increment_fen=10_000,
                 max_jump=5, reserve_fen=1_050_000, closing_rule=E.RULE_COUNTDOWN,
                 live_duration_s=600, countdown_s=300, window_s=300)
     base.update(kw)
@@ -328,15 +329,15 @@ def test_engine_invariants(cfg, script, listing_days):
     assert final.phase in (E.PHASE_CLOSED, E.PHASE_PAUSED)
     if final.phase == E.PHASE_CLOSED:
         assert len(closed_events) == 1
-        ev = closed_events[0].data
+        closed = closed_events[0].data
         if accepted:
             top_bidder, top = max(accepted, key=lambda x: x[1])
             assert final.price_fen == top and final.leader == top_bidder
             assert accepted[-1] == (top_bidder, top)
             if top >= cfg.reserve_fen:
-                assert final.outcome == E.OUTCOME_DEAL and ev["winner"] == top_bidder and ev["price_fen"] == top
+                assert final.outcome == E.OUTCOME_DEAL and closed["winner"] == top_bidder and closed["price_fen"] == top
             else:
-                assert final.outcome == E.OUTCOME_FAILED and ev["winner"] is None
+                assert final.outcome == E.OUTCOME_FAILED and closed["winner"] is None
         else:
             assert final.outcome == E.OUTCOME_FAILED and final.outcome_reason == "no_bids"
 

@@ -11,7 +11,8 @@ from bidding.auction import protocol as P
 def test_bid_frame():
     f = P.parse_frame(json.dumps({"type": "bid", "amount": "1234.56", "ref": "a-1"}))
     assert f == P.BidFrame(amount_fen=123456, ref="a-1")
-    assert P.parse_frame('{"type":"bid","amount":"10","ref":"x"}').amount_fen == 1000
+    ten = P.parse_frame('{"type":"bid","amount":"10","ref":"x"}')
+    assert isinstance(ten, P.BidFrame) and ten.amount_fen == 1000
 
 
 @pytest.mark.parametrize("text,code", [

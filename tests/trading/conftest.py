@@ -55,6 +55,8 @@ def lot_in(world, path: str, status: str, **lot_overrides):
 
 
 def guard_moment(lot, guard: str | None):
+    if guard is None:
+        return None
     return {
         "bid_deadline_passed": lot.bid_deadline, "auction_start_passed": lot.auction_start,
         "listing_start_passed": lot.listing_start, "listing_end_passed": lot.listing_end,

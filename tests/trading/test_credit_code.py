@@ -56,4 +56,5 @@ def test_adjacent_transposition_of_different_chars_fails(prefix, i):
 
 @pytest.mark.parametrize("value", ["", "9135010", "91350100M000100Y431", None, 913501001000100, b"91350100M000100Y43"])
 def test_wrong_length_or_type(value):
-    assert "18 characters" in credit_code.validate(value)
+    problem = credit_code.validate(value)
+    assert problem is not None and "18 characters" in problem
