@@ -33,12 +33,19 @@ def make_auction(world, clock=None, method: str = "auction", *, register=True, o
     auction = S.schedule_auction(lot=lot, actor=world.staff, reserve_fen=reserve_fen, **schedule_kw)
     if open_now:
         assert clock is not None
-        clock.move_to(auction.start_at)
-        from trading.clock import tick as trading_tick
+        open_auction(clock, auction)
+    return auction
 
-        trading_tick(timezone.now())
-        S.tick(timezone.now())
-        auction.refresh_from_db()
+
+def open_auction(clock, auction):
+    """The clock reaches the auction's start and the clocks' ticks run: the auction opens (bidder numbers for the
+    secured registrants); ``auction`` is refreshed."""
+    from trading.clock import tick as trading_tick
+
+    clock.move_to(auction.start_at)
+    trading_tick(timezone.now())
+    S.tick(timezone.now())
+    auction.refresh_from_db()
     return auction
 
 

@@ -10,7 +10,7 @@ from deposits import is_secured
 from deposits.models import Account, RefundOrder
 
 from tests.factories import pay_security
-from tests.auction.helpers import make_auction
+from tests.auction.helpers import make_auction, open_auction
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_bank")]
 
@@ -25,11 +25,7 @@ def test_security_gates_bidding_and_result_settles_deposits(world, clock, deal):
     pay_security(lot, world.bidder_orgs[0])
     pay_security(lot, world.bidder_orgs[1])
     assert is_secured(world.bidder_orgs[0], lot) and not is_secured(world.bidder_orgs[2], lot)
-    clock.move_to(a.start_at)
-    from trading.clock import tick as trading_tick
-    trading_tick()
-    S.tick()
-    a.refresh_from_db()
+    open_auction(clock, a)
     # numbers only for the secured bidders, assigned at the opening
     assert set(BidderNumber.objects.filter(auction=a).values_list("organisation_id", flat=True)) == {
         world.bidder_orgs[0].pk, world.bidder_orgs[1].pk}
@@ -61,7 +57,6 @@ def test_an_auction_in_the_last_days_of_the_known_calendar_opens_closes_and_refu
     import datetime as dt
 
     from trading import workdays
-    from trading.clock import tick as trading_tick
     from trading.rules import rule_for
 
     _, _, last = workdays.library_days()
@@ -71,10 +66,7 @@ def test_an_auction_in_the_last_days_of_the_known_calendar_opens_closes_and_refu
     assert workdays.platform_calendar().last_known_from(a.start_at.date()) == dt.date(last, 12, 31)
     pay_security(a.lot, world.bidder_orgs[0])
     pay_security(a.lot, world.bidder_orgs[1])
-    clock.move_to(a.start_at)
-    trading_tick()
-    S.tick()
-    a.refresh_from_db()
+    open_auction(clock, a)
     S.place_bid(auction=a, user=world.bidders[0], amount_fen=a.starting_price_fen, client_ref="a")
     S.place_bid(auction=a, user=world.bidders[1], amount_fen=a.starting_price_fen + a.increment_fen, client_ref="b")
     a.refresh_from_db()

@@ -21,7 +21,7 @@ from bidding.auction import services as S
 from bidding.auction.models import Auction, AuctionEvent, Confirmation
 from deposits.models import Account, RefundOrder
 from tests.factories import pay_security
-from tests.auction.helpers import make_auction
+from tests.auction.helpers import make_auction, open_auction
 from trading.challenges import services as cs
 from trading.challenges.clocks import BEIJING
 from trading.challenges.models import Case
@@ -41,13 +41,7 @@ def _open(world, clock, method="auction"):
     a = make_auction(world, clock, method=method, users=world.bidders[:2], security_fen=SECURITY)
     pay_security(a.lot, world.bidder_orgs[0])
     pay_security(a.lot, world.bidder_orgs[1])
-    clock.move_to(a.start_at)
-    from trading.clock import tick as trading_tick
-
-    trading_tick()
-    S.tick()
-    a.refresh_from_db()
-    return a
+    return open_auction(clock, a)
 
 
 def dealt(world, clock, *, confirm=True):
